@@ -1,0 +1,555 @@
+/* Evaluates a compiled shape against scanned upstream bodies, writing JSON directly. Untouched
+ * subtrees are copied as raw bytes; only $merge builds a jansson tree (the slow, rare path). */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose/shape.h"
+
+#define MAX_MULTI 4096 /* elements a multi-valued path may yield */
+#define MAX_KEYLIST 32
+
+typedef struct st_eval_ctx_t {
+    const bff_shape_env_t *env;
+    const bff_jdoc_t *elem_doc; /* current $select element */
+    uint32_t elem_tok;
+} eval_ctx_t;
+
+static void eval_shape(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w);
+
+/* The raw bytes of a value, quotes included for strings. */
+static void write_raw(bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    if (t->type == BFF_J_STRING)
+        bff_jwrite_raw(w, doc->json + t->start - 1, t->end - t->start + 2);
+    else
+        bff_jwrite_raw(w, doc->json + t->start, t->end - t->start);
+}
+
+/* Resolves a path's root to (doc, token) and applies steps. Returns the count found. */
+static size_t resolve(const bff_jpath_t *path, int binding, const eval_ctx_t *ctx,
+                      const bff_jdoc_t **doc, uint32_t *out, size_t max)
+{
+    const bff_shape_env_t *env = ctx->env;
+    uint32_t start;
+    switch (binding) {
+    case BFF_BIND_ELEMENT:
+        *doc = ctx->elem_doc;
+        if (*doc == NULL)
+            return 0;
+        if (strcmp(path->root, "@") == 0)
+            start = ctx->elem_tok;
+        else
+            start = bff_jdoc_obj_get(*doc, ctx->elem_tok, path->root, strlen(path->root));
+        break;
+    case BFF_BIND_ITEM:
+        *doc = env->item_doc;
+        if (*doc == NULL)
+            return 0;
+        start = env->item_tok;
+        break;
+    case BFF_BIND_REQUEST:
+        *doc = env->request_doc;
+        if (*doc == NULL)
+            return 0;
+        start = bff_jdoc_obj_get(*doc, 0, path->root, strlen(path->root));
+        break;
+    default:
+        if (binding < 0 || (size_t)binding >= env->nsources || env->source_docs[binding] == NULL)
+            return 0;
+        *doc = env->source_docs[binding];
+        start = env->source_roots[binding];
+        break;
+    }
+    if (start == UINT32_MAX)
+        return 0;
+    return bff_jpath_eval(path, 0, *doc, start, out, max);
+}
+
+static int compare_to_literal(const bff_jdoc_t *doc, uint32_t tok, const char *lit, int *cmp)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    if (lit[0] == '"') {
+        if (t->type != BFF_J_STRING)
+            return -1;
+        size_t litlen = strlen(lit) - 2;
+        char buf[512];
+        size_t n = t->end - t->start;
+        if (n >= sizeof(buf))
+            return -1;
+        n = bff_jdoc_unescape(doc, tok, buf);
+        size_t m = n < litlen ? n : litlen;
+        int c = memcmp(buf, lit + 1, m);
+        *cmp = c != 0 ? c : (n > litlen) - (n < litlen);
+        return 0;
+    }
+    if (t->type == BFF_J_NUMBER && (isdigit((unsigned char)lit[0]) || lit[0] == '-')) {
+        double a, b = strtod(lit, NULL);
+        if (bff_jdoc_to_double(doc, tok, &a) != 0)
+            return -1;
+        *cmp = (a > b) - (a < b);
+        return 0;
+    }
+    size_t n = t->end - t->start;
+    *cmp = !(strlen(lit) == n && memcmp(doc->json + t->start, lit, n) == 0);
+    return 0;
+}
+
+static int filter_keeps(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t el)
+{
+    uint32_t found;
+    size_t n = bff_jpath_eval(&s->filter.path, 0, doc, bff_jdoc_obj_get(doc, el, s->filter.path.root,
+                                                                         strlen(s->filter.path.root)),
+                              &found, 1);
+    if (s->filter.op == BFF_FILTER_EXISTS)
+        return n == 1 && doc->toks[found].type != BFF_J_NULL;
+    int cmp;
+    if (n == 0 || compare_to_literal(doc, found, s->filter.value_json, &cmp) != 0)
+        return s->filter.op == BFF_FILTER_NE;
+    switch (s->filter.op) {
+    case BFF_FILTER_EQ:
+        return cmp == 0;
+    case BFF_FILTER_NE:
+        return cmp != 0;
+    case BFF_FILTER_LT:
+        return cmp < 0;
+    case BFF_FILTER_LE:
+        return cmp <= 0;
+    case BFF_FILTER_GT:
+        return cmp > 0;
+    case BFF_FILTER_GE:
+        return cmp >= 0;
+    default:
+        return 1;
+    }
+}
+
+/* Copies a member name; only escaped names need the slow unescape. */
+static void write_key(bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t k)
+{
+    const bff_jtok_t *t = doc->toks + k;
+    if (!t->escaped) {
+        bff_jwrite_key(w, doc->json + t->start, t->end - t->start);
+        return;
+    }
+    char *buf = bff_malloc(t->end - t->start + 1);
+    size_t n = bff_jdoc_unescape(doc, k, buf);
+    bff_jwrite_key(w, buf, n);
+    free(buf);
+}
+
+/* Does dotted `entry` name `key` itself (1), something under it (2, *rest set) or neither (0)? */
+static int keylist_match(const char *entry, const char *key, size_t keylen, const char **rest)
+{
+    if (strncmp(entry, key, keylen) != 0)
+        return 0;
+    if (entry[keylen] == '\0')
+        return 1;
+    if (entry[keylen] == '.') {
+        *rest = entry + keylen + 1;
+        return 2;
+    }
+    return 0;
+}
+
+/* Writes an object (or each object of an array) keeping `allow`ed keys and dropping `deny`ed
+ * ones; dotted entries reach into nested objects. */
+static void write_trimmed(bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok, const char **allow,
+                          size_t nallow, const char **deny, size_t ndeny)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    if (t->type == BFF_J_ARRAY) {
+        bff_jwrite_open(w, '[');
+        for (uint32_t i = 0, el = tok + 1; i != t->size; ++i, el = doc->toks[el].next)
+            write_trimmed(w, doc, el, allow, nallow, deny, ndeny);
+        bff_jwrite_close(w, ']');
+        return;
+    }
+    if (t->type != BFF_J_OBJECT) {
+        write_raw(w, doc, tok);
+        return;
+    }
+    bff_jwrite_open(w, '{');
+    for (uint32_t i = 0, k = tok + 1; i != t->size; ++i, k = doc->toks[k + 1].next) {
+        const char *key = doc->json + doc->toks[k].start;
+        size_t keylen = doc->toks[k].end - doc->toks[k].start;
+        const char *sub_allow[MAX_KEYLIST], *sub_deny[MAX_KEYLIST], *rest;
+        size_t nsa = 0, nsd = 0;
+        int keep = nallow == 0, drop = 0;
+        for (size_t j = 0; j != nallow; ++j) {
+            int m = keylist_match(allow[j], key, keylen, &rest);
+            keep |= m != 0;
+            if (m == 1)
+                nsa = SIZE_MAX; /* the whole subtree */
+            else if (m == 2 && nsa != SIZE_MAX && nsa < MAX_KEYLIST)
+                sub_allow[nsa++] = rest;
+        }
+        for (size_t j = 0; j != ndeny; ++j) {
+            int m = keylist_match(deny[j], key, keylen, &rest);
+            drop |= m == 1;
+            if (m == 2 && nsd < MAX_KEYLIST)
+                sub_deny[nsd++] = rest;
+        }
+        if (!keep || drop)
+            continue;
+        write_key(w, doc, k);
+        if (nsa == SIZE_MAX)
+            nsa = 0;
+        if (nsa == 0 && nsd == 0)
+            write_raw(w, doc, k + 1);
+        else
+            write_trimmed(w, doc, k + 1, sub_allow, nsa, sub_deny, nsd);
+    }
+    bff_jwrite_close(w, '}');
+}
+
+static void write_formatted(const bff_shape_t *s, bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    const char *raw = doc->json + t->start;
+    size_t n = t->end - t->start;
+    switch (s->format) {
+    case BFF_FORMAT_DATE:
+        if (t->type == BFF_J_STRING && n >= 10 && raw[4] == '-' && raw[7] == '-')
+            bff_jwrite_str(w, raw, 10);
+        else
+            bff_jwrite_null(w);
+        return;
+    case BFF_FORMAT_STRING:
+        if (t->type == BFF_J_STRING)
+            write_raw(w, doc, tok);
+        else if (t->type == BFF_J_OBJECT || t->type == BFF_J_ARRAY || t->type == BFF_J_NULL)
+            bff_jwrite_null(w);
+        else
+            bff_jwrite_str(w, raw, n);
+        return;
+    case BFF_FORMAT_NUMBER: {
+        double d;
+        char buf[64];
+        if (t->type == BFF_J_NUMBER) {
+            write_raw(w, doc, tok);
+        } else if (t->type == BFF_J_STRING && !t->escaped && n > 0 && n < sizeof(buf)) {
+            memcpy(buf, raw, n);
+            buf[n] = '\0';
+            char *end;
+            d = strtod(buf, &end);
+            if (*end == '\0')
+                bff_jwrite_double(w, d);
+            else
+                bff_jwrite_null(w);
+        } else {
+            bff_jwrite_null(w);
+        }
+        return;
+    }
+    case BFF_FORMAT_UPPER:
+    case BFF_FORMAT_LOWER: {
+        if (t->type != BFF_J_STRING) {
+            write_raw(w, doc, tok);
+            return;
+        }
+        char stackbuf[256], *buf = n < sizeof(stackbuf) ? stackbuf : bff_malloc(n + 1);
+        size_t len = bff_jdoc_unescape(doc, tok, buf);
+        for (size_t i = 0; i != len; ++i)
+            buf[i] = (char)(s->format == BFF_FORMAT_UPPER ? toupper((unsigned char)buf[i])
+                                                          : tolower((unsigned char)buf[i]));
+        bff_jwrite_str(w, buf, len);
+        if (buf != stackbuf)
+            free(buf);
+        return;
+    }
+    default:
+        write_raw(w, doc, tok);
+    }
+}
+
+/* One value after filter/limit: $select, trimming, formatting or a raw copy. */
+static void write_element(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w,
+                          const bff_jdoc_t *doc, uint32_t tok)
+{
+    if (doc->toks[tok].type == BFF_J_NULL && s->default_json != NULL) {
+        bff_jwrite_raw(w, s->default_json, strlen(s->default_json));
+    } else if (s->select != NULL) {
+        eval_ctx_t sub = {ctx->env, doc, tok};
+        if (doc->toks[tok].type == BFF_J_OBJECT)
+            eval_shape(s->select, &sub, w);
+        else
+            bff_jwrite_null(w);
+    } else if (s->nallow || s->ndeny) {
+        write_trimmed(w, doc, tok, (const char **)s->allow, s->nallow, (const char **)s->deny,
+                      s->ndeny);
+    } else if (s->format != BFF_FORMAT_NONE) {
+        write_formatted(s, w, doc, tok);
+    } else {
+        write_raw(w, doc, tok);
+    }
+}
+
+static int needs_iteration(const bff_shape_t *s)
+{
+    return s->filter.op != BFF_FILTER_NONE || s->limit >= 0 || s->select != NULL;
+}
+
+static void write_list(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w,
+                       const bff_jdoc_t *doc, const uint32_t *toks, size_t n)
+{
+    bff_jwrite_open(w, '[');
+    int64_t written = 0;
+    for (size_t i = 0; i != n && (s->limit < 0 || written < s->limit); ++i) {
+        if (s->filter.op != BFF_FILTER_NONE && !filter_keeps(s, doc, toks[i]))
+            continue;
+        write_element(s, ctx, w, doc, toks[i]);
+        ++written;
+    }
+    bff_jwrite_close(w, ']');
+}
+
+static void write_absent(const bff_shape_t *s, bff_jwrite_t *w)
+{
+    if (s->default_json != NULL)
+        bff_jwrite_raw(w, s->default_json, strlen(s->default_json));
+    else
+        bff_jwrite_null(w);
+}
+
+static void eval_path(const bff_shape_t *s, const bff_jpath_t *path, int binding,
+                      const eval_ctx_t *ctx, bff_jwrite_t *w)
+{
+    const bff_jdoc_t *doc = NULL;
+    if (!path->multi) {
+        uint32_t tok;
+        if (resolve(path, binding, ctx, &doc, &tok, 1) == 0) {
+            write_absent(s, w);
+            return;
+        }
+        const bff_jtok_t *t = doc->toks + tok;
+        if (t->type == BFF_J_ARRAY && needs_iteration(s)) {
+            uint32_t *els = bff_malloc((t->size ? t->size : 1) * sizeof(uint32_t));
+            uint32_t el = tok + 1;
+            for (uint32_t i = 0; i != t->size; ++i, el = doc->toks[el].next)
+                els[i] = el;
+            write_list(s, ctx, w, doc, els, t->size);
+            free(els);
+        } else {
+            write_element(s, ctx, w, doc, tok);
+        }
+        return;
+    }
+    uint32_t stackbuf[64], *toks = stackbuf;
+    size_t n = resolve(path, binding, ctx, &doc, toks, 64);
+    if (n == 64) { /* may be more: redo with room for all */
+        toks = bff_malloc(MAX_MULTI * sizeof(uint32_t));
+        n = resolve(path, binding, ctx, &doc, toks, MAX_MULTI);
+    }
+    if (doc == NULL)
+        write_absent(s, w);
+    else
+        write_list(s, ctx, w, doc, toks, n);
+    if (toks != stackbuf)
+        free(toks);
+}
+
+/* Appends a scalar's text for templates: strings unescaped, numbers/bools raw, null empty. */
+static int append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok, int urlencode)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    if (t->type == BFF_J_OBJECT || t->type == BFF_J_ARRAY)
+        return -1;
+    if (t->type == BFF_J_NULL)
+        return urlencode ? -1 : 0;
+    const char *s = doc->json + t->start;
+    size_t n = t->end - t->start;
+    char stackbuf[256], *buf = NULL;
+    if (t->type == BFF_J_STRING && t->escaped) {
+        buf = n < sizeof(stackbuf) ? stackbuf : bff_malloc(n + 1);
+        n = bff_jdoc_unescape(doc, tok, buf);
+        s = buf;
+    }
+    if (!urlencode) {
+        bff_jwrite_bytes(out, s, n);
+    } else {
+        static const char hex[] = "0123456789ABCDEF";
+        for (size_t i = 0; i != n; ++i) {
+            unsigned char c = (unsigned char)s[i];
+            if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                bff_jwrite_bytes(out, (const char *)&c, 1);
+            } else {
+                char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+                bff_jwrite_bytes(out, esc, 3);
+            }
+        }
+    }
+    if (buf != NULL && buf != stackbuf)
+        free(buf);
+    return 0;
+}
+
+static int render(const bff_template_t *t, const eval_ctx_t *ctx, int urlencode, bff_jwrite_t *out,
+                  const char **missing)
+{
+    for (size_t i = 0; i != t->nparts; ++i) {
+        const bff_template_part_t *part = t->parts + i;
+        if (part->literal != NULL) {
+            bff_jwrite_bytes(out, part->literal, part->literal_len);
+            continue;
+        }
+        const bff_jdoc_t *doc = NULL;
+        uint32_t tok;
+        if (resolve(&part->ref, part->binding, ctx, &doc, &tok, 1) == 0 ||
+            append_scalar(out, doc, tok, urlencode) != 0) {
+            if (missing)
+                *missing = part->ref.text;
+            if (urlencode)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
+                        bff_jwrite_t *out, const char **missing)
+{
+    eval_ctx_t ctx = {env, NULL, 0};
+    return render(t, &ctx, urlencode, out, missing);
+}
+
+static void eval_template(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w)
+{
+    if (bff_template_is_single_ref(&s->tmpl)) { /* "{user.id}" keeps the value's type */
+        eval_path(s, &s->tmpl.parts[0].ref, s->tmpl.parts[0].binding, ctx, w);
+        return;
+    }
+    bff_jwrite_t buf;
+    bff_jwrite_init(&buf, 128, w->max);
+    render(&s->tmpl, ctx, 0, &buf, NULL);
+    bff_jwrite_str(w, buf.buf, buf.len);
+    bff_jwrite_dispose(&buf);
+}
+
+/* ---- $merge: the slow path, through jansson ---- */
+
+static json_t *merge_values(json_t *into, json_t *from, const bff_shape_t *s);
+
+static json_t *merge_keyed_arrays(json_t *into, json_t *from, const char *key)
+{
+    size_t i;
+    json_t *el;
+    json_array_foreach(from, i, el)
+    {
+        json_t *id = json_is_object(el) ? json_object_get(el, key) : NULL;
+        json_t *match = NULL;
+        size_t j;
+        json_t *cand;
+        json_array_foreach(into, j, cand)
+        {
+            if (id != NULL && json_is_object(cand) && json_equal(json_object_get(cand, key), id)) {
+                match = cand;
+                break;
+            }
+        }
+        if (match != NULL)
+            json_object_update_recursive(match, el);
+        else
+            json_array_append(into, el);
+    }
+    return into;
+}
+
+static json_t *merge_values(json_t *into, json_t *from, const bff_shape_t *s)
+{
+    if (json_is_object(into) && json_is_object(from)) {
+        if (s->policy == BFF_MERGE_REPLACE) {
+            json_object_update(into, from);
+            return into;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(from, k, v)
+        {
+            json_t *cur = json_object_get(into, k);
+            if (cur == NULL) {
+                json_object_set(into, k, v);
+            } else {
+                json_incref(cur);
+                json_t *merged = merge_values(cur, v, s);
+                json_object_set_new(into, k, merged);
+            }
+        }
+        return into;
+    }
+    if (json_is_array(into) && json_is_array(from)) {
+        if (s->policy == BFF_MERGE_APPEND) {
+            json_array_extend(into, from);
+            return into;
+        }
+        if (s->policy == BFF_MERGE_KEYED)
+            return merge_keyed_arrays(into, from, s->merge_key);
+    }
+    if (json_is_null(from)) /* a missing part never erases what earlier parts gave */
+        return into;
+    json_decref(into);
+    return json_incref(from);
+}
+
+static void eval_merge(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w)
+{
+    json_t *acc = NULL;
+    for (size_t i = 0; i != s->nparts; ++i) {
+        bff_jwrite_t part;
+        bff_jwrite_init(&part, 256, w->max);
+        eval_shape(s->parts[i], ctx, &part);
+        json_t *v = json_loadb(part.buf, part.len, JSON_DECODE_ANY, NULL);
+        bff_jwrite_dispose(&part);
+        if (v == NULL)
+            continue;
+        acc = acc == NULL ? v : merge_values(acc, v, s);
+        if (acc != v)
+            json_decref(v);
+    }
+    if (acc == NULL || json_is_null(acc)) {
+        write_absent(s, w);
+    } else {
+        char *text = json_dumps(acc, JSON_COMPACT | JSON_ENCODE_ANY);
+        bff_jwrite_raw(w, text, strlen(text));
+        free(text);
+    }
+    json_decref(acc);
+}
+
+static void eval_shape(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w)
+{
+    switch (s->kind) {
+    case BFF_SHAPE_OBJECT:
+        bff_jwrite_open(w, '{');
+        for (size_t i = 0; i != s->nfields; ++i) {
+            bff_jwrite_key(w, s->keys[i], strlen(s->keys[i]));
+            eval_shape(s->fields[i], ctx, w);
+        }
+        bff_jwrite_close(w, '}');
+        break;
+    case BFF_SHAPE_PATH:
+        if (strcmp(s->path.root, "@") == 0 && s->binding == BFF_BIND_ELEMENT && s->path.nsteps == 0) {
+            write_element(s, ctx, w, ctx->elem_doc, ctx->elem_tok);
+            break;
+        }
+        eval_path(s, &s->path, s->binding, ctx, w);
+        break;
+    case BFF_SHAPE_TEMPLATE:
+        eval_template(s, ctx, w);
+        break;
+    case BFF_SHAPE_LITERAL:
+        bff_jwrite_raw(w, s->literal_json, strlen(s->literal_json));
+        break;
+    case BFF_SHAPE_MERGE:
+        eval_merge(s, ctx, w);
+        break;
+    }
+}
+
+void bff_shape_eval(const bff_shape_t *shape, const bff_shape_env_t *env, bff_jwrite_t *w)
+{
+    eval_ctx_t ctx = {env, NULL, 0};
+    eval_shape(shape, &ctx, w);
+}

@@ -1,0 +1,652 @@
+/* Compiles an endpoint spec from YAML: route, typed parameters, sources and their dependency
+ * DAG (read from the templates, cycles rejected), and the response shape. No I/O. */
+#include "compose/spec.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct spec_parser {
+    bff_spec_t *spec;
+    const bff_spec_env_t *env;
+    bff_diag_t *diag;
+    bff_source_t *current; /* source whose templates are being resolved */
+    const bff_yaml_node_t *at;
+    int failed;
+};
+
+static const char *const reserved_names[] = {"header", "item", "items", "claims", "request", NULL};
+
+static int is_reserved(const char *name)
+{
+    for (const char *const *r = reserved_names; *r; ++r)
+        if (strcmp(*r, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int valid_name(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return 0;
+    for (; *s; ++s)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static ssize_t find_param(const bff_spec_t *spec, const char *name)
+{
+    for (size_t i = 0; i != spec->nparams; ++i)
+        if (strcmp(spec->params[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static ssize_t find_source(const bff_spec_t *spec, const char *name)
+{
+    for (size_t i = 0; i != spec->nsources; ++i)
+        if (spec->sources[i].name && strcmp(spec->sources[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static bff_param_t *add_param(bff_spec_t *spec, const char *name, int in_path)
+{
+    spec->params = bff_realloc(spec->params, (spec->nparams + 1) * sizeof(*spec->params));
+    bff_param_t *p = spec->params + spec->nparams++;
+    memset(p, 0, sizeof(*p));
+    p->name = bff_strdup(name);
+    p->in_path = in_path;
+    p->required = in_path;
+    return p;
+}
+
+/* "GET /a/{b}/c" -> method, segments and undeclared path parameters. */
+static int parse_endpoint_line(struct spec_parser *sp, const bff_yaml_node_t *node)
+{
+    bff_spec_t *spec = sp->spec;
+    const char *s = node->str, *space = strchr(s, ' ');
+    static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
+    if (space == NULL) {
+        bff_yaml_error(sp->diag, node, "endpoint must read 'METHOD /path', e.g. 'GET /users/{id}'");
+        return -1;
+    }
+    spec->method = bff_strndup(s, (size_t)(space - s));
+    int known = 0;
+    for (const char *const *m = methods; *m; ++m)
+        known |= strcmp(*m, spec->method) == 0;
+    if (!known) {
+        bff_yaml_error(sp->diag, node, "unsupported method '%s' (GET, POST, PUT, PATCH, DELETE)",
+                       spec->method);
+        return -1;
+    }
+    while (*space == ' ')
+        ++space;
+    if (*space != '/') {
+        bff_yaml_error(sp->diag, node, "endpoint path must start with '/'");
+        return -1;
+    }
+    spec->route = bff_strdup(space);
+    const char *p = space + 1;
+    while (*p) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        spec->segments = bff_realloc(spec->segments, (spec->nsegments + 1) * sizeof(*spec->segments));
+        bff_path_segment_t *seg = spec->segments + spec->nsegments++;
+        memset(seg, 0, sizeof(*seg));
+        if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
+            char *name = bff_strndup(p + 1, len - 2);
+            if (!valid_name(name) || is_reserved(name)) {
+                bff_yaml_error(sp->diag, node, "bad path parameter name '%s'", name);
+                free(name);
+                return -1;
+            }
+            if (find_param(spec, name) >= 0) {
+                bff_yaml_error(sp->diag, node, "path parameter '%s' appears twice", name);
+                free(name);
+                return -1;
+            }
+            seg->param = spec->nparams;
+            add_param(spec, name, 1);
+            free(name);
+        } else if (memchr(p, '{', len) || memchr(p, '}', len) || memchr(p, '?', len)) {
+            bff_yaml_error(sp->diag, node,
+                           "a path segment is either literal or a whole {parameter}");
+            return -1;
+        } else {
+            seg->literal = bff_strndup(p, len);
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int parse_param_type(struct spec_parser *sp, const bff_yaml_node_t *def, bff_param_t *p)
+{
+    const char *type = "string";
+    if (bff_yaml_get_str(sp->diag, def, "type", 0, &type) != 0)
+        return -1;
+    if (strcmp(type, "string") == 0)
+        p->type = BFF_PARAM_STRING;
+    else if (strcmp(type, "int") == 0 || strcmp(type, "integer") == 0)
+        p->type = BFF_PARAM_INT;
+    else if (strcmp(type, "number") == 0)
+        p->type = BFF_PARAM_NUMBER;
+    else if (strcmp(type, "bool") == 0 || strcmp(type, "boolean") == 0)
+        p->type = BFF_PARAM_BOOL;
+    else {
+        bff_yaml_error(sp->diag, bff_yaml_get(def, "type"),
+                       "unknown type '%s' (string, int, number, bool)", type);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_number_key(struct spec_parser *sp, const bff_yaml_node_t *def, const char *key,
+                            int *has, double *out)
+{
+    const char *s = NULL;
+    if (bff_yaml_get_str(sp->diag, def, key, 0, &s) != 0 || s == NULL)
+        return s == NULL ? 0 : -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v)) {
+        bff_yaml_error(sp->diag, bff_yaml_get(def, key), "'%s' must be a number", key);
+        return -1;
+    }
+    *has = 1;
+    *out = v;
+    return 0;
+}
+
+static int parse_param_def(struct spec_parser *sp, const bff_yaml_node_t *def, bff_param_t *p)
+{
+    static const char *const keys[] = {"type",       "required", "default", "min", "max",
+                                       "max_length", "enum",     "description", NULL};
+    if (bff_yaml_check_map(sp->diag, def, "a parameter", keys) != 0)
+        return -1;
+    int ret = parse_param_type(sp, def, p);
+    ret |= bff_yaml_get_bool(sp->diag, def, "required", &p->required);
+    const char *dflt = NULL;
+    ret |= bff_yaml_get_str(sp->diag, def, "default", 0, &dflt);
+    if (dflt != NULL) {
+        if (p->in_path) {
+            bff_yaml_error(sp->diag, bff_yaml_get(def, "default"), "path parameters have no default");
+            ret = -1;
+        }
+        p->default_value = bff_strdup(dflt);
+    }
+    ret |= parse_number_key(sp, def, "min", &p->has_min, &p->min);
+    ret |= parse_number_key(sp, def, "max", &p->has_max, &p->max);
+    int64_t maxlen = 0;
+    ret |= bff_yaml_get_int(sp->diag, def, "max_length", 0, 1, 1 << 20, &maxlen);
+    p->max_length = (size_t)maxlen;
+    const bff_yaml_node_t *en = bff_yaml_get(def, "enum");
+    if (en != NULL) {
+        if (en->kind != BFF_YAML_SEQ || en->size == 0) {
+            bff_yaml_error(sp->diag, en, "'enum' must be a non-empty list");
+            return -1;
+        }
+        p->enum_values = bff_calloc(en->size, sizeof(char *));
+        for (size_t i = 0; i != en->size; ++i) {
+            if (en->items[i]->kind != BFF_YAML_SCALAR) {
+                bff_yaml_error(sp->diag, en->items[i], "enum values must be scalars");
+                return -1;
+            }
+            p->enum_values[p->nenum++] = bff_strdup(en->items[i]->str);
+        }
+    }
+    return ret ? -1 : 0;
+}
+
+/* `params:` refines path parameters; `query:` declares query parameters. */
+static int parse_params(struct spec_parser *sp, const bff_yaml_node_t *root)
+{
+    bff_spec_t *spec = sp->spec;
+    int ret = 0;
+    const bff_yaml_node_t *params = bff_yaml_get(root, "params");
+    if (params != NULL) {
+        if (params->kind != BFF_YAML_MAP) {
+            bff_yaml_error(sp->diag, params, "'params' must be a mapping of path parameters");
+            return -1;
+        }
+        for (size_t i = 0; i != params->size; ++i) {
+            ssize_t idx = find_param(spec, params->keys[i]->str);
+            if (idx < 0) {
+                bff_yaml_error(sp->diag, params->keys[i], "'%s' is not a parameter of the path %s",
+                               params->keys[i]->str, spec->route);
+                ret = -1;
+                continue;
+            }
+            ret |= parse_param_def(sp, params->items[i], spec->params + idx);
+        }
+    }
+    const bff_yaml_node_t *query = bff_yaml_get(root, "query");
+    if (query != NULL) {
+        if (query->kind != BFF_YAML_MAP) {
+            bff_yaml_error(sp->diag, query, "'query' must be a mapping of query parameters");
+            return -1;
+        }
+        for (size_t i = 0; i != query->size; ++i) {
+            const char *name = query->keys[i]->str;
+            if (!valid_name(name) || is_reserved(name) || find_param(spec, name) >= 0) {
+                bff_yaml_error(sp->diag, query->keys[i],
+                               "query parameter name '%s' is invalid, reserved or already used",
+                               name);
+                ret = -1;
+                continue;
+            }
+            ret |= parse_param_def(sp, query->items[i], add_param(spec, name, 0));
+        }
+    }
+    return ret;
+}
+
+static void note_request_header(bff_spec_t *spec, const char *name)
+{
+    char *lower = bff_strdup(name);
+    for (char *c = lower; *c; ++c)
+        *c = (char)tolower((unsigned char)*c);
+    for (size_t i = 0; i != spec->nrequest_headers; ++i) {
+        if (strcmp(spec->request_headers[i], lower) == 0) {
+            free(lower);
+            return;
+        }
+    }
+    spec->request_headers =
+        bff_realloc(spec->request_headers, (spec->nrequest_headers + 1) * sizeof(char *));
+    spec->request_headers[spec->nrequest_headers++] = lower;
+}
+
+/* Resolves a root for templates and shapes. Inside a source, a source root adds a dependency. */
+static int resolve_root(void *ctx, const char *root)
+{
+    struct spec_parser *sp = ctx;
+    if (find_param(sp->spec, root) >= 0 || strcmp(root, "header") == 0)
+        return BFF_BIND_REQUEST;
+    if (sp->current != NULL && sp->current->mode != BFF_SOURCE_ONCE &&
+        (strcmp(root, "item") == 0 || strcmp(root, "items") == 0))
+        return BFF_BIND_ITEM;
+    ssize_t src = find_source(sp->spec, root);
+    if (src < 0)
+        return -1;
+    if (sp->current != NULL)
+        sp->current->deps |= (uint64_t)1 << src;
+    return (int)src;
+}
+
+static void note_binding_header(struct spec_parser *sp, const bff_jpath_t *path)
+{
+    if (strcmp(path->root, "header") == 0 && path->nsteps > 0 &&
+        path->steps[0].kind == BFF_JPATH_FIELD)
+        note_request_header(sp->spec, path->steps[0].name);
+}
+
+static int parse_template(struct spec_parser *sp, const bff_yaml_node_t *node, const char *what,
+                          bff_template_t *out)
+{
+    if (node == NULL || node->kind != BFF_YAML_SCALAR) {
+        bff_yaml_error(sp->diag, node, "%s must be a string", what);
+        return -1;
+    }
+    const char *err;
+    size_t off;
+    if (bff_template_parse(node->str, out, &err, &off) != 0) {
+        bff_yaml_error(sp->diag, node, "%s: %s at offset %zu", what, err, off);
+        return -1;
+    }
+    int ret = 0;
+    for (size_t i = 0; i != out->nparts; ++i) {
+        bff_template_part_t *part = out->parts + i;
+        if (part->literal != NULL)
+            continue;
+        if (strcmp(part->ref.root, "header") == 0 && part->ref.nsteps == 0) {
+            bff_yaml_error(sp->diag, node, "write {header.Name} to use a request header");
+            ret = -1;
+            continue;
+        }
+        part->binding = resolve_root(sp, part->ref.root);
+        if (part->binding == -1) {
+            bff_yaml_error(sp->diag, node,
+                           "%s refers to '%s', which is not a parameter, a source or 'header'",
+                           what, part->ref.root);
+            ret = -1;
+        }
+        note_binding_header(sp, &part->ref);
+    }
+    return ret;
+}
+
+static int parse_upstream_ref(struct spec_parser *sp, const bff_yaml_node_t *def, bff_source_t *src)
+{
+    const char *name = NULL;
+    if (bff_yaml_get_str(sp->diag, def, "upstream", 1, &name) != 0)
+        return -1;
+    for (size_t i = 0; i != sp->env->nupstreams; ++i) {
+        if (strcmp(sp->env->upstreams[i], name) == 0) {
+            src->upstream = i;
+            return 0;
+        }
+    }
+    bff_yaml_error(sp->diag, bff_yaml_get(def, "upstream"),
+                   "source '%s' uses upstream '%s', which the profile does not define", src->name,
+                   name);
+    return -1;
+}
+
+static int parse_headers(struct spec_parser *sp, const bff_yaml_node_t *h, bff_source_t *src)
+{
+    if (h == NULL)
+        return 0;
+    if (h->kind != BFF_YAML_MAP) {
+        bff_yaml_error(sp->diag, h, "'headers' must be a mapping of name: template");
+        return -1;
+    }
+    int ret = 0;
+    src->headers = bff_calloc(h->size, sizeof(*src->headers));
+    for (size_t i = 0; i != h->size; ++i) {
+        bff_header_tmpl_t *ht = src->headers + src->nheaders++;
+        ht->name = bff_strdup(h->keys[i]->str);
+        ret |= parse_template(sp, h->items[i], "header value", &ht->value);
+    }
+    return ret;
+}
+
+static int parse_iteration(struct spec_parser *sp, const bff_yaml_node_t *def, bff_source_t *src)
+{
+    const bff_yaml_node_t *fe = bff_yaml_get(def, "for_each"), *b = bff_yaml_get(def, "batch");
+    if (fe == NULL && b == NULL)
+        return 0;
+    if (fe != NULL && b != NULL) {
+        bff_yaml_error(sp->diag, b, "a source is either for_each or batch, not both");
+        return -1;
+    }
+    const bff_yaml_node_t *node = fe ? fe : b;
+    static const char *const fe_keys[] = {"items", "concurrency", "max", NULL};
+    static const char *const b_keys[] = {"items", "separator", "max", NULL};
+    if (bff_yaml_check_map(sp->diag, node, fe ? "for_each" : "batch", fe ? fe_keys : b_keys) != 0)
+        return -1;
+    src->mode = fe ? BFF_SOURCE_FOR_EACH : BFF_SOURCE_BATCH;
+    const char *items = NULL, *sep = ",";
+    int64_t conc = 4, max = 50;
+    int ret = bff_yaml_get_str(sp->diag, node, "items", 1, &items);
+    ret |= bff_yaml_get_int(sp->diag, node, "concurrency", 0, 1, 64, &conc);
+    ret |= bff_yaml_get_int(sp->diag, node, "max", 0, 1, 1000, &max);
+    ret |= bff_yaml_get_str(sp->diag, node, "separator", 0, &sep);
+    if (ret != 0 || items == NULL)
+        return -1;
+    src->concurrency = (unsigned)conc;
+    src->max_items = (unsigned)max;
+    src->separator = bff_strdup(sep);
+    const char *err;
+    if (bff_jpath_parse(items, strlen(items), &src->items, &err) != 0) {
+        bff_yaml_error(sp->diag, bff_yaml_get(node, "items"), "items: %s", err);
+        return -1;
+    }
+    /* Resolve before the source's own mode makes `item` visible. */
+    bff_source_mode_t mode = src->mode;
+    src->mode = BFF_SOURCE_ONCE;
+    src->items_binding = resolve_root(sp, src->items.root);
+    src->mode = mode;
+    if (src->items_binding == -1) {
+        bff_yaml_error(sp->diag, bff_yaml_get(node, "items"),
+                       "items refers to '%s', which is not a source or parameter", src->items.root);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_source(struct spec_parser *sp, const bff_yaml_node_t *key,
+                        const bff_yaml_node_t *def, bff_source_t *src)
+{
+    static const char *const keys[] = {"upstream", "method",  "path",    "headers",
+                                       "body",     "optional", "fallback", "timeout",
+                                       "retries",  "for_each", "batch",   NULL};
+    src->file = key->file, src->line = key->line, src->column = key->column;
+    if (bff_yaml_check_map(sp->diag, def, "a source", keys) != 0)
+        return -1;
+    sp->current = src;
+    int ret = parse_upstream_ref(sp, def, src);
+    const char *method = "GET";
+    ret |= bff_yaml_get_str(sp->diag, def, "method", 0, &method);
+    src->method = bff_strdup(method);
+    ret |= bff_yaml_get_bool(sp->diag, def, "optional", &src->optional);
+    ret |= bff_yaml_get_duration_ms(sp->diag, def, "timeout", &src->timeout_ms);
+    int64_t retries = 0;
+    ret |= bff_yaml_get_int(sp->diag, def, "retries", 0, 0, 5, &retries);
+    src->retries = (unsigned)retries;
+    ret |= parse_iteration(sp, def, src);
+    const bff_yaml_node_t *path = bff_yaml_get(def, "path");
+    if (path == NULL) {
+        bff_yaml_error(sp->diag, def, "source '%s' needs a 'path'", src->name);
+        ret = -1;
+    } else if (parse_template(sp, path, "path", &src->path) == 0 && src->path.text[0] != '/') {
+        bff_yaml_error(sp->diag, path, "path must start with '/' (the upstream's URL is prepended)");
+        ret = -1;
+    }
+    ret |= parse_headers(sp, bff_yaml_get(def, "headers"), src);
+    const bff_yaml_node_t *body = bff_yaml_get(def, "body");
+    if (body != NULL && (src->body = bff_shape_parse(body, resolve_root, sp, sp->diag)) == NULL)
+        ret = -1;
+    const bff_yaml_node_t *fallback = bff_yaml_get(def, "fallback");
+    if (fallback != NULL) {
+        if (!src->optional) {
+            bff_yaml_error(sp->diag, fallback, "'fallback' only makes sense with 'optional: true'");
+            ret = -1;
+        }
+        src->fallback_json = bff_shape_yaml_to_json(fallback);
+    }
+    if (src->deps & ((uint64_t)1 << src->index)) {
+        bff_yaml_error(sp->diag, key, "source '%s' refers to itself", src->name);
+        ret = -1;
+    }
+    sp->current = NULL;
+    return ret;
+}
+
+static int parse_sources(struct spec_parser *sp, const bff_yaml_node_t *sources)
+{
+    bff_spec_t *spec = sp->spec;
+    if (sources == NULL)
+        return 0;
+    if (sources->kind != BFF_YAML_MAP) {
+        bff_yaml_error(sp->diag, sources, "'sources' must be a mapping of name: source");
+        return -1;
+    }
+    if (sources->size > BFF_SPEC_MAX_SOURCES) {
+        bff_yaml_error(sp->diag, sources, "at most %d sources per endpoint", BFF_SPEC_MAX_SOURCES);
+        return -1;
+    }
+    /* Names first, so templates may refer to sources declared later in the file. */
+    spec->sources = bff_calloc(sources->size, sizeof(*spec->sources));
+    int ret = 0;
+    for (size_t i = 0; i != sources->size; ++i) {
+        const char *name = sources->keys[i]->str;
+        if (!valid_name(name) || is_reserved(name) || find_param(spec, name) >= 0) {
+            bff_yaml_error(sp->diag, sources->keys[i],
+                           "source name '%s' is invalid, reserved or the name of a parameter", name);
+            ret = -1;
+        }
+        spec->sources[i].name = bff_strdup(name);
+        spec->sources[i].index = (unsigned)i;
+    }
+    spec->nsources = sources->size;
+    for (size_t i = 0; i != sources->size; ++i)
+        ret |= parse_source(sp, sources->keys[i], sources->items[i], spec->sources + i);
+    return ret;
+}
+
+/* Kahn's algorithm; on a cycle, names the sources that are part of or behind it. */
+static int order_sources(struct spec_parser *sp, const bff_yaml_node_t *at)
+{
+    bff_spec_t *spec = sp->spec;
+    size_t n = spec->nsources, done = 0;
+    uint64_t placed = 0;
+    spec->order = bff_calloc(n, sizeof(unsigned));
+    while (done < n) {
+        int progress = 0;
+        for (size_t i = 0; i != n; ++i) {
+            uint64_t bit = (uint64_t)1 << i;
+            if ((placed & bit) || (spec->sources[i].deps & ~placed))
+                continue;
+            spec->order[done++] = (unsigned)i;
+            placed |= bit;
+            progress = 1;
+        }
+        if (!progress)
+            break;
+    }
+    if (done == n)
+        return 0;
+    char names[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i != n; ++i) {
+        if (placed & ((uint64_t)1 << i))
+            continue;
+        int w = snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "",
+                         spec->sources[i].name);
+        if (w < 0 || (size_t)w >= sizeof(names) - len)
+            break;
+        len += (size_t)w;
+    }
+    bff_yaml_error(sp->diag, at, "sources depend on each other in a cycle: %s", names);
+    return -1;
+}
+
+bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag)
+{
+    static const char *const keys[] = {"endpoint", "description", "params",   "query",
+                                       "timeout",  "sources",     "response", NULL};
+    struct spec_parser sp = {.env = env, .diag = diag};
+    if (bff_yaml_check_map(diag, root, "an endpoint spec", keys) != 0)
+        return NULL;
+    bff_spec_t *spec = sp.spec = bff_calloc(1, sizeof(*spec));
+    spec->file = bff_strdup(root->file);
+    spec->line = root->line, spec->column = root->column;
+    const bff_yaml_node_t *ep = bff_yaml_get(root, "endpoint");
+    int ret = 0;
+    if (ep == NULL || ep->kind != BFF_YAML_SCALAR) {
+        bff_yaml_error(diag, ep ? ep : root, "missing 'endpoint: METHOD /path'");
+        goto Error;
+    }
+    spec->line = ep->line, spec->column = ep->column;
+    if (parse_endpoint_line(&sp, ep) != 0)
+        goto Error;
+    const char *desc = NULL;
+    ret |= bff_yaml_get_str(diag, root, "description", 0, &desc);
+    spec->description = desc ? bff_strdup(desc) : NULL;
+    ret |= bff_yaml_get_duration_ms(diag, root, "timeout", &spec->timeout_ms);
+    ret |= parse_params(&sp, root);
+    ret |= parse_sources(&sp, bff_yaml_get(root, "sources"));
+    if (ret == 0)
+        ret |= order_sources(&sp, bff_yaml_get(root, "sources"));
+    const bff_yaml_node_t *response = bff_yaml_get(root, "response");
+    if (response == NULL) {
+        bff_yaml_error(diag, root, "missing 'response' (the shape of the JSON to return)");
+        ret = -1;
+    } else if ((spec->response = bff_shape_parse(response, resolve_root, &sp, diag)) == NULL) {
+        ret = -1;
+    }
+    if (ret == 0)
+        return spec;
+Error:
+    bff_spec_free(spec);
+    return NULL;
+}
+
+static void free_source(bff_source_t *src)
+{
+    free(src->name);
+    free(src->method);
+    bff_template_dispose(&src->path);
+    for (size_t i = 0; i != src->nheaders; ++i) {
+        free(src->headers[i].name);
+        bff_template_dispose(&src->headers[i].value);
+    }
+    free(src->headers);
+    bff_shape_free(src->body);
+    free(src->fallback_json);
+    bff_jpath_dispose(&src->items);
+    free(src->separator);
+}
+
+void bff_spec_free(bff_spec_t *spec)
+{
+    if (spec == NULL)
+        return;
+    for (size_t i = 0; i != spec->nsegments; ++i)
+        free(spec->segments[i].literal);
+    free(spec->segments);
+    for (size_t i = 0; i != spec->nparams; ++i) {
+        bff_param_t *p = spec->params + i;
+        free(p->name);
+        free(p->default_value);
+        for (size_t j = 0; j != p->nenum; ++j)
+            free(p->enum_values[j]);
+        free(p->enum_values);
+    }
+    free(spec->params);
+    for (size_t i = 0; i != spec->nsources; ++i)
+        free_source(spec->sources + i);
+    free(spec->sources);
+    free(spec->order);
+    bff_shape_free(spec->response);
+    for (size_t i = 0; i != spec->nrequest_headers; ++i)
+        free(spec->request_headers[i]);
+    free(spec->request_headers);
+    free(spec->file);
+    free(spec->method);
+    free(spec->route);
+    free(spec->description);
+    free(spec);
+}
+
+int bff_spec_match(const bff_spec_t *spec, const char *path, size_t len, size_t (*values)[2])
+{
+    const char *p = path, *end = path + len;
+    if (p == end || *p != '/')
+        return 0;
+    ++p;
+    size_t np = 0;
+    for (size_t i = 0; i != spec->nsegments; ++i) {
+        const char *seg = p;
+        while (p < end && *p != '/')
+            ++p;
+        size_t seglen = (size_t)(p - seg);
+        const bff_path_segment_t *s = spec->segments + i;
+        if (s->literal != NULL) {
+            if (strlen(s->literal) != seglen || memcmp(s->literal, seg, seglen) != 0)
+                return 0;
+        } else {
+            if (seglen == 0)
+                return 0;
+            values[np][0] = (size_t)(seg - path);
+            values[np][1] = seglen;
+            ++np;
+        }
+        if (i + 1 != spec->nsegments) {
+            if (p == end)
+                return 0;
+            ++p;
+        }
+    }
+    return p == end;
+}
+
+int bff_spec_same_route(const bff_spec_t *a, const bff_spec_t *b)
+{
+    if (a->nsegments != b->nsegments)
+        return 0;
+    for (size_t i = 0; i != a->nsegments; ++i) {
+        const char *la = a->segments[i].literal, *lb = b->segments[i].literal;
+        if ((la == NULL) != (lb == NULL) || (la != NULL && strcmp(la, lb) != 0))
+            return 0;
+    }
+    return 1;
+}

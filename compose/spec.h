@@ -1,0 +1,112 @@
+/* The composition spec model: one REST endpoint, its parameters, its upstream sources (with the
+ * dependency DAG derived from their templates) and its response shape. Built once at load. */
+#ifndef BFF_COMPOSE_SPEC_H
+#define BFF_COMPOSE_SPEC_H
+
+#include <stdint.h>
+
+#include "compose/diag.h"
+#include "compose/shape.h"
+#include "compose/template.h"
+#include "compose/yaml_tree.h"
+
+#define BFF_SPEC_MAX_SOURCES 64 /* dependency sets are 64-bit masks */
+
+typedef enum en_bff_param_type_t {
+    BFF_PARAM_STRING,
+    BFF_PARAM_INT,
+    BFF_PARAM_NUMBER,
+    BFF_PARAM_BOOL,
+} bff_param_type_t;
+
+typedef struct st_bff_param_t {
+    char *name;
+    int in_path; /* else a query parameter */
+    bff_param_type_t type;
+    int required;
+    char *default_value; /* query only; NULL = none */
+    int has_min, has_max;
+    double min, max;
+    size_t max_length;
+    char **enum_values;
+    size_t nenum;
+} bff_param_t;
+
+typedef struct st_bff_header_tmpl_t {
+    char *name;
+    bff_template_t value;
+} bff_header_tmpl_t;
+
+typedef enum en_bff_source_mode_t {
+    BFF_SOURCE_ONCE,
+    BFF_SOURCE_FOR_EACH, /* one call per element of `items` */
+    BFF_SOURCE_BATCH,    /* one call with the elements joined into `{items}` */
+} bff_source_mode_t;
+
+typedef struct st_bff_source_t {
+    char *name;
+    unsigned index;
+    const char *file;
+    unsigned line, column;
+    size_t upstream; /* index into the profile's upstream list */
+    char *method;
+    bff_template_t path;
+    bff_header_tmpl_t *headers;
+    size_t nheaders;
+    bff_shape_t *body; /* JSON body, NULL = none */
+    int optional;
+    char *fallback_json; /* stands in when an optional source fails; NULL = null */
+    uint64_t timeout_ms; /* 0 = the upstream's */
+    unsigned retries;    /* attempts after the first, idempotent methods only */
+    bff_source_mode_t mode;
+    bff_jpath_t items; /* FOR_EACH / BATCH: the array, from another source or the request */
+    int items_binding;
+    unsigned concurrency; /* FOR_EACH: calls in flight at once */
+    unsigned max_items;   /* FOR_EACH / BATCH: elements beyond are dropped */
+    char *separator;      /* BATCH */
+    uint64_t deps;        /* bit i: needs source i */
+} bff_source_t;
+
+typedef struct st_bff_path_segment_t {
+    char *literal; /* NULL for a parameter */
+    size_t param;  /* index into params */
+} bff_path_segment_t;
+
+typedef struct st_bff_spec_t {
+    char *file;
+    unsigned line, column;
+    char *method;
+    char *route; /* as written: /dashboard/{userId} */
+    bff_path_segment_t *segments;
+    size_t nsegments;
+    char *description;
+    bff_param_t *params; /* path parameters first, then query parameters */
+    size_t nparams;
+    bff_source_t *sources;
+    size_t nsources;
+    unsigned *order; /* sources in a topological order */
+    bff_shape_t *response;
+    uint64_t timeout_ms; /* overall deadline; 0 = profile default */
+    char **request_headers; /* lower-cased headers the templates read */
+    size_t nrequest_headers;
+} bff_spec_t;
+
+/** What the spec loader needs from the profile. */
+typedef struct st_bff_spec_env_t {
+    const char *const *upstreams;
+    size_t nupstreams;
+} bff_spec_env_t;
+
+/** Compiles one endpoint spec. Reports every problem to diag; returns NULL if any. */
+bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag);
+void bff_spec_free(bff_spec_t *spec);
+
+/** Matches a request path (no query) against the route. On success stores each path parameter's
+ * raw (still percent-encoded) value as offsets into `path`: values[i] = {start, len}. */
+int bff_spec_match(const bff_spec_t *spec, const char *path, size_t len, size_t (*values)[2]);
+
+/** 1 if the two routes are the same pattern (literals equal, parameters in the same places).
+ * Overlapping but different routes are fine: the router prefers literal segments. */
+int bff_spec_same_route(const bff_spec_t *a, const bff_spec_t *b);
+
+#endif

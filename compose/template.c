@@ -1,0 +1,99 @@
+/* Splits template strings into literal and reference parts at load time; rendering lives with
+ * the code that knows the values (shaping, URL building). */
+#include "compose/template.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose/diag.h"
+
+static bff_template_part_t *add_part(bff_template_t *t)
+{
+    t->parts = bff_realloc(t->parts, (t->nparts + 1) * sizeof(*t->parts));
+    bff_template_part_t *p = t->parts + t->nparts++;
+    memset(p, 0, sizeof(*p));
+    p->binding = -1;
+    return p;
+}
+
+static void add_literal(bff_template_t *t, const char *s, size_t len)
+{
+    if (len == 0)
+        return;
+    if (t->nparts != 0 && t->parts[t->nparts - 1].literal != NULL) {
+        bff_template_part_t *p = t->parts + t->nparts - 1;
+        p->literal = bff_realloc(p->literal, p->literal_len + len + 1);
+        memcpy(p->literal + p->literal_len, s, len);
+        p->literal_len += len;
+        p->literal[p->literal_len] = '\0';
+        return;
+    }
+    bff_template_part_t *p = add_part(t);
+    p->literal = bff_strndup(s, len);
+    p->literal_len = len;
+}
+
+int bff_template_parse(const char *s, bff_template_t *out, const char **err, size_t *err_offset)
+{
+    memset(out, 0, sizeof(*out));
+    out->text = bff_strdup(s);
+    const char *p = s, *lit = s;
+    while (*p != '\0') {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            add_literal(out, lit, (size_t)(p - lit) + 1);
+            p += 2;
+            lit = p;
+            continue;
+        }
+        if (*p == '}') {
+            *err = "unmatched '}' (write }} for a literal brace)";
+            goto Error;
+        }
+        if (*p != '{') {
+            ++p;
+            continue;
+        }
+        add_literal(out, lit, (size_t)(p - lit));
+        const char *close = strchr(p, '}');
+        if (close == NULL) {
+            *err = "unterminated '{' (write {{ for a literal brace)";
+            goto Error;
+        }
+        const char *ref = p + 1;
+        size_t reflen = (size_t)(close - ref);
+        while (reflen && ref[0] == ' ')
+            ++ref, --reflen;
+        while (reflen && ref[reflen - 1] == ' ')
+            --reflen;
+        bff_template_part_t *part = add_part(out);
+        if (bff_jpath_parse(ref, reflen, &part->ref, err) != 0) {
+            --out->nparts;
+            goto Error;
+        }
+        p = close + 1;
+        lit = p;
+    }
+    add_literal(out, lit, (size_t)(p - lit));
+    return 0;
+Error:
+    *err_offset = (size_t)(p - s);
+    bff_template_dispose(out);
+    return -1;
+}
+
+void bff_template_dispose(bff_template_t *t)
+{
+    for (size_t i = 0; i != t->nparts; ++i) {
+        free(t->parts[i].literal);
+        if (t->parts[i].literal == NULL)
+            bff_jpath_dispose(&t->parts[i].ref);
+    }
+    free(t->parts);
+    free(t->text);
+    memset(t, 0, sizeof(*t));
+}
+
+int bff_template_is_single_ref(const bff_template_t *t)
+{
+    return t->nparts == 1 && t->parts[0].literal == NULL;
+}

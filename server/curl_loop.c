@@ -1,0 +1,279 @@
+/* Binds curl multi sockets and timers to an h2o evloop. It knows nothing about upstreams,
+ * URLs or bodies: the fetch layer configures easy handles and gets them back when done. */
+#include "server/curl_loop.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "compose/diag.h"
+
+typedef struct st_curl_sock_t {
+    bff_curl_loop_t *cl;
+    curl_socket_t fd;
+    h2o_socket_t *sock;
+    int want_in, want_out;
+    int write_armed;
+    int foreign; /* curl's own fd (e.g. resolver socketpair): we wrap a dup() */
+} curl_sock_t;
+
+typedef struct st_transfer_t {
+    bff_curl_done_cb cb;
+    void *data;
+} transfer_t;
+
+struct st_bff_curl_loop_t {
+    h2o_evloop_t *loop;
+    CURLM *multi;
+    curl_sock_t **socks; /* indexed by curl's fd */
+    size_t nsocks;
+    int64_t deadline; /* loop time in ms; -1 = none */
+    size_t active;
+    int in_action; /* inside curl_multi_socket_action: defer nothing, but assert no recursion */
+};
+
+static curl_sock_t *sock_get(bff_curl_loop_t *cl, curl_socket_t fd)
+{
+    return fd >= 0 && (size_t)fd < cl->nsocks ? cl->socks[fd] : NULL;
+}
+
+static curl_sock_t *sock_add(bff_curl_loop_t *cl, curl_socket_t fd, h2o_socket_t *sock, int foreign)
+{
+    if ((size_t)fd >= cl->nsocks) {
+        size_t n = (size_t)fd * 2 + 16;
+        cl->socks = bff_realloc(cl->socks, n * sizeof(*cl->socks));
+        memset(cl->socks + cl->nsocks, 0, (n - cl->nsocks) * sizeof(*cl->socks));
+        cl->nsocks = n;
+    }
+    curl_sock_t *cs = bff_calloc(1, sizeof(*cs));
+    cs->cl = cl;
+    cs->fd = fd;
+    cs->sock = sock;
+    cs->foreign = foreign;
+    sock->data = cs;
+    cl->socks[fd] = cs;
+    return cs;
+}
+
+static void sock_close(bff_curl_loop_t *cl, curl_socket_t fd)
+{
+    curl_sock_t *cs = sock_get(cl, fd);
+    if (cs == NULL)
+        return;
+    cl->socks[fd] = NULL;
+    /* Closes the fd h2o wraps: curl's own for sockets we opened (curl will not close it again,
+     * CLOSESOCKETFUNCTION is ours), or just our dup for foreign ones. */
+    h2o_socket_close(cs->sock);
+    free(cs);
+}
+
+static void complete_done(bff_curl_loop_t *cl)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(cl->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = msg->easy_handle;
+        CURLcode result = msg->data.result;
+        transfer_t *t = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+        curl_multi_remove_handle(cl->multi, easy);
+        --cl->active;
+        bff_curl_done_cb cb = t->cb;
+        void *data = t->data;
+        free(t);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+        cb(easy, result, data);
+    }
+}
+
+static void socket_action(bff_curl_loop_t *cl, curl_socket_t fd, int ev)
+{
+    int running;
+    assert(!cl->in_action);
+    cl->in_action = 1;
+    curl_multi_socket_action(cl->multi, fd, ev, &running);
+    cl->in_action = 0;
+    complete_done(cl);
+}
+
+static void on_writable(h2o_socket_t *sock, const char *err);
+
+static void rearm_write(bff_curl_loop_t *cl, curl_socket_t fd)
+{
+    curl_sock_t *cs = sock_get(cl, fd);
+    if (cs != NULL && cs->want_out && !cs->write_armed) {
+        cs->write_armed = 1;
+        h2o_socket_notify_write(cs->sock, on_writable);
+    }
+}
+
+/* The wrapper may be closed by curl during socket_action, so keep only cl and fd after it. */
+static void on_readable(h2o_socket_t *sock, const char *err)
+{
+    curl_sock_t *cs = sock->data;
+    bff_curl_loop_t *cl = cs->cl;
+    curl_socket_t fd = cs->fd;
+    socket_action(cl, fd, err ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
+    rearm_write(cl, fd);
+}
+
+static void on_writable(h2o_socket_t *sock, const char *err)
+{
+    curl_sock_t *cs = sock->data;
+    bff_curl_loop_t *cl = cs->cl;
+    curl_socket_t fd = cs->fd;
+    cs->write_armed = 0;
+    if (!cs->want_out)
+        return;
+    socket_action(cl, fd, err ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+    rearm_write(cl, fd);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    bff_curl_loop_t *cl = userp;
+    curl_sock_t *cs = sock_get(cl, fd);
+    if (cs == NULL) {
+        if (what == CURL_POLL_REMOVE)
+            return 0;
+        /* A socket curl opened without OPENSOCKETFUNCTION: watch a dup of it. */
+        int dupfd = dup(fd);
+        if (dupfd < 0)
+            return -1;
+        cs = sock_add(cl, fd, h2o_evloop_socket_create(cl->loop, dupfd, H2O_SOCKET_FLAG_DONT_READ), 1);
+    }
+    if (what == CURL_POLL_REMOVE) {
+        cs->want_in = cs->want_out = 0;
+        h2o_socket_read_stop(cs->sock);
+        if (cs->foreign)
+            sock_close(cl, fd);
+        return 0;
+    }
+    cs->want_in = what == CURL_POLL_IN || what == CURL_POLL_INOUT;
+    cs->want_out = what == CURL_POLL_OUT || what == CURL_POLL_INOUT;
+    if (cs->want_in)
+        h2o_socket_read_start(cs->sock, on_readable);
+    else
+        h2o_socket_read_stop(cs->sock);
+    if (cs->want_out && !cs->write_armed) {
+        cs->write_armed = 1;
+        h2o_socket_notify_write(cs->sock, on_writable);
+    }
+    return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    bff_curl_loop_t *cl = userp;
+    cl->deadline = timeout_ms < 0 ? -1 : (int64_t)h2o_now(cl->loop) + timeout_ms;
+    return 0;
+}
+
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    bff_curl_loop_t *cl = clientp;
+    int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    sock_add(cl, fd, h2o_evloop_socket_create(cl->loop, fd, H2O_SOCKET_FLAG_DONT_READ), 0);
+    return fd;
+}
+
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    bff_curl_loop_t *cl = clientp;
+    if (sock_get(cl, fd) == NULL)
+        return close(fd);
+    sock_close(cl, fd);
+    return 0;
+}
+
+bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections)
+{
+    bff_curl_loop_t *cl = bff_calloc(1, sizeof(*cl));
+    cl->loop = loop;
+    cl->deadline = -1;
+    cl->multi = curl_multi_init();
+    if (cl->multi == NULL) {
+        free(cl);
+        return NULL;
+    }
+    curl_multi_setopt(cl->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(cl->multi, CURLMOPT_SOCKETDATA, cl);
+    curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
+    curl_multi_setopt(cl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
+    curl_multi_setopt(cl->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return cl;
+}
+
+int bff_curl_loop_start(bff_curl_loop_t *cl, CURL *easy, bff_curl_done_cb cb, void *data)
+{
+    transfer_t *t = bff_malloc(sizeof(*t));
+    t->cb = cb;
+    t->data = data;
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, cl);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, cl);
+    if (curl_multi_add_handle(cl->multi, easy) != CURLM_OK) {
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+        free(t);
+        return -1;
+    }
+    ++cl->active;
+    return 0;
+}
+
+void bff_curl_loop_cancel(bff_curl_loop_t *cl, CURL *easy)
+{
+    transfer_t *t = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+    curl_multi_remove_handle(cl->multi, easy);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+    if (t != NULL) {
+        free(t);
+        --cl->active;
+    }
+}
+
+int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap)
+{
+    if (cl->deadline < 0)
+        return cap;
+    int64_t left = cl->deadline - (int64_t)h2o_now(cl->loop);
+    if (left <= 0)
+        return 0;
+    return left < cap ? (int32_t)left : cap;
+}
+
+void bff_curl_loop_on_tick(bff_curl_loop_t *cl)
+{
+    if (cl->deadline < 0 || (int64_t)h2o_now(cl->loop) < cl->deadline)
+        return;
+    cl->deadline = -1;
+    socket_action(cl, CURL_SOCKET_TIMEOUT, 0);
+}
+
+size_t bff_curl_loop_active(bff_curl_loop_t *cl)
+{
+    return cl->active;
+}
+
+void bff_curl_loop_destroy(bff_curl_loop_t *cl)
+{
+    if (cl == NULL)
+        return;
+    assert(cl->active == 0 && "owners cancel their transfers first");
+    curl_multi_cleanup(cl->multi); /* closes pooled connections through on_close_socket */
+    for (size_t i = 0; i != cl->nsocks; ++i)
+        if (cl->socks[i] != NULL)
+            sock_close(cl, (curl_socket_t)i);
+    free(cl->socks);
+    free(cl);
+}

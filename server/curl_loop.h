@@ -1,0 +1,34 @@
+/* libcurl's multi socket API driven by one worker's h2o evloop. Each curl socket gets one h2o
+ * wrapper for its whole life (created in OPENSOCKETFUNCTION, closed in CLOSESOCKETFUNCTION);
+ * curl's timer becomes the loop's wait bound. Nothing here blocks. */
+#ifndef BFF_SERVER_CURL_LOOP_H
+#define BFF_SERVER_CURL_LOOP_H
+
+#include <curl/curl.h>
+#include <h2o.h>
+
+typedef struct st_bff_curl_loop_t bff_curl_loop_t;
+
+/** Called once per finished transfer, after the easy handle was removed from the multi handle.
+ * The callee owns `easy` again (reuse or cleanup). */
+typedef void (*bff_curl_done_cb)(CURL *easy, CURLcode result, void *data);
+
+/** Creates the multi handle for `loop`. `max_host_connections` caps connections per host. */
+bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections);
+/** Frees everything; every transfer must have been completed or cancelled by its owner. */
+void bff_curl_loop_destroy(bff_curl_loop_t *cl);
+
+/** Starts a configured easy handle. Returns 0, or -1 (the callback never runs).
+ * Otherwise `cb` runs exactly once, unless bff_curl_loop_cancel was called first. */
+int bff_curl_loop_start(bff_curl_loop_t *cl, CURL *easy, bff_curl_done_cb cb, void *data);
+/** Removes a running transfer; its callback never runs. The caller owns `easy` again. */
+void bff_curl_loop_cancel(bff_curl_loop_t *cl, CURL *easy);
+
+/** Milliseconds the loop may sleep before curl needs a timeout processed (at most `cap`). */
+int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap);
+/** Runs curl's timeout processing when its deadline has passed; completes finished transfers. */
+void bff_curl_loop_on_tick(bff_curl_loop_t *cl);
+/** Number of transfers in progress. */
+size_t bff_curl_loop_active(bff_curl_loop_t *cl);
+
+#endif

@@ -1,0 +1,219 @@
+"""Integration test harness: real processes on 127.0.0.1, always cleaned up.
+
+Starts the real `bffd`, the C demo upstream and (when asked) a real `redis-server` on free
+ports inside a temporary folder, writes profiles the test describes, and talks HTTP to them.
+Every test file runs under a hard alarm so that a hang is a failure, never a stuck CI.
+"""
+import atexit
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import traceback
+
+SOURCE_DIR = os.environ.get("BFF_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BUILD_DIR = os.environ.get("BFF_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+BFFD = os.path.join(BUILD_DIR, "bffd")
+DEMO_UPSTREAM = os.path.join(BUILD_DIR, "tests", "upstream", "demo_upstream")
+
+_processes = []
+_tmpdirs = []
+
+
+def _cleanup():
+    for p in _processes:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=5)
+            except Exception:
+                pass
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+def _on_alarm(signum, frame):
+    sys.stderr.write("TIMEOUT: test file exceeded its time limit\n")
+    traceback.print_stack(frame)
+    _cleanup()
+    os._exit(3)
+
+
+def set_time_limit(seconds):
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(seconds)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="bffd-test-")
+    _tmpdirs.append(d)
+    return d
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited early with status %s" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("port %d did not open in %.1fs" % (port, timeout))
+
+
+class Upstream:
+    """The C demo upstream (all shop services in one process)."""
+
+    def __init__(self, latency_ms=0, threads=1):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [DEMO_UPSTREAM, "--port", str(self.port), "--latency-ms", str(latency_ms), "--threads", str(threads)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _processes.append(self.proc)
+        wait_port(self.port, proc=self.proc)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stats(self):
+        status, _, body = request(self.port, "GET", "/__stats")
+        return json.loads(body)
+
+    def reset(self):
+        request(self.port, "POST", "/__reset")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+class Bffd:
+    """The real bffd serving profiles written by the test."""
+
+    def __init__(self, profiles, threads=1, extra_args=(), env=None, expect_fail=False):
+        self.dir = tmpdir()
+        self.ports = {}
+        args = [BFFD, "--threads", str(threads)]
+        for name, spec in profiles.items():
+            pdir = os.path.join(self.dir, name)
+            os.makedirs(os.path.join(pdir, "endpoints"))
+            port = free_port()
+            self.ports[name] = port
+            yaml = textwrap.dedent(spec["profile"]).replace("@PORT@", str(port))
+            write(os.path.join(pdir, "profile.yaml"), yaml)
+            for fname, text in spec.get("endpoints", {}).items():
+                write(os.path.join(pdir, "endpoints", fname), textwrap.dedent(text))
+            args += ["--profile", pdir]
+        args += list(extra_args)
+        self.log_path = os.path.join(self.dir, "bffd.log")
+        self.log = open(self.log_path, "wb")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        _processes.append(self.proc)
+        if not expect_fail:
+            for port in self.ports.values():
+                wait_port(port, proc=self.proc)
+        self.port = next(iter(self.ports.values())) if self.ports else None
+
+    def output(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+    def get(self, path, headers=None, port=None):
+        return request(port or self.port, "GET", path, headers=headers)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def request(port, method, path, body=None, headers=None, timeout=10):
+    """One HTTP/1.1 request on a new connection: (status, headers dict lower-cased, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        return resp.status, hdrs, data
+    finally:
+        conn.close()
+
+
+def get_json(port, path, headers=None):
+    status, hdrs, body = request(port, "GET", path, headers=headers)
+    return status, hdrs, json.loads(body) if body else None
+
+
+def upstream_profile(name, upstream_url, extra_upstream="", upstreams=("users", "orders", "catalog", "notifications", "shipping"), extra=""):
+    """A profile.yaml text whose upstreams all point at the demo upstream."""
+    lines = ["name: %s" % name, "listen: 127.0.0.1:@PORT@", "access_log: off"]
+    if extra:
+        lines.append(textwrap.dedent(extra).strip())
+    lines.append("upstreams:")
+    for u in upstreams:
+        lines.append("  %s:" % u)
+        lines.append("    url: %s" % upstream_url)
+        if extra_upstream:
+            for l in textwrap.dedent(extra_upstream).strip().splitlines():
+                lines.append("    " + l)
+    return "\n".join(lines) + "\n"
+
+
+class Runner:
+    """Tiny test runner with a closing 'N passed, N failed' line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def run(self, tests):
+        only = os.environ.get("BFF_TEST_ONLY")
+        for fn in tests:
+            if only and only not in fn.__name__:
+                continue
+            start = time.time()
+            try:
+                fn()
+                self.passed += 1
+                print("ok - %s (%.2fs)" % (fn.__name__, time.time() - start), flush=True)
+            except Exception:
+                self.failed += 1
+                print("not ok - %s" % fn.__name__, flush=True)
+                traceback.print_exc()
+        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        _cleanup()
+        sys.exit(1 if self.failed else 0)
+
+
+def check(cond, msg=""):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def eq(got, expected, msg=""):
+    if got != expected:
+        raise AssertionError("%s\n  got:      %r\n  expected: %r" % (msg, got, expected))

@@ -1,0 +1,1484 @@
+/*
+ * demo_upstream: the demo "shop" backend (users, orders, catalog, notifications, shipping) in one
+ * libh2o-evloop process, with deterministic data for any id plus test knobs (delay_ms, status,
+ * hang, ...) for the demo, integration tests and benchmarks. It deliberately keeps no state besides
+ * debug counters and fail_first keys, does no logging, no TLS and no real validation: it is a
+ * fixture, not a service.
+ *
+ * usage: demo_upstream [--host 127.0.0.1] [--port 9100] [--threads 1] [--latency-ms 0]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "h2o.h"
+#include "h2o/http1.h"
+#include "h2o/http2.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define PICK(table, h, salt) ((table)[mix((h), (salt)) % ARRAY_SIZE(table)])
+
+#define MAX_THREADS 64
+#define MAX_DELAY_MS 600000  /* 10 minutes */
+#define MAX_SIZE (64u << 20) /* size=N cap */
+#define MAX_LIMIT 1000       /* orders/recommendations/batch cap */
+#define MAX_ENTITY (16u << 20)
+#define NUM_DELAY_QUEUES 64 /* exact-delay queues per thread, then power-of-two chaining */
+#define NUM_POW2_QUEUES 21  /* 2^20 ms > MAX_DELAY_MS */
+#define HANG_PROBE_MS 200
+#define STATS_SLOTS 4096
+#define STATS_PATH_MAX 112
+#define SEEN_SLOTS 8192
+
+/* ---------------------------------------------------------------- types */
+
+typedef struct st_jbuf_t {
+    h2o_mem_pool_t *pool;
+    char *buf;
+    size_t len, cap;
+} jbuf_t;
+
+struct stat_slot {
+    _Atomic uint64_t hash; /* 0 = empty; published (release) after len/path are written */
+    _Atomic uint64_t count;
+    uint32_t len;
+    char path[STATS_PATH_MAX];
+};
+
+/* per-thread counters: written by the owner thread only, read by /__stats on any thread */
+struct stats {
+    _Atomic uint64_t gen; /* equals stats_gen once this table has been cleared after a reset */
+    _Atomic uint64_t total;
+    _Atomic uint64_t other; /* paths that did not fit (too long / table full) */
+    size_t used;
+    uint64_t fail_every_seen;
+    struct stat_slot slots[STATS_SLOTS];
+};
+
+struct delay_queue {
+    uint64_t ms;
+    h2o_timeout_t timeout;
+};
+
+struct worker {
+    pthread_t tid;
+    int listen_fd;
+    h2o_socket_t *listener;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    struct delay_queue queues[NUM_DELAY_QUEUES];
+    size_t num_queues;
+    h2o_timeout_t pow2[NUM_POW2_QUEUES];
+    uint32_t pow2_inited;
+    h2o_timeout_t probe_timeout;
+    h2o_timeout_entry_t probe_entry;
+    h2o_linklist_t hung; /* HTTP/1 requests parked by hang=1 (h2o does not watch the socket) */
+    struct stats stats;
+};
+
+enum outcome {
+    OUT_NORMAL,
+    OUT_STATUS,
+    OUT_TRANSIENT,
+    OUT_FAIL_EVERY,
+    OUT_MALFORMED,
+    OUT_NOTJSON,
+    OUT_SIZE,
+};
+
+struct knobs {
+    h2o_iovec_t user_id, ids, fail_first;
+    uint64_t delay_ms, size, fail_every, limit;
+    int status;
+    unsigned has_delay : 1, has_limit : 1, has_size : 1, malformed : 1, notjson : 1, hang : 1;
+};
+
+/* a request whose response is postponed (delay) or never sent (hang); lives in the req pool */
+struct pending {
+    h2o_timeout_entry_t entry;
+    h2o_linklist_t hung_link;
+    h2o_req_t *req;
+    struct worker *worker;
+    uint64_t remaining_ms;
+    struct knobs knobs;
+    enum outcome outcome;
+};
+
+/* ---------------------------------------------------------------- globals */
+
+static struct {
+    const char *host;
+    unsigned port;
+    unsigned threads;
+    uint64_t latency_ms;
+} opts = {"127.0.0.1", 9100, 1, 0};
+
+static h2o_globalconf_t config;
+static struct worker *workers;
+static atomic_int stop_requested;
+static atomic_uint workers_parked;
+static _Atomic uint64_t stats_gen = 1;
+
+/* fail_first keys seen since start/reset: test-knob path only, so a mutex is fine */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t seen_keys[SEEN_SLOTS];
+static size_t seen_used;
+
+/* ---------------------------------------------------------------- data tables */
+
+static const char *const FIRST_NAMES[] = {"Anna",  "Ben",  "Clara",  "David", "Elena", "Felix",
+                                          "Greta", "Hugo", "Ines",   "Jonas", "Klara", "Lukas",
+                                          "Mia",   "Noah", "Olivia", "Paul"};
+static const char *const LAST_NAMES[] = {
+    "Becker", "Fischer",  "Garcia", "Hoffmann", "Jansen",    "Keller", "Lambert", "Martin",
+    "Novak",  "Oliveira", "Petrov", "Rossi",    "Schneider", "Weber",  "Young",   "Zimmermann"};
+static const char *const STREETS[] = {"Market Street", "Lindenallee", "Rue de Rivoli",
+                                      "Calle Mayor",   "Via Roma",    "High Street",
+                                      "Kaiserstrasse", "Park Lane"};
+static const struct city {
+    const char *name, *country;
+    unsigned zip_min, zip_span;
+} CITIES[] = {{"Berlin", "DE", 10115, 4000},  {"Munich", "DE", 80331, 1500},
+              {"Hamburg", "DE", 20095, 2000}, {"Paris", "FR", 75001, 20},
+              {"Lyon", "FR", 69001, 9},       {"Madrid", "ES", 28001, 80},
+              {"Rome", "IT", 118, 200},       {"Amsterdam", "NL", 1011, 100},
+              {"Vienna", "AT", 1010, 230},    {"Zurich", "CH", 8001, 60}};
+static const char *const LANGUAGES[] = {"en", "de", "fr", "es", "it", "nl"};
+static const char *const CURRENCIES[] = {"EUR", "EUR", "EUR", "USD", "GBP", "CHF"};
+static const char *const THEMES[] = {"light", "dark", "system"};
+static const char *const TIERS[] = {"gold", "silver", "bronze"};
+static const char *const NOTES[] = {"VIP customer", "prefers email contact", "chargeback in 2023",
+                                    "manual review pending", "none"};
+static const char *const ADJECTIVES[] = {"Classic", "Smart",   "Organic", "Wireless", "Vintage",
+                                         "Compact", "Premium", "Eco",     "Ultra",    "Handmade"};
+static const char *const NOUNS[] = {"Backpack",   "Headphones",   "Coffee Beans", "Desk Lamp",
+                                    "Sneakers",   "Water Bottle", "Notebook",     "Keyboard",
+                                    "Sunglasses", "Tea Set",      "Yoga Mat",     "Blender"};
+static const char *const ORDER_STATUSES[] = {"shipped", "processing", "delivered", "cancelled"};
+static const struct ship_method {
+    const char *name;
+    unsigned cost_cents;
+} SHIP_METHODS[] = {{"standard", 499}, {"express", 1299}, {"pickup", 0}};
+static const char *const WAREHOUSES[] = {"FRA-1", "BER-2", "AMS-1", "MAD-3"};
+static const struct carrier {
+    const char *name, *prefix;
+} CARRIERS[] = {{"DHL", "JD"}, {"UPS", "1Z"}, {"DPD", "05"}, {"GLS", "GL"}, {"FedEx", "FX"}};
+static const char *const SHIP_STATUSES[] = {"label_created", "in_transit", "out_for_delivery",
+                                            "delivered"};
+static const unsigned COPRIME_STEPS[] = {7, 13, 17, 19, 23, 29, 31, 37, 41, 43};
+
+/* ---------------------------------------------------------------- small helpers */
+
+static uint64_t fnv1a(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i != len; ++i) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* splitmix64 finaliser: derives independent values from one id hash */
+static uint64_t mix(uint64_t h, unsigned salt)
+{
+    uint64_t z = h + 0x9e3779b97f4a7c15ull * (salt + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static unsigned pick(uint64_t h, unsigned salt, unsigned n)
+{
+    return (unsigned)(mix(h, salt) % n);
+}
+
+/* decimal digits only, no sign, no overflow (value must be <= max) */
+static int parse_u64(h2o_iovec_t s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s.len == 0 || s.len > 19)
+        return -1;
+    for (size_t i = 0; i != s.len; ++i) {
+        if (s.base[i] < '0' || s.base[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s.base[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_flag(h2o_iovec_t v)
+{
+    return !(h2o_memis(v.base, v.len, H2O_STRLIT("0")) ||
+             h2o_memis(v.base, v.len, H2O_STRLIT("false")));
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* %XX-decodes into the pool (zero-copy when there is nothing to decode); '+' is kept as is */
+static h2o_iovec_t url_decode(h2o_mem_pool_t *pool, h2o_iovec_t s)
+{
+    char *dst;
+    size_t n = 0;
+    if (s.len == 0 || memchr(s.base, '%', s.len) == NULL)
+        return s;
+    dst = h2o_mem_alloc_pool(pool, s.len);
+    for (size_t i = 0; i != s.len; ++i) {
+        int hi, lo;
+        if (s.base[i] == '%' && i + 2 < s.len && (hi = hexval(s.base[i + 1])) >= 0 &&
+            (lo = hexval(s.base[i + 2])) >= 0) {
+            dst[n++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            dst[n++] = s.base[i];
+        }
+    }
+    return h2o_iovec_init(dst, n);
+}
+
+static h2o_iovec_t path_without_query(h2o_req_t *req)
+{
+    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    return h2o_iovec_init(req->path.base, len);
+}
+
+static int is_get_or_head(h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+           h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
+
+static struct worker *worker_of(h2o_req_t *req)
+{
+    return H2O_STRUCT_FROM_MEMBER(struct worker, ctx, req->conn->ctx);
+}
+
+static void counter_bump(_Atomic uint64_t *c)
+{
+    /* single writer: a relaxed load+store is enough and avoids a locked RMW on the hot path */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------- JSON buffer */
+
+static void jb_init(jbuf_t *b, h2o_mem_pool_t *pool, size_t cap)
+{
+    b->pool = pool;
+    b->buf = h2o_mem_alloc_pool(pool, cap);
+    b->len = 0;
+    b->cap = cap;
+}
+
+static void jb_reserve(jbuf_t *b, size_t extra)
+{
+    size_t ncap = b->cap;
+    char *nbuf;
+    if (b->len + extra <= b->cap)
+        return;
+    while (ncap < b->len + extra)
+        ncap *= 2;
+    nbuf = h2o_mem_alloc_pool(b->pool, ncap);
+    memcpy(nbuf, b->buf, b->len);
+    b->buf = nbuf;
+    b->cap = ncap;
+}
+
+static void jb_raw(jbuf_t *b, const char *s, size_t len)
+{
+    jb_reserve(b, len);
+    memcpy(b->buf + b->len, s, len);
+    b->len += len;
+}
+
+#define JB_LIT(b, lit) jb_raw((b), H2O_STRLIT(lit))
+
+__attribute__((format(printf, 2, 3))) static void jb_fmt(jbuf_t *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    int n;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+    if (n >= 0 && (size_t)n >= b->cap - b->len) {
+        jb_reserve(b, (size_t)n + 1);
+        n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap2);
+    }
+    va_end(ap2);
+    va_end(ap);
+    if (n > 0)
+        b->len += (size_t)n;
+}
+
+static void jb_lower(jbuf_t *b, const char *s)
+{
+    size_t len = strlen(s);
+    jb_reserve(b, len);
+    for (size_t i = 0; i != len; ++i)
+        b->buf[b->len++] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+}
+
+/* length of a valid UTF-8 sequence at s (no overlongs/surrogates), or 0 */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+    size_t n;
+    uint32_t cp, min;
+    if (s[0] < 0xc2 || s[0] > 0xf4)
+        return 0;
+    n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+    min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+    if (avail < n)
+        return 0;
+    cp = s[0] & (0x3fu >> (n - 1));
+    for (size_t i = 1; i != n; ++i) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* writes the escape sequence for one ASCII byte that cannot appear raw; returns its length */
+static size_t escape_ascii(char *d, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    d[0] = '\\';
+    switch (c) {
+    case '"':
+    case '\\':
+        d[1] = (char)c;
+        return 2;
+    case '\n':
+        d[1] = 'n';
+        return 2;
+    case '\r':
+        d[1] = 'r';
+        return 2;
+    case '\t':
+        d[1] = 't';
+        return 2;
+    default:
+        memcpy(d + 1, "u00", 3);
+        d[4] = hex[c >> 4];
+        d[5] = hex[c & 15];
+        return 6;
+    }
+}
+
+/* escapes s into b (without quotes); invalid UTF-8 bytes become U+FFFD */
+static void jb_escape(jbuf_t *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p != end) {
+        const unsigned char *chunk_end = end - p > 4096 ? p + 4096 : end;
+        char *d;
+        jb_reserve(b, (size_t)(chunk_end - p) * 6);
+        for (d = b->buf + b->len; p < chunk_end;) {
+            size_t n;
+            if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+                *d++ = (char)*p++;
+            } else if (*p < 0x80) {
+                d += escape_ascii(d, *p++);
+            } else if ((n = utf8_len(p, (size_t)(end - p))) != 0) {
+                memcpy(d, p, n);
+                d += n;
+                p += n;
+            } else {
+                memcpy(d, "\\ufffd", 6);
+                d += 6;
+                ++p;
+            }
+        }
+        b->len = (size_t)(d - b->buf);
+    }
+}
+
+static void jb_str(jbuf_t *b, h2o_iovec_t s)
+{
+    JB_LIT(b, "\"");
+    jb_escape(b, s.base, s.len);
+    JB_LIT(b, "\"");
+}
+
+static h2o_iovec_t jb_iovec(jbuf_t *b)
+{
+    return h2o_iovec_init(b->buf, b->len);
+}
+
+/* ---------------------------------------------------------------- stats */
+
+static void stats_clear(struct stats *s, uint64_t gen)
+{
+    for (size_t i = 0; i != STATS_SLOTS; ++i) {
+        atomic_store_explicit(&s->slots[i].hash, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->slots[i].count, 0, memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->total, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->other, 0, memory_order_relaxed);
+    s->used = 0;
+    s->fail_every_seen = 0;
+    atomic_store_explicit(&s->gen, gen, memory_order_release);
+}
+
+static uint64_t stats_hash(h2o_iovec_t path)
+{
+    return fnv1a(path.base, path.len) | 1; /* never 0, which marks an empty slot */
+}
+
+/* owner thread: find or insert; NULL if the path does not fit */
+static struct stat_slot *stats_slot(struct stats *s, h2o_iovec_t path)
+{
+    uint64_t h;
+    if (path.len >= STATS_PATH_MAX)
+        return NULL;
+    h = stats_hash(path);
+    for (size_t i = h % STATS_SLOTS;; i = (i + 1) % STATS_SLOTS) {
+        struct stat_slot *slot = &s->slots[i];
+        uint64_t sh = atomic_load_explicit(&slot->hash, memory_order_relaxed);
+        if (sh == h && slot->len == path.len && memcmp(slot->path, path.base, path.len) == 0)
+            return slot;
+        if (sh == 0) {
+            if (s->used >= STATS_SLOTS / 4 * 3)
+                return NULL; /* keeps a free slot, so probing always terminates */
+            slot->len = (uint32_t)path.len;
+            memcpy(slot->path, path.base, path.len);
+            atomic_store_explicit(&slot->hash, h, memory_order_release);
+            ++s->used;
+            return slot;
+        }
+    }
+}
+
+static void stats_count(struct stats *s, h2o_iovec_t path)
+{
+    uint64_t gen = atomic_load_explicit(&stats_gen, memory_order_acquire);
+    struct stat_slot *slot;
+    if (atomic_load_explicit(&s->gen, memory_order_relaxed) != gen)
+        stats_clear(s, gen);
+    counter_bump(&s->total);
+    slot = stats_slot(s, path);
+    counter_bump(slot != NULL ? &slot->count : &s->other);
+}
+
+/* any thread: read-only lookup in another thread's table */
+static const struct stat_slot *stats_find(struct stats *s, uint64_t h, const struct stat_slot *key)
+{
+    for (size_t i = h % STATS_SLOTS, n = 0; n != STATS_SLOTS; i = (i + 1) % STATS_SLOTS, ++n) {
+        const struct stat_slot *slot = &s->slots[i];
+        uint64_t sh = atomic_load_explicit(&s->slots[i].hash, memory_order_acquire);
+        if (sh == 0)
+            return NULL;
+        if (sh == h && slot->len == key->len && memcmp(slot->path, key->path, key->len) == 0)
+            return slot;
+    }
+    return NULL;
+}
+
+static int stats_is_current(struct stats *s, uint64_t gen)
+{
+    return atomic_load_explicit(&s->gen, memory_order_acquire) == gen;
+}
+
+/* sums one path over all threads; returns 0 if an earlier thread already reported it */
+static uint64_t stats_sum_path(unsigned owner, uint64_t gen, const struct stat_slot *slot,
+                               uint64_t h)
+{
+    uint64_t sum = atomic_load_explicit(&slot->count, memory_order_relaxed);
+    for (unsigned t = 0; t != opts.threads; ++t) {
+        const struct stat_slot *other;
+        if (t == owner || !stats_is_current(&workers[t].stats, gen))
+            continue;
+        if ((other = stats_find(&workers[t].stats, h, slot)) == NULL)
+            continue;
+        if (t < owner)
+            return 0;
+        sum += atomic_load_explicit(&other->count, memory_order_relaxed);
+    }
+    return sum;
+}
+
+static void write_stats_paths(jbuf_t *b, uint64_t gen, uint64_t other)
+{
+    int first = 1;
+    for (unsigned t = 0; t != opts.threads; ++t) {
+        struct stats *s = &workers[t].stats;
+        if (!stats_is_current(s, gen))
+            continue;
+        for (size_t i = 0; i != STATS_SLOTS; ++i) {
+            uint64_t h = atomic_load_explicit(&s->slots[i].hash, memory_order_acquire), sum;
+            if (h == 0 || (sum = stats_sum_path(t, gen, &s->slots[i], h)) == 0)
+                continue;
+            if (!first)
+                JB_LIT(b, ",");
+            first = 0;
+            jb_str(b, h2o_iovec_init(s->slots[i].path, s->slots[i].len));
+            jb_fmt(b, ":%" PRIu64, sum);
+        }
+    }
+    if (other != 0)
+        jb_fmt(b, "%s\"(other)\":%" PRIu64, first ? "" : ",", other);
+}
+
+static void write_stats(jbuf_t *b)
+{
+    uint64_t gen = atomic_load_explicit(&stats_gen, memory_order_acquire), total = 0, other = 0;
+    for (unsigned t = 0; t != opts.threads; ++t) {
+        struct stats *s = &workers[t].stats;
+        if (!stats_is_current(s, gen))
+            continue;
+        total += atomic_load_explicit(&s->total, memory_order_relaxed);
+        other += atomic_load_explicit(&s->other, memory_order_relaxed);
+    }
+    jb_fmt(b, "{\"requests\":%" PRIu64 ",\"paths\":{", total);
+    write_stats_paths(b, gen, other);
+    JB_LIT(b, "}}");
+}
+
+static void stats_reset(void)
+{
+    /* every thread clears its own table lazily when it sees the new generation */
+    atomic_fetch_add_explicit(&stats_gen, 1, memory_order_acq_rel);
+    pthread_mutex_lock(&seen_lock);
+    memset(seen_keys, 0, sizeof(seen_keys));
+    seen_used = 0;
+    pthread_mutex_unlock(&seen_lock);
+}
+
+/* fail_first: returns 1 the first time a key is seen since start/reset */
+static int seen_first_time(h2o_iovec_t key)
+{
+    uint64_t h = fnv1a(key.base, key.len) | 1;
+    int first = 0;
+    pthread_mutex_lock(&seen_lock);
+    for (size_t i = h % SEEN_SLOTS;; i = (i + 1) % SEEN_SLOTS) {
+        if (seen_keys[i] == h)
+            break;
+        if (seen_keys[i] == 0) {
+            if (seen_used < SEEN_SLOTS / 4 * 3) { /* when full, keys count as already seen */
+                seen_keys[i] = h;
+                ++seen_used;
+                first = 1;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&seen_lock);
+    return first;
+}
+
+/* ---------------------------------------------------------------- query knobs */
+
+/* like parse_u64 but values above max are clamped to max */
+static int parse_clamped(h2o_iovec_t s, uint64_t max, uint64_t *out)
+{
+    if (parse_u64(s, UINT64_MAX, out) != 0)
+        return -1;
+    if (*out > max)
+        *out = max;
+    return 0;
+}
+
+static void apply_knob(struct knobs *k, h2o_iovec_t name, h2o_iovec_t val)
+{
+    uint64_t v;
+#define IS(lit) h2o_memis(name.base, name.len, H2O_STRLIT(lit))
+    if (IS("delay_ms")) {
+        if (parse_clamped(val, MAX_DELAY_MS, &k->delay_ms) == 0)
+            k->has_delay = 1;
+    } else if (IS("status")) {
+        if (parse_u64(val, 599, &v) == 0 && v >= 200)
+            k->status = (int)v;
+    } else if (IS("malformed")) {
+        k->malformed = parse_flag(val);
+    } else if (IS("notjson")) {
+        k->notjson = parse_flag(val);
+    } else if (IS("hang")) {
+        k->hang = parse_flag(val);
+    } else if (IS("size")) {
+        if (parse_clamped(val, MAX_SIZE, &k->size) == 0)
+            k->has_size = 1;
+    } else if (IS("fail_first")) {
+        k->fail_first = val;
+    } else if (IS("fail_every")) {
+        if (parse_clamped(val, UINT32_MAX, &v) == 0)
+            k->fail_every = v;
+    } else if (IS("limit")) {
+        if (parse_clamped(val, MAX_LIMIT, &k->limit) == 0)
+            k->has_limit = 1;
+    } else if (IS("userId")) {
+        k->user_id = val;
+    } else if (IS("ids")) {
+        k->ids = val;
+    }
+#undef IS
+}
+
+static void parse_knobs(h2o_req_t *req, struct knobs *k)
+{
+    const char *p, *end = req->path.base + req->path.len;
+    memset(k, 0, sizeof(*k));
+    if (req->query_at == SIZE_MAX)
+        return;
+    for (p = req->path.base + req->query_at + 1; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
+        if (amp == NULL)
+            amp = end;
+        if ((eq = memchr(p, '=', (size_t)(amp - p))) != NULL)
+            apply_knob(k, h2o_iovec_init(p, (size_t)(eq - p)),
+                       h2o_iovec_init(eq + 1, (size_t)(amp - eq - 1)));
+        else
+            apply_knob(k, h2o_iovec_init(p, (size_t)(amp - p)), h2o_iovec_init("", 0));
+        p = amp + 1;
+    }
+}
+
+static enum outcome decide_outcome(struct worker *w, const struct knobs *k)
+{
+    if (k->status != 0)
+        return OUT_STATUS;
+    if (k->fail_first.len != 0 && seen_first_time(k->fail_first))
+        return OUT_TRANSIENT;
+    if (k->fail_every != 0 && ++w->stats.fail_every_seen % k->fail_every == 0)
+        return OUT_FAIL_EVERY;
+    if (k->malformed)
+        return OUT_MALFORMED;
+    if (k->notjson)
+        return OUT_NOTJSON;
+    if (k->has_size)
+        return OUT_SIZE;
+    return OUT_NORMAL;
+}
+
+/* ---------------------------------------------------------------- deterministic data */
+
+static void write_datetime(jbuf_t *b, unsigned year, uint64_t h, unsigned salt)
+{
+    jb_fmt(b, "\"%u-%02u-%02uT%02u:%02u:%02uZ\"", year, 1 + pick(h, salt, 12),
+           1 + pick(h, salt + 1, 28), pick(h, salt + 2, 24), pick(h, salt + 3, 60),
+           pick(h, salt + 4, 60));
+}
+
+static void write_address(jbuf_t *b, uint64_t user_hash)
+{
+    const struct city *c = &PICK(CITIES, user_hash, 20);
+    jb_fmt(b, "{\"street\":\"%u %s\",\"city\":\"%s\",\"zip\":\"%0*u\",\"country\":\"%s\"}",
+           1 + pick(user_hash, 21, 199), PICK(STREETS, user_hash, 22), c->name,
+           c->zip_min < 1000 ? 5 : 0, c->zip_min + pick(user_hash, 23, c->zip_span), c->country);
+}
+
+static void write_user(jbuf_t *b, h2o_iovec_t id)
+{
+    uint64_t h = fnv1a(id.base, id.len);
+    const char *first = PICK(FIRST_NAMES, h, 1), *last = PICK(LAST_NAMES, h, 2);
+
+    JB_LIT(b, "{\"id\":");
+    jb_str(b, id);
+    jb_fmt(b, ",\"firstName\":\"%s\",\"lastName\":\"%s\",\"email\":\"", first, last);
+    jb_lower(b, first);
+    JB_LIT(b, ".");
+    jb_lower(b, last);
+    jb_fmt(b, "%u@example.com\",\"phone\":\"+49 30 %07u\",\"tier\":\"%s\",\"createdAt\":",
+           pick(h, 3, 1000), pick(h, 4, 10000000), PICK(TIERS, h, 5));
+    write_datetime(b, 2024, h, 6);
+    JB_LIT(b, ",\"address\":");
+    write_address(b, h);
+    jb_fmt(b,
+           ",\"preferences\":{\"language\":\"%s\",\"currency\":\"%s\",\"newsletter\":%s,"
+           "\"theme\":\"%s\"},\"internal\":{\"passwordHash\":\"$2b$12$%016" PRIx64 "%016" PRIx64
+           "\",\"riskScore\":%u,\"notes\":\"%s\"}}",
+           PICK(LANGUAGES, h, 12), PICK(CURRENCIES, h, 13), pick(h, 14, 2) ? "true" : "false",
+           PICK(THEMES, h, 15), mix(h, 16), mix(h, 17), pick(h, 18, 100), PICK(NOTES, h, 19));
+}
+
+struct product {
+    const char *adj, *noun;
+    unsigned price_cents, rating10, score;
+};
+
+static void product_info(struct product *p, const char *id, size_t len)
+{
+    uint64_t h = fnv1a(id, len);
+    p->adj = PICK(ADJECTIVES, h, 1);
+    p->noun = PICK(NOUNS, h, 2);
+    p->price_cents = 499 + pick(h, 3, 19500);
+    p->rating10 = 10 + pick(h, 4, 41);
+    p->score = pick(h, 5, 1000);
+}
+
+static void write_product(jbuf_t *b, h2o_iovec_t id)
+{
+    struct product p;
+    product_info(&p, id.base, id.len);
+    JB_LIT(b, "{\"id\":");
+    jb_str(b, id);
+    jb_fmt(b,
+           ",\"name\":\"%s %s\",\"price\":%u.%02u,\"currency\":\"EUR\",\"rating\":%u.%u,"
+           "\"image\":\"https://img.example/",
+           p.adj, p.noun, p.price_cents / 100, p.price_cents % 100, p.rating10 / 10,
+           p.rating10 % 10);
+    jb_escape(b, id.base, id.len);
+    jb_fmt(b, ".jpg\",\"internalScore\":%u}", p.score);
+}
+
+static h2o_iovec_t catalog_id(char *buf, size_t bufsz, unsigned n)
+{
+    int len = snprintf(buf, bufsz, "p-%03u", n % 1000);
+    return h2o_iovec_init(buf, (size_t)len);
+}
+
+struct order_item {
+    char sku[16];
+    size_t sku_len;
+    unsigned qty;
+    struct product p;
+};
+
+static unsigned order_items(struct order_item *items, uint64_t h)
+{
+    unsigned n = 1 + pick(h, 1, 3);
+    for (unsigned i = 0; i != n; ++i) {
+        h2o_iovec_t sku = catalog_id(items[i].sku, sizeof(items[i].sku), pick(h, 10 + i, 1000));
+        items[i].sku_len = sku.len;
+        items[i].qty = 1 + pick(h, 20 + i, 3);
+        product_info(&items[i].p, sku.base, sku.len);
+    }
+    return n;
+}
+
+static void write_order_items(jbuf_t *b, const struct order_item *items, unsigned n)
+{
+    JB_LIT(b, ",\"items\":[");
+    for (unsigned i = 0; i != n; ++i)
+        jb_fmt(b, "%s{\"sku\":\"%.*s\",\"name\":\"%s %s\",\"qty\":%u,\"price\":%u.%02u}",
+               i ? "," : "", (int)items[i].sku_len, items[i].sku, items[i].p.adj, items[i].p.noun,
+               items[i].qty, items[i].p.price_cents / 100, items[i].p.price_cents % 100);
+    JB_LIT(b, "]");
+}
+
+static void write_order(jbuf_t *b, h2o_iovec_t order_id, h2o_iovec_t user_id)
+{
+    uint64_t h = fnv1a(order_id.base, order_id.len);
+    const struct ship_method *ship = &PICK(SHIP_METHODS, h, 2);
+    struct order_item items[3];
+    unsigned n = order_items(items, h), total = ship->cost_cents;
+
+    for (unsigned i = 0; i != n; ++i)
+        total += items[i].qty * items[i].p.price_cents;
+    JB_LIT(b, "{\"id\":");
+    jb_str(b, order_id);
+    JB_LIT(b, ",\"userId\":");
+    jb_str(b, user_id);
+    JB_LIT(b, ",\"date\":");
+    write_datetime(b, 2026, h, 3);
+    jb_fmt(b, ",\"status\":\"%s\",\"total\":%u.%02u,\"currency\":\"EUR\"",
+           PICK(ORDER_STATUSES, h, 8), total / 100, total % 100);
+    write_order_items(b, items, n);
+    jb_fmt(b, ",\"shipping\":{\"method\":\"%s\",\"cost\":%u.%02u,\"address\":", ship->name,
+           ship->cost_cents / 100, ship->cost_cents % 100);
+    write_address(b, fnv1a(user_id.base, user_id.len));
+    jb_fmt(b,
+           "},\"billing\":{\"method\":\"card\",\"last4\":\"%04u\"},"
+           "\"internal\":{\"margin\":0.%02u,\"warehouse\":\"%s\"}}",
+           pick(h, 30, 10000), 5 + pick(h, 31, 41), PICK(WAREHOUSES, h, 32));
+}
+
+/* "o-<userId>-<n>" gives <userId>; other order ids get a stable numeric owner */
+static h2o_iovec_t order_owner(h2o_mem_pool_t *pool, h2o_iovec_t order_id)
+{
+    size_t dash = order_id.len;
+    char *buf;
+    while (dash > 2 && order_id.base[dash - 1] >= '0' && order_id.base[dash - 1] <= '9')
+        --dash;
+    if (order_id.len > 2 && memcmp(order_id.base, "o-", 2) == 0 && dash > 3 &&
+        dash < order_id.len && order_id.base[dash - 1] == '-')
+        return h2o_iovec_init(order_id.base + 2, dash - 3);
+    buf = h2o_mem_alloc_pool(pool, 24);
+    return h2o_iovec_init(
+        buf, (size_t)snprintf(buf, 24, "%u", pick(fnv1a(order_id.base, order_id.len), 40, 100000)));
+}
+
+static void write_orders(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t user_id, uint64_t limit)
+{
+    size_t idcap = user_id.len + 24;
+    char *idbuf = h2o_mem_alloc_pool(pool, idcap);
+    JB_LIT(b, "{\"userId\":");
+    jb_str(b, user_id);
+    JB_LIT(b, ",\"orders\":[");
+    for (uint64_t k = 1; k <= limit; ++k) {
+        int len = snprintf(idbuf, idcap, "o-%.*s-%" PRIu64, (int)user_id.len, user_id.base, k);
+        if (k != 1)
+            JB_LIT(b, ",");
+        write_order(b, h2o_iovec_init(idbuf, (size_t)len), user_id);
+    }
+    JB_LIT(b, "]}");
+}
+
+static void write_recommendations(jbuf_t *b, h2o_iovec_t user_id, uint64_t limit)
+{
+    uint64_t h = fnv1a(user_id.base, user_id.len);
+    unsigned base = pick(h, 1, 1000), step = PICK(COPRIME_STEPS, h, 2);
+    char idbuf[16];
+    JB_LIT(b, "{\"userId\":");
+    jb_str(b, user_id);
+    JB_LIT(b, ",\"products\":[");
+    for (unsigned i = 0; i != limit; ++i) { /* step is coprime to 1000: no duplicates */
+        if (i != 0)
+            JB_LIT(b, ",");
+        write_product(b, catalog_id(idbuf, sizeof(idbuf), base + i * step));
+    }
+    JB_LIT(b, "]}");
+}
+
+static void write_product_batch(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t ids)
+{
+    const char *p = ids.base, *end = ids.base + ids.len;
+    unsigned count = 0;
+    JB_LIT(b, "{\"products\":[");
+    while (p < end && count < MAX_LIMIT) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        if (comma == NULL)
+            comma = end;
+        if (comma != p) {
+            if (count++ != 0)
+                JB_LIT(b, ",");
+            write_product(b, url_decode(pool, h2o_iovec_init(p, (size_t)(comma - p))));
+        }
+        p = comma + 1;
+    }
+    JB_LIT(b, "]}");
+}
+
+static void write_shipment(jbuf_t *b, h2o_iovec_t order_id)
+{
+    uint64_t h = fnv1a(order_id.base, order_id.len);
+    const struct carrier *c = &PICK(CARRIERS, h, 1);
+    unsigned n = 2 + pick(h, 2, 2), month = 1 + pick(h, 3, 6), day = 1 + pick(h, 4, 20);
+
+    JB_LIT(b, "{\"orderId\":");
+    jb_str(b, order_id);
+    jb_fmt(b,
+           ",\"carrier\":\"%s\",\"trackingNumber\":\"%s%010" PRIu64 "\",\"status\":\"%s\","
+           "\"eta\":\"2026-%02u-%02u\",\"events\":[",
+           c->name, c->prefix, mix(h, 5) % UINT64_C(10000000000), SHIP_STATUSES[n - 1], month,
+           day + n + 1);
+    for (unsigned i = 0; i != n; ++i)
+        jb_fmt(b, "%s{\"at\":\"2026-%02u-%02uT%02u:%02u:00Z\",\"status\":\"%s\"}", i ? "," : "",
+               month, day + i, 6 + pick(h, 10 + i, 14), pick(h, 20 + i, 60), SHIP_STATUSES[i]);
+    JB_LIT(b, "]}");
+}
+
+static int same_name(const h2o_header_t *a, const h2o_header_t *b)
+{
+    return h2o_memis(a->name->base, a->name->len, b->name->base, b->name->len);
+}
+
+/* one JSON member per header name; repeated headers are joined with ", " */
+static void write_echo_headers(jbuf_t *b, h2o_req_t *req)
+{
+    const h2o_header_t *e = req->headers.entries;
+    int has_host = 0, first = 1;
+    for (size_t i = 0, j; i != req->headers.size; ++i) {
+        for (j = 0; j != i && !same_name(e + j, e + i); ++j)
+            ;
+        if (j != i)
+            continue; /* already written together with its first occurrence */
+        has_host |= h2o_memis(e[i].name->base, e[i].name->len, H2O_STRLIT("host"));
+        if (!first)
+            JB_LIT(b, ",");
+        first = 0;
+        JB_LIT(b, "\"");
+        jb_escape(b, e[i].name->base, e[i].name->len);
+        JB_LIT(b, "\":\"");
+        for (j = i; j != req->headers.size; ++j) {
+            if (!same_name(e + j, e + i))
+                continue;
+            if (j != i)
+                JB_LIT(b, ", ");
+            jb_escape(b, e[j].value.base, e[j].value.len);
+        }
+        JB_LIT(b, "\"");
+    }
+    if (!has_host && req->input.authority.base != NULL) {
+        jb_fmt(b, "%s\"host\":", first ? "" : ",");
+        jb_str(b, req->input.authority);
+    }
+}
+
+static void write_echo(jbuf_t *b, h2o_req_t *req)
+{
+    JB_LIT(b, "{\"method\":");
+    jb_str(b, req->method);
+    JB_LIT(b, ",\"path\":");
+    jb_str(b, req->path);
+    JB_LIT(b, ",\"headers\":{");
+    write_echo_headers(b, req);
+    JB_LIT(b, "},\"body\":");
+    jb_str(b, req->entity.base != NULL ? req->entity : h2o_iovec_init("", 0));
+    JB_LIT(b, "}");
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 400 ? "OK" : "Error";
+    }
+}
+
+static void send_body(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t body)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    int no_body = status == 204 || status == 304;
+
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    req->res.content_length = no_body ? SIZE_MAX : body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype,
+                   strlen(ctype));
+    h2o_start_response(req, &generator);
+    if (no_body || h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    else
+        h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+}
+
+static void send_json(h2o_req_t *req, int status, h2o_iovec_t body)
+{
+    send_body(req, status, "application/json", body);
+}
+
+#define SEND_JSON_LIT(req, status, lit) send_json((req), (status), h2o_iovec_init(H2O_STRLIT(lit)))
+
+static void send_padding(h2o_req_t *req, uint64_t size)
+{
+    static const char head[] = "{\"padding\":\"", tail[] = "\"}";
+    size_t overhead = sizeof(head) - 1 + sizeof(tail) - 1;
+    size_t pad = size > overhead ? (size_t)size - overhead : 0, len = overhead + pad;
+    char *buf = h2o_mem_alloc_pool(&req->pool, len);
+    memcpy(buf, head, sizeof(head) - 1);
+    memset(buf + sizeof(head) - 1, 'x', pad);
+    memcpy(buf + sizeof(head) - 1 + pad, tail, sizeof(tail) - 1);
+    send_json(req, 200, h2o_iovec_init(buf, len));
+}
+
+/* routes a normal request; segs are the raw path segments (after the leading '/') */
+static void route(h2o_req_t *req, const struct knobs *k, h2o_iovec_t *segs, size_t n)
+{
+    jbuf_t b;
+#define SEG(i, lit) h2o_memis(segs[i].base, segs[i].len, H2O_STRLIT(lit))
+#define ID(i) url_decode(&req->pool, segs[i])
+    if (n >= 1 && SEG(0, "echo")) {
+        jb_init(&b, &req->pool, 1024 + req->entity.len);
+        write_echo(&b, req);
+        send_json(req, 200, jb_iovec(&b));
+        return;
+    }
+    if (!is_get_or_head(req) && n >= 1 &&
+        (SEG(0, "users") || SEG(0, "orders") || SEG(0, "recommendations") || SEG(0, "products") ||
+         SEG(0, "notifications") || SEG(0, "shipments"))) {
+        SEND_JSON_LIT(req, 405, "{\"error\":\"method not allowed\"}");
+        return;
+    }
+    jb_init(&b, &req->pool, 2048);
+    if (n == 2 && SEG(0, "users") && segs[1].len != 0) {
+        write_user(&b, ID(1));
+    } else if (n == 1 && SEG(0, "orders")) {
+        if (k->user_id.len == 0) {
+            SEND_JSON_LIT(req, 400, "{\"error\":\"missing userId\"}");
+            return;
+        }
+        write_orders(&b, &req->pool, url_decode(&req->pool, k->user_id),
+                     k->has_limit ? k->limit : 10);
+    } else if (n == 2 && SEG(0, "orders") && segs[1].len != 0) {
+        h2o_iovec_t order_id = ID(1);
+        write_order(&b, order_id, order_owner(&req->pool, order_id));
+    } else if (n == 2 && SEG(0, "recommendations") && segs[1].len != 0) {
+        write_recommendations(&b, ID(1), k->has_limit ? k->limit : 20);
+    } else if (n == 1 && SEG(0, "products")) {
+        write_product_batch(&b, &req->pool, k->ids);
+    } else if (n == 2 && SEG(0, "products") && segs[1].len != 0) {
+        write_product(&b, ID(1));
+    } else if (n == 3 && SEG(0, "notifications") && segs[1].len != 0 && SEG(2, "unread")) {
+        h2o_iovec_t user_id = ID(1);
+        JB_LIT(&b, "{\"userId\":");
+        jb_str(&b, user_id);
+        jb_fmt(&b, ",\"unreadCount\":%u}", pick(fnv1a(user_id.base, user_id.len), 1, 25));
+    } else if (n == 2 && SEG(0, "shipments") && segs[1].len != 0) {
+        write_shipment(&b, ID(1));
+    } else {
+        SEND_JSON_LIT(req, 404, "{\"error\":\"not found\"}");
+        return;
+    }
+    send_json(req, 200, jb_iovec(&b));
+#undef SEG
+#undef ID
+}
+
+static size_t split_path(h2o_iovec_t path, h2o_iovec_t *segs, size_t max)
+{
+    const char *p = path.base + 1, *end = path.base + path.len;
+    size_t n = 0;
+    if (path.len == 0 || path.base[0] != '/')
+        return max + 1;
+    while (p <= end) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        if (slash == NULL)
+            slash = end;
+        if (n == max)
+            return max + 1;
+        segs[n++] = h2o_iovec_init(p, (size_t)(slash - p));
+        p = slash + 1;
+    }
+    return n;
+}
+
+static void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome)
+{
+    h2o_iovec_t segs[8];
+    size_t n;
+    char buf[64];
+
+    switch (outcome) {
+    case OUT_STATUS:
+        send_json(req, k->status,
+                  h2o_strdup(&req->pool, buf,
+                             (size_t)snprintf(buf, sizeof(buf), "{\"error\":\"forced status %d\"}",
+                                              k->status)));
+        return;
+    case OUT_TRANSIENT:
+        SEND_JSON_LIT(req, 503, "{\"error\":\"transient\"}");
+        return;
+    case OUT_FAIL_EVERY:
+        SEND_JSON_LIT(req, 500, "{\"error\":\"fail_every\"}");
+        return;
+    case OUT_MALFORMED:
+        SEND_JSON_LIT(req, 200, "{\"id\": \"broken\", ");
+        return;
+    case OUT_NOTJSON:
+        send_body(req, 200, "text/html", h2o_iovec_init(H2O_STRLIT("<html>oops</html>")));
+        return;
+    case OUT_SIZE:
+        send_padding(req, k->size);
+        return;
+    case OUT_NORMAL:
+        break;
+    }
+    n = split_path(path_without_query(req), segs, ARRAY_SIZE(segs));
+    if (n > ARRAY_SIZE(segs)) {
+        SEND_JSON_LIT(req, 404, "{\"error\":\"not found\"}");
+        return;
+    }
+    route(req, k, segs, n);
+}
+
+/* ---------------------------------------------------------------- delays and hangs */
+
+static h2o_timeout_t *delay_queue(struct worker *w, uint64_t ms, uint64_t *step)
+{
+    unsigned bit;
+    for (size_t i = 0; i != w->num_queues; ++i) {
+        if (w->queues[i].ms == ms) {
+            *step = ms;
+            return &w->queues[i].timeout;
+        }
+    }
+    if (w->num_queues != NUM_DELAY_QUEUES) {
+        struct delay_queue *q = &w->queues[w->num_queues++];
+        q->ms = ms;
+        h2o_timeout_init(w->ctx.loop, &q->timeout, ms);
+        *step = ms;
+        return &q->timeout;
+    }
+    /* too many distinct delays: chain through power-of-two queues */
+    bit = 63 - (unsigned)__builtin_clzll(ms);
+    if ((w->pow2_inited & (1u << bit)) == 0) {
+        h2o_timeout_init(w->ctx.loop, &w->pow2[bit], 1ull << bit);
+        w->pow2_inited |= 1u << bit;
+    }
+    *step = 1ull << bit;
+    return &w->pow2[bit];
+}
+
+static void schedule_pending(struct pending *p)
+{
+    uint64_t step;
+    h2o_timeout_t *q = delay_queue(p->worker, p->remaining_ms, &step);
+    p->remaining_ms -= step;
+    h2o_timeout_link(p->worker->ctx.loop, q, &p->entry);
+}
+
+static void on_delay_expired(h2o_timeout_entry_t *entry)
+{
+    struct pending *p = H2O_STRUCT_FROM_MEMBER(struct pending, entry, entry);
+    if (p->remaining_ms != 0) {
+        schedule_pending(p);
+        return;
+    }
+    respond(p->req, &p->knobs, p->outcome);
+}
+
+/* called when the request pool is cleared: normal completion or client gone (h2, HTTP/1 close) */
+static void on_pending_dispose(void *_p)
+{
+    struct pending *p = _p;
+    h2o_timeout_unlink(&p->entry);
+    if (h2o_linklist_is_linked(&p->hung_link))
+        h2o_linklist_unlink(&p->hung_link);
+}
+
+static struct pending *new_pending(struct worker *w, h2o_req_t *req, const struct knobs *k,
+                                   enum outcome outcome)
+{
+    struct pending *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_pending_dispose);
+    memset(p, 0, sizeof(*p));
+    p->entry.cb = on_delay_expired;
+    p->req = req;
+    p->worker = w;
+    p->knobs = *k;
+    p->outcome = outcome;
+    return p;
+}
+
+static int peer_is_gone(h2o_req_t *req)
+{
+    h2o_socket_t *sock;
+    ssize_t r;
+    char c;
+    if (req->conn->callbacks->get_socket == NULL ||
+        (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
+        return 0;
+    r = recv(h2o_socket_get_fd(sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* HTTP/1 in h2o 2.2.5 stops reading while a request is in flight, so poll parked sockets */
+static void on_hang_probe(h2o_timeout_entry_t *entry)
+{
+    struct worker *w = H2O_STRUCT_FROM_MEMBER(struct worker, probe_entry, entry);
+    h2o_linklist_t *node, *next;
+    for (node = w->hung.next; node != &w->hung; node = next) {
+        struct pending *p = H2O_STRUCT_FROM_MEMBER(struct pending, hung_link, node);
+        next = node->next;
+        if (!peer_is_gone(p->req))
+            continue;
+        h2o_linklist_unlink(node);
+        p->req->http1_is_persistent = 0; /* closes the connection once the write finishes */
+        SEND_JSON_LIT(p->req, 504, "{\"error\":\"client gone\"}");
+    }
+    if (!h2o_linklist_is_empty(&w->hung))
+        h2o_timeout_link(w->ctx.loop, &w->probe_timeout, &w->probe_entry);
+}
+
+static void start_hang(struct worker *w, h2o_req_t *req, const struct knobs *k)
+{
+    struct pending *p = new_pending(w, req, k, OUT_NORMAL);
+    if (req->version >= 0x200)
+        return; /* h2 notices resets and disposes the stream (and p) by itself */
+    h2o_linklist_insert(&w->hung, &p->hung_link);
+    if (!h2o_timeout_is_linked(&w->probe_entry))
+        h2o_timeout_link(w->ctx.loop, &w->probe_timeout, &w->probe_entry);
+}
+
+/* ---------------------------------------------------------------- handler */
+
+static int handle_debug(h2o_req_t *req, h2o_iovec_t path)
+{
+    jbuf_t b;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__stats"))) {
+        jb_init(&b, &req->pool, 4096);
+        write_stats(&b);
+        send_json(req, 200, jb_iovec(&b));
+        return 1;
+    }
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__reset"))) {
+        stats_reset();
+        SEND_JSON_LIT(req, 200, "{\"ok\":true}");
+        return 1;
+    }
+    return 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct worker *w = worker_of(req);
+    h2o_iovec_t path = path_without_query(req);
+    struct knobs k;
+    enum outcome outcome;
+    uint64_t delay;
+
+    if (handle_debug(req, path))
+        return 0;
+    parse_knobs(req, &k);
+    stats_count(&w->stats, path);
+    if (k.hang) {
+        start_hang(w, req, &k);
+        return 0;
+    }
+    outcome = decide_outcome(w, &k);
+    delay = k.has_delay ? k.delay_ms : opts.latency_ms;
+    if (delay == 0) {
+        respond(req, &k, outcome);
+    } else {
+        struct pending *p = new_pending(w, req, &k, outcome);
+        p->remaining_ms = delay;
+        schedule_pending(p);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- threads and sockets */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    struct worker *w = listener->data;
+    h2o_socket_t *sock;
+    if (err != NULL)
+        return;
+    for (int i = 0; i != 32 && (sock = h2o_evloop_socket_accept(listener)) != NULL; ++i)
+        h2o_accept(&w->accept_ctx, sock);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    h2o_context_init(&w->ctx, h2o_evloop_create(), &config);
+    w->accept_ctx.ctx = &w->ctx;
+    w->accept_ctx.hosts = config.hosts;
+    h2o_linklist_init_anchor(&w->hung);
+    h2o_timeout_init(w->ctx.loop, &w->probe_timeout, HANG_PROBE_MS);
+    w->probe_entry.cb = on_hang_probe;
+
+    w->listener = h2o_evloop_socket_create(w->ctx.loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    w->listener->data = w;
+    h2o_socket_read_start(w->listener, on_accept);
+
+    while (!atomic_load_explicit(&stop_requested, memory_order_relaxed))
+        if (h2o_evloop_run(w->ctx.loop, 100) != 0)
+            break;
+    /* park instead of returning: h2o keeps per-thread recycled buffers in TLS, which would show up
+     * as leaks under LeakSanitizer if the thread exited; the process exits right after this */
+    atomic_fetch_add(&workers_parked, 1);
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static int open_listener(const struct sockaddr *sa, socklen_t salen, int reuseport)
+{
+    int fd, on = 1;
+    if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
+        bind(fd, sa, salen) != 0 || listen(fd, 4096) != 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void set_port(struct sockaddr_storage *ss, unsigned port)
+{
+    if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+}
+
+static unsigned get_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* opens one listening socket per thread (SO_REUSEPORT when > 1); returns the bound port */
+static unsigned open_listeners(void)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    struct sockaddr_storage ss;
+    socklen_t salen;
+    unsigned port = opts.port;
+    int rc;
+
+    if ((rc = getaddrinfo(opts.host, NULL, &hints, &res)) != 0) {
+        fprintf(stderr, "demo_upstream: cannot resolve %s: %s\n", opts.host, gai_strerror(rc));
+        return 0;
+    }
+    memcpy(&ss, res->ai_addr, res->ai_addrlen);
+    salen = res->ai_addrlen;
+    freeaddrinfo(res);
+    for (unsigned i = 0; i != opts.threads; ++i) {
+        set_port(&ss, port);
+        workers[i].listen_fd = open_listener((struct sockaddr *)&ss, salen, opts.threads > 1);
+        if (workers[i].listen_fd == -1) {
+            fprintf(stderr, "demo_upstream: cannot listen on %s:%u: %s\n", opts.host, port,
+                    strerror(errno));
+            return 0;
+        }
+        if (port == 0)
+            port = get_port(workers[i].listen_fd);
+    }
+    return port;
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: demo_upstream [--host 127.0.0.1] [--port 9100] [--threads 1] "
+                "[--latency-ms 0]\n");
+}
+
+static int parse_cli_num(const char *s, long max, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        const char *name = argv[i], *val;
+        long v = 0;
+        if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (i + 1 >= argc)
+            return -1;
+        val = argv[++i];
+        if (strcmp(name, "--host") == 0)
+            opts.host = val;
+        else if (strcmp(name, "--port") == 0 && parse_cli_num(val, 65535, &v) == 0)
+            opts.port = (unsigned)v;
+        else if (strcmp(name, "--threads") == 0 && parse_cli_num(val, MAX_THREADS, &v) == 0 &&
+                 v >= 1)
+            opts.threads = (unsigned)v;
+        else if (strcmp(name, "--latency-ms") == 0 && parse_cli_num(val, MAX_DELAY_MS, &v) == 0)
+            opts.latency_ms = (uint64_t)v;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+static void setup_config(void)
+{
+    h2o_hostconf_t *hostconf;
+    h2o_pathconf_t *pathconf;
+    h2o_handler_t *handler;
+
+    h2o_config_init(&config);
+    config.http1.upgrade_to_http2 = 1; /* also enables h2c prior knowledge ("PRI * HTTP/2.0") */
+    config.max_request_entity_size = MAX_ENTITY;
+    hostconf = h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    pathconf = h2o_config_register_path(hostconf, "/", 0);
+    handler = h2o_create_handler(pathconf, sizeof(*handler));
+    handler->on_req = on_req;
+}
+
+int main(int argc, char **argv)
+{
+    sigset_t sigs;
+    unsigned port;
+    int sig;
+
+    if (parse_args(argc, argv) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by the workers; main sigwait()s */
+
+    setup_config();
+    if ((workers = calloc(opts.threads, sizeof(*workers))) == NULL)
+        return 1;
+    for (unsigned i = 0; i != opts.threads; ++i)
+        atomic_init(&workers[i].stats.gen, 1);
+    if ((port = open_listeners()) == 0)
+        return 1;
+    printf(strchr(opts.host, ':') != NULL ? "listening on [%s]:%u\n" : "listening on %s:%u\n",
+           opts.host, port);
+    fflush(stdout);
+
+    for (unsigned i = 0; i != opts.threads; ++i) {
+        if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0) {
+            fprintf(stderr, "demo_upstream: pthread_create failed\n");
+            return 1;
+        }
+    }
+    sigwait(&sigs, &sig);
+    atomic_store(&stop_requested, 1);
+    while (atomic_load(&workers_parked) != opts.threads) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
