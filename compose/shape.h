@@ -107,6 +107,7 @@ typedef struct st_bff_shape_env_t {
     const bff_jdoc_t *request_doc; /* {"param": ..., "header": {...}} */
     const bff_jdoc_t *item_doc;    /* for-each item, or NULL */
     uint32_t item_tok;
+    int item_preencoded; /* batch: `{items}` is already URL-encoded, insert it verbatim */
 } bff_shape_env_t;
 
 /** Writes the JSON for `shape` into `w`. Absent values become null (or $default). Never fails:

@@ -397,8 +397,9 @@ static int render(const bff_template_t *t, const eval_ctx_t *ctx, int urlencode,
         }
         const bff_jdoc_t *doc = NULL;
         uint32_t tok;
+        int encode = urlencode && !(part->binding == BFF_BIND_ITEM && ctx->env->item_preencoded);
         if (resolve(&part->ref, part->binding, ctx, &doc, &tok, 1) == 0 ||
-            append_scalar(out, doc, tok, urlencode) != 0) {
+            append_scalar(out, doc, tok, encode) != 0) {
             if (missing)
                 *missing = part->ref.text;
             if (urlencode)

@@ -117,6 +117,12 @@ static void on_readable(h2o_socket_t *sock, const char *err)
     curl_sock_t *cs = sock->data;
     bff_curl_loop_t *cl = cs->cl;
     curl_socket_t fd = cs->fd;
+    if (!cs->want_in) {
+        /* Idle in curl's pool and readable: the peer closed it (or sent junk). Curl notices
+         * on its next use; until then stop the level-triggered wake-ups. */
+        h2o_socket_read_stop(sock);
+        return;
+    }
     socket_action(cl, fd, err ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
     rearm_write(cl, fd);
 }
@@ -148,9 +154,13 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     }
     if (what == CURL_POLL_REMOVE) {
         cs->want_in = cs->want_out = 0;
-        h2o_socket_read_stop(cs->sock);
-        if (cs->foreign)
+        if (cs->foreign) {
             sock_close(cl, fd);
+            return 0;
+        }
+        /* An idle pooled connection stays registered for reading: most are reused within
+         * microseconds, and stopping and restarting would cost two epoll_ctl calls per
+         * exchange. If the peer closes it meanwhile, on_readable stops reading then. */
         return 0;
     }
     cs->want_in = what == CURL_POLL_IN || what == CURL_POLL_INOUT;

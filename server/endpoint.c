@@ -253,7 +253,7 @@ static void finish_or_continue(run_t *run);
 
 static bff_shape_env_t make_env(run_t *run, const bff_jdoc_t *item_doc, uint32_t item_tok)
 {
-    bff_shape_env_t env = {run->docs, run->roots, run->spec->nsources, &run->reqdoc, item_doc, item_tok};
+    bff_shape_env_t env = {run->docs, run->roots, run->spec->nsources, &run->reqdoc, item_doc, item_tok, 0};
     return env;
 }
 
@@ -284,11 +284,13 @@ typedef struct st_call_ctx_t {
 
 /* Renders and starts (or joins) one call for source `s`; returns the record index or
  * SIZE_MAX with src->err set when it cannot start. */
-static size_t start_call(run_t *run, size_t s, const bff_jdoc_t *item_doc, uint32_t item_tok)
+static size_t start_call(run_t *run, size_t s, const bff_jdoc_t *item_doc, uint32_t item_tok,
+                         int item_preencoded)
 {
     const bff_source_t *src = run->spec->sources + s;
     src_run_t *sr = run->src + s;
     bff_shape_env_t env = make_env(run, item_doc, item_tok);
+    env.item_preencoded = item_preencoded;
     bff_jwrite_t path, body = {0};
     bff_jwrite_init(&path, 256, 8192);
     const char *missing = NULL;
@@ -534,7 +536,7 @@ static void pump_for_each(run_t *run, size_t s)
     size_t n = collect_items(run, src, &doc, items, src->max_items < 1000 ? src->max_items : 1000);
     while (sr->next_item < n && sr->inflight < src->concurrency) {
         size_t i = sr->next_item++;
-        size_t rec = start_call(run, s, doc, items[i]);
+        size_t rec = start_call(run, s, doc, items[i], 0);
         if (rec == SIZE_MAX) {
             fail_source(run, s, "bad request", 0, sr->detail);
             return;
@@ -576,14 +578,14 @@ static void start_source(run_t *run, size_t s)
         size_t n = collect_items(run, src, &doc, items, src->max_items < 1000 ? src->max_items : 1000);
         bff_jwrite_t list;
         bff_jwrite_init(&list, 256, 1 << 20);
-        bff_shape_env_t env = {NULL, NULL, 0, NULL, doc, 0};
+        bff_shape_env_t env = {NULL, NULL, 0, NULL, doc, 0, 0};
         for (size_t i = 0; i != n; ++i) {
             if (i)
                 bff_jwrite_bytes(&list, src->separator, strlen(src->separator));
             bff_template_t one = {.parts = &(bff_template_part_t){.binding = BFF_BIND_ITEM}, .nparts = 1};
             env.item_tok = items[i];
             one.parts[0].ref.root = "items";
-            bff_template_render(&one, &env, 0, &list, NULL);
+            bff_template_render(&one, &env, 1, &list, NULL);
         }
         bff_jwrite_init(&jw, list.len + 8, (1 << 20) + 8);
         bff_jwrite_str(&jw, list.buf, list.len);
@@ -591,7 +593,7 @@ static void start_source(run_t *run, size_t s)
         bff_jdoc_scan(&joined, jw.buf, jw.len, 0, 0, NULL, NULL);
         item_doc = &joined;
     }
-    size_t rec = start_call(run, s, item_doc, item_tok);
+    size_t rec = start_call(run, s, item_doc, item_tok, src->mode == BFF_SOURCE_BATCH);
     bff_jdoc_dispose(&joined);
     bff_jwrite_dispose(&jw);
     if (rec == SIZE_MAX) {

@@ -48,6 +48,8 @@ static void on_request_dispose(void *p)
         .protocol = req->version >= 0x200 ? "HTTP/2" : "HTTP/1.1",
     };
     bff_access_log_add(sc->site->access_log, &w->log, &e);
+    if (req->res.status == 0) /* cancelled by the client before any response */
+        bff_reset_guard_on_cancel(&w->reset_guard, req, h2o_now(w->loop));
     --w->inflight;
 }
 

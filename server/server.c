@@ -93,6 +93,22 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* SO_REUSEPORT would let a second bffd silently share a port with the first; a probe without it
+ * fails with EADDRINUSE if anything already listens on the address. */
+static int address_in_use(const struct sockaddr_storage *addr, socklen_t addrlen)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0; /* let the real bind report the problem */
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    int in_use = bind(fd, (const struct sockaddr *)addr, addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+    if (in_use)
+        errno = EADDRINUSE;
+    return in_use;
+}
+
 static int setup_site(bff_server_t *server, bff_site_t *site, bff_profile_t *profile)
 {
     site->server = server;
@@ -131,7 +147,9 @@ int bff_server_start(bff_server_t *server, bff_profile_t **profiles, size_t npro
     for (unsigned t = 0; t != nthreads; ++t) {
         for (size_t i = 0; i != nprofiles; ++i) {
             bff_site_t *site = server->sites + i;
-            int fd = bff_listener_open(&site->addr, site->addrlen);
+            int fd = -1;
+            if (t != 0 || profiles[i]->port == 0 || !address_in_use(&site->addr, site->addrlen))
+                fd = bff_listener_open(&site->addr, site->addrlen);
             if (fd < 0) {
                 fprintf(stderr, "bffd: profile %s: cannot listen on %s:%u: %s\n", profiles[i]->name,
                         profiles[i]->host, profiles[i]->port, strerror(errno));

@@ -11,6 +11,7 @@
 
 #include "server/access_log.h"
 #include "server/profile.h"
+#include "server/reset_guard.h"
 #include "server/timer.h"
 
 typedef struct st_bff_worker_t bff_worker_t;
@@ -49,6 +50,7 @@ struct st_bff_worker_t {
     struct st_bff_upstreams_t *upstreams; /* per-profile upstream state, indexed like sites */
     size_t inflight;                      /* requests being handled */
     bff_access_log_buf_t log;
+    bff_reset_guard_t reset_guard;
     uint64_t request_seq;
 };
 
