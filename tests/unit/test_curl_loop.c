@@ -1,0 +1,230 @@
+/* The curl multi adapter on a real h2o evloop against the real demo upstream: parallel
+ * transfers, connection reuse, cancel, timeouts, refused connections, and a pooled connection
+ * whose peer went away. */
+#include "server/curl_loop.c"
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "tests/unit/tap.h"
+
+static pid_t upstream_pid;
+static int upstream_port;
+static h2o_evloop_t *loop;
+static bff_curl_loop_t *cl;
+
+typedef struct {
+    int calls;
+    CURLcode code;
+    long status;
+    char body[4096];
+    size_t len;
+} result_t;
+
+static size_t on_write(char *p, size_t size, size_t n, void *ud)
+{
+    result_t *r = ud;
+    size_t len = size * n, room = sizeof(r->body) - 1 - r->len;
+    memcpy(r->body + r->len, p, len < room ? len : room);
+    r->len += len < room ? len : room;
+    r->body[r->len] = '\0';
+    return len;
+}
+
+static void on_done(CURL *easy, CURLcode code, void *data)
+{
+    result_t *r = data;
+    ++r->calls;
+    r->code = code;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(easy);
+}
+
+static CURL *make(const char *path, result_t *r, long timeout_ms)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", upstream_port, path);
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    return e;
+}
+
+/* Runs the loop like a worker does until `done()` or the deadline. */
+static void run_until(int (*done)(void *), void *arg, uint64_t max_ms)
+{
+    uint64_t deadline = h2o_now(loop) + max_ms;
+    while (!done(arg) && h2o_now(loop) < deadline) {
+        h2o_evloop_run(loop, bff_curl_loop_wait_ms(cl, 50));
+        bff_curl_loop_on_tick(cl);
+    }
+}
+
+static int all_done(void *arg)
+{
+    return bff_curl_loop_active(cl) == 0;
+}
+
+static int never(void *arg)
+{
+    return 0;
+}
+
+static void start_upstream(void)
+{
+    const char *build = getenv("BFF_BUILD_DIR") ? getenv("BFF_BUILD_DIR") : "build";
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/upstream/demo_upstream", build);
+    int fds[2];
+    if (pipe(fds) != 0)
+        abort();
+    upstream_pid = fork();
+    if (upstream_pid == 0) {
+        dup2(fds[1], 1);
+        execl(path, path, "--port", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[128] = "";
+    FILE *fp = fdopen(fds[0], "r");
+    if (fgets(line, sizeof(line), fp) == NULL || sscanf(line, "listening on 127.0.0.1:%d", &upstream_port) != 1) {
+        fprintf(stderr, "demo upstream did not start (%s)\n", path);
+        exit(1);
+    }
+    fclose(fp);
+}
+
+static void stop_upstream(void)
+{
+    if (upstream_pid > 0) {
+        kill(upstream_pid, SIGTERM);
+        waitpid(upstream_pid, NULL, 0);
+        upstream_pid = 0;
+    }
+}
+
+static void test_parallel_transfers(void)
+{
+    enum { N = 40 };
+    static result_t r[N];
+    memset(r, 0, sizeof(r));
+    uint64_t start = h2o_now(loop);
+    for (int i = 0; i != N; ++i) {
+        char path[64];
+        snprintf(path, sizeof(path), "/users/%d?delay_ms=200", i);
+        ASSERT_INT_EQ(bff_curl_loop_start(cl, make(path, r + i, 5000), on_done, r + i), 0);
+    }
+    run_until(all_done, NULL, 5000);
+    /* Forty 200 ms calls in parallel take about 200 ms, not 8 s. */
+    ASSERT_TRUE(h2o_now(loop) - start < 1500);
+    for (int i = 0; i != N; ++i) {
+        char id[32];
+        snprintf(id, sizeof(id), "\"id\":\"%d\"", i);
+        ASSERT_INT_EQ(r[i].calls, 1);
+        ASSERT_INT_EQ(r[i].code, CURLE_OK);
+        ASSERT_INT_EQ(r[i].status, 200);
+        ASSERT_STR_CONTAINS(r[i].body, id);
+    }
+}
+
+static void test_connection_reuse(void)
+{
+    result_t r[5];
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i != 5; ++i) {
+        CURL *e = make("/users/1", r + i, 2000);
+        bff_curl_loop_start(cl, e, on_done, r + i);
+        run_until(all_done, NULL, 2000);
+        ASSERT_INT_EQ(r[i].calls, 1);
+        ASSERT_INT_EQ(r[i].status, 200);
+    }
+    /* Sequential calls reuse one pooled connection: the socket count does not grow. */
+    size_t open = 0;
+    for (size_t i = 0; i != cl->nsocks; ++i)
+        open += cl->socks[i] != NULL;
+    result_t more = {0};
+    bff_curl_loop_start(cl, make("/users/1", &more, 2000), on_done, &more);
+    run_until(all_done, NULL, 2000);
+    size_t after = 0;
+    for (size_t i = 0; i != cl->nsocks; ++i)
+        after += cl->socks[i] != NULL;
+    ASSERT_INT_EQ(after, open);
+}
+
+static void test_cancel(void)
+{
+    result_t r = {0};
+    CURL *e = make("/users/2?delay_ms=300", &r, 2000);
+    bff_curl_loop_start(cl, e, on_done, &r);
+    run_until(never, NULL, 50);
+    bff_curl_loop_cancel(cl, e);
+    curl_easy_cleanup(e);
+    run_until(never, NULL, 400);
+    ASSERT_INT_EQ(r.calls, 0);
+    ASSERT_INT_EQ(bff_curl_loop_active(cl), 0);
+}
+
+static void test_timeout(void)
+{
+    result_t r = {0};
+    uint64_t start = h2o_now(loop);
+    bff_curl_loop_start(cl, make("/users/3?delay_ms=2000", &r, 100), on_done, &r);
+    run_until(all_done, NULL, 3000);
+    ASSERT_INT_EQ(r.calls, 1);
+    ASSERT_INT_EQ(r.code, CURLE_OPERATION_TIMEDOUT);
+    ASSERT_TRUE(h2o_now(loop) - start < 1000);
+}
+
+static void test_refused(void)
+{
+    result_t r = {0};
+    int saved = upstream_port;
+    upstream_port = 1; /* nothing listens on port 1 */
+    bff_curl_loop_start(cl, make("/users/4", &r, 2000), on_done, &r);
+    upstream_port = saved;
+    run_until(all_done, NULL, 3000);
+    ASSERT_INT_EQ(r.calls, 1);
+    ASSERT_INT_EQ(r.code, CURLE_COULDNT_CONNECT);
+}
+
+static void test_peer_closed_pooled_connection(void)
+{
+    result_t r = {0};
+    bff_curl_loop_start(cl, make("/users/5", &r, 2000), on_done, &r);
+    run_until(all_done, NULL, 2000);
+    ASSERT_INT_EQ(r.status, 200);
+    /* Restart the upstream on another port; the pooled connection's peer is gone. */
+    stop_upstream();
+    run_until(never, NULL, 100); /* the idle socket becomes readable (EOF): must not spin */
+    start_upstream();
+    result_t r2 = {0};
+    bff_curl_loop_start(cl, make("/users/6", &r2, 2000), on_done, &r2);
+    run_until(all_done, NULL, 3000);
+    ASSERT_INT_EQ(r2.calls, 1);
+    ASSERT_INT_EQ(r2.status, 200);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    alarm(60);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    start_upstream();
+    loop = h2o_evloop_create();
+    cl = bff_curl_loop_create(loop, 64);
+    TAP_RUN(test_parallel_transfers);
+    TAP_RUN(test_connection_reuse);
+    TAP_RUN(test_cancel);
+    TAP_RUN(test_timeout);
+    TAP_RUN(test_refused);
+    TAP_RUN(test_peer_closed_pooled_connection);
+    bff_curl_loop_destroy(cl);
+    stop_upstream();
+    curl_global_cleanup();
+    TAP_DONE();
+}
