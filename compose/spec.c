@@ -426,7 +426,9 @@ static int parse_source(struct spec_parser *sp, const bff_yaml_node_t *key,
     if (path == NULL) {
         bff_yaml_error(sp->diag, def, "source '%s' needs a 'path'", src->name);
         ret = -1;
-    } else if (parse_template(sp, path, "path", &src->path) == 0 && src->path.text[0] != '/') {
+    } else if (parse_template(sp, path, "path", &src->path) != 0) {
+        ret = -1;
+    } else if (src->path.text[0] != '/') {
         bff_yaml_error(sp->diag, path, "path must start with '/' (the upstream's URL is prepended)");
         ret = -1;
     }
