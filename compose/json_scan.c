@@ -308,8 +308,11 @@ int bff_jdoc_scan(bff_jdoc_t *doc, const char *json, size_t len, uint32_t max_to
     if (max_depth > BFF_JDOC_MAX_DEPTH)
         max_depth = BFF_JDOC_MAX_DEPTH;
 
-    /* Minified JSON averages roughly one token per 6-10 bytes; a reused doc keeps its array. */
+    /* Minified JSON averages roughly one token per 6-10 bytes; a reused doc keeps its array. The
+     * cap keeps a huge body that is mostly one long string from reserving 2.5x its size. */
     uint64_t estimate = len / 8 + 16;
+    if (estimate > 65536)
+        estimate = 65536;
     if (estimate > max_tokens)
         estimate = max_tokens;
     if (doc->cap < estimate) {
@@ -741,10 +744,11 @@ int bff_jdoc_to_int64(const bff_jdoc_t *doc, uint32_t tok, int64_t *out)
         *out = neg ? (int64_t)(0 - v) : (int64_t)v;
         return 0;
     }
-    /* "3.0", "3e2": accept if the value is integral and in range. 2^63 is exact in a double. */
+    /* "3.0", "3e2": accept if the value is integral and in range. 2^63 is exact in a double;
+     * the range check comes first so that the cast is defined (and no libm is needed). */
     double d;
-    if (bff_jdoc_to_double(doc, tok, &d) != 0 || d != trunc(d) || d < -9223372036854775808.0 ||
-        d >= 9223372036854775808.0)
+    if (bff_jdoc_to_double(doc, tok, &d) != 0 || !(d >= -9223372036854775808.0) ||
+        d >= 9223372036854775808.0 || (double)(int64_t)d != d)
         return -1;
     *out = (int64_t)d;
     return 0;

@@ -279,7 +279,7 @@ void bff_jwrite_double(bff_jwrite_t *w, double d)
     }
     char buf[32];
     /* Integral values that a double holds exactly print as integers ("3", not "3e+00"). */
-    if (d == trunc(d) && fabs(d) < 9007199254740992.0) {
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 && (double)(int64_t)d == d) {
         char *p = format_int((int64_t)d, buf + sizeof(buf));
         bff_jwrite_bytes(w, p, (size_t)(buf + sizeof(buf) - p));
         return;

@@ -28,8 +28,11 @@ static char *unescape_dup(const bff_jdoc_t *doc, uint32_t tok, size_t *len)
     return s;
 }
 
-/* Checks value `i` and its subtree; re-emits it through `w`. Returns the index after it. */
-static uint32_t walk(const bff_jdoc_t *doc, uint32_t i, bff_jwrite_t *w)
+/*
+ * Checks value `i` and its subtree and re-emits it through `w`: scalars verbatim, or, if `typed`,
+ * through bff_jwrite_int/double/bool/null. Returns the index after the subtree.
+ */
+static uint32_t walk(const bff_jdoc_t *doc, uint32_t i, bff_jwrite_t *w, int typed)
 {
     CHECK(i < doc->ntoks);
     const bff_jtok_t *t = doc->toks + i;
@@ -61,7 +64,7 @@ static uint32_t walk(const bff_jdoc_t *doc, uint32_t i, bff_jwrite_t *w)
                 CHECK(bff_jdoc_arr_get(doc, i, (int64_t)k - (int64_t)t->size) == j);
             }
             CHECK(doc->toks[j].start >= t->start && doc->toks[j].end <= t->end);
-            j = walk(doc, j, w);
+            j = walk(doc, j, w, typed);
         }
         CHECK(j == t->next);
         if (!obj)
@@ -82,21 +85,37 @@ static uint32_t walk(const bff_jdoc_t *doc, uint32_t i, bff_jwrite_t *w)
     case BFF_J_NUMBER: {
         double d;
         int64_t v;
+        int dok = bff_jdoc_to_double(doc, i, &d) == 0;
         if (bff_jdoc_to_int64(doc, i, &v) == 0) {
-            CHECK(bff_jdoc_to_double(doc, i, &d) == 0);
-            CHECK(d == (double)v);
+            CHECK(dok && d == (double)v);
+            if (typed) {
+                bff_jwrite_int(w, v);
+                typed = 2;
+            }
+        } else if (dok && typed) {
+            bff_jwrite_double(w, d);
+            typed = 2;
         }
         break;
     }
     case BFF_J_TRUE:
     case BFF_J_FALSE:
+        if (typed) {
+            bff_jwrite_bool(w, t->type == BFF_J_TRUE);
+            typed = 2;
+        }
+        break;
     case BFF_J_NULL:
+        if (typed) {
+            bff_jwrite_null(w);
+            typed = 2;
+        }
         break;
     default:
         CHECK(!"bad token type");
     }
     CHECK(t->next == i + 1 && t->size == 0);
-    if (t->type != BFF_J_STRING) {
+    if (t->type != BFF_J_STRING && typed != 2) {
         const char *raw = bff_jdoc_raw(doc, i, &len);
         bff_jwrite_raw(w, raw, len);
     }
@@ -119,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     bff_jwrite_t w;
     bff_jwrite_init(&w, 256, (size_t)1 << 28);
-    CHECK(walk(&doc, 0, &w) == doc.ntoks);
+    CHECK(walk(&doc, 0, &w, 0) == doc.ntoks);
     CHECK(bff_jwrite_done(&w) == 0);
 
     /* The re-emitted text is canonical: it scans to the same shape and re-emits to itself. */
@@ -143,8 +162,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     bff_jwrite_t w2;
     bff_jwrite_init(&w2, 16, (size_t)1 << 28);
-    CHECK(walk(&again, 0, &w2) == again.ntoks);
+    CHECK(walk(&again, 0, &w2, 0) == again.ntoks);
     CHECK(w2.len == w.len && memcmp(w2.buf, w.buf, w.len) == 0);
+
+    /* Typed re-emission: numbers must survive bff_jwrite_int/double exactly. */
+    bff_jwrite_reset(&w2);
+    CHECK(walk(&doc, 0, &w2, 1) == doc.ntoks);
+    CHECK(bff_jwrite_done(&w2) == 0);
+    CHECK(bff_jdoc_scan(&again, w2.buf, w2.len, 1u << 20, 64, &err, &off) == 0);
+    CHECK(again.ntoks == doc.ntoks);
+    for (uint32_t i = 0; i < doc.ntoks; ++i) {
+        CHECK(doc.toks[i].type == again.toks[i].type && doc.toks[i].size == again.toks[i].size);
+        double a, b;
+        int64_t va, vb;
+        if (doc.toks[i].type != BFF_J_NUMBER)
+            continue;
+        if (bff_jdoc_to_int64(&doc, i, &va) == 0)
+            CHECK(bff_jdoc_to_int64(&again, i, &vb) == 0 && va == vb);
+        if (bff_jdoc_to_double(&doc, i, &a) == 0)
+            CHECK(bff_jdoc_to_double(&again, i, &b) == 0 && a == b);
+    }
     bff_jwrite_dispose(&w2);
 
     /* Every subtree's raw text is itself a valid document of the same size. */
