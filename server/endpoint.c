@@ -4,11 +4,16 @@
 #include "server/endpoint.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "compose/json_scan.h"
 #include "compose/json_write.h"
@@ -22,6 +27,7 @@
 typedef struct st_call_rec_t {
     char *key; /* upstream \n method \n path \n body */
     bff_call_t *call;
+    void *cb_data; /* the callback's context while call runs: freed by whoever ends it */
     int done;
     const char *err;
     long status;
@@ -250,6 +256,7 @@ Bad:
 
 static void launch_ready(run_t *run);
 static void finish_or_continue(run_t *run);
+static void cancel_all(run_t *run);
 
 static bff_shape_env_t make_env(run_t *run, const bff_jdoc_t *item_doc, uint32_t item_tok)
 {
@@ -356,8 +363,10 @@ static size_t start_call(run_t *run, size_t s, const bff_jdoc_t *item_doc, uint3
         const char *err = NULL;
         call_rec_t *cr = run->recs + rec;
         cr->call = bff_call_start(run->worker, &req, on_call_done, cc, &err);
+        cr->cb_data = cc;
         if (cr->call == NULL) {
             free(cc);
+            cr->cb_data = NULL;
             cr->done = 1;
             cr->err = err;
             snprintf(cr->detail, sizeof(cr->detail), "%s", err);
@@ -504,6 +513,29 @@ static void on_rec_done(run_t *run, size_t rec)
     }
 }
 
+/* h2o 2.2.5 does not read an HTTP/1 connection while its request is in flight, so a client
+ * that hung up goes unnoticed until the response is written. Peek before doing more work. */
+static int http1_client_gone(h2o_req_t *req)
+{
+    h2o_socket_t *sock;
+    char c;
+    if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
+        (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
+        return 0;
+    ssize_t r = recv(h2o_socket_get_fd(sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static void abandon(run_t *run)
+{
+    run->finished = 1;
+    cancel_all(run);
+    run->r->req->http1_is_persistent = 0;
+    /* Nobody reads it; sending it lets h2o close the connection and free the request. */
+    bff_respond_error(run->r->req, 499, "client_closed_request", "the client closed the connection",
+                      NULL);
+}
+
 static void on_call_done(void *data, bff_call_result_t *res)
 {
     call_ctx_t *cc = data;
@@ -512,6 +544,7 @@ static void on_call_done(void *data, bff_call_result_t *res)
     size_t rec = cc->rec;
     free(cc);
     cr->call = NULL;
+    cr->cb_data = NULL;
     cr->done = 1;
     cr->err = res->err;
     cr->status = res->status;
@@ -519,6 +552,10 @@ static void on_call_done(void *data, bff_call_result_t *res)
     cr->body_len = res->body_len;
     cr->duration_us = res->duration_us;
     snprintf(cr->detail, sizeof(cr->detail), "%s", res->detail);
+    if (!run->finished && http1_client_gone(run->r->req)) {
+        abandon(run); /* no further calls for a client that left */
+        return;
+    }
     on_rec_done(run, rec);
     launch_ready(run);
     finish_or_continue(run);
@@ -563,6 +600,8 @@ static void start_source(run_t *run, size_t s)
         uint32_t items[1000];
         size_t n = collect_items(run, src, &doc, items, src->max_items < 1000 ? src->max_items : 1000);
         sr->recs = h2o_mem_alloc_pool(&run->r->req->pool, (n ? n : 1) * sizeof(size_t));
+        for (size_t i = 0; i != n; ++i)
+            sr->recs[i] = SIZE_MAX; /* not started: on_rec_done must not count it as finished */
         sr->nrecs = sr->pending = n;
         pump_for_each(run, s);
         return;
@@ -642,8 +681,10 @@ static void cancel_all(run_t *run)
 {
     for (size_t i = 0; i != run->nrecs; ++i) {
         if (run->recs[i].call != NULL) {
-            bff_call_cancel(run->recs[i].call);
+            bff_call_cancel(run->recs[i].call); /* its callback will not run: free its context */
             run->recs[i].call = NULL;
+            free(run->recs[i].cb_data);
+            run->recs[i].cb_data = NULL;
         }
     }
     bff_timer_cancel(&run->deadline_timer);
@@ -732,16 +773,31 @@ static void respond_failed_source(run_t *run, size_t s)
     const src_run_t *sr = run->src + s;
     const bff_source_t *src = run->spec->sources + s;
     int timeout = sr->err == bff_err_upstream_timeout;
-    char extra[512], msg[400];
-    snprintf(extra, sizeof(extra), "\"source\":\"%s\",\"upstream\":\"%s\",\"reason\":\"%s\"%s%.0ld",
-             src->name, run->r->site_ctx->site->profile->upstreams[src->upstream].name, sr->err,
-             sr->status ? ",\"status\":" : "", sr->status);
-    if (sr->status == 0)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%s", "");
+    const char *upstream = run->r->site_ctx->site->profile->upstreams[src->upstream].name;
+    char msg[400];
+    /* Names come from the profile as written: escape them. */
+    bff_jwrite_t extra;
+    bff_jwrite_init(&extra, 256, 64 * 1024);
+    bff_jwrite_open(&extra, '{');
+    bff_jwrite_key(&extra, H2O_STRLIT("source"));
+    bff_jwrite_str(&extra, src->name, strlen(src->name));
+    bff_jwrite_key(&extra, H2O_STRLIT("upstream"));
+    bff_jwrite_str(&extra, upstream, strlen(upstream));
+    bff_jwrite_key(&extra, H2O_STRLIT("reason"));
+    bff_jwrite_str(&extra, sr->err, strlen(sr->err));
+    if (sr->status != 0) {
+        bff_jwrite_key(&extra, H2O_STRLIT("status"));
+        bff_jwrite_int(&extra, sr->status);
+    }
+    bff_jwrite_close(&extra, '}');
+    int have_extra = bff_jwrite_done(&extra) == 0;
+    if (have_extra)
+        extra.buf[extra.len - 1] = '\0'; /* the members without the braces */
     snprintf(msg, sizeof(msg), "required source '%s' failed: %s", src->name, sr->detail);
     add_server_timing(run, run->r->req);
     bff_respond_error(run->r->req, timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_failed",
-                      msg, extra);
+                      msg, have_extra ? extra.buf + 1 : NULL);
+    bff_jwrite_dispose(&extra);
 }
 
 static void finish_or_continue(run_t *run)
@@ -797,29 +853,55 @@ static void on_run_dispose(void *p)
     bff_jwrite_dispose(&run->reqdoc_buf);
 }
 
+/* Trace and span ids: a per-thread splitmix64 seeded from the kernel, so that every process
+ * (every replica, every restart) has its own sequence. */
+static uint64_t random_u64(void)
+{
+    static __thread uint64_t state;
+    static __thread int seeded;
+    if (!seeded) {
+        if (getrandom(&state, sizeof(state), GRND_NONBLOCK) != (ssize_t)sizeof(state))
+            state = now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&state;
+        seeded = 1;
+    }
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* n lower-case hex digits; with nonzero, not all '0' (W3C trace context). */
+static int is_lower_hex(const char *s, size_t n, int nonzero)
+{
+    int any = 0;
+    for (size_t i = 0; i != n; ++i) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+        any |= s[i] != '0';
+    }
+    return any || !nonzero;
+}
+
 static void make_traceparent(run_t *run, h2o_req_t *req)
 {
-    static const char hex[] = "0123456789abcdef";
-    char span[17];
-    for (int i = 0; i != 16; ++i)
-        span[i] = hex[rand() & 15];
-    span[16] = '\0';
+    uint64_t span = random_u64() | 1; /* never all zeros */
     ssize_t idx = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
     if (idx >= 0) {
         h2o_iovec_t v = req->headers.entries[idx].value;
-        /* version-traceid(32)-parentid(16)-flags: keep the trace, become the parent. */
+        /* version-traceid(32)-parentid(16)-flags: keep the trace, become the parent. An invalid
+         * header starts a new trace. */
         if (v.len == 55 && v.base[2] == '-' && v.base[35] == '-' && v.base[52] == '-' &&
-            strspn(v.base + 3, "0123456789abcdef") >= 32) {
-            snprintf(run->traceparent, sizeof(run->traceparent), "00-%.32s-%s-%.2s", v.base + 3, span,
-                     v.base + 53);
+            is_lower_hex(v.base, 2, 0) && memcmp(v.base, "ff", 2) != 0 &&
+            is_lower_hex(v.base + 3, 32, 1) && is_lower_hex(v.base + 36, 16, 1) &&
+            is_lower_hex(v.base + 53, 2, 0)) {
+            snprintf(run->traceparent, sizeof(run->traceparent), "00-%.32s-%016" PRIx64 "-%.2s",
+                     v.base + 3, span, v.base + 53);
             return;
         }
     }
-    char trace[33];
-    for (int i = 0; i != 32; ++i)
-        trace[i] = hex[rand() & 15];
-    trace[32] = '\0';
-    snprintf(run->traceparent, sizeof(run->traceparent), "00-%s-%s-01", trace, span);
+    uint64_t hi = random_u64(), lo = random_u64() | 1;
+    snprintf(run->traceparent, sizeof(run->traceparent),
+             "00-%016" PRIx64 "%016" PRIx64 "-%016" PRIx64 "-01", hi, lo, span);
 }
 
 static size_t profile_index(bff_request_t *r)

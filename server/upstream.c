@@ -4,7 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "server/curl_loop.h"
 #include "server/server.h"
@@ -365,12 +367,28 @@ static void on_retry_timer(bff_timer_t *timer)
         finish(call, bff_err_upstream_timeout, 0, "deadline reached before the retry could start");
 }
 
+/* Per-thread xorshift64 seeded from the kernel: jitter must differ between replicas (an
+ * unseeded rand() gives every process the same "random" back-offs). */
+static uint64_t jitter_random(void)
+{
+    static __thread uint64_t state;
+    if (state == 0) {
+        if (getrandom(&state, sizeof(state), GRND_NONBLOCK) != (ssize_t)sizeof(state))
+            state = now_us() ^ ((uint64_t)getpid() << 32);
+        state |= 1; /* xorshift never leaves 0 */
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+}
+
 /* Jittered exponential back-off that must leave time for the next attempt. */
 static int schedule_retry(bff_call_t *call)
 {
     uint64_t now = loop_now(call->ups);
     uint64_t backoff = (uint64_t)BACKOFF_BASE_MS << (call->attempt - 1);
-    backoff = backoff / 2 + (uint64_t)(rand() % (int)(backoff / 2 + 1));
+    backoff = backoff / 2 + jitter_random() % (backoff / 2 + 1);
     if (call->req.deadline_at != 0 && now + backoff + MIN_ATTEMPT_MS * 2 >= call->req.deadline_at)
         return -1;
     bff_timer_start(call->ups->timers, &call->retry_timer, backoff, on_retry_timer);
