@@ -25,15 +25,36 @@ static bff_shape_t *new_shape(bff_shape_kind_t kind, const bff_yaml_node_t *at)
     return s;
 }
 
+static const char *skip_digits(const char *s)
+{
+    while (isdigit((unsigned char)*s))
+        ++s;
+    return s;
+}
+
+/* true, false, null or a number as JSON spells it (strtod also takes 0x1F, 01, 1., -inf). */
 static int is_json_literal(const char *s)
 {
     if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "null") == 0)
         return 1;
-    char *end;
-    if (*s == '\0')
+    if (*s == '-')
+        ++s;
+    if (!isdigit((unsigned char)*s))
         return 0;
-    strtod(s, &end);
-    return *end == '\0' && (isdigit((unsigned char)*s) || *s == '-');
+    s = *s == '0' ? s + 1 : skip_digits(s);
+    if (*s == '.') {
+        if (!isdigit((unsigned char)s[1]))
+            return 0;
+        s = skip_digits(s + 1);
+    }
+    if (*s == 'e' || *s == 'E') {
+        if (s[1] == '+' || s[1] == '-')
+            ++s;
+        if (!isdigit((unsigned char)s[1]))
+            return 0;
+        s = skip_digits(s + 1);
+    }
+    return *s == '\0';
 }
 
 static void write_yaml_json(const bff_yaml_node_t *node, bff_jwrite_t *w)
@@ -107,15 +128,8 @@ static bff_shape_t *parse_path_string(struct shape_parser *p, const bff_yaml_nod
     return s;
 }
 
-static bff_shape_t *parse_scalar(struct shape_parser *p, const bff_yaml_node_t *node)
+static bff_shape_t *parse_template_string(struct shape_parser *p, const bff_yaml_node_t *node)
 {
-    if (!node->quoted && is_json_literal(node->str)) {
-        bff_shape_t *s = new_shape(BFF_SHAPE_LITERAL, node);
-        s->literal_json = bff_shape_yaml_to_json(node);
-        return s;
-    }
-    if (strchr(node->str, '{') == NULL && strchr(node->str, '}') == NULL)
-        return parse_path_string(p, node, node->str);
     bff_shape_t *s = new_shape(BFF_SHAPE_TEMPLATE, node);
     const char *err;
     size_t off;
@@ -132,6 +146,18 @@ static bff_shape_t *parse_scalar(struct shape_parser *p, const bff_yaml_node_t *
         }
     }
     return s;
+}
+
+static bff_shape_t *parse_scalar(struct shape_parser *p, const bff_yaml_node_t *node)
+{
+    if (!node->quoted && is_json_literal(node->str)) {
+        bff_shape_t *s = new_shape(BFF_SHAPE_LITERAL, node);
+        s->literal_json = bff_shape_yaml_to_json(node);
+        return s;
+    }
+    if (strchr(node->str, '{') == NULL && strchr(node->str, '}') == NULL)
+        return parse_path_string(p, node, node->str);
+    return parse_template_string(p, node);
 }
 
 static bff_shape_t *parse_object(struct shape_parser *p, const bff_yaml_node_t *node, unsigned depth)
@@ -299,7 +325,7 @@ static int parse_merge(struct shape_parser *p, const bff_yaml_node_t *map, bff_s
         s->parts[s->nparts++] = part;
     }
     const bff_yaml_node_t *policy = bff_yaml_get(map, "$policy");
-    const char *name = policy && policy->kind == BFF_YAML_SCALAR ? policy->str : "deep";
+    const char *name = policy == NULL ? "deep" : policy->kind == BFF_YAML_SCALAR ? policy->str : "";
     if (strcmp(name, "replace") == 0)
         s->policy = BFF_MERGE_REPLACE;
     else if (strcmp(name, "deep") == 0)
@@ -316,6 +342,10 @@ static int parse_merge(struct shape_parser *p, const bff_yaml_node_t *map, bff_s
     if ((s->policy == BFF_MERGE_KEYED) != (key != NULL)) {
         bff_yaml_error(p->diag, key ? key : policy,
                        "$key (the field that identifies array elements) goes with $policy: keyed");
+        return -1;
+    }
+    if (key != NULL && key->kind != BFF_YAML_SCALAR) {
+        bff_yaml_error(p->diag, key, "$key must be a field name");
         return -1;
     }
     if (key != NULL)
@@ -340,12 +370,18 @@ static int parse_value_source(struct shape_parser *p, const bff_yaml_node_t *map
     }
     if (merge != NULL)
         return parse_merge(p, map, s, depth);
+    const bff_yaml_node_t *stray = bff_yaml_get(map, "$policy");
+    if (stray != NULL || (stray = bff_yaml_get(map, "$key")) != NULL) {
+        bff_yaml_error(p->diag, stray, "$policy and $key only apply to $merge");
+        return -1;
+    }
     const bff_yaml_node_t *text = from ? from : tmpl;
     if (text->kind != BFF_YAML_SCALAR) {
         bff_yaml_error(p->diag, text, "%s must be a string", from ? "$from" : "$template");
         return -1;
     }
-    bff_shape_t *inner = from ? parse_path_string(p, text, text->str) : parse_scalar(p, text);
+    /* A $template is always text, even without {refs}; only plain strings double as paths. */
+    bff_shape_t *inner = from ? parse_path_string(p, text, text->str) : parse_template_string(p, text);
     if (inner == NULL)
         return -1;
     /* Adopt the inner value's payload. */

@@ -92,7 +92,10 @@ static int parse_endpoint_line(struct spec_parser *sp, const bff_yaml_node_t *no
     }
     spec->route = bff_strdup(space);
     const char *p = space + 1;
-    while (*p) {
+    if (*p == '\0') /* "/" has no segments */
+        return 0;
+    /* A trailing '/' makes a last, empty segment: the route matches its path as written. */
+    for (;;) {
         const char *end = strchr(p, '/');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         spec->segments = bff_realloc(spec->segments, (spec->nsegments + 1) * sizeof(*spec->segments));
@@ -281,11 +284,31 @@ static int resolve_root(void *ctx, const char *root)
     return (int)src;
 }
 
-static void note_binding_header(struct spec_parser *sp, const bff_jpath_t *path)
+/* The request doc holds headers under lower-cased names, so the path's step is lower-cased too. */
+static void note_binding_header(struct spec_parser *sp, bff_jpath_t *path, int binding)
 {
-    if (strcmp(path->root, "header") == 0 && path->nsteps > 0 &&
-        path->steps[0].kind == BFF_JPATH_FIELD)
-        note_request_header(sp->spec, path->steps[0].name);
+    if (binding != BFF_BIND_REQUEST || strcmp(path->root, "header") != 0 || path->nsteps == 0 ||
+        path->steps[0].kind != BFF_JPATH_FIELD)
+        return;
+    for (char *c = path->steps[0].name; *c; ++c)
+        *c = (char)tolower((unsigned char)*c);
+    note_request_header(sp->spec, path->steps[0].name);
+}
+
+/* Shapes resolve roots through resolve_root, which sees no paths: collect their headers here. */
+static void note_shape_headers(struct spec_parser *sp, bff_shape_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->kind == BFF_SHAPE_PATH)
+        note_binding_header(sp, &s->path, s->binding);
+    for (size_t i = 0; i != s->tmpl.nparts; ++i)
+        if (s->tmpl.parts[i].literal == NULL)
+            note_binding_header(sp, &s->tmpl.parts[i].ref, s->tmpl.parts[i].binding);
+    for (size_t i = 0; i != s->nfields; ++i)
+        note_shape_headers(sp, s->fields[i]);
+    for (size_t i = 0; i != s->nparts; ++i)
+        note_shape_headers(sp, s->parts[i]);
 }
 
 static int parse_template(struct spec_parser *sp, const bff_yaml_node_t *node, const char *what,
@@ -318,7 +341,7 @@ static int parse_template(struct spec_parser *sp, const bff_yaml_node_t *node, c
                            what, part->ref.root);
             ret = -1;
         }
-        note_binding_header(sp, &part->ref);
+        note_binding_header(sp, &part->ref, part->binding);
     }
     return ret;
 }
@@ -436,6 +459,7 @@ static int parse_source(struct spec_parser *sp, const bff_yaml_node_t *key,
     const bff_yaml_node_t *body = bff_yaml_get(def, "body");
     if (body != NULL && (src->body = bff_shape_parse(body, resolve_root, sp, sp->diag)) == NULL)
         ret = -1;
+    note_shape_headers(sp, src->body);
     const bff_yaml_node_t *fallback = bff_yaml_get(def, "fallback");
     if (fallback != NULL) {
         if (!src->optional) {
@@ -555,6 +579,7 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     } else if ((spec->response = bff_shape_parse(response, resolve_root, &sp, diag)) == NULL) {
         ret = -1;
     }
+    note_shape_headers(&sp, spec->response);
     if (ret == 0)
         return spec;
 Error:

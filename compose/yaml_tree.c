@@ -12,6 +12,8 @@
 
 #define MAX_DEPTH 64
 #define MAX_FILE_SIZE (16 * 1024 * 1024)
+/* Nodes that aliases may add to a walk of the tree ("billion laughs" stays out). */
+#define MAX_ALIAS_NODES 1000000
 
 struct st_bff_yaml_doc_t {
     char *file;
@@ -21,6 +23,7 @@ struct st_bff_yaml_doc_t {
     struct {
         char *name;
         bff_yaml_node_t *node;
+        int open; /* a collection still being parsed: an alias to it would make a cycle */
     } *anchors;
     size_t nanchors;
 };
@@ -29,6 +32,7 @@ struct parse_ctx {
     bff_yaml_doc_t *doc;
     yaml_parser_t parser;
     bff_diag_t *diag;
+    size_t alias_nodes; /* nodes reached again through aliases */
     int failed;
 };
 
@@ -150,25 +154,52 @@ static void remember_anchor(struct parse_ctx *ctx, const yaml_char_t *anchor, bf
     doc->anchors = bff_realloc(doc->anchors, (doc->nanchors + 1) * sizeof(*doc->anchors));
     doc->anchors[doc->nanchors].name = bff_strdup((const char *)anchor);
     doc->anchors[doc->nanchors].node = node;
+    doc->anchors[doc->nanchors].open = node->kind != BFF_YAML_SCALAR;
     ++doc->nanchors;
 }
 
-static bff_yaml_node_t *find_anchor(struct parse_ctx *ctx, const char *name)
+static void close_anchor(struct parse_ctx *ctx, const bff_yaml_node_t *node)
 {
     for (size_t i = ctx->doc->nanchors; i-- > 0;)
-        if (strcmp(ctx->doc->anchors[i].name, name) == 0)
-            return ctx->doc->anchors[i].node;
-    return NULL;
+        if (ctx->doc->anchors[i].node == node)
+            ctx->doc->anchors[i].open = 0;
+}
+
+static int find_anchor(struct parse_ctx *ctx, const char *name, bff_yaml_node_t **node)
+{
+    for (size_t i = ctx->doc->nanchors; i-- > 0;) {
+        if (strcmp(ctx->doc->anchors[i].name, name) == 0) {
+            *node = ctx->doc->anchors[i].node;
+            return ctx->doc->anchors[i].open ? -1 : 0;
+        }
+    }
+    *node = NULL;
+    return 0;
+}
+
+/* Nodes a walk of `n` visits, aliases counted again each time; stops once past `budget`. */
+static size_t count_nodes(const bff_yaml_node_t *n, size_t budget)
+{
+    size_t total = 1;
+    for (size_t i = 0; i != n->size && total <= budget; ++i)
+        total += (n->kind == BFF_YAML_MAP) + count_nodes(n->items[i], budget - total);
+    return total;
 }
 
 static int next_event(struct parse_ctx *ctx, yaml_event_t *ev)
 {
     if (yaml_parser_parse(&ctx->parser, ev))
         return 0;
-    yaml_mark_t m = ctx->parser.problem_mark;
-    bff_diag_add(ctx->diag, ctx->doc->file, (unsigned)m.line + 1, (unsigned)m.column + 1, "%s%s%s",
+    yaml_mark_t m = ctx->parser.problem_mark, c = ctx->parser.context_mark;
+    /* Name where the unfinished construct began: the problem is often only at the end of input. */
+    char started[64] = "";
+    if (ctx->parser.context != NULL && (c.line != m.line || c.column != m.column))
+        snprintf(started, sizeof(started), " (started at %u:%u)", (unsigned)c.line + 1,
+                 (unsigned)c.column + 1);
+    bff_diag_add(ctx->diag, ctx->doc->file, (unsigned)m.line + 1, (unsigned)m.column + 1, "%s%s%s%s",
                  ctx->parser.problem ? ctx->parser.problem : "YAML syntax error",
-                 ctx->parser.context ? " " : "", ctx->parser.context ? ctx->parser.context : "");
+                 ctx->parser.context ? " " : "", ctx->parser.context ? ctx->parser.context : "",
+                 started);
     ctx->failed = 1;
     return -1;
 }
@@ -219,6 +250,7 @@ static bff_yaml_node_t *parse_collection(struct parse_ctx *ctx, yaml_event_t *st
             return NULL;
         if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
             yaml_event_delete(&ev);
+            close_anchor(ctx, n);
             return n;
         }
         bff_yaml_node_t *key = NULL;
@@ -256,12 +288,27 @@ static bff_yaml_node_t *parse_node(struct parse_ctx *ctx, yaml_event_t *ev, unsi
     case YAML_SEQUENCE_START_EVENT:
         return parse_collection(ctx, ev, depth);
     case YAML_ALIAS_EVENT: {
-        bff_yaml_node_t *target = find_anchor(ctx, (const char *)ev->data.alias.anchor);
-        if (target == NULL) {
-            bff_diag_add(ctx->diag, ctx->doc->file, (unsigned)ev->start_mark.line + 1,
-                         (unsigned)ev->start_mark.column + 1, "unknown anchor '%s'",
-                         (const char *)ev->data.alias.anchor);
+        const char *name = (const char *)ev->data.alias.anchor;
+        unsigned line = (unsigned)ev->start_mark.line + 1, column = (unsigned)ev->start_mark.column + 1;
+        bff_yaml_node_t *target;
+        if (find_anchor(ctx, name, &target) != 0) {
+            bff_diag_add(ctx->diag, ctx->doc->file, line, column,
+                         "alias '*%s' is inside the node it names (recursive data is not supported)",
+                         name);
             ctx->failed = 1;
+            return NULL;
+        }
+        if (target == NULL) {
+            bff_diag_add(ctx->diag, ctx->doc->file, line, column, "unknown anchor '%s'", name);
+            ctx->failed = 1;
+            return NULL;
+        }
+        ctx->alias_nodes += count_nodes(target, MAX_ALIAS_NODES - ctx->alias_nodes);
+        if (ctx->alias_nodes > MAX_ALIAS_NODES) {
+            bff_diag_add(ctx->diag, ctx->doc->file, line, column,
+                         "aliases expand to more than %d nodes", MAX_ALIAS_NODES);
+            ctx->failed = 1;
+            return NULL;
         }
         return target;
     }

@@ -67,7 +67,9 @@ struct st_bff_server_t {
  * starts the workers. Returns 0, or -1 after printing why. */
 int bff_server_start(bff_server_t *server, bff_profile_t **profiles, size_t nprofiles,
                      unsigned nthreads);
-/** Asks workers to stop accepting, drain in-flight requests (bounded), and exit; joins them. */
+/** Asks workers to stop accepting and drain in-flight requests (bounded by the profiles'
+ * drain_timeout), and waits until every worker has drained. Drained workers park rather than
+ * exit (see server.c); the caller is expected to end the process. */
 void bff_server_stop(bff_server_t *server);
 void bff_server_dispose(bff_server_t *server);
 
