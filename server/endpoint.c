@@ -68,6 +68,7 @@ typedef struct st_run_t {
     bff_timer_t deadline_timer;
     uint64_t started_us;
     char traceparent[64];
+    char *request_id_line, *traceparent_line; /* built once, sent with every call (pool) */
     int finished;
 } run_t;
 
@@ -318,10 +319,8 @@ static size_t start_call(run_t *run, size_t s, const bff_jdoc_t *item_doc, uint3
     char *owned[32];
     size_t nowned = 0;
     char buf[300];
-    snprintf(buf, sizeof(buf), "X-Request-ID: %.*s", (int)run->r->request_id.len, run->r->request_id.base);
-    lines[nlines++] = owned[nowned++] = bff_strdup(buf);
-    snprintf(buf, sizeof(buf), "traceparent: %s", run->traceparent);
-    lines[nlines++] = owned[nowned++] = bff_strdup(buf);
+    lines[nlines++] = run->request_id_line;
+    lines[nlines++] = run->traceparent_line;
     if (src->body != NULL)
         lines[nlines++] = "Content-Type: application/json";
     for (size_t i = 0; i != src->nheaders && nlines < 32; ++i) {
@@ -932,6 +931,12 @@ void bff_endpoint_serve(bff_request_t *r, const bff_spec_t *spec, size_t (*path_
         return;
     }
     make_traceparent(run, req);
+    run->request_id_line = h2o_mem_alloc_pool(&req->pool, r->request_id.len + sizeof("X-Request-ID: "));
+    snprintf(run->request_id_line, r->request_id.len + sizeof("X-Request-ID: "), "X-Request-ID: %.*s",
+             (int)r->request_id.len, r->request_id.base);
+    run->traceparent_line = h2o_mem_alloc_pool(&req->pool, sizeof(run->traceparent) + sizeof("traceparent: "));
+    snprintf(run->traceparent_line, sizeof(run->traceparent) + sizeof("traceparent: "), "traceparent: %s",
+             run->traceparent);
     uint64_t timeout = spec->timeout_ms ? spec->timeout_ms : r->site_ctx->site->profile->request_timeout_ms;
     run->deadline_at = h2o_now(run->worker->loop) + timeout;
     bff_timer_start(&run->worker->timers, &run->deadline_timer, timeout, on_deadline);

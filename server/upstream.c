@@ -254,11 +254,9 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 static CURL *take_handle(bff_upstreams_t *ups)
 {
-    if (ups->nfree != 0) {
-        CURL *easy = ups->free_handles[--ups->nfree];
-        curl_easy_reset(easy);
-        return easy;
-    }
+    /* No curl_easy_reset: configure() sets every option a call may have changed. */
+    if (ups->nfree != 0)
+        return ups->free_handles[--ups->nfree];
     return curl_easy_init();
 }
 
@@ -299,15 +297,14 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      conf->http2 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : (long)CURL_HTTP_VERSION_1_1);
-    if (conf->http2)
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    if (strcmp(call->req.method, "GET") != 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->req.method);
-        if (call->req.body != NULL) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->req.body);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)call->req.body_len);
-        }
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, conf->http2 ? 1L : 0L);
+    if (call->req.body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->req.body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)call->req.body_len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* also clears a previous use's body */
     }
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(call->req.method, "GET") != 0 ? call->req.method : NULL);
 }
 
 static int start_attempt(bff_call_t *call)
