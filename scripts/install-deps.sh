@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
 libh2o-evloop-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev libssl-dev
-redis-server python3 curl openssl nghttp2-client wrk"
+redis-server python3 python3-yaml python3-jsonschema curl openssl nghttp2-client wrk"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

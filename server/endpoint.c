@@ -217,7 +217,7 @@ static int build_request_doc_or_respond(run_t *run, size_t (*path_values)[2])
         h2o_iovec_t raw, v;
         int have;
         if (p->in_path) {
-            raw = h2o_iovec_init(req->path_normalized.base + path_values[pi][0], path_values[pi][1]);
+            raw = h2o_iovec_init(req->path.base + path_values[pi][0], path_values[pi][1]);
             ++pi;
             have = 1;
         } else {
@@ -318,30 +318,43 @@ static size_t start_call(run_t *run, size_t s, const bff_jdoc_t *item_doc, uint3
     size_t nlines = 0;
     char *owned[32];
     size_t nowned = 0;
-    char buf[300];
     lines[nlines++] = run->request_id_line;
     lines[nlines++] = run->traceparent_line;
     if (src->body != NULL)
         lines[nlines++] = "Content-Type: application/json";
+    /* The coalescing key covers everything that makes two calls differ: upstream, method, URL,
+     * the spec's own headers (e.g. Authorization) and the body. */
+    bff_jwrite_t key;
+    bff_jwrite_init(&key, 256, 1 << 21);
+    char num[32];
+    int numlen = snprintf(num, sizeof(num), "%zu\n", src->upstream);
+    bff_jwrite_bytes(&key, num, (size_t)numlen);
+    bff_jwrite_bytes(&key, src->method, strlen(src->method));
+    bff_jwrite_char(&key, '\n');
+    bff_jwrite_bytes(&key, path.buf, strlen(path.buf));
     for (size_t i = 0; i != src->nheaders && nlines < 32; ++i) {
-        bff_jwrite_t hv;
-        bff_jwrite_init(&hv, 128, 4096);
-        bff_template_render(&src->headers[i].value, &env, 0, &hv, NULL);
-        int bad = memchr(hv.buf, '\r', hv.len) != NULL || memchr(hv.buf, '\n', hv.len) != NULL;
-        if (!bad) {
-            snprintf(buf, sizeof(buf), "%s: %.*s", src->headers[i].name, (int)hv.len, hv.buf);
-            lines[nlines++] = owned[nowned++] = bff_strdup(buf);
+        bff_jwrite_t line;
+        size_t namelen = strlen(src->headers[i].name);
+        bff_jwrite_init(&line, namelen + 128, 16384);
+        bff_jwrite_bytes(&line, src->headers[i].name, namelen);
+        bff_jwrite_bytes(&line, ": ", 2);
+        bff_template_render(&src->headers[i].value, &env, 0, &line, NULL);
+        bff_jwrite_char(&line, '\0');
+        /* A value with CR/LF would smuggle headers; such a header is dropped. */
+        if (!line.overflow && strpbrk(line.buf + namelen + 2, "\r\n") == NULL) {
+            lines[nlines++] = owned[nowned++] = bff_strdup(line.buf);
+            bff_jwrite_char(&key, '\n');
+            bff_jwrite_bytes(&key, line.buf, line.len - 1);
         }
-        bff_jwrite_dispose(&hv);
+        bff_jwrite_dispose(&line);
     }
-    /* Identical calls within this request go out once. */
-    size_t keylen = strlen(path.buf) + body.len + 64;
-    char *key = bff_malloc(keylen);
-    snprintf(key, keylen, "%zu\n%s\n%s\n%.*s", src->upstream, src->method, path.buf, (int)body.len,
-             body.buf ? body.buf : "");
+    bff_jwrite_char(&key, '\n');
+    if (body.buf != NULL)
+        bff_jwrite_bytes(&key, body.buf, body.len);
+    bff_jwrite_char(&key, '\0');
     int is_new;
-    size_t rec = find_or_add_rec(run, key, &is_new);
-    free(key);
+    size_t rec = find_or_add_rec(run, key.buf, &is_new);
+    bff_jwrite_dispose(&key);
     if (is_new) {
         bff_call_req_t req = {
             .profile = run->profile_index,
@@ -396,7 +409,7 @@ static void fail_source(run_t *run, size_t s, const char *err, long status, cons
     }
 }
 
-static int scan_body(run_t *run, size_t s, const char *body, size_t len)
+static int scan_body(run_t *run, size_t s, const char *body, size_t len, long status)
 {
     src_run_t *sr = run->src + s;
     const char *err;
@@ -404,7 +417,7 @@ static int scan_body(run_t *run, size_t s, const char *body, size_t len)
     if (bff_jdoc_scan(&sr->doc, body, len, MAX_UPSTREAM_TOKENS, 0, &err, &off) != 0) {
         char detail[200];
         snprintf(detail, sizeof(detail), "upstream sent invalid JSON: %s at byte %zu", err, off);
-        fail_source(run, s, "invalid JSON", 200, detail);
+        fail_source(run, s, "invalid JSON", status, detail);
         return -1;
     }
     sr->has_doc = 1;
@@ -423,7 +436,7 @@ static void complete_single(run_t *run, size_t s)
         fail_source(run, s, cr->err, cr->status, cr->detail);
         return;
     }
-    if (scan_body(run, s, cr->body ? cr->body : "", cr->body_len) == 0)
+    if (scan_body(run, s, cr->body ? cr->body : "", cr->body_len, cr->status) == 0)
         sr->state = SRC_DONE;
 }
 
@@ -461,7 +474,7 @@ static void complete_for_each(run_t *run, size_t s)
             sr->err = "partial";
         }
         sr->combined = bff_strndup(w.buf, w.len);
-        if (scan_body(run, s, sr->combined, w.len) == 0)
+        if (scan_body(run, s, sr->combined, w.len, 200) == 0)
             sr->state = SRC_DONE;
     }
     bff_jwrite_dispose(&w);
@@ -594,6 +607,14 @@ static void start_source(run_t *run, size_t s)
     src_run_t *sr = run->src + s;
     sr->state = SRC_RUNNING;
     sr->started_us = now_us();
+    if (src->mode != BFF_SOURCE_ONCE && src->items_binding >= 0 && run->docs[src->items_binding] == NULL) {
+        /* The list to iterate over is missing: that is a failure, not an empty list. */
+        char detail[200];
+        snprintf(detail, sizeof(detail), "its input source '%s' failed",
+                 run->spec->sources[src->items_binding].name);
+        fail_source(run, s, "input failed", 0, detail);
+        return;
+    }
     if (src->mode == BFF_SOURCE_FOR_EACH) {
         const bff_jdoc_t *doc;
         uint32_t items[1000];

@@ -180,7 +180,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         bff_respond_error(req, 431, "headers_too_large", "request headers are too large", NULL);
         return 0;
     }
-    h2o_iovec_t path = req->path_normalized;
+    /* Routes match the raw path (query cut off), so a parameter is percent-decoded exactly
+     * once, and an encoded '/' stays inside its segment. */
+    h2o_iovec_t path = h2o_iovec_init(req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len);
     if (builtin(r, req, path) == 0 || route(r, req, path) == 0)
         return 0;
     bff_respond_error(req, 404, "not_found", "no route for this path", NULL);

@@ -62,7 +62,11 @@ static int parse_instances(bff_diag_t *diag, const bff_yaml_node_t *def, bff_ups
         return -1;
     }
     if (url != NULL) {
-        if (url->kind != BFF_YAML_SCALAR || check_url(diag, url, url->str) != 0)
+        if (url->kind != BFF_YAML_SCALAR) {
+            bff_yaml_error(diag, url, "'url' must be a string like http://host:port");
+            return -1;
+        }
+        if (check_url(diag, url, url->str) != 0)
             return -1;
         add_instance(up, url->str, 1);
         return 0;

@@ -141,6 +141,18 @@ static int setup_site(bff_server_t *server, bff_site_t *site, bff_profile_t *pro
     return bff_listener_resolve(profile->host, profile->port, &site->addr, &site->addrlen);
 }
 
+/* curl caps connections per host for the whole multi handle: use the largest cap any upstream
+ * asks for (instances of different upstreams are different hosts anyway). */
+static long max_host_connections(bff_profile_t **profiles, size_t n)
+{
+    long max = 1;
+    for (size_t p = 0; p != n; ++p)
+        for (size_t u = 0; u != profiles[p]->nupstreams; ++u)
+            if ((long)profiles[p]->upstreams[u].max_connections > max)
+                max = (long)profiles[p]->upstreams[u].max_connections;
+    return max;
+}
+
 int bff_server_start(bff_server_t *server, bff_profile_t **profiles, size_t nprofiles,
                      unsigned nthreads)
 {
@@ -188,7 +200,7 @@ int bff_server_start(bff_server_t *server, bff_profile_t **profiles, size_t npro
         w->loop = h2o_evloop_create();
         w->queue = h2o_multithread_create_queue(w->loop);
         h2o_multithread_register_receiver(w->queue, &w->wakeup, on_wakeup);
-        w->curl = bff_curl_loop_create(w->loop, 256);
+        w->curl = bff_curl_loop_create(w->loop, max_host_connections(profiles, nprofiles));
         bff_timers_init(&w->timers, w->loop);
         w->sites = bff_calloc(nprofiles, sizeof(*w->sites));
         w->upstreams = bff_upstreams_create(w, profiles, nprofiles);

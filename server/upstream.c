@@ -304,7 +304,9 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* also clears a previous use's body */
     }
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(call->req.method, "GET") != 0 ? call->req.method : NULL);
+    /* A body makes curl send POST unless told otherwise: name every method but a plain GET. */
+    int plain_get = strcmp(call->req.method, "GET") == 0 && call->req.body == NULL;
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, plain_get ? NULL : call->req.method);
 }
 
 static int start_attempt(bff_call_t *call)
