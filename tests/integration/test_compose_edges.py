@@ -1,0 +1,147 @@
+"""Composition edge cases found in review, each pinned by a test: bodies on GET sources,
+coalescing that respects headers, long header values, percent-encoded path parameters, and
+iterating over a source that failed.
+
+Run from the repository root: python3 tests/integration/test_compose_edges.py
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, eq  # noqa: E402
+
+harness.set_time_limit(90)
+
+
+def setup(endpoints):
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url)
+    return up, harness.Bffd({"t": {"profile": prof, "endpoints": endpoints}})
+
+
+def test_get_source_with_body_stays_get():
+    up, bffd = setup({"e.yaml": """
+        endpoint: GET /q/{id}
+        sources:
+          search:
+            upstream: users
+            path: /echo
+            body: { userId: id, kind: { $value: lookup } }
+        response:
+          method: search.method
+          body: search.body
+    """})
+    status, _, body = harness.get_json(bffd.port, "/q/7")
+    eq(status, 200)
+    eq(body["method"], "GET", "a GET source with a body must not turn into POST")
+    eq(json.loads(body["body"]), {"userId": "7", "kind": "lookup"})
+
+
+def test_coalescing_respects_headers():
+    up, bffd = setup({"e.yaml": """
+        endpoint: GET /two
+        sources:
+          a:
+            upstream: users
+            path: /echo
+            headers: { X-Tenant: alpha }
+          b:
+            upstream: users
+            path: /echo
+            headers: { X-Tenant: beta }
+          c:
+            upstream: users
+            path: /echo
+            headers: { X-Tenant: alpha }
+        response:
+          a: a.headers.x-tenant
+          b: b.headers.x-tenant
+          c: c.headers.x-tenant
+    """})
+    up.reset()
+    status, _, body = harness.get_json(bffd.port, "/two")
+    eq(status, 200)
+    eq(body, {"a": "alpha", "b": "beta", "c": "alpha"}, "calls that differ in headers are separate")
+    eq(up.stats()["paths"].get("/echo"), 2, "the two identical calls (a, c) go out once")
+
+
+def test_long_header_values_survive():
+    token = "t" * 3000
+    up, bffd = setup({"e.yaml": """
+        endpoint: GET /auth
+        sources:
+          a:
+            upstream: users
+            path: /echo
+            headers: { Authorization: "Bearer {header.x-token}" }
+        response:
+          auth: a.headers.authorization
+    """})
+    status, _, body = harness.get_json(bffd.port, "/auth", headers={"X-Token": token})
+    eq(status, 200)
+    eq(body["auth"], "Bearer " + token, "a long header value is forwarded whole")
+
+
+def test_path_parameters_decoded_once():
+    up, bffd = setup({"e.yaml": """
+        endpoint: GET /users/{id}
+        sources:
+          u: { upstream: users, path: "/users/{id}" }
+        response:
+          id: u.id
+    """})
+    for raw, expected in (("a%20b", "a b"), ("100%25", "100%"), ("x%2Fy", "x/y"), ("%2520", "%20")):
+        status, _, body = harness.get_json(bffd.port, "/users/" + raw)
+        eq(status, 200, raw)
+        eq(body["id"], expected, "path parameter %s" % raw)
+    status, _, body = harness.get_json(bffd.port, "/users/%zz")
+    eq(status, 400, "a malformed escape is a bad parameter")
+
+
+def test_for_each_over_failed_source_fails():
+    up, bffd = setup({"e.yaml": """
+        endpoint: GET /o/{id}
+        sources:
+          order: { upstream: orders, path: "/orders/{id}?status=500", optional: true }
+          products:
+            upstream: catalog
+            path: /products/{item.sku}
+            for_each: { items: order.items }
+            optional: true
+        response:
+          products: products
+    """})
+    status, hdrs, body = harness.get_json(bffd.port, "/o/o-1-1")
+    eq(status, 200)
+    eq(body["products"], None)
+    reasons = {e["source"]: e for e in body["errors"]}
+    check("products" in reasons, "the for-each over a failed input is reported: %r" % body)
+    check("order" in reasons["products"]["message"], reasons["products"])
+
+
+def test_invalid_json_reports_real_status():
+    up, bffd = setup({"e.yaml": """
+        endpoint: GET /bad
+        sources:
+          a: { upstream: users, path: "/users/1?notjson=1", optional: true }
+        response:
+          a: a.id
+    """})
+    status, _, body = harness.get_json(bffd.port, "/bad")
+    eq(status, 200)
+    err = body["errors"][0]
+    eq(err["reason"], "invalid JSON")
+    eq(err["status"], 200)
+
+
+if __name__ == "__main__":
+    harness.Runner().run([
+        test_get_source_with_body_stays_get,
+        test_coalescing_respects_headers,
+        test_long_header_values_survive,
+        test_path_parameters_decoded_once,
+        test_for_each_over_failed_source_fails,
+        test_invalid_json_reports_real_status,
+    ])
