@@ -68,32 +68,46 @@ static size_t resolve(const bff_jpath_t *path, int binding, const eval_ctx_t *ct
     return bff_jpath_eval(path, 0, *doc, start, out, max);
 }
 
+/* Orders a value against a filter literal: strings by bytes, numbers by value; true, false and
+ * null only equal themselves. Returns -1 when the two do not compare (another type). */
 static int compare_to_literal(const bff_jdoc_t *doc, uint32_t tok, const char *lit, int *cmp)
 {
     const bff_jtok_t *t = doc->toks + tok;
     if (lit[0] == '"') {
         if (t->type != BFF_J_STRING)
             return -1;
-        size_t litlen = strlen(lit) - 2;
-        char buf[512];
-        size_t n = t->end - t->start;
-        if (n >= sizeof(buf))
-            return -1;
+        size_t litlen = strlen(lit) - 2, n = t->end - t->start;
+        const char *text = lit + 1;
+        char stackbuf[512], *buf = n < sizeof(stackbuf) ? stackbuf : bff_malloc(n);
+        char *unescaped = NULL;
         n = bff_jdoc_unescape(doc, tok, buf);
+        bff_jdoc_t ldoc = {0};
+        if (memchr(text, '\\', litlen) != NULL && /* rare: a quote or backslash in the literal */
+            bff_jdoc_scan(&ldoc, lit, litlen + 2, 2, 1, NULL, NULL) == 0) {
+            unescaped = bff_malloc(litlen);
+            litlen = bff_jdoc_unescape(&ldoc, 0, unescaped);
+            text = unescaped;
+        }
+        bff_jdoc_dispose(&ldoc);
         size_t m = n < litlen ? n : litlen;
-        int c = memcmp(buf, lit + 1, m);
+        int c = m ? memcmp(buf, text, m) : 0;
         *cmp = c != 0 ? c : (n > litlen) - (n < litlen);
+        free(unescaped);
+        if (buf != stackbuf)
+            free(buf);
         return 0;
     }
-    if (t->type == BFF_J_NUMBER && (isdigit((unsigned char)lit[0]) || lit[0] == '-')) {
+    if (isdigit((unsigned char)lit[0]) || lit[0] == '-') {
         double a, b = strtod(lit, NULL);
-        if (bff_jdoc_to_double(doc, tok, &a) != 0)
+        if (t->type != BFF_J_NUMBER || bff_jdoc_to_double(doc, tok, &a) != 0)
             return -1;
         *cmp = (a > b) - (a < b);
         return 0;
     }
-    size_t n = t->end - t->start;
-    *cmp = !(strlen(lit) == n && memcmp(doc->json + t->start, lit, n) == 0);
+    size_t n = t->end - t->start; /* a string's range excludes its quotes: never a literal */
+    if (t->type == BFF_J_STRING || strlen(lit) != n || memcmp(doc->json + t->start, lit, n) != 0)
+        return -1;
+    *cmp = 0;
     return 0;
 }
 
@@ -175,6 +189,14 @@ static void write_trimmed(bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok, 
     for (uint32_t i = 0, k = tok + 1; i != t->size; ++i, k = doc->toks[k + 1].next) {
         const char *key = doc->json + doc->toks[k].start;
         size_t keylen = doc->toks[k].end - doc->toks[k].start;
+        /* Entries name keys as they read, not as the upstream escaped them. */
+        char *unescaped = NULL;
+        if (doc->toks[k].escaped) {
+            unescaped = bff_malloc(keylen + 1);
+            keylen = bff_jdoc_unescape(doc, k, unescaped);
+            unescaped[keylen] = '\0';
+            key = unescaped;
+        }
         const char *sub_allow[MAX_KEYLIST], *sub_deny[MAX_KEYLIST], *rest;
         size_t nsa = 0, nsd = 0;
         int keep = nallow == 0, drop = 0;
@@ -192,6 +214,7 @@ static void write_trimmed(bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok, 
             if (m == 2 && nsd < MAX_KEYLIST)
                 sub_deny[nsd++] = rest;
         }
+        free(unescaped);
         if (!keep || drop)
             continue;
         write_key(w, doc, k);
@@ -205,6 +228,17 @@ static void write_trimmed(bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok, 
     bff_jwrite_close(w, '}');
 }
 
+/* "YYYY-MM-DD" at the start of a raw string (an ISO date or timestamp). */
+static int is_date_prefix(const char *raw, size_t n)
+{
+    if (n < 10 || raw[4] != '-' || raw[7] != '-')
+        return 0;
+    for (size_t i = 0; i != 10; ++i)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)raw[i]))
+            return 0;
+    return 1;
+}
+
 static void write_formatted(const bff_shape_t *s, bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok)
 {
     const bff_jtok_t *t = doc->toks + tok;
@@ -212,7 +246,7 @@ static void write_formatted(const bff_shape_t *s, bff_jwrite_t *w, const bff_jdo
     size_t n = t->end - t->start;
     switch (s->format) {
     case BFF_FORMAT_DATE:
-        if (t->type == BFF_J_STRING && n >= 10 && raw[4] == '-' && raw[7] == '-')
+        if (t->type == BFF_J_STRING && is_date_prefix(raw, n))
             bff_jwrite_str(w, raw, 10);
         else
             bff_jwrite_null(w);
@@ -314,27 +348,33 @@ static void write_absent(const bff_shape_t *s, bff_jwrite_t *w)
         bff_jwrite_null(w);
 }
 
+/* One value through the pipeline: an array is filtered, limited and shaped element-wise. */
+static void write_value(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w,
+                        const bff_jdoc_t *doc, uint32_t tok)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    if (t->type != BFF_J_ARRAY || !needs_iteration(s)) {
+        write_element(s, ctx, w, doc, tok);
+        return;
+    }
+    uint32_t *els = bff_malloc((t->size ? t->size : 1) * sizeof(uint32_t));
+    uint32_t el = tok + 1;
+    for (uint32_t i = 0; i != t->size; ++i, el = doc->toks[el].next)
+        els[i] = el;
+    write_list(s, ctx, w, doc, els, t->size);
+    free(els);
+}
+
 static void eval_path(const bff_shape_t *s, const bff_jpath_t *path, int binding,
                       const eval_ctx_t *ctx, bff_jwrite_t *w)
 {
     const bff_jdoc_t *doc = NULL;
     if (!path->multi) {
         uint32_t tok;
-        if (resolve(path, binding, ctx, &doc, &tok, 1) == 0) {
+        if (resolve(path, binding, ctx, &doc, &tok, 1) == 0)
             write_absent(s, w);
-            return;
-        }
-        const bff_jtok_t *t = doc->toks + tok;
-        if (t->type == BFF_J_ARRAY && needs_iteration(s)) {
-            uint32_t *els = bff_malloc((t->size ? t->size : 1) * sizeof(uint32_t));
-            uint32_t el = tok + 1;
-            for (uint32_t i = 0; i != t->size; ++i, el = doc->toks[el].next)
-                els[i] = el;
-            write_list(s, ctx, w, doc, els, t->size);
-            free(els);
-        } else {
-            write_element(s, ctx, w, doc, tok);
-        }
+        else
+            write_value(s, ctx, w, doc, tok);
         return;
     }
     uint32_t stackbuf[64], *toks = stackbuf;
@@ -505,18 +545,29 @@ static void eval_merge(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t
         bff_jwrite_dispose(&part);
         if (v == NULL)
             continue;
-        acc = acc == NULL ? v : merge_values(acc, v, s);
-        if (acc != v)
+        if (acc == NULL) {
+            acc = v;
+        } else {
+            acc = merge_values(acc, v, s); /* borrows v */
             json_decref(v);
+        }
     }
     if (acc == NULL || json_is_null(acc)) {
         write_absent(s, w);
-    } else {
-        char *text = json_dumps(acc, JSON_COMPACT | JSON_ENCODE_ANY);
-        bff_jwrite_raw(w, text, strlen(text));
-        free(text);
+        json_decref(acc);
+        return;
     }
+    /* The merged value goes through the pipeline like a path's value, via a scan of its text. */
+    char *text = json_dumps(acc, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(acc);
+    bff_jdoc_t doc = {0};
+    if (text != NULL &&
+        bff_jdoc_scan(&doc, text, strlen(text), 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) == 0)
+        write_value(s, ctx, w, &doc, 0);
+    else
+        bff_jwrite_null(w);
+    bff_jdoc_dispose(&doc);
+    free(text);
 }
 
 static void eval_shape(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w)

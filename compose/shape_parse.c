@@ -363,17 +363,17 @@ static int parse_value_source(struct shape_parser *p, const bff_yaml_node_t *map
         bff_yaml_error(p->diag, map, "a $-value needs exactly one of $from, $value, $template, $merge");
         return -1;
     }
-    if (value != NULL) {
-        s->kind = BFF_SHAPE_LITERAL;
-        s->literal_json = bff_shape_yaml_to_json(value);
-        return 0;
-    }
     if (merge != NULL)
         return parse_merge(p, map, s, depth);
     const bff_yaml_node_t *stray = bff_yaml_get(map, "$policy");
     if (stray != NULL || (stray = bff_yaml_get(map, "$key")) != NULL) {
         bff_yaml_error(p->diag, stray, "$policy and $key only apply to $merge");
         return -1;
+    }
+    if (value != NULL) {
+        s->kind = BFF_SHAPE_LITERAL;
+        s->literal_json = bff_shape_yaml_to_json(value);
+        return 0;
     }
     const bff_yaml_node_t *text = from ? from : tmpl;
     if (text->kind != BFF_YAML_SCALAR) {

@@ -18,6 +18,9 @@ struct spec_parser {
     int failed;
 };
 
+/* Callers size bff_spec_match's `values` for this many (server/handler.c: values[64][2]). */
+#define MAX_PATH_PARAMS 64
+
 static const char *const reserved_names[] = {"header", "item", "items", "claims", "request", NULL};
 
 static int is_reserved(const char *name)
@@ -113,6 +116,11 @@ static int parse_endpoint_line(struct spec_parser *sp, const bff_yaml_node_t *no
                 free(name);
                 return -1;
             }
+            if (spec->nparams == MAX_PATH_PARAMS) {
+                bff_yaml_error(sp->diag, node, "at most %d path parameters", MAX_PATH_PARAMS);
+                free(name);
+                return -1;
+            }
             seg->param = spec->nparams;
             add_param(spec, name, 1);
             free(name);
@@ -155,8 +163,10 @@ static int parse_number_key(struct spec_parser *sp, const bff_yaml_node_t *def, 
                             int *has, double *out)
 {
     const char *s = NULL;
-    if (bff_yaml_get_str(sp->diag, def, key, 0, &s) != 0 || s == NULL)
-        return s == NULL ? 0 : -1;
+    if (bff_yaml_get_str(sp->diag, def, key, 0, &s) != 0)
+        return -1;
+    if (s == NULL)
+        return 0;
     char *end;
     double v = strtod(s, &end);
     if (end == s || *end != '\0' || !isfinite(v)) {
@@ -387,15 +397,16 @@ static int parse_iteration(struct spec_parser *sp, const bff_yaml_node_t *def, b
     if (fe == NULL && b == NULL)
         return 0;
     if (fe != NULL && b != NULL) {
+        src->mode = BFF_SOURCE_FOR_EACH;
         bff_yaml_error(sp->diag, b, "a source is either for_each or batch, not both");
         return -1;
     }
     const bff_yaml_node_t *node = fe ? fe : b;
     static const char *const fe_keys[] = {"items", "concurrency", "max", NULL};
     static const char *const b_keys[] = {"items", "separator", "max", NULL};
+    src->mode = fe ? BFF_SOURCE_FOR_EACH : BFF_SOURCE_BATCH; /* even on error: `item` is known */
     if (bff_yaml_check_map(sp->diag, node, fe ? "for_each" : "batch", fe ? fe_keys : b_keys) != 0)
         return -1;
-    src->mode = fe ? BFF_SOURCE_FOR_EACH : BFF_SOURCE_BATCH;
     const char *items = NULL, *sep = ",";
     int64_t conc = 4, max = 50;
     int ret = bff_yaml_get_str(sp->diag, node, "items", 1, &items);
@@ -422,6 +433,7 @@ static int parse_iteration(struct spec_parser *sp, const bff_yaml_node_t *def, b
                        "items refers to '%s', which is not a source or parameter", src->items.root);
         return -1;
     }
+    note_binding_header(sp, &src->items, src->items_binding);
     return 0;
 }
 
@@ -508,8 +520,9 @@ static int parse_sources(struct spec_parser *sp, const bff_yaml_node_t *sources)
     return ret;
 }
 
-/* Kahn's algorithm; on a cycle, names the sources that are part of or behind it. */
-static int order_sources(struct spec_parser *sp, const bff_yaml_node_t *at)
+/* Kahn's algorithm; on a cycle, names the sources that are part of or behind it, positioned at
+ * the first of them. */
+static int order_sources(struct spec_parser *sp)
 {
     bff_spec_t *spec = sp->spec;
     size_t n = spec->nsources, done = 0;
@@ -532,16 +545,20 @@ static int order_sources(struct spec_parser *sp, const bff_yaml_node_t *at)
         return 0;
     char names[512] = "";
     size_t len = 0;
+    const bff_source_t *first = NULL;
     for (size_t i = 0; i != n; ++i) {
         if (placed & ((uint64_t)1 << i))
             continue;
+        if (first == NULL)
+            first = spec->sources + i;
         int w = snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "",
                          spec->sources[i].name);
         if (w < 0 || (size_t)w >= sizeof(names) - len)
             break;
         len += (size_t)w;
     }
-    bff_yaml_error(sp->diag, at, "sources depend on each other in a cycle: %s", names);
+    bff_diag_add(sp->diag, first->file, first->line, first->column,
+                 "sources depend on each other in a cycle: %s", names);
     return -1;
 }
 
@@ -571,7 +588,7 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     ret |= parse_params(&sp, root);
     ret |= parse_sources(&sp, bff_yaml_get(root, "sources"));
     if (ret == 0)
-        ret |= order_sources(&sp, bff_yaml_get(root, "sources"));
+        ret |= order_sources(&sp);
     const bff_yaml_node_t *response = bff_yaml_get(root, "response");
     if (response == NULL) {
         bff_yaml_error(diag, root, "missing 'response' (the shape of the JSON to return)");

@@ -177,12 +177,18 @@ static int find_anchor(struct parse_ctx *ctx, const char *name, bff_yaml_node_t 
     return 0;
 }
 
-/* Nodes a walk of `n` visits, aliases counted again each time; stops once past `budget`. */
-static size_t count_nodes(const bff_yaml_node_t *n, size_t budget)
+/* Nodes a walk of `n` visits, aliases counted again each time (stops once past `budget`), and
+ * the levels of collections below it. */
+static size_t count_nodes(const bff_yaml_node_t *n, size_t budget, unsigned *height)
 {
     size_t total = 1;
-    for (size_t i = 0; i != n->size && total <= budget; ++i)
-        total += (n->kind == BFF_YAML_MAP) + count_nodes(n->items[i], budget - total);
+    *height = 0;
+    for (size_t i = 0; i != n->size && total <= budget; ++i) {
+        unsigned h;
+        total += (n->kind == BFF_YAML_MAP) + count_nodes(n->items[i], budget - total, &h);
+        if (h + 1 > *height)
+            *height = h + 1;
+    }
     return total;
 }
 
@@ -196,8 +202,8 @@ static int next_event(struct parse_ctx *ctx, yaml_event_t *ev)
     if (ctx->parser.context != NULL && (c.line != m.line || c.column != m.column))
         snprintf(started, sizeof(started), " (started at %u:%u)", (unsigned)c.line + 1,
                  (unsigned)c.column + 1);
-    bff_diag_add(ctx->diag, ctx->doc->file, (unsigned)m.line + 1, (unsigned)m.column + 1, "%s%s%s%s",
-                 ctx->parser.problem ? ctx->parser.problem : "YAML syntax error",
+    bff_diag_add(ctx->diag, ctx->doc->file, (unsigned)m.line + 1, (unsigned)m.column + 1,
+                 "%s%s%s%s", ctx->parser.problem ? ctx->parser.problem : "YAML syntax error",
                  ctx->parser.context ? " " : "", ctx->parser.context ? ctx->parser.context : "",
                  started);
     ctx->failed = 1;
@@ -289,11 +295,13 @@ static bff_yaml_node_t *parse_node(struct parse_ctx *ctx, yaml_event_t *ev, unsi
         return parse_collection(ctx, ev, depth);
     case YAML_ALIAS_EVENT: {
         const char *name = (const char *)ev->data.alias.anchor;
-        unsigned line = (unsigned)ev->start_mark.line + 1, column = (unsigned)ev->start_mark.column + 1;
+        unsigned line = (unsigned)ev->start_mark.line + 1;
+        unsigned column = (unsigned)ev->start_mark.column + 1;
         bff_yaml_node_t *target;
         if (find_anchor(ctx, name, &target) != 0) {
             bff_diag_add(ctx->diag, ctx->doc->file, line, column,
-                         "alias '*%s' is inside the node it names (recursive data is not supported)",
+                         "alias '*%s' is inside the node it names (recursive data is not "
+                         "supported)",
                          name);
             ctx->failed = 1;
             return NULL;
@@ -303,10 +311,17 @@ static bff_yaml_node_t *parse_node(struct parse_ctx *ctx, yaml_event_t *ev, unsi
             ctx->failed = 1;
             return NULL;
         }
-        ctx->alias_nodes += count_nodes(target, MAX_ALIAS_NODES - ctx->alias_nodes);
+        unsigned height;
+        ctx->alias_nodes += count_nodes(target, MAX_ALIAS_NODES - ctx->alias_nodes, &height);
         if (ctx->alias_nodes > MAX_ALIAS_NODES) {
             bff_diag_add(ctx->diag, ctx->doc->file, line, column,
                          "aliases expand to more than %d nodes", MAX_ALIAS_NODES);
+            ctx->failed = 1;
+            return NULL;
+        }
+        if (depth + height > MAX_DEPTH) { /* consumers recurse: the limit holds through aliases */
+            bff_diag_add(ctx->diag, ctx->doc->file, line, column,
+                         "nesting deeper than %d levels (through alias '*%s')", MAX_DEPTH, name);
             ctx->failed = 1;
             return NULL;
         }
