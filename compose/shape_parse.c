@@ -420,6 +420,19 @@ static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *m
         ret |= parse_format(p, n, s);
     if ((n = bff_yaml_get(map, "$default")) != NULL)
         s->default_json = bff_shape_yaml_to_json(n);
+    if (ret == 0 && (s->kind == BFF_SHAPE_LITERAL ||
+                     (s->kind == BFF_SHAPE_TEMPLATE && !bff_template_is_single_ref(&s->tmpl)))) {
+        /* A literal or a text template is final: a pipeline key would be silently ignored. */
+        static const char *const pipeline[] = {"$filter", "$limit", "$select", "$allow",
+                                               "$deny",   "$format", "$default", NULL};
+        for (const char *const *k = pipeline; *k != NULL; ++k) {
+            if ((n = bff_yaml_get(map, *k)) != NULL) {
+                bff_yaml_error(p->diag, n, "%s has no effect on a %s", *k,
+                               s->kind == BFF_SHAPE_LITERAL ? "$value" : "text template");
+                ret = -1;
+            }
+        }
+    }
     if (ret != 0) {
         bff_shape_free(s);
         return NULL;

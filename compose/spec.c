@@ -18,8 +18,6 @@ struct spec_parser {
     int failed;
 };
 
-/* Callers size bff_spec_match's `values` for this many (server/handler.c: values[64][2]). */
-#define MAX_PATH_PARAMS 64
 
 static const char *const reserved_names[] = {"header", "item", "items", "claims", "request", NULL};
 
@@ -116,8 +114,8 @@ static int parse_endpoint_line(struct spec_parser *sp, const bff_yaml_node_t *no
                 free(name);
                 return -1;
             }
-            if (spec->nparams == MAX_PATH_PARAMS) {
-                bff_yaml_error(sp->diag, node, "at most %d path parameters", MAX_PATH_PARAMS);
+            if (spec->nparams == BFF_SPEC_MAX_PATH_PARAMS) {
+                bff_yaml_error(sp->diag, node, "at most %d path parameters", BFF_SPEC_MAX_PATH_PARAMS);
                 free(name);
                 return -1;
             }
@@ -178,6 +176,37 @@ static int parse_number_key(struct spec_parser *sp, const bff_yaml_node_t *def, 
     return 0;
 }
 
+/* A default must pass the same checks a request value does, or every request without the
+ * parameter would fail with 400. */
+static int check_default(struct spec_parser *sp, const bff_yaml_node_t *at, const bff_param_t *p)
+{
+    const char *v = p->default_value, *problem = NULL;
+    char *end;
+    double d = 0;
+    if (p->type == BFF_PARAM_BOOL) {
+        if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "1") && strcmp(v, "0"))
+            problem = "is not a boolean";
+    } else if (p->type != BFF_PARAM_STRING) {
+        d = strtod(v, &end);
+        if (*v == '\0' || *end != '\0' || !isfinite(d) ||
+            (p->type == BFF_PARAM_INT && strspn(v + (v[0] == '-'), "0123456789") != strlen(v) - (v[0] == '-')))
+            problem = p->type == BFF_PARAM_INT ? "is not an integer" : "is not a number";
+        else if ((p->has_min && d < p->min) || (p->has_max && d > p->max))
+            problem = "is outside min/max";
+    }
+    if (problem == NULL && p->max_length && strlen(v) > p->max_length)
+        problem = "is longer than max_length";
+    int in_enum = p->nenum == 0;
+    for (size_t i = 0; i != p->nenum; ++i)
+        in_enum |= strcmp(p->enum_values[i], v) == 0;
+    if (problem == NULL && !in_enum)
+        problem = "is not one of the enum values";
+    if (problem == NULL)
+        return 0;
+    bff_yaml_error(sp->diag, at, "default '%s' of parameter '%s' %s", v, p->name, problem);
+    return -1;
+}
+
 static int parse_param_def(struct spec_parser *sp, const bff_yaml_node_t *def, bff_param_t *p)
 {
     static const char *const keys[] = {"type",       "required", "default", "min", "max",
@@ -215,6 +244,12 @@ static int parse_param_def(struct spec_parser *sp, const bff_yaml_node_t *def, b
             p->enum_values[p->nenum++] = bff_strdup(en->items[i]->str);
         }
     }
+    if (p->in_path && !p->required) {
+        bff_yaml_error(sp->diag, bff_yaml_get(def, "required"), "path parameters are always required");
+        ret = -1;
+    }
+    if (ret == 0 && p->default_value != NULL)
+        ret = check_default(sp, bff_yaml_get(def, "default"), p);
     return ret ? -1 : 0;
 }
 
@@ -450,6 +485,15 @@ static int parse_source(struct spec_parser *sp, const bff_yaml_node_t *key,
     int ret = parse_upstream_ref(sp, def, src);
     const char *method = "GET";
     ret |= bff_yaml_get_str(sp->diag, def, "method", 0, &method);
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
+    int known = 0;
+    for (const char *const *m = methods; *m != NULL; ++m)
+        known |= strcmp(*m, method) == 0;
+    if (!known) {
+        bff_yaml_error(sp->diag, bff_yaml_get(def, "method"),
+                       "method must be GET, HEAD, POST, PUT, PATCH or DELETE, not '%s'", method);
+        ret = -1;
+    }
     src->method = bff_strdup(method);
     ret |= bff_yaml_get_bool(sp->diag, def, "optional", &src->optional);
     ret |= bff_yaml_get_duration_ms(sp->diag, def, "timeout", &src->timeout_ms);

@@ -11,6 +11,7 @@
 #include "compose/yaml_tree.h"
 
 #define BFF_SPEC_MAX_SOURCES 64 /* dependency sets are 64-bit masks */
+#define BFF_SPEC_MAX_PATH_PARAMS 64 /* callers size bff_spec_match's `values` for this many */
 
 typedef enum en_bff_param_type_t {
     BFF_PARAM_STRING,

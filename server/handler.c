@@ -103,7 +103,7 @@ static int route(bff_request_t *r, h2o_req_t *req, h2o_iovec_t path)
     const bff_spec_t *best = NULL;
     size_t best_literals = 0;
     char allow[128] = "";
-    size_t values[64][2], best_values[64][2];
+    size_t values[BFF_SPEC_MAX_PATH_PARAMS][2], best_values[BFF_SPEC_MAX_PATH_PARAMS][2];
     for (size_t i = 0; i != profile->nendpoints; ++i) {
         const bff_spec_t *spec = profile->endpoints[i];
         if (!bff_spec_match(spec, path.base, path.len, values))
