@@ -147,7 +147,7 @@ static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bf
     up->connect_timeout_ms = 1000;
     up->timeout_ms = 5000;
     up->max_body_bytes = 1 << 20;
-    up->max_connections = 64;
+    up->max_connections = 256; /* per worker and host, like KrakenD's idle-connection default */
     up->breaker.consecutive_failures = 5;
     up->breaker.error_ratio_percent = 50;
     up->breaker.min_calls = 20;
