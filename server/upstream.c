@@ -338,6 +338,17 @@ static int start_attempt(bff_call_t *call)
     return 0;
 }
 
+/* Everything a call owns; the curl handle has been given back already. */
+static void call_free(bff_call_t *call)
+{
+    curl_slist_free_all(call->headers);
+    free((char *)call->req.path);
+    free((char *)call->req.body);
+    free(call->body);
+    free(call->url);
+    free(call);
+}
+
 static void finish(bff_call_t *call, const char *err, long status, const char *detail)
 {
     bff_call_result_t res = {.err = err, .status = status, .attempts = call->attempt,
@@ -350,12 +361,7 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
     snprintf(res.detail, sizeof(res.detail), "%s", detail ? detail : "");
     bff_call_cb cb = call->cb;
     void *data = call->data;
-    curl_slist_free_all(call->headers);
-    free((char *)call->req.path);
-    free((char *)call->req.body);
-    free(call->body);
-    free(call->url);
-    free(call);
+    call_free(call);
     cb(data, &res);
 }
 
@@ -483,11 +489,7 @@ bff_call_t *bff_call_start(bff_worker_t *worker, const bff_call_req_t *req, bff_
         if (up->breaker.state == BREAKER_HALF_OPEN)
             up->breaker.trial_in_flight = 0;
         *err = bff_err_upstream_timeout;
-        free((char *)call->req.path);
-        free((char *)call->req.body);
-        curl_slist_free_all(call->headers);
-        free(call->url);
-        free(call);
+        call_free(call);
         return NULL;
     }
     return call;
@@ -505,10 +507,5 @@ void bff_call_cancel(bff_call_t *call)
         if (call->up->breaker.state == BREAKER_HALF_OPEN)
             call->up->breaker.trial_in_flight = 0;
     }
-    curl_slist_free_all(call->headers);
-    free((char *)call->req.path);
-    free((char *)call->req.body);
-    free(call->body);
-    free(call->url);
-    free(call);
+    call_free(call);
 }

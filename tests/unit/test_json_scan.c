@@ -8,31 +8,11 @@
 #include <sys/stat.h>
 
 #include "tests/unit/tap.h"
+#include "tests/unit/test_util.h"
 
 #define SCAN(doc, s) bff_jdoc_scan((doc), (s), strlen(s), 0, 64, NULL, NULL)
 
-static const char *source_dir(void)
-{
-    const char *d = getenv("BFF_SOURCE_DIR");
-    return d != NULL && *d != '\0' ? d : ".";
-}
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    size_t cap = 4096, n = 0, r;
-    char *buf = bff_malloc(cap);
-    while ((r = fread(buf + n, 1, cap - n, fp)) > 0) {
-        n += r;
-        if (n == cap)
-            buf = bff_realloc(buf, cap *= 2);
-    }
-    fclose(fp);
-    *len = n;
-    return buf;
-}
 
 /* Sorted list of "*.json" names in dir (caller frees each and the array). */
 static char **list_json(const char *dir, size_t *count)

@@ -6,33 +6,13 @@
 #include <dirent.h>
 
 #include "tests/unit/tap.h"
+#include "tests/unit/test_util.h"
 
 static const char *const upstream_names[] = {"users", "orders", "catalog", "notifications",
                                              "shipping"};
 static const bff_spec_env_t spec_env = {upstream_names, 5};
 
-static const char *source_dir(void)
-{
-    const char *d = getenv("BFF_SOURCE_DIR");
-    return d != NULL && *d != '\0' ? d : ".";
-}
 
-static char *read_file(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    size_t cap = 4096, n = 0, r;
-    char *buf = bff_malloc(cap);
-    while ((r = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
-        n += r;
-        if (n == cap - 1)
-            buf = bff_realloc(buf, cap *= 2);
-    }
-    fclose(fp);
-    buf[n] = '\0';
-    return buf;
-}
 
 /* Sorted names in `dir` ending with `suffix` (caller frees each and the array). */
 static char **list_dir(const char *dir, const char *suffix, size_t *count)
@@ -69,18 +49,6 @@ static void free_list(char **names, size_t n)
     free(names);
 }
 
-static const char *diag_text(const bff_diag_t *diag)
-{
-    static char all[16384];
-    size_t n = 0;
-    all[0] = '\0';
-    for (size_t i = 0; i != diag->size && n < sizeof(all) - 1; ++i) {
-        char line[1400];
-        bff_diag_format(diag, i, line, sizeof(line));
-        n += (size_t)snprintf(all + n, sizeof(all) - n, "%s%s", i ? "\n" : "", line);
-    }
-    return all;
-}
 
 /* A loaded spec with the YAML it came from. */
 typedef struct {
@@ -182,7 +150,7 @@ static void test_invalid_cases(void)
     for (size_t i = 0; i != n; ++i) {
         char path[1200];
         snprintf(path, sizeof(path), "%s/%.*s.err", dir, (int)(strlen(names[i]) - 5), names[i]);
-        char *expected = read_file(path);
+        char *expected = read_file(path, NULL);
         if (expected == NULL || expected[0] == '\0') {
             TAP_FAIL("%s: no expected error file", names[i]);
             free(expected);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "tests/unit/tap.h"
+#include "tests/unit/test_util.h"
 
 static bff_yaml_doc_t *load(const char *text, bff_diag_t *diag)
 {
@@ -13,18 +14,6 @@ static bff_yaml_doc_t *load(const char *text, bff_diag_t *diag)
 }
 
 /* Every entry as "file:line:column: text", one per line (static buffer). */
-static const char *diag_text(const bff_diag_t *diag)
-{
-    static char all[8192];
-    size_t n = 0;
-    all[0] = '\0';
-    for (size_t i = 0; i != diag->size && n < sizeof(all) - 1; ++i) {
-        char line[1400];
-        bff_diag_format(diag, i, line, sizeof(line));
-        n += (size_t)snprintf(all + n, sizeof(all) - n, "%s%s", i ? "\n" : "", line);
-    }
-    return all;
-}
 
 #define ASSERT_POS(node, l, c)                                                                     \
     do {                                                                                           \
