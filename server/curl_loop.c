@@ -262,12 +262,13 @@ int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap)
     return left < cap ? (int32_t)left : cap;
 }
 
-void bff_curl_loop_on_tick(bff_curl_loop_t *cl)
+int bff_curl_loop_on_tick(bff_curl_loop_t *cl)
 {
     if (cl->deadline < 0 || (int64_t)h2o_now(cl->loop) < cl->deadline)
-        return;
+        return 0;
     cl->deadline = -1;
     socket_action(cl, CURL_SOCKET_TIMEOUT, 0);
+    return 1;
 }
 
 size_t bff_curl_loop_active(bff_curl_loop_t *cl)

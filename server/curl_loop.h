@@ -26,8 +26,9 @@ void bff_curl_loop_cancel(bff_curl_loop_t *cl, CURL *easy);
 
 /** Milliseconds the loop may sleep before curl needs a timeout processed (at most `cap`). */
 int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap);
-/** Runs curl's timeout processing when its deadline has passed; completes finished transfers. */
-void bff_curl_loop_on_tick(bff_curl_loop_t *cl);
+/** Runs curl's timeout processing when its deadline has passed; completes finished transfers.
+ * Returns 1 if it did (callbacks may have run), 0 if nothing was due. */
+int bff_curl_loop_on_tick(bff_curl_loop_t *cl);
 /** Number of transfers in progress. */
 size_t bff_curl_loop_active(bff_curl_loop_t *cl);
 

@@ -66,6 +66,7 @@ typedef struct st_run_t {
     uint32_t *roots;
     uint64_t deadline_at;
     bff_timer_t deadline_timer;
+    bff_timer_t client_watch;
     uint64_t started_us;
     char traceparent[64];
     char *request_id_line, *traceparent_line; /* built once, sent with every call (pool) */
@@ -538,6 +539,18 @@ static int http1_client_gone(h2o_req_t *req)
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+/* Sources not launched yet, or for-each items not started: the calls a departed client would
+ * still cause. Only then is a peek at the client's socket worth its system call. */
+static int has_unstarted_work(run_t *run)
+{
+    for (size_t s = 0; s != run->spec->nsources; ++s) {
+        const src_run_t *sr = run->src + s;
+        if (sr->state == SRC_WAITING || (sr->state == SRC_RUNNING && sr->next_item < sr->nrecs))
+            return 1;
+    }
+    return 0;
+}
+
 static void abandon(run_t *run)
 {
     run->finished = 1;
@@ -564,7 +577,7 @@ static void on_call_done(void *data, bff_call_result_t *res)
     cr->body_len = res->body_len;
     cr->duration_us = res->duration_us;
     snprintf(cr->detail, sizeof(cr->detail), "%s", res->detail);
-    if (!run->finished && http1_client_gone(run->r->req)) {
+    if (!run->finished && has_unstarted_work(run) && http1_client_gone(run->r->req)) {
         abandon(run); /* no further calls for a client that left */
         return;
     }
@@ -708,6 +721,7 @@ static void cancel_all(run_t *run)
         }
     }
     bff_timer_cancel(&run->deadline_timer);
+    bff_timer_cancel(&run->client_watch);
 }
 
 static void add_server_timing(run_t *run, h2o_req_t *req)
@@ -841,6 +855,22 @@ static void finish_or_continue(run_t *run)
     respond_composed(run);
 }
 
+/* HTTP/1 only: while upstream calls are out, look at the client every so often, so a client
+ * that hung up cancels its calls without waiting for one of them to finish. */
+#define CLIENT_WATCH_MS 250
+
+static void on_client_watch(bff_timer_t *timer)
+{
+    run_t *run = H2O_STRUCT_FROM_MEMBER(run_t, client_watch, timer);
+    if (run->finished)
+        return;
+    if (http1_client_gone(run->r->req)) {
+        abandon(run);
+        return;
+    }
+    bff_timer_start(&run->worker->timers, &run->client_watch, CLIENT_WATCH_MS, on_client_watch);
+}
+
 static void on_deadline(bff_timer_t *timer)
 {
     run_t *run = H2O_STRUCT_FROM_MEMBER(run_t, deadline_timer, timer);
@@ -961,6 +991,8 @@ void bff_endpoint_serve(bff_request_t *r, const bff_spec_t *spec, size_t (*path_
     uint64_t timeout = spec->timeout_ms ? spec->timeout_ms : r->site_ctx->site->profile->request_timeout_ms;
     run->deadline_at = h2o_now(run->worker->loop) + timeout;
     bff_timer_start(&run->worker->timers, &run->deadline_timer, timeout, on_deadline);
+    if (req->version < 0x200)
+        bff_timer_start(&run->worker->timers, &run->client_watch, CLIENT_WATCH_MS, on_client_watch);
     launch_ready(run);
     finish_or_continue(run);
 }

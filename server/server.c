@@ -78,9 +78,15 @@ static void flush_logs(bff_worker_t *w)
 static void run_once(bff_worker_t *w)
 {
     int32_t wait = bff_curl_loop_wait_ms(w->curl, LOOP_WAIT_CAP_MS);
-    h2o_evloop_run(w->loop, bff_timers_wait_ms(&w->timers, wait));
-    bff_curl_loop_on_tick(w->curl);
-    bff_timers_run(&w->timers);
+    wait = bff_timers_wait_ms(&w->timers, wait);
+    /* Work done outside h2o's callbacks (curl timeouts, our timers) may have queued socket
+     * changes, e.g. a response to write; h2o applies them only after its next poll, so that
+     * poll must not sleep. */
+    if (w->worked_outside_loop && w->loop->_statechanged.head != NULL)
+        wait = 0;
+    h2o_evloop_run(w->loop, wait);
+    w->worked_outside_loop = bff_curl_loop_on_tick(w->curl);
+    w->worked_outside_loop |= bff_timers_run(&w->timers);
     flush_logs(w);
 }
 

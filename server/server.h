@@ -47,6 +47,7 @@ struct st_bff_worker_t {
     bff_site_ctx_t *sites; /* one per profile */
     struct st_bff_curl_loop_t *curl;
     bff_timers_t timers;
+    int worked_outside_loop; /* the last turn ran curl timeouts or timers after h2o's poll */
     struct st_bff_upstreams_t *upstreams; /* per-profile upstream state, indexed like sites */
     size_t inflight;                      /* requests being handled */
     bff_access_log_buf_t log;

@@ -40,14 +40,17 @@ int32_t bff_timers_wait_ms(bff_timers_t *timers, int32_t cap)
     return at - now < (uint64_t)cap ? (int32_t)(at - now) : cap;
 }
 
-void bff_timers_run(bff_timers_t *timers)
+size_t bff_timers_run(bff_timers_t *timers)
 {
     uint64_t now = h2o_now(timers->loop);
+    size_t fired = 0;
     while (!h2o_linklist_is_empty(&timers->pending)) {
         bff_timer_t *t = H2O_STRUCT_FROM_MEMBER(bff_timer_t, _link, timers->pending.next);
         if (t->at > now)
             break;
         h2o_linklist_unlink(&t->_link);
         t->cb(t);
+        ++fired;
     }
+    return fired;
 }

@@ -28,7 +28,7 @@ void bff_timer_cancel(bff_timer_t *timer);
 int bff_timer_is_armed(const bff_timer_t *timer);
 /** How long the loop may sleep (at most `cap`). */
 int32_t bff_timers_wait_ms(bff_timers_t *timers, int32_t cap);
-/** Fires every timer that is due. */
-void bff_timers_run(bff_timers_t *timers);
+/** Fires every timer that is due; returns how many fired. */
+size_t bff_timers_run(bff_timers_t *timers);
 
 #endif

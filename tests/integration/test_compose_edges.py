@@ -136,6 +136,41 @@ def test_invalid_json_reports_real_status():
     eq(err["status"], 200)
 
 
+
+
+def test_http1_disconnect_cancels_hanging_calls():
+    import socket
+    import time
+    up = harness.Upstream()
+    d = harness.tmpdir()
+    log = os.path.join(d, "access.log")
+    prof = harness.upstream_profile("t", up.url).replace("access_log: off", "access_log: %s" % log)
+    bffd = harness.Bffd({"t": {"profile": prof, "endpoints": {"e.yaml": """
+        endpoint: GET /slow
+        timeout: 5s
+        sources:
+          a: { upstream: users, path: "/users/1?delay_ms=4000", timeout: 5s }
+        response:
+          a: a.id
+    """}}})
+    s = socket.create_connection(("127.0.0.1", bffd.port))
+    s.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.1)
+    s.close()
+    start = time.monotonic()
+    line = None
+    while time.monotonic() - start < 2.0 and line is None:
+        time.sleep(0.05)
+        if os.path.exists(log):
+            with open(log) as f:
+                lines = [json.loads(l) for l in f if '"/slow"' in l]
+            line = lines[0] if lines else None
+    check(line is not None, "no access log line within 2 s: the hanging call was not cancelled")
+    eq(line["status"], 499)
+    # The client is looked at every 250 ms while calls are out.
+    check(line["duration_ms"] < 800, "cancelled only after %.0f ms" % line["duration_ms"])
+
+
 if __name__ == "__main__":
     harness.Runner().run([
         test_get_source_with_body_stays_get,
@@ -144,4 +179,5 @@ if __name__ == "__main__":
         test_path_parameters_decoded_once,
         test_for_each_over_failed_source_fails,
         test_invalid_json_reports_real_status,
+        test_http1_disconnect_cancels_hanging_calls,
     ])
