@@ -49,7 +49,8 @@ char *bff_strdup(const char *s)
     return bff_strndup(s, strlen(s));
 }
 
-void bff_diag_add(bff_diag_t *diag, const char *file, unsigned line, unsigned column, const char *fmt, ...)
+void bff_diag_add(bff_diag_t *diag, const char *file, unsigned line, unsigned column,
+                  const char *fmt, ...)
 {
     if (diag->size == diag->capacity) {
         diag->capacity = diag->capacity ? diag->capacity * 2 : 8;

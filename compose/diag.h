@@ -4,7 +4,8 @@
 
 #include <stddef.h>
 
-/** One problem found in user-written input. `file` may be NULL; line/column are 1-based, 0 = unknown. */
+/** One problem found in user-written input. `file` may be NULL; line/column are 1-based, 0 =
+ * unknown. */
 typedef struct st_bff_error_t {
     char *file;
     unsigned line;
@@ -20,8 +21,8 @@ typedef struct st_bff_diag_t {
 } bff_diag_t;
 
 /** Appends an error (printf-style message). Copies `file`. Aborts on out of memory. */
-void bff_diag_add(bff_diag_t *diag, const char *file, unsigned line, unsigned column, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void bff_diag_add(bff_diag_t *diag, const char *file, unsigned line, unsigned column,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /** Formats entry `i` as `file:line:column: text` into buf (truncated to bufsize). */
 void bff_diag_format(const bff_diag_t *diag, size_t i, char *buf, size_t bufsize);
 /** Prints every entry, one per line, to stderr. */

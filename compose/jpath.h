@@ -20,8 +20,8 @@ typedef struct st_bff_jpath_step_t {
     bff_jpath_step_kind_t kind;
     char *name; /* FIELD */
     size_t name_len;
-    int64_t index;        /* INDEX; SLICE start */
-    int64_t end;          /* SLICE end (exclusive) */
+    int64_t index;          /* INDEX; SLICE start */
+    int64_t end;            /* SLICE end (exclusive) */
     int has_start, has_end; /* SLICE bounds given */
 } bff_jpath_step_t;
 

@@ -11,7 +11,8 @@
 #include "compose/yaml_tree.h"
 
 /* Bindings name what a path's root refers to. Values >= 0 are source indexes. */
-#define BFF_BIND_REQUEST (-2) /* the request doc: path/query parameters, `header`, later `claims` */
+#define BFF_BIND_REQUEST (-2) /* the request doc: path/query parameters, `header`, later `claims`  \
+                               */
 #define BFF_BIND_ITEM (-3)    /* the current element of a for-each source (`item`) */
 #define BFF_BIND_ELEMENT (-4) /* inside $select: the element being shaped */
 
@@ -77,7 +78,7 @@ struct st_bff_shape_t {
         bff_filter_op_t op;
         char *value_json; /* literal compared against */
     } filter;
-    int64_t limit; /* -1: none */
+    int64_t limit;       /* -1: none */
     bff_shape_t *select; /* per element of an array, or on the object */
     char **allow;        /* keep only these keys (dotted paths allowed for nesting) */
     size_t nallow;
@@ -119,8 +120,6 @@ void bff_shape_eval(const bff_shape_t *shape, const bff_shape_env_t *env, bff_jw
  * when a reference is absent or not a scalar (the caller names it). *missing gets the ref. */
 int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
                         bff_jwrite_t *out, const char **missing);
-
-
 
 /** Converts a YAML value to JSON text (plain true/false/null/numbers keep their JSON type,
  * quoted scalars are strings). Returns a malloc'ed string. */

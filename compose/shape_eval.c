@@ -114,9 +114,9 @@ static int compare_to_literal(const bff_jdoc_t *doc, uint32_t tok, const char *l
 static int filter_keeps(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t el)
 {
     uint32_t found;
-    size_t n = bff_jpath_eval(&s->filter.path, 0, doc, bff_jdoc_obj_get(doc, el, s->filter.path.root,
-                                                                         strlen(s->filter.path.root)),
-                              &found, 1);
+    size_t n = bff_jpath_eval(
+        &s->filter.path, 0, doc,
+        bff_jdoc_obj_get(doc, el, s->filter.path.root, strlen(s->filter.path.root)), &found, 1);
     if (s->filter.op == BFF_FILTER_EXISTS)
         return n == 1 && doc->toks[found].type != BFF_J_NULL;
     int cmp;
@@ -239,7 +239,8 @@ static int is_date_prefix(const char *raw, size_t n)
     return 1;
 }
 
-static void write_formatted(const bff_shape_t *s, bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok)
+static void write_formatted(const bff_shape_t *s, bff_jwrite_t *w, const bff_jdoc_t *doc,
+                            uint32_t tok)
 {
     const bff_jtok_t *t = doc->toks + tok;
     const char *raw = doc->json + t->start;
@@ -582,7 +583,8 @@ static void eval_shape(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t
         bff_jwrite_close(w, '}');
         break;
     case BFF_SHAPE_PATH:
-        if (strcmp(s->path.root, "@") == 0 && s->binding == BFF_BIND_ELEMENT && s->path.nsteps == 0) {
+        if (strcmp(s->path.root, "@") == 0 && s->binding == BFF_BIND_ELEMENT &&
+            s->path.nsteps == 0) {
             write_element(s, ctx, w, ctx->elem_doc, ctx->elem_tok);
             break;
         }

@@ -160,7 +160,8 @@ static bff_shape_t *parse_scalar(struct shape_parser *p, const bff_yaml_node_t *
     return parse_template_string(p, node);
 }
 
-static bff_shape_t *parse_object(struct shape_parser *p, const bff_yaml_node_t *node, unsigned depth)
+static bff_shape_t *parse_object(struct shape_parser *p, const bff_yaml_node_t *node,
+                                 unsigned depth)
 {
     bff_shape_t *s = new_shape(BFF_SHAPE_OBJECT, node);
     s->keys = bff_calloc(node->size, sizeof(char *));
@@ -206,7 +207,8 @@ static char **parse_name_list(struct shape_parser *p, const bff_yaml_node_t *nod
 }
 
 /* `$select: [id, name]` or `$select: {id: id, label: name}`, relative to each element. */
-static bff_shape_t *parse_select(struct shape_parser *p, const bff_yaml_node_t *node, unsigned depth)
+static bff_shape_t *parse_select(struct shape_parser *p, const bff_yaml_node_t *node,
+                                 unsigned depth)
 {
     int saved = p->in_select;
     p->in_select = 1;
@@ -285,8 +287,9 @@ static int parse_filter(struct shape_parser *p, const bff_yaml_node_t *node, bff
         return 0;
     }
 Bad:
-    bff_yaml_error(p->diag, node,
-                   "$filter must read 'field OP value' (OP one of == != < <= > >=) or 'field exists'");
+    bff_yaml_error(
+        p->diag, node,
+        "$filter must read 'field OP value' (OP one of == != < <= > >=) or 'field exists'");
     return -1;
 }
 
@@ -295,10 +298,13 @@ static int parse_format(struct shape_parser *p, const bff_yaml_node_t *node, bff
     static const struct {
         const char *name;
         bff_format_t f;
-    } formats[] = {{"date", BFF_FORMAT_DATE},   {"string", BFF_FORMAT_STRING},
-                   {"number", BFF_FORMAT_NUMBER}, {"upper", BFF_FORMAT_UPPER},
+    } formats[] = {{"date", BFF_FORMAT_DATE},
+                   {"string", BFF_FORMAT_STRING},
+                   {"number", BFF_FORMAT_NUMBER},
+                   {"upper", BFF_FORMAT_UPPER},
                    {"lower", BFF_FORMAT_LOWER}};
-    for (size_t i = 0; node->kind == BFF_YAML_SCALAR && i != sizeof(formats) / sizeof(formats[0]); ++i) {
+    for (size_t i = 0; node->kind == BFF_YAML_SCALAR && i != sizeof(formats) / sizeof(formats[0]);
+         ++i) {
         if (strcmp(node->str, formats[i].name) == 0) {
             s->format = formats[i].f;
             return 0;
@@ -357,10 +363,12 @@ static int parse_value_source(struct shape_parser *p, const bff_yaml_node_t *map
                               unsigned depth)
 {
     const bff_yaml_node_t *from = bff_yaml_get(map, "$from"), *value = bff_yaml_get(map, "$value"),
-                          *tmpl = bff_yaml_get(map, "$template"), *merge = bff_yaml_get(map, "$merge");
+                          *tmpl = bff_yaml_get(map, "$template"),
+                          *merge = bff_yaml_get(map, "$merge");
     int n = (from != NULL) + (value != NULL) + (tmpl != NULL) + (merge != NULL);
     if (n != 1) {
-        bff_yaml_error(p->diag, map, "a $-value needs exactly one of $from, $value, $template, $merge");
+        bff_yaml_error(p->diag, map,
+                       "a $-value needs exactly one of $from, $value, $template, $merge");
         return -1;
     }
     if (merge != NULL)
@@ -381,7 +389,8 @@ static int parse_value_source(struct shape_parser *p, const bff_yaml_node_t *map
         return -1;
     }
     /* A $template is always text, even without {refs}; only plain strings double as paths. */
-    bff_shape_t *inner = from ? parse_path_string(p, text, text->str) : parse_template_string(p, text);
+    bff_shape_t *inner =
+        from ? parse_path_string(p, text, text->str) : parse_template_string(p, text);
     if (inner == NULL)
         return -1;
     /* Adopt the inner value's payload. */
@@ -396,9 +405,9 @@ static int parse_value_source(struct shape_parser *p, const bff_yaml_node_t *map
 
 static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *map, unsigned depth)
 {
-    static const char *const keys[] = {"$from",  "$value",  "$template", "$merge", "$policy",
-                                       "$key",   "$filter", "$limit",    "$select", "$allow",
-                                       "$deny",  "$format", "$default",  NULL};
+    static const char *const keys[] = {"$from", "$value",  "$template", "$merge",  "$policy",
+                                       "$key",  "$filter", "$limit",    "$select", "$allow",
+                                       "$deny", "$format", "$default",  NULL};
     if (bff_yaml_check_map(p->diag, map, "a $-value", keys) != 0)
         return NULL;
     bff_shape_t *s = new_shape(BFF_SHAPE_PATH, map);
@@ -408,7 +417,8 @@ static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *m
         ret |= parse_filter(p, n, s);
     if (bff_yaml_get(map, "$limit") != NULL)
         ret |= bff_yaml_get_int(p->diag, map, "$limit", 0, 0, 100000, &s->limit);
-    if ((n = bff_yaml_get(map, "$select")) != NULL && (s->select = parse_select(p, n, depth)) == NULL)
+    if ((n = bff_yaml_get(map, "$select")) != NULL &&
+        (s->select = parse_select(p, n, depth)) == NULL)
         ret = -1;
     if ((n = bff_yaml_get(map, "$allow")) != NULL &&
         (s->allow = parse_name_list(p, n, "$allow", &s->nallow)) == NULL)
@@ -423,7 +433,7 @@ static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *m
     if (ret == 0 && (s->kind == BFF_SHAPE_LITERAL ||
                      (s->kind == BFF_SHAPE_TEMPLATE && !bff_template_is_single_ref(&s->tmpl)))) {
         /* A literal or a text template is final: a pipeline key would be silently ignored. */
-        static const char *const pipeline[] = {"$filter", "$limit", "$select", "$allow",
+        static const char *const pipeline[] = {"$filter", "$limit",  "$select",  "$allow",
                                                "$deny",   "$format", "$default", NULL};
         for (const char *const *k = pipeline; *k != NULL; ++k) {
             if ((n = bff_yaml_get(map, *k)) != NULL) {

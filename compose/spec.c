@@ -18,7 +18,6 @@ struct spec_parser {
     int failed;
 };
 
-
 static const char *const reserved_names[] = {"header", "item", "items", "claims", "request", NULL};
 
 static int is_reserved(const char *name)
@@ -99,7 +98,8 @@ static int parse_endpoint_line(struct spec_parser *sp, const bff_yaml_node_t *no
     for (;;) {
         const char *end = strchr(p, '/');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        spec->segments = bff_realloc(spec->segments, (spec->nsegments + 1) * sizeof(*spec->segments));
+        spec->segments =
+            bff_realloc(spec->segments, (spec->nsegments + 1) * sizeof(*spec->segments));
         bff_path_segment_t *seg = spec->segments + spec->nsegments++;
         memset(seg, 0, sizeof(*seg));
         if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
@@ -115,7 +115,8 @@ static int parse_endpoint_line(struct spec_parser *sp, const bff_yaml_node_t *no
                 return -1;
             }
             if (spec->nparams == BFF_SPEC_MAX_PATH_PARAMS) {
-                bff_yaml_error(sp->diag, node, "at most %d path parameters", BFF_SPEC_MAX_PATH_PARAMS);
+                bff_yaml_error(sp->diag, node, "at most %d path parameters",
+                               BFF_SPEC_MAX_PATH_PARAMS);
                 free(name);
                 return -1;
             }
@@ -189,7 +190,8 @@ static int check_default(struct spec_parser *sp, const bff_yaml_node_t *at, cons
     } else if (p->type != BFF_PARAM_STRING) {
         d = strtod(v, &end);
         if (*v == '\0' || *end != '\0' || !isfinite(d) ||
-            (p->type == BFF_PARAM_INT && strspn(v + (v[0] == '-'), "0123456789") != strlen(v) - (v[0] == '-')))
+            (p->type == BFF_PARAM_INT &&
+             strspn(v + (v[0] == '-'), "0123456789") != strlen(v) - (v[0] == '-')))
             problem = p->type == BFF_PARAM_INT ? "is not an integer" : "is not a number";
         else if ((p->has_min && d < p->min) || (p->has_max && d > p->max))
             problem = "is outside min/max";
@@ -209,7 +211,7 @@ static int check_default(struct spec_parser *sp, const bff_yaml_node_t *at, cons
 
 static int parse_param_def(struct spec_parser *sp, const bff_yaml_node_t *def, bff_param_t *p)
 {
-    static const char *const keys[] = {"type",       "required", "default", "min", "max",
+    static const char *const keys[] = {"type",       "required", "default",     "min", "max",
                                        "max_length", "enum",     "description", NULL};
     if (bff_yaml_check_map(sp->diag, def, "a parameter", keys) != 0)
         return -1;
@@ -219,7 +221,8 @@ static int parse_param_def(struct spec_parser *sp, const bff_yaml_node_t *def, b
     ret |= bff_yaml_get_str(sp->diag, def, "default", 0, &dflt);
     if (dflt != NULL) {
         if (p->in_path) {
-            bff_yaml_error(sp->diag, bff_yaml_get(def, "default"), "path parameters have no default");
+            bff_yaml_error(sp->diag, bff_yaml_get(def, "default"),
+                           "path parameters have no default");
             ret = -1;
         }
         p->default_value = bff_strdup(dflt);
@@ -245,7 +248,8 @@ static int parse_param_def(struct spec_parser *sp, const bff_yaml_node_t *def, b
         }
     }
     if (p->in_path && !p->required) {
-        bff_yaml_error(sp->diag, bff_yaml_get(def, "required"), "path parameters are always required");
+        bff_yaml_error(sp->diag, bff_yaml_get(def, "required"),
+                       "path parameters are always required");
         ret = -1;
     }
     if (ret == 0 && p->default_value != NULL)
@@ -475,9 +479,9 @@ static int parse_iteration(struct spec_parser *sp, const bff_yaml_node_t *def, b
 static int parse_source(struct spec_parser *sp, const bff_yaml_node_t *key,
                         const bff_yaml_node_t *def, bff_source_t *src)
 {
-    static const char *const keys[] = {"upstream", "method",  "path",    "headers",
+    static const char *const keys[] = {"upstream", "method",   "path",     "headers",
                                        "body",     "optional", "fallback", "timeout",
-                                       "retries",  "for_each", "batch",   NULL};
+                                       "retries",  "for_each", "batch",    NULL};
     src->file = key->file, src->line = key->line, src->column = key->column;
     if (bff_yaml_check_map(sp->diag, def, "a source", keys) != 0)
         return -1;
@@ -508,7 +512,8 @@ static int parse_source(struct spec_parser *sp, const bff_yaml_node_t *key,
     } else if (parse_template(sp, path, "path", &src->path) != 0) {
         ret = -1;
     } else if (src->path.text[0] != '/') {
-        bff_yaml_error(sp->diag, path, "path must start with '/' (the upstream's URL is prepended)");
+        bff_yaml_error(sp->diag, path,
+                       "path must start with '/' (the upstream's URL is prepended)");
         ret = -1;
     }
     ret |= parse_headers(sp, bff_yaml_get(def, "headers"), src);
@@ -552,7 +557,8 @@ static int parse_sources(struct spec_parser *sp, const bff_yaml_node_t *sources)
         const char *name = sources->keys[i]->str;
         if (!valid_name(name) || is_reserved(name) || find_param(spec, name) >= 0) {
             bff_yaml_error(sp->diag, sources->keys[i],
-                           "source name '%s' is invalid, reserved or the name of a parameter", name);
+                           "source name '%s' is invalid, reserved or the name of a parameter",
+                           name);
             ret = -1;
         }
         spec->sources[i].name = bff_strdup(name);

@@ -10,7 +10,7 @@
 #include "compose/template.h"
 #include "compose/yaml_tree.h"
 
-#define BFF_SPEC_MAX_SOURCES 64 /* dependency sets are 64-bit masks */
+#define BFF_SPEC_MAX_SOURCES 64     /* dependency sets are 64-bit masks */
 #define BFF_SPEC_MAX_PATH_PARAMS 64 /* callers size bff_spec_match's `values` for this many */
 
 typedef enum en_bff_param_type_t {
@@ -87,7 +87,7 @@ typedef struct st_bff_spec_t {
     size_t nsources;
     unsigned *order; /* sources in a topological order */
     bff_shape_t *response;
-    uint64_t timeout_ms; /* overall deadline; 0 = profile default */
+    uint64_t timeout_ms;    /* overall deadline; 0 = profile default */
     char **request_headers; /* lower-cased headers the templates read */
     size_t nrequest_headers;
 } bff_spec_t;
@@ -99,7 +99,8 @@ typedef struct st_bff_spec_env_t {
 } bff_spec_env_t;
 
 /** Compiles one endpoint spec. Reports every problem to diag; returns NULL if any. */
-bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag);
+bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env,
+                           bff_diag_t *diag);
 void bff_spec_free(bff_spec_t *spec);
 
 /** Matches a request path (no query) against the route. On success stores each path parameter's

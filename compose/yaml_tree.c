@@ -24,7 +24,7 @@ struct st_bff_yaml_doc_t {
         char *name;
         bff_yaml_node_t *node;
         int open; /* a collection still being parsed: an alias to it would make a cycle */
-    } *anchors;
+    } * anchors;
     size_t nanchors;
 };
 
@@ -243,8 +243,8 @@ static bff_yaml_node_t *parse_collection(struct parse_ctx *ctx, yaml_event_t *st
 {
     int is_map = start->type == YAML_MAPPING_START_EVENT;
     bff_yaml_node_t *n = new_node(ctx, is_map ? BFF_YAML_MAP : BFF_YAML_SEQ, start->start_mark);
-    remember_anchor(ctx, is_map ? start->data.mapping_start.anchor : start->data.sequence_start.anchor,
-                    n);
+    remember_anchor(
+        ctx, is_map ? start->data.mapping_start.anchor : start->data.sequence_start.anchor, n);
     if (depth >= MAX_DEPTH) {
         bff_yaml_error(ctx->diag, n, "nesting deeper than %d levels", MAX_DEPTH);
         ctx->failed = 1;
@@ -372,7 +372,8 @@ static bff_yaml_node_t *parse_document(struct parse_ctx *ctx)
     return root;
 }
 
-bff_yaml_doc_t *bff_yaml_load_string(const char *name, const char *buf, size_t len, bff_diag_t *diag)
+bff_yaml_doc_t *bff_yaml_load_string(const char *name, const char *buf, size_t len,
+                                     bff_diag_t *diag)
 {
     struct parse_ctx ctx = {.diag = diag};
     ctx.doc = bff_calloc(1, sizeof(*ctx.doc));
@@ -632,7 +633,8 @@ int bff_parse_duration_ms(const char *s, uint64_t *out)
 
 int bff_parse_size(const char *s, uint64_t *out)
 {
-    static const char *const names[] = {"", "B", "k", "K", "KB", "KiB", "m", "M", "MB", "MiB", "GB", "GiB", NULL};
+    static const char *const names[] = {"",  "B",  "k",   "K",  "KB",  "KiB", "m",
+                                        "M", "MB", "MiB", "GB", "GiB", NULL};
     static const uint64_t mults[] = {1,       1,       1024,    1024,    1024,       1024,
                                      1 << 20, 1 << 20, 1 << 20, 1 << 20, 1ull << 30, 1ull << 30};
     return parse_with_units(s, names, mults, out);

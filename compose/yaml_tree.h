@@ -16,7 +16,8 @@ struct st_bff_yaml_node_t {
     bff_yaml_kind_t kind;
     const char *file;
     unsigned line, column;
-    /* BFF_YAML_SCALAR: NUL-terminated value after env expansion; `quoted` when written in quotes. */
+    /* BFF_YAML_SCALAR: NUL-terminated value after env expansion; `quoted` when written in quotes.
+     */
     char *str;
     size_t len;
     int quoted;
@@ -28,10 +29,12 @@ struct st_bff_yaml_node_t {
 
 typedef struct st_bff_yaml_doc_t bff_yaml_doc_t;
 
-/** Parses a file. Returns NULL after adding `file:line:column` errors to diag. Free with bff_yaml_free. */
+/** Parses a file. Returns NULL after adding `file:line:column` errors to diag. Free with
+ * bff_yaml_free. */
 bff_yaml_doc_t *bff_yaml_load_file(const char *path, bff_diag_t *diag);
 /** Parses a buffer; `name` is used as the file name in positions. */
-bff_yaml_doc_t *bff_yaml_load_string(const char *name, const char *buf, size_t len, bff_diag_t *diag);
+bff_yaml_doc_t *bff_yaml_load_string(const char *name, const char *buf, size_t len,
+                                     bff_diag_t *diag);
 /** The root node (an empty map for an empty document); borrowed, lives as long as the doc. */
 bff_yaml_node_t *bff_yaml_root(bff_yaml_doc_t *doc);
 void bff_yaml_free(bff_yaml_doc_t *doc);

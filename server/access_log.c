@@ -110,8 +110,9 @@ void bff_access_log_add(bff_access_log_t *log, bff_access_log_buf_t *buf,
     p += escape(p, e->method, method_len);
     p += snprintf(p, 32, "\",\"path\":\"");
     p += escape(p, e->path, path_len);
-    p += snprintf(p, 200, "\",\"protocol\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,"
-                          "\"request_id\":\"",
+    p += snprintf(p, 200,
+                  "\",\"protocol\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,"
+                  "\"request_id\":\"",
                   e->protocol, e->status, e->bytes, (double)e->duration_us / 1000.0);
     p += escape(p, e->request_id, rid_len);
     p += snprintf(p, 8, "\"}\n");

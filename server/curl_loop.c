@@ -150,7 +150,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         int dupfd = dup(fd);
         if (dupfd < 0)
             return -1;
-        cs = sock_add(cl, fd, h2o_evloop_socket_create(cl->loop, dupfd, H2O_SOCKET_FLAG_DONT_READ), 1);
+        cs = sock_add(cl, fd, h2o_evloop_socket_create(cl->loop, dupfd, H2O_SOCKET_FLAG_DONT_READ),
+                      1);
     }
     if (what == CURL_POLL_REMOVE) {
         cs->want_in = cs->want_out = 0;

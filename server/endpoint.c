@@ -97,7 +97,8 @@ static int url_decode(h2o_mem_pool_t *pool, const char *s, size_t n, int plus, h
             int hi, lo;
             if (i + 2 >= n)
                 return -1;
-            if ((hi = hexval((unsigned char)s[i + 1])) < 0 || (lo = hexval((unsigned char)s[i + 2])) < 0)
+            if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
+                (lo = hexval((unsigned char)s[i + 2])) < 0)
                 return -1;
             d[j] = (char)(hi * 16 + lo);
             if (d[j++] == '\0')
@@ -144,7 +145,8 @@ static int check_param(const bff_param_t *p, h2o_iovec_t v, bff_jwrite_t *w, cha
     if (p->nenum) {
         int ok = 0;
         for (size_t i = 0; i != p->nenum && !ok; ++i)
-            ok = strlen(p->enum_values[i]) == v.len && memcmp(p->enum_values[i], v.base, v.len) == 0;
+            ok =
+                strlen(p->enum_values[i]) == v.len && memcmp(p->enum_values[i], v.base, v.len) == 0;
         if (!ok) {
             snprintf(msg, size, "%s '%s' must be one of the allowed values", where, p->name);
             return -1;
@@ -156,8 +158,10 @@ static int check_param(const bff_param_t *p, h2o_iovec_t v, bff_jwrite_t *w, cha
         return 0;
     }
     if (p->type == BFF_PARAM_BOOL) {
-        int t = h2o_memis(v.base, v.len, H2O_STRLIT("true")) || h2o_memis(v.base, v.len, H2O_STRLIT("1"));
-        int f = h2o_memis(v.base, v.len, H2O_STRLIT("false")) || h2o_memis(v.base, v.len, H2O_STRLIT("0"));
+        int t = h2o_memis(v.base, v.len, H2O_STRLIT("true")) ||
+                h2o_memis(v.base, v.len, H2O_STRLIT("1"));
+        int f = h2o_memis(v.base, v.len, H2O_STRLIT("false")) ||
+                h2o_memis(v.base, v.len, H2O_STRLIT("0"));
         if (!t && !f) {
             snprintf(msg, size, "%s '%s' must be true or false", where, p->name);
             return -1;
@@ -168,7 +172,8 @@ static int check_param(const bff_param_t *p, h2o_iovec_t v, bff_jwrite_t *w, cha
     char *end;
     double d = strtod(v.base, &end);
     int is_int = p->type == BFF_PARAM_INT;
-    int bad = v.len == 0 || end != v.base + v.len || !isfinite(d) || isspace((unsigned char)v.base[0]);
+    int bad =
+        v.len == 0 || end != v.base + v.len || !isfinite(d) || isspace((unsigned char)v.base[0]);
     if (!bad && is_int)
         bad = strspn(v.base + (v.base[0] == '-'), "0123456789") != v.len - (v.base[0] == '-') ||
               fabs(d) > 9007199254740991.0;
@@ -180,7 +185,8 @@ static int check_param(const bff_param_t *p, h2o_iovec_t v, bff_jwrite_t *w, cha
             snprintf(msg, size, "%s '%s' must be %s of at least %g", where, p->name,
                      is_int ? "an integer" : "a number", p->min);
         else
-            snprintf(msg, size, "%s '%s' must be %s", where, p->name, is_int ? "an integer" : "a number");
+            snprintf(msg, size, "%s '%s' must be %s", where, p->name,
+                     is_int ? "an integer" : "a number");
         return -1;
     }
     bff_jwrite_raw(w, v.base, v.len);
@@ -199,7 +205,8 @@ static void add_headers_to_doc(run_t *run, h2o_req_t *req, bff_jwrite_t *w)
         if (idx < 0)
             continue;
         bff_jwrite_key(w, name, strlen(name));
-        bff_jwrite_str(w, req->headers.entries[idx].value.base, req->headers.entries[idx].value.len);
+        bff_jwrite_str(w, req->headers.entries[idx].value.base,
+                       req->headers.entries[idx].value.len);
     }
     bff_jwrite_close(w, '}');
 }
@@ -244,7 +251,8 @@ static int build_request_doc_or_respond(run_t *run, size_t (*path_values)[2])
     add_headers_to_doc(run, req, w);
     bff_jwrite_close(w, '}');
     const char *err;
-    if (bff_jwrite_done(w) != 0 || bff_jdoc_scan(&run->reqdoc, w->buf, w->len, 0, 0, &err, NULL) != 0) {
+    if (bff_jwrite_done(w) != 0 ||
+        bff_jdoc_scan(&run->reqdoc, w->buf, w->len, 0, 0, &err, NULL) != 0) {
         snprintf(msg, sizeof(msg), "request parameters could not be encoded");
         goto Bad;
     }
@@ -262,7 +270,8 @@ static void cancel_all(run_t *run);
 
 static bff_shape_env_t make_env(run_t *run, const bff_jdoc_t *item_doc, uint32_t item_tok)
 {
-    bff_shape_env_t env = {run->docs, run->roots, run->spec->nsources, &run->reqdoc, item_doc, item_tok, 0};
+    bff_shape_env_t env = {run->docs, run->roots, run->spec->nsources, &run->reqdoc, item_doc,
+                           item_tok,  0};
     return env;
 }
 
@@ -403,7 +412,8 @@ static void fail_source(run_t *run, size_t s, const char *err, long status, cons
     sr->duration_us = now_us() - sr->started_us;
     const bff_source_t *src = run->spec->sources + s;
     if (src->fallback_json != NULL &&
-        bff_jdoc_scan(&sr->doc, src->fallback_json, strlen(src->fallback_json), 0, 0, NULL, NULL) == 0) {
+        bff_jdoc_scan(&sr->doc, src->fallback_json, strlen(src->fallback_json), 0, 0, NULL, NULL) ==
+            0) {
         sr->has_doc = 1;
         run->docs[s] = &sr->doc;
         run->roots[s] = 0;
@@ -467,7 +477,8 @@ static void complete_for_each(run_t *run, size_t s)
     bff_jwrite_close(&w, ']');
     sr->duration_us = now_us() - sr->started_us;
     if (sr->nrecs != 0 && failed == sr->nrecs) {
-        fail_source(run, s, first_failed->err ? first_failed->err : "invalid JSON", first_failed->status,
+        fail_source(run, s, first_failed->err ? first_failed->err : "invalid JSON",
+                    first_failed->status,
                     first_failed->detail[0] ? first_failed->detail : "every item failed");
     } else {
         if (failed != 0) {
@@ -482,23 +493,26 @@ static void complete_for_each(run_t *run, size_t s)
 }
 
 /* The for-each items: elements of the array named by `items`, capped at max_items. */
-static size_t collect_items(run_t *run, const bff_source_t *src, const bff_jdoc_t **doc, uint32_t *out,
-                            size_t max)
+static size_t collect_items(run_t *run, const bff_source_t *src, const bff_jdoc_t **doc,
+                            uint32_t *out, size_t max)
 {
     bff_shape_env_t env = make_env(run, NULL, 0);
     int b = src->items_binding;
     *doc = b >= 0 ? run->docs[b] : &run->reqdoc;
     if (*doc == NULL)
         return 0;
-    uint32_t start = b >= 0 ? run->roots[b] : bff_jdoc_obj_get(*doc, 0, src->items.root, strlen(src->items.root));
+    uint32_t start = b >= 0 ? run->roots[b]
+                            : bff_jdoc_obj_get(*doc, 0, src->items.root, strlen(src->items.root));
     (void)env;
     uint32_t tok;
     if (src->items.multi)
         return bff_jpath_eval(&src->items, 0, *doc, start, out, max);
-    if (bff_jpath_eval(&src->items, 0, *doc, start, &tok, 1) == 0 || (*doc)->toks[tok].type != BFF_J_ARRAY)
+    if (bff_jpath_eval(&src->items, 0, *doc, start, &tok, 1) == 0 ||
+        (*doc)->toks[tok].type != BFF_J_ARRAY)
         return 0;
     size_t n = 0;
-    for (uint32_t i = 0, el = tok + 1; i != (*doc)->toks[tok].size && n < max; ++i, el = (*doc)->toks[el].next)
+    for (uint32_t i = 0, el = tok + 1; i != (*doc)->toks[tok].size && n < max;
+         ++i, el = (*doc)->toks[el].next)
         out[n++] = el;
     return n;
 }
@@ -620,7 +634,8 @@ static void start_source(run_t *run, size_t s)
     src_run_t *sr = run->src + s;
     sr->state = SRC_RUNNING;
     sr->started_us = now_us();
-    if (src->mode != BFF_SOURCE_ONCE && src->items_binding >= 0 && run->docs[src->items_binding] == NULL) {
+    if (src->mode != BFF_SOURCE_ONCE && src->items_binding >= 0 &&
+        run->docs[src->items_binding] == NULL) {
         /* The list to iterate over is missing: that is a failure, not an empty list. */
         char detail[200];
         snprintf(detail, sizeof(detail), "its input source '%s' failed",
@@ -631,7 +646,8 @@ static void start_source(run_t *run, size_t s)
     if (src->mode == BFF_SOURCE_FOR_EACH) {
         const bff_jdoc_t *doc;
         uint32_t items[1000];
-        size_t n = collect_items(run, src, &doc, items, src->max_items < 1000 ? src->max_items : 1000);
+        size_t n =
+            collect_items(run, src, &doc, items, src->max_items < 1000 ? src->max_items : 1000);
         sr->recs = h2o_mem_alloc_pool(&run->r->req->pool, (n ? n : 1) * sizeof(size_t));
         for (size_t i = 0; i != n; ++i)
             sr->recs[i] = SIZE_MAX; /* not started: on_rec_done must not count it as finished */
@@ -647,14 +663,16 @@ static void start_source(run_t *run, size_t s)
         /* {items} renders as the elements joined by the separator, as one JSON string. */
         const bff_jdoc_t *doc;
         uint32_t items[1000];
-        size_t n = collect_items(run, src, &doc, items, src->max_items < 1000 ? src->max_items : 1000);
+        size_t n =
+            collect_items(run, src, &doc, items, src->max_items < 1000 ? src->max_items : 1000);
         bff_jwrite_t list;
         bff_jwrite_init(&list, 256, 1 << 20);
         bff_shape_env_t env = {NULL, NULL, 0, NULL, doc, 0, 0};
         for (size_t i = 0; i != n; ++i) {
             if (i)
                 bff_jwrite_bytes(&list, src->separator, strlen(src->separator));
-            bff_template_t one = {.parts = &(bff_template_part_t){.binding = BFF_BIND_ITEM}, .nparts = 1};
+            bff_template_t one = {.parts = &(bff_template_part_t){.binding = BFF_BIND_ITEM},
+                                  .nparts = 1};
             env.item_tok = items[i];
             one.parts[0].ref.root = "items";
             bff_template_render(&one, &env, 1, &list, NULL);
@@ -791,7 +809,8 @@ static void respond_composed(run_t *run)
     add_server_timing(run, req);
     if (bff_jwrite_done(&w) != 0) {
         bff_jwrite_dispose(&w);
-        bff_respond_error(req, 500, "response_too_large", "the composed response exceeds the size limit", NULL);
+        bff_respond_error(req, 500, "response_too_large",
+                          "the composed response exceeds the size limit", NULL);
         return;
     }
     if (partial)
@@ -829,8 +848,9 @@ static void respond_failed_source(run_t *run, size_t s)
         extra.buf[extra.len - 1] = '\0'; /* the members without the braces */
     snprintf(msg, sizeof(msg), "required source '%s' failed: %s", src->name, sr->detail);
     add_server_timing(run, run->r->req);
-    bff_respond_error(run->r->req, timeout ? 504 : 502, timeout ? "upstream_timeout" : "upstream_failed",
-                      msg, have_extra ? extra.buf + 1 : NULL);
+    bff_respond_error(run->r->req, timeout ? 504 : 502,
+                      timeout ? "upstream_timeout" : "upstream_failed", msg,
+                      have_extra ? extra.buf + 1 : NULL);
     bff_jwrite_dispose(&extra);
 }
 
@@ -879,7 +899,8 @@ static void on_deadline(bff_timer_t *timer)
         if (!resolved(sr)) {
             if (sr->state == SRC_WAITING)
                 sr->started_us = now_us();
-            fail_source(run, s, bff_err_upstream_timeout, 0, "the endpoint's deadline passed first");
+            fail_source(run, s, bff_err_upstream_timeout, 0,
+                        "the endpoint's deadline passed first");
         }
     }
     cancel_all(run);
@@ -982,13 +1003,16 @@ void bff_endpoint_serve(bff_request_t *r, const bff_spec_t *spec, size_t (*path_
         return;
     }
     make_traceparent(run, req);
-    run->request_id_line = h2o_mem_alloc_pool(&req->pool, r->request_id.len + sizeof("X-Request-ID: "));
-    snprintf(run->request_id_line, r->request_id.len + sizeof("X-Request-ID: "), "X-Request-ID: %.*s",
-             (int)r->request_id.len, r->request_id.base);
-    run->traceparent_line = h2o_mem_alloc_pool(&req->pool, sizeof(run->traceparent) + sizeof("traceparent: "));
-    snprintf(run->traceparent_line, sizeof(run->traceparent) + sizeof("traceparent: "), "traceparent: %s",
-             run->traceparent);
-    uint64_t timeout = spec->timeout_ms ? spec->timeout_ms : r->site_ctx->site->profile->request_timeout_ms;
+    run->request_id_line =
+        h2o_mem_alloc_pool(&req->pool, r->request_id.len + sizeof("X-Request-ID: "));
+    snprintf(run->request_id_line, r->request_id.len + sizeof("X-Request-ID: "),
+             "X-Request-ID: %.*s", (int)r->request_id.len, r->request_id.base);
+    run->traceparent_line =
+        h2o_mem_alloc_pool(&req->pool, sizeof(run->traceparent) + sizeof("traceparent: "));
+    snprintf(run->traceparent_line, sizeof(run->traceparent) + sizeof("traceparent: "),
+             "traceparent: %s", run->traceparent);
+    uint64_t timeout =
+        spec->timeout_ms ? spec->timeout_ms : r->site_ctx->site->profile->request_timeout_ms;
     run->deadline_at = h2o_now(run->worker->loop) + timeout;
     bff_timer_start(&run->worker->timers, &run->deadline_timer, timeout, on_deadline);
     if (req->version < 0x200)

@@ -9,7 +9,8 @@
 #include "server/handler.h"
 
 /** Takes over the request: it always ends with a response (or the client going away).
- * `path_values` holds (offset, length) of each path parameter in req->path (still percent-encoded). */
+ * `path_values` holds (offset, length) of each path parameter in req->path (still percent-encoded).
+ */
 void bff_endpoint_serve(bff_request_t *r, const bff_spec_t *spec, size_t (*path_values)[2]);
 
 #endif

@@ -126,9 +126,10 @@ static int route(bff_request_t *r, h2o_req_t *req, h2o_iovec_t path)
         return 0;
     }
     if (allow[0] != '\0') {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, h2o_strdup(&req->pool, allow, SIZE_MAX).base,
-                       strlen(allow));
-        bff_respond_error(req, 405, "method_not_allowed", "method not allowed for this route", NULL);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                       h2o_strdup(&req->pool, allow, SIZE_MAX).base, strlen(allow));
+        bff_respond_error(req, 405, "method_not_allowed", "method not allowed for this route",
+                          NULL);
         return 0;
     }
     return -1;
@@ -143,7 +144,8 @@ static int builtin(bff_request_t *r, h2o_req_t *req, h2o_iovec_t path)
         return -1;
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
         !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                       H2O_STRLIT("GET, HEAD"));
         bff_respond_error(req, 405, "method_not_allowed", "use GET", NULL);
         return 0;
     }
@@ -153,8 +155,9 @@ static int builtin(bff_request_t *r, h2o_req_t *req, h2o_iovec_t path)
     }
     int stopping = atomic_load(&site->server->stopping);
     char buf[512];
-    int n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"profile\":\"%s\",\"endpoints\":%zu}",
-                     stopping ? "draining" : "ready", site->profile->name, site->profile->nendpoints);
+    int n =
+        snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"profile\":\"%s\",\"endpoints\":%zu}",
+                 stopping ? "draining" : "ready", site->profile->name, site->profile->nendpoints);
     bff_respond_json(req, stopping ? 503 : 200, stopping ? "Service Unavailable" : "OK",
                      h2o_strdup(&req->pool, buf, (size_t)n));
     return 0;
@@ -182,7 +185,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     /* Routes match the raw path (query cut off), so a parameter is percent-decoded exactly
      * once, and an encoded '/' stays inside its segment. */
-    h2o_iovec_t path = h2o_iovec_init(req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len);
+    h2o_iovec_t path =
+        h2o_iovec_init(req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len);
     if (builtin(r, req, path) == 0 || route(r, req, path) == 0)
         return 0;
     bff_respond_error(req, 404, "not_found", "no route for this path", NULL);

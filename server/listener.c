@@ -15,7 +15,8 @@
 int bff_listener_resolve(const char *host, unsigned short port, struct sockaddr_storage *addr,
                          socklen_t *addrlen)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char portstr[8];
@@ -73,8 +74,9 @@ SSL_CTX *bff_listener_ssl_ctx(const char *certificate, const char *key)
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-        fprintf(stderr, "bffd: %s: cannot load TLS key (or it does not match the certificate): %s\n",
-                key, ERR_reason_error_string(ERR_get_error()));
+        fprintf(stderr,
+                "bffd: %s: cannot load TLS key (or it does not match the certificate): %s\n", key,
+                ERR_reason_error_string(ERR_get_error()));
         SSL_CTX_free(ctx);
         return NULL;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/listener.h"
 #include "server/profile.h"
 #include "server/server.h"
 
@@ -15,17 +16,18 @@
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: bffd --profile DIR [--profile DIR ...] [--threads N] [--listen HOST:PORT]\n"
-                "       bffd check DIR...\n"
-                "\n"
-                "  -p, --profile DIR      serve the BFF profile in DIR (profile.yaml + endpoints/)\n"
-                "  -t, --threads N        worker threads (default: number of cores)\n"
-                "  -l, --listen HOST:PORT override the listener (only with a single profile)\n"
-                "  -h, --help             show this help\n"
-                "  -v, --version          show the version\n"
-                "\n"
-                "  check DIR...           validate profiles without serving; prints every problem\n"
-                "                         as file:line:column: message and exits 1 if any\n");
+    fprintf(fp,
+            "usage: bffd --profile DIR [--profile DIR ...] [--threads N] [--listen HOST:PORT]\n"
+            "       bffd check DIR...\n"
+            "\n"
+            "  -p, --profile DIR      serve the BFF profile in DIR (profile.yaml + endpoints/)\n"
+            "  -t, --threads N        worker threads (default: number of cores)\n"
+            "  -l, --listen HOST:PORT override the listener (only with a single profile)\n"
+            "  -h, --help             show this help\n"
+            "  -v, --version          show the version\n"
+            "\n"
+            "  check DIR...           validate profiles without serving; prints every problem\n"
+            "                         as file:line:column: message and exits 1 if any\n");
 }
 
 static bff_profile_t *load_or_report(const char *dir, int *failed)
@@ -49,6 +51,16 @@ static int cmd_check(int argc, char **argv)
     int failed = 0;
     for (int i = 0; i < argc; ++i) {
         bff_profile_t *p = load_or_report(argv[i], &failed);
+        if (p != NULL && p->tls_certificate != NULL) {
+            /* Load the pair as serving would: a readable but broken file must fail here too. */
+            SSL_CTX *ctx = bff_listener_ssl_ctx(p->tls_certificate, p->tls_key);
+            if (ctx == NULL) {
+                failed = 1;
+                bff_profile_free(p);
+                continue;
+            }
+            SSL_CTX_free(ctx);
+        }
         if (p != NULL)
             printf("%s: ok (profile %s, %zu upstreams, %zu endpoints)\n", argv[i], p->name,
                    p->nupstreams, p->nendpoints);
@@ -71,12 +83,10 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
 
-    static const struct option longopts[] = {{"profile", required_argument, NULL, 'p'},
-                                             {"threads", required_argument, NULL, 't'},
-                                             {"listen", required_argument, NULL, 'l'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'v'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"profile", required_argument, NULL, 'p'}, {"threads", required_argument, NULL, 't'},
+        {"listen", required_argument, NULL, 'l'},  {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},       {NULL, 0, NULL, 0}};
     const char *dirs[MAX_PROFILES], *listen = NULL;
     size_t ndirs = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -56,9 +56,11 @@ static void add_instance(bff_upstream_conf_t *up, const char *url, unsigned weig
 
 static int parse_instances(bff_diag_t *diag, const bff_yaml_node_t *def, bff_upstream_conf_t *up)
 {
-    const bff_yaml_node_t *url = bff_yaml_get(def, "url"), *instances = bff_yaml_get(def, "instances");
+    const bff_yaml_node_t *url = bff_yaml_get(def, "url"),
+                          *instances = bff_yaml_get(def, "instances");
     if ((url == NULL) == (instances == NULL)) {
-        bff_yaml_error(diag, def, "upstream '%s' needs exactly one of 'url' or 'instances'", up->name);
+        bff_yaml_error(diag, def, "upstream '%s' needs exactly one of 'url' or 'instances'",
+                       up->name);
         return -1;
     }
     if (url != NULL) {
@@ -105,8 +107,8 @@ static int parse_breaker(bff_diag_t *diag, const bff_yaml_node_t *def, bff_upstr
     const bff_yaml_node_t *b = bff_yaml_get(def, "circuit_breaker");
     int ret = 0;
     if (b != NULL) {
-        static const char *const keys[] = {"consecutive_failures", "error_ratio", "min_calls",
-                                           "window", "cooldown", NULL};
+        static const char *const keys[] = {
+            "consecutive_failures", "error_ratio", "min_calls", "window", "cooldown", NULL};
         if (bff_yaml_check_map(diag, b, "circuit_breaker", keys) != 0)
             return -1;
         int64_t v;
@@ -139,10 +141,10 @@ static int parse_breaker(bff_diag_t *diag, const bff_yaml_node_t *def, bff_upstr
 static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bff_yaml_node_t *def,
                           bff_upstream_conf_t *up)
 {
-    static const char *const keys[] = {"url",        "instances",       "load_balancing",
-                                       "connect_timeout", "timeout",    "max_body",
-                                       "max_connections", "max_concurrent", "http2",
-                                       "circuit_breaker", "passive_health", NULL};
+    static const char *const keys[] = {
+        "url",     "instances",       "load_balancing",  "connect_timeout",
+        "timeout", "max_body",        "max_connections", "max_concurrent",
+        "http2",   "circuit_breaker", "passive_health",  NULL};
     up->name = bff_strdup(key->str);
     up->connect_timeout_ms = 1000;
     up->timeout_ms = 5000;
@@ -226,12 +228,14 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
     ret |= bff_yaml_get_str(diag, root, "listen", 1, &listen);
     p->name = bff_strdup(name ? name : "?");
     if (listen != NULL && bff_profile_parse_listen(listen, &p->host, &p->port) != 0) {
-        bff_yaml_error(diag, bff_yaml_get(root, "listen"), "listen must be HOST:PORT, not '%s'", listen);
+        bff_yaml_error(diag, bff_yaml_get(root, "listen"), "listen must be HOST:PORT, not '%s'",
+                       listen);
         ret = -1;
     }
     ret |= bff_yaml_get_str(diag, root, "access_log", 0, &log);
-    p->access_log = strcmp(log, "-") == 0 || strcmp(log, "off") == 0 ? bff_strdup(log)
-                                                                      : resolve_relative(p->dir, log);
+    p->access_log = strcmp(log, "-") == 0 || strcmp(log, "off") == 0
+                        ? bff_strdup(log)
+                        : resolve_relative(p->dir, log);
     const bff_yaml_node_t *tls = bff_yaml_get(root, "tls");
     if (tls != NULL) {
         static const char *const keys[] = {"certificate", "key", NULL};
@@ -280,7 +284,8 @@ static char **list_yaml_files(const char *dir, size_t *n)
     while ((de = readdir(d)) != NULL) {
         size_t len = strlen(de->d_name);
         if (de->d_name[0] == '.' || len < 6 ||
-            (strcmp(de->d_name + len - 5, ".yaml") != 0 && strcmp(de->d_name + len - 4, ".yml") != 0))
+            (strcmp(de->d_name + len - 5, ".yaml") != 0 &&
+             strcmp(de->d_name + len - 4, ".yml") != 0))
             continue;
         names = bff_realloc(names, (*n + 1) * sizeof(char *));
         names[(*n)++] = resolve_relative(dir, de->d_name);
@@ -344,8 +349,8 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         bff_profile_free(p);
         return NULL;
     }
-    static const char *const keys[] = {"name", "listen", "tls", "limits", "access_log", "upstreams",
-                                       NULL};
+    static const char *const keys[] = {"name",       "listen",    "tls", "limits",
+                                       "access_log", "upstreams", NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);

@@ -17,7 +17,8 @@ int bff_reset_guard_on_cancel(bff_reset_guard_t *guard, h2o_req_t *req, uint64_t
         return 0;
     uint64_t id = req->conn->id;
     size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull >> 54) % BFF_RESET_GUARD_SLOTS;
-    if (guard->slots[i].conn_id != id || now_ms - guard->slots[i].window_start > BFF_RESET_GUARD_WINDOW_MS) {
+    if (guard->slots[i].conn_id != id ||
+        now_ms - guard->slots[i].window_start > BFF_RESET_GUARD_WINDOW_MS) {
         guard->slots[i].conn_id = id;
         guard->slots[i].window_start = now_ms;
         guard->slots[i].cancelled = 0;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define BFF_RESET_GUARD_SLOTS 1024
-#define BFF_RESET_GUARD_MAX 100        /* cancelled streams tolerated per window */
+#define BFF_RESET_GUARD_MAX 100 /* cancelled streams tolerated per window */
 #define BFF_RESET_GUARD_WINDOW_MS 10000
 
 typedef struct st_bff_reset_guard_t {

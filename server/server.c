@@ -136,7 +136,8 @@ static int setup_site(bff_server_t *server, bff_site_t *site, bff_profile_t *pro
     site->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("bffd"));
     site->globalconf.max_request_entity_size = profile->max_body_bytes;
     site->globalconf.http1.upgrade_to_http2 = 1; /* h2c upgrade and prior knowledge */
-    h2o_hostconf_t *host = h2o_config_register_host(&site->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&site->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     bff_handler_register(site, path);
     if (profile->tls_certificate != NULL &&
@@ -221,7 +222,8 @@ int bff_server_start(bff_server_t *server, bff_profile_t **profiles, size_t npro
     }
     fflush(stdout);
     for (unsigned t = 0; t != nthreads; ++t) {
-        if (pthread_create(&server->workers[t].thread, NULL, worker_main, server->workers + t) != 0) {
+        if (pthread_create(&server->workers[t].thread, NULL, worker_main, server->workers + t) !=
+            0) {
             perror("bffd: pthread_create");
             abort();
         }

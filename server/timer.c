@@ -24,7 +24,8 @@ void bff_timer_start(bff_timers_t *timers, bff_timer_t *timer, uint64_t delay_ms
     timer->at = h2o_now(timers->loop) + delay_ms;
     timer->cb = cb;
     h2o_linklist_t *pos = timers->pending.next;
-    while (pos != &timers->pending && H2O_STRUCT_FROM_MEMBER(bff_timer_t, _link, pos)->at <= timer->at)
+    while (pos != &timers->pending &&
+           H2O_STRUCT_FROM_MEMBER(bff_timer_t, _link, pos)->at <= timer->at)
         pos = pos->next;
     h2o_linklist_insert(pos, &timer->_link);
 }

@@ -289,14 +289,16 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* no proxy environment lookup per transfer */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)attempt_ms);
-    uint64_t connect_ms = conf->connect_timeout_ms < attempt_ms ? conf->connect_timeout_ms : attempt_ms;
+    uint64_t connect_ms =
+        conf->connect_timeout_ms < attempt_ms ? conf->connect_timeout_ms : attempt_ms;
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_body_bytes);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                     conf->http2 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : (long)CURL_HTTP_VERSION_1_1);
+                     conf->http2 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                                 : (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, conf->http2 ? 1L : 0L);
     if (call->req.body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->req.body);
@@ -351,7 +353,9 @@ static void call_free(bff_call_t *call)
 
 static void finish(bff_call_t *call, const char *err, long status, const char *detail)
 {
-    bff_call_result_t res = {.err = err, .status = status, .attempts = call->attempt,
+    bff_call_result_t res = {.err = err,
+                             .status = status,
+                             .attempts = call->attempt,
                              .duration_us = now_us() - call->started_us};
     if (err == NULL) {
         res.body = call->body;

@@ -26,7 +26,7 @@ extern const char bff_err_bulkhead_full[];      /* too many calls in flight: fai
 typedef struct st_bff_call_req_t {
     size_t profile, upstream; /* indexes into the worker's profiles and their upstreams */
     const char *method;
-    const char *path; /* path and query, already rendered and encoded */
+    const char *path;           /* path and query, already rendered and encoded */
     const char *const *headers; /* "Name: value" lines */
     size_t nheaders;
     const char *body;

@@ -94,7 +94,8 @@ static void start_upstream(void)
     close(fds[1]);
     char line[128] = "";
     FILE *fp = fdopen(fds[0], "r");
-    if (fgets(line, sizeof(line), fp) == NULL || sscanf(line, "listening on 127.0.0.1:%d", &upstream_port) != 1) {
+    if (fgets(line, sizeof(line), fp) == NULL ||
+        sscanf(line, "listening on 127.0.0.1:%d", &upstream_port) != 1) {
         fprintf(stderr, "demo upstream did not start (%s)\n", path);
         exit(1);
     }

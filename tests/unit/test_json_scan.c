@@ -12,8 +12,6 @@
 
 #define SCAN(doc, s) bff_jdoc_scan((doc), (s), strlen(s), 0, 64, NULL, NULL)
 
-
-
 /* Sorted list of "*.json" names in dir (caller frees each and the array). */
 static char **list_json(const char *dir, size_t *count)
 {

@@ -12,9 +12,6 @@
 #include "tests/unit/tap.h"
 #include "tests/unit/test_util.h"
 
-
-
-
 /* ---- the environment of a case: named sources, a request doc, an optional item ---- */
 
 #define MAX_CASE_SOURCES 16

@@ -12,8 +12,6 @@ static const char *const upstream_names[] = {"users", "orders", "catalog", "noti
                                              "shipping"};
 static const bff_spec_env_t spec_env = {upstream_names, 5};
 
-
-
 /* Sorted names in `dir` ending with `suffix` (caller frees each and the array). */
 static char **list_dir(const char *dir, const char *suffix, size_t *count)
 {
@@ -48,7 +46,6 @@ static void free_list(char **names, size_t n)
         free(names[i]);
     free(names);
 }
-
 
 /* A loaded spec with the YAML it came from. */
 typedef struct {
