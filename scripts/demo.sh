@@ -20,7 +20,15 @@ UPSTREAM_PID=$!
 build/bffd --profile bff/web --profile bff/mobile --profile bff/partner &
 BFFD_PID=$!
 trap 'kill $BFFD_PID $UPSTREAM_PID 2>/dev/null; wait 2>/dev/null' INT TERM EXIT
-sleep 0.5
+
+# Both must really be up (a port held by something else is a failure, not a half demo).
+up() { for i in $(seq 1 50); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+kill -0 $UPSTREAM_PID 2>/dev/null && up "http://127.0.0.1:$UPSTREAM_PORT/users/1" ||
+    { echo "demo: the demo upstream did not start on port $UPSTREAM_PORT (in use? set UPSTREAM_PORT)"; exit 1; }
+for port in 8081 8082 8083; do
+    kill -0 $BFFD_PID 2>/dev/null && up "http://127.0.0.1:$port/health" ||
+        { echo "demo: bffd is not serving on port $port (see its message above)"; exit 1; }
+done
 
 cat <<EOT
 
