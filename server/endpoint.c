@@ -135,6 +135,35 @@ static int find_query_value(h2o_req_t *req, const char *name, h2o_iovec_t *raw)
 
 /* Checks one value against its declaration and appends it to the request doc. On a problem,
  * writes the message into msg and returns -1. */
+/* JSON's number grammar: what the request doc can carry as a number, and what clients mean
+ * (no "+5", ".5", "1.", hex or spaces, which strtod would take). */
+static int is_json_number(h2o_iovec_t v)
+{
+    const char *p = v.base, *end = v.base + v.len;
+    if (p < end && *p == '-')
+        ++p;
+    if (p == end || !isdigit((unsigned char)*p) ||
+        (*p == '0' && p + 1 < end && isdigit((unsigned char)p[1])))
+        return 0;
+    while (p < end && isdigit((unsigned char)*p))
+        ++p;
+    if (p < end && *p == '.') {
+        if (++p == end || !isdigit((unsigned char)*p))
+            return 0;
+        while (p < end && isdigit((unsigned char)*p))
+            ++p;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        if (++p < end && (*p == '+' || *p == '-'))
+            ++p;
+        if (p == end || !isdigit((unsigned char)*p))
+            return 0;
+        while (p < end && isdigit((unsigned char)*p))
+            ++p;
+    }
+    return p == end;
+}
+
 static int check_param(const bff_param_t *p, h2o_iovec_t v, bff_jwrite_t *w, char *msg, size_t size)
 {
     const char *where = p->in_path ? "path parameter" : "query parameter";
@@ -172,8 +201,7 @@ static int check_param(const bff_param_t *p, h2o_iovec_t v, bff_jwrite_t *w, cha
     char *end;
     double d = strtod(v.base, &end);
     int is_int = p->type == BFF_PARAM_INT;
-    int bad =
-        v.len == 0 || end != v.base + v.len || !isfinite(d) || isspace((unsigned char)v.base[0]);
+    int bad = v.len == 0 || end != v.base + v.len || !isfinite(d) || !is_json_number(v);
     if (!bad && is_int)
         bad = strspn(v.base + (v.base[0] == '-'), "0123456789") != v.len - (v.base[0] == '-') ||
               fabs(d) > 9007199254740991.0;
@@ -184,6 +212,9 @@ static int check_param(const bff_param_t *p, h2o_iovec_t v, bff_jwrite_t *w, cha
         else if (p->has_min)
             snprintf(msg, size, "%s '%s' must be %s of at least %g", where, p->name,
                      is_int ? "an integer" : "a number", p->min);
+        else if (p->has_max)
+            snprintf(msg, size, "%s '%s' must be %s of at most %g", where, p->name,
+                     is_int ? "an integer" : "a number", p->max);
         else
             snprintf(msg, size, "%s '%s' must be %s", where, p->name,
                      is_int ? "an integer" : "a number");
@@ -218,10 +249,12 @@ static int build_request_doc_or_respond(run_t *run, size_t (*path_values)[2])
     const bff_spec_t *spec = run->spec;
     bff_jwrite_t *w = &run->reqdoc_buf;
     char msg[256];
+    const char *bad = NULL; /* the parameter at fault; names are plain identifiers */
     size_t pi = 0;
     bff_jwrite_open(w, '{');
     for (size_t i = 0; i != spec->nparams; ++i) {
         const bff_param_t *p = spec->params + i;
+        bad = p->name;
         h2o_iovec_t raw, v;
         int have;
         if (p->in_path) {
@@ -254,11 +287,16 @@ static int build_request_doc_or_respond(run_t *run, size_t (*path_values)[2])
     if (bff_jwrite_done(w) != 0 ||
         bff_jdoc_scan(&run->reqdoc, w->buf, w->len, 0, 0, &err, NULL) != 0) {
         snprintf(msg, sizeof(msg), "request parameters could not be encoded");
+        bad = NULL;
         goto Bad;
     }
     return 0;
-Bad:
-    bff_respond_error(req, 400, "bad_parameter", msg, NULL);
+Bad : {
+    char extra[160] = "";
+    if (bad != NULL)
+        snprintf(extra, sizeof(extra), "\"parameter\":\"%s\"", bad);
+    bff_respond_error(req, 400, "bad_parameter", msg, bad != NULL ? extra : NULL);
+}
     return -1;
 }
 

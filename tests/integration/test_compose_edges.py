@@ -171,6 +171,27 @@ def test_http1_disconnect_cancels_hanging_calls():
     check(line["duration_ms"] < 800, "cancelled only after %.0f ms" % line["duration_ms"])
 
 
+def test_number_parameters_follow_json_grammar():
+    up, bffd = setup({"e.yaml": """
+        endpoint: GET /n
+        query:
+          x: { type: number, max: 100 }
+        sources:
+          a: { upstream: users, path: "/users/1" }
+        response:
+          x: x
+    """})
+    for good, value in (("5", 5), ("-0.5", -0.5), ("1e2", 100)):
+        status, _, body = harness.get_json(bffd.port, "/n?x=" + good)
+        eq(status, 200, good)
+        eq(body["x"], value, good)
+    for bad in ("%2B5", ".5", "1.", "0x1A", "%205", "01", "1e999"):
+        status, _, body = harness.get_json(bffd.port, "/n?x=" + bad)
+        eq(status, 400, bad)
+        eq(body["error"]["parameter"], "x", bad)
+        eq(body["error"]["message"], "query parameter 'x' must be a number of at most 100", bad)
+
+
 if __name__ == "__main__":
     harness.Runner().run([
         test_get_source_with_body_stays_get,
@@ -180,4 +201,5 @@ if __name__ == "__main__":
         test_for_each_over_failed_source_fails,
         test_invalid_json_reports_real_status,
         test_http1_disconnect_cancels_hanging_calls,
+        test_number_parameters_follow_json_grammar,
     ])
