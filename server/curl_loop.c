@@ -3,6 +3,7 @@
 #include "server/curl_loop.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,13 +11,19 @@
 
 #include "compose/diag.h"
 
+/* An h2o wrapper closes the fd it watches, so it watches curl's fd itself only once curl will
+ * close that fd through CLOSESOCKETFUNCTION. Until then it watches a dup, which is ours to close:
+ * curl 7.88 closes a socket that never connected with a plain close() (curl#11439) and reports
+ * CURL_POLL_REMOVE only afterwards, when the number may be someone else's already, and it closes
+ * its own sockets (the resolver's socketpair) itself. */
 typedef struct st_curl_sock_t {
     bff_curl_loop_t *cl;
     curl_socket_t fd;
     h2o_socket_t *sock;
     int want_in, want_out;
     int write_armed;
-    int foreign; /* curl's own fd (e.g. resolver socketpair): we wrap a dup() */
+    int ours;   /* opened in OPENSOCKETFUNCTION */
+    int direct; /* sock wraps fd itself (not a dup): closing sock closes curl's socket */
 } curl_sock_t;
 
 typedef struct st_transfer_t {
@@ -39,7 +46,19 @@ static curl_sock_t *sock_get(bff_curl_loop_t *cl, curl_socket_t fd)
     return fd >= 0 && (size_t)fd < cl->nsocks ? cl->socks[fd] : NULL;
 }
 
-static curl_sock_t *sock_add(bff_curl_loop_t *cl, curl_socket_t fd, h2o_socket_t *sock, int foreign)
+static void sock_close(bff_curl_loop_t *cl, curl_socket_t fd)
+{
+    curl_sock_t *cs = sock_get(cl, fd);
+    if (cs == NULL)
+        return;
+    cl->socks[fd] = NULL;
+    /* Closes our dup, or curl's fd once it was handed to us for closing (direct). */
+    h2o_socket_close(cs->sock);
+    free(cs);
+}
+
+/* Starts watching curl's socket `fd` through a dup. Returns NULL if that fails. */
+static curl_sock_t *sock_add(bff_curl_loop_t *cl, curl_socket_t fd, int ours)
 {
     if ((size_t)fd >= cl->nsocks) {
         size_t n = (size_t)fd * 2 + 16;
@@ -47,26 +66,34 @@ static curl_sock_t *sock_add(bff_curl_loop_t *cl, curl_socket_t fd, h2o_socket_t
         memset(cl->socks + cl->nsocks, 0, (n - cl->nsocks) * sizeof(*cl->socks));
         cl->nsocks = n;
     }
+    if (cl->socks[fd] != NULL) {
+        /* The kernel handed out this number again, so curl closed that socket itself. */
+        assert(!cl->socks[fd]->direct);
+        sock_close(cl, fd);
+    }
+    int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dupfd < 0)
+        return NULL;
     curl_sock_t *cs = bff_calloc(1, sizeof(*cs));
     cs->cl = cl;
     cs->fd = fd;
-    cs->sock = sock;
-    cs->foreign = foreign;
-    sock->data = cs;
+    cs->sock = h2o_evloop_socket_create(cl->loop, dupfd, H2O_SOCKET_FLAG_DONT_READ);
+    cs->sock->data = cs;
+    cs->ours = ours;
     cl->socks[fd] = cs;
     return cs;
 }
 
-static void sock_close(bff_curl_loop_t *cl, curl_socket_t fd)
+/* Curl reads from a socket it opened through us only once it connected: from then on it closes
+ * it through CLOSESOCKETFUNCTION, so the wrapper moves from the dup onto curl's fd. */
+static void sock_go_direct(curl_sock_t *cs)
 {
-    curl_sock_t *cs = sock_get(cl, fd);
-    if (cs == NULL)
-        return;
-    cl->socks[fd] = NULL;
-    /* Closes the fd h2o wraps: curl's own for sockets we opened (curl will not close it again,
-     * CLOSESOCKETFUNCTION is ours), or just our dup for foreign ones. */
-    h2o_socket_close(cs->sock);
-    free(cs);
+    h2o_socket_t *dupsock = cs->sock;
+    cs->sock = h2o_evloop_socket_create(cs->cl->loop, cs->fd, H2O_SOCKET_FLAG_DONT_READ);
+    cs->sock->data = cs;
+    cs->direct = 1;
+    cs->write_armed = 0;
+    h2o_socket_close(dupsock); /* may be inside its own callback: h2o frees it later */
 }
 
 static void complete_done(bff_curl_loop_t *cl)
@@ -146,16 +173,15 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     if (cs == NULL) {
         if (what == CURL_POLL_REMOVE)
             return 0;
-        /* A socket curl opened without OPENSOCKETFUNCTION: watch a dup of it. */
-        int dupfd = dup(fd);
-        if (dupfd < 0)
+        /* Curl's own socket, or one of ours it stopped watching before: watch a dup of it. */
+        if ((cs = sock_add(cl, fd, 0)) == NULL)
             return -1;
-        cs = sock_add(cl, fd, h2o_evloop_socket_create(cl->loop, dupfd, H2O_SOCKET_FLAG_DONT_READ),
-                      1);
     }
     if (what == CURL_POLL_REMOVE) {
         cs->want_in = cs->want_out = 0;
-        if (cs->foreign) {
+        if (!cs->direct) {
+            /* Curl closes it itself, or hands it to on_close_socket, which then just closes
+             * the fd. */
             sock_close(cl, fd);
             return 0;
         }
@@ -166,6 +192,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     }
     cs->want_in = what == CURL_POLL_IN || what == CURL_POLL_INOUT;
     cs->want_out = what == CURL_POLL_OUT || what == CURL_POLL_INOUT;
+    if (cs->want_in && cs->ours && !cs->direct)
+        sock_go_direct(cs);
     if (cs->want_in)
         h2o_socket_read_start(cs->sock, on_readable);
     else
@@ -190,17 +218,20 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct 
     int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
     if (fd < 0)
         return CURL_SOCKET_BAD;
-    sock_add(cl, fd, h2o_evloop_socket_create(cl->loop, fd, H2O_SOCKET_FLAG_DONT_READ), 0);
+    if (sock_add(cl, fd, 1) == NULL) {
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
     return fd;
 }
 
 static int on_close_socket(void *clientp, curl_socket_t fd)
 {
     bff_curl_loop_t *cl = clientp;
-    if (sock_get(cl, fd) == NULL)
-        return close(fd);
+    curl_sock_t *cs = sock_get(cl, fd);
+    int direct = cs != NULL && cs->direct;
     sock_close(cl, fd);
-    return 0;
+    return direct ? 0 : close(fd);
 }
 
 bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections)

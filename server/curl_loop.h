@@ -1,5 +1,7 @@
-/* libcurl's multi socket API driven by one worker's h2o evloop. Each curl socket gets one h2o
- * wrapper for its whole life (created in OPENSOCKETFUNCTION, closed in CLOSESOCKETFUNCTION);
+/* libcurl's multi socket API driven by one worker's h2o evloop. A connected curl socket has one
+ * h2o wrapper for the rest of its life (closed in CLOSESOCKETFUNCTION), so pooled connections
+ * cost no epoll changes; until it is connected, the wrapper watches a dup of the fd, because
+ * curl 7.88 may close a socket that never connected without calling CLOSESOCKETFUNCTION.
  * curl's timer becomes the loop's wait bound. Nothing here blocks. */
 #ifndef BFF_SERVER_CURL_LOOP_H
 #define BFF_SERVER_CURL_LOOP_H

@@ -1,12 +1,14 @@
 /* Runs one endpoint spec for one request: parameter validation, the request doc, the sources
  * (launched as soon as their inputs are there, for-each fan-out, identical calls coalesced),
  * failure policy, the overall deadline, and the shaped response with Server-Timing. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "server/endpoint.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,13 @@ static size_t start_call(run_t *run, size_t s, const bff_jdoc_t *item_doc, uint3
     if (src->body != NULL) {
         bff_jwrite_init(&body, 256, 1 << 20);
         bff_shape_eval(src->body, &env, &body);
+        if (bff_jwrite_done(&body) != 0) { /* what is there is cut short: never send it */
+            snprintf(sr->detail, sizeof(sr->detail), "cannot build the request body%s",
+                     body.overflow ? ": larger than 1 MiB" : "");
+            bff_jwrite_dispose(&body);
+            bff_jwrite_dispose(&path);
+            return SIZE_MAX;
+        }
     }
     /* Headers: the request id and trace context first, then the spec's own. */
     const char *lines[32];
@@ -475,6 +484,14 @@ static int scan_body(run_t *run, size_t s, const char *body, size_t len, long st
     return 0;
 }
 
+/* What a record's answer reads as: a HEAD answer has no body, and its value is null. */
+static h2o_iovec_t body_of(const run_t *run, size_t s, const call_rec_t *cr)
+{
+    if (cr->body_len == 0 && strcmp(run->spec->sources[s].method, "HEAD") == 0)
+        return h2o_iovec_init(H2O_STRLIT("null"));
+    return h2o_iovec_init(cr->body ? cr->body : "", cr->body_len);
+}
+
 /* A ONCE/BATCH source completes with its single record. */
 static void complete_single(run_t *run, size_t s)
 {
@@ -485,7 +502,8 @@ static void complete_single(run_t *run, size_t s)
         fail_source(run, s, cr->err, cr->status, cr->detail);
         return;
     }
-    if (scan_body(run, s, cr->body ? cr->body : "", cr->body_len, cr->status) == 0)
+    h2o_iovec_t body = body_of(run, s, cr);
+    if (scan_body(run, s, body.base, body.len, cr->status) == 0)
         sr->state = SRC_DONE;
 }
 
@@ -500,10 +518,11 @@ static void complete_for_each(run_t *run, size_t s)
     const call_rec_t *first_failed = NULL;
     for (size_t i = 0; i != sr->nrecs; ++i) {
         const call_rec_t *cr = run->recs + sr->recs[i];
+        h2o_iovec_t body = body_of(run, s, cr);
         bff_jdoc_t probe = {0};
-        if (cr->err == NULL && bff_jdoc_scan(&probe, cr->body ? cr->body : "", cr->body_len,
-                                             MAX_UPSTREAM_TOKENS, 0, NULL, NULL) == 0) {
-            bff_jwrite_raw(&w, cr->body, cr->body_len);
+        if (cr->err == NULL &&
+            bff_jdoc_scan(&probe, body.base, body.len, MAX_UPSTREAM_TOKENS, 0, NULL, NULL) == 0) {
+            bff_jwrite_raw(&w, body.base, body.len);
         } else {
             bff_jwrite_null(&w);
             ++failed;
@@ -579,16 +598,16 @@ static void on_rec_done(run_t *run, size_t rec)
 }
 
 /* h2o 2.2.5 does not read an HTTP/1 connection while its request is in flight, so a client
- * that hung up goes unnoticed until the response is written. Peek before doing more work. */
+ * that hung up goes unnoticed until the response is written. Look for its FIN before doing more
+ * work, also behind bytes nobody read yet: a TLS client sends close_notify before it. */
 static int http1_client_gone(h2o_req_t *req)
 {
     h2o_socket_t *sock;
-    char c;
     if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
         (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
         return 0;
-    ssize_t r = recv(h2o_socket_get_fd(sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    struct pollfd p = {.fd = h2o_socket_get_fd(sock), .events = POLLRDHUP};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /* Sources not launched yet, or for-each items not started: the calls a departed client would
@@ -782,18 +801,25 @@ static void cancel_all(run_t *run)
 
 static void add_server_timing(run_t *run, h2o_req_t *req)
 {
+    /* Source names have no length cap: the entries that fit, then always the total. */
     char buf[2048];
+    const size_t room = sizeof(buf) - 64;
     size_t len = 0;
-    for (size_t s = 0; s != run->spec->nsources && len < sizeof(buf) - 100; ++s) {
+    for (size_t s = 0; s != run->spec->nsources; ++s) {
         const src_run_t *sr = run->src + s;
         if (sr->state == SRC_WAITING)
             continue;
         uint64_t dur = sr->duration_us ? sr->duration_us : now_us() - sr->started_us;
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s;dur=%.1f", len ? ", " : "",
-                                run->spec->sources[s].name, (double)dur / 1000.0);
+        int n = snprintf(buf + len, room - len, "%s%s;dur=%.1f", len ? ", " : "",
+                         run->spec->sources[s].name, (double)dur / 1000.0);
+        if (n < 0 || (size_t)n >= room - len)
+            break;
+        len += (size_t)n;
     }
-    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%stotal;dur=%.1f", len ? ", " : "",
-                            (double)(now_us() - run->started_us) / 1000.0);
+    int n = snprintf(buf + len, sizeof(buf) - len, "%stotal;dur=%.1f", len ? ", " : "",
+                     (double)(now_us() - run->started_us) / 1000.0);
+    if (n > 0 && (size_t)n < sizeof(buf) - len)
+        len += (size_t)n;
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("server-timing"), 0, NULL,
                           h2o_strdup(&req->pool, buf, len).base, len);
 }

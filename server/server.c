@@ -14,6 +14,7 @@
 #include "server/upstream.h"
 
 #define LOOP_WAIT_CAP_MS 1000
+#define ACCEPT_PAUSE_MS 100
 
 /* Drained workers park instead of returning: h2o 2.2.5 keeps per-thread caches (memory pool
  * chunks, socket buffers) that only thread-local storage points to, so a finished thread would
@@ -22,15 +23,37 @@ static pthread_mutex_t drained_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t drained_cond = PTHREAD_COND_INITIALIZER;
 static unsigned ndrained;
 
+/* A listening socket's data: its site, and the timer that resumes accepting after a pause. */
+typedef struct st_listener_t {
+    bff_site_ctx_t *sc;
+    bff_timer_t resume;
+} listener_t;
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_accept_resume(bff_timer_t *timer)
+{
+    listener_t *l = H2O_STRUCT_FROM_MEMBER(listener_t, resume, timer);
+    h2o_socket_read_start(l->sc->listener, on_accept);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
-    bff_site_ctx_t *sc = listener->data;
+    listener_t *l = listener->data;
+    bff_site_ctx_t *sc = l->sc;
     if (err != NULL)
         return;
     for (int i = 0; i != 16; ++i) { /* accept a few per wake-up, then let others run */
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
+        if (sock == NULL) {
+            /* Out of descriptors, the pending connection stays readable: retrying at once
+             * would spin the loop. Pause until connections have ended. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                h2o_socket_read_stop(listener);
+                bff_timer_start(&sc->worker->timers, &l->resume, ACCEPT_PAUSE_MS, on_accept_resume);
+            }
             break;
+        }
         h2o_accept(&sc->accept_ctx, sock);
     }
 }
@@ -50,8 +73,10 @@ static int init_site_ctx(bff_worker_t *w, size_t i, int fd)
     sc->accept_ctx.ctx = &sc->ctx;
     sc->accept_ctx.hosts = site->globalconf.hosts;
     sc->accept_ctx.ssl_ctx = site->ssl_ctx;
+    listener_t *l = bff_calloc(1, sizeof(*l));
+    l->sc = sc;
     sc->listener = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    sc->listener->data = sc;
+    sc->listener->data = l;
     h2o_socket_read_start(sc->listener, on_accept);
     return 0;
 }
@@ -61,6 +86,9 @@ static void stop_accepting(bff_worker_t *w)
     for (size_t i = 0; i != w->server->nsites; ++i) {
         bff_site_ctx_t *sc = w->sites + i;
         if (sc->listener != NULL) {
+            listener_t *l = sc->listener->data;
+            bff_timer_cancel(&l->resume);
+            free(l);
             h2o_socket_read_stop(sc->listener);
             h2o_socket_close(sc->listener);
             sc->listener = NULL;
@@ -80,9 +108,14 @@ static void run_once(bff_worker_t *w)
     int32_t wait = bff_curl_loop_wait_ms(w->curl, LOOP_WAIT_CAP_MS);
     wait = bff_timers_wait_ms(&w->timers, wait);
     /* Work done outside h2o's callbacks (curl timeouts, our timers) may have queued socket
-     * changes, e.g. a response to write; h2o applies them only after its next poll, so that
-     * poll must not sleep. */
-    if (w->worked_outside_loop && w->loop->_statechanged.head != NULL)
+     * changes, e.g. a response to write, or write completions (a response written at once is
+     * only linked as pending: its callback frees the request and reads the next one on a
+     * keep-alive connection); h2o handles both only after its next poll, so that poll must not
+     * sleep. */
+    h2o_evloop_t *loop = w->loop;
+    if (w->worked_outside_loop &&
+        (loop->_statechanged.head != NULL || loop->_pending_as_client != NULL ||
+         loop->_pending_as_server != NULL))
         wait = 0;
     h2o_evloop_run(w->loop, wait);
     w->worked_outside_loop = bff_curl_loop_on_tick(w->curl);

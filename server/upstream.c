@@ -44,7 +44,7 @@ typedef struct st_upstream_t {
         uint64_t opened_at;
         uint64_t window_start;
         unsigned window_calls, window_failures;
-        int trial_in_flight;
+        bff_call_t *trial; /* half-open: the one call allowed through, until it ends */
     } breaker;
 } upstream_t;
 
@@ -108,7 +108,8 @@ bff_upstreams_t *bff_upstreams_create(bff_worker_t *worker, bff_profile_t **prof
 
 /* ---- breaker ---- */
 
-static int breaker_allows(upstream_t *up, uint64_t now)
+/* Whether `call` may go out now; in half-open, it becomes the trial. */
+static int breaker_allows(upstream_t *up, bff_call_t *call, uint64_t now)
 {
     switch (up->breaker.state) {
     case BREAKER_CLOSED:
@@ -117,12 +118,12 @@ static int breaker_allows(upstream_t *up, uint64_t now)
         if (now < up->breaker.opened_at + up->conf->breaker.cooldown_ms)
             return 0;
         up->breaker.state = BREAKER_HALF_OPEN;
-        up->breaker.trial_in_flight = 0;
+        up->breaker.trial = NULL;
         /* fallthrough */
     case BREAKER_HALF_OPEN:
-        if (up->breaker.trial_in_flight)
+        if (up->breaker.trial != NULL)
             return 0;
-        up->breaker.trial_in_flight = 1; /* exactly one trial call decides */
+        up->breaker.trial = call; /* exactly one trial call decides */
         return 1;
     }
     return 1;
@@ -132,14 +133,14 @@ static void breaker_open(upstream_t *up, uint64_t now)
 {
     up->breaker.state = BREAKER_OPEN;
     up->breaker.opened_at = now;
-    up->breaker.trial_in_flight = 0;
+    up->breaker.trial = NULL;
 }
 
 static void breaker_record(upstream_t *up, int failed, uint64_t now)
 {
     const bff_upstream_conf_t *c = up->conf;
     if (up->breaker.state == BREAKER_HALF_OPEN) {
-        up->breaker.trial_in_flight = 0;
+        up->breaker.trial = NULL;
         if (failed) {
             breaker_open(up, now);
         } else {
@@ -306,6 +307,9 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* also clears a previous use's body */
     }
+    /* Named HEAD alone, curl would wait for the body a Content-Length announces. After the
+     * body options, which clear it; set on every use since handles are reused. */
+    curl_easy_setopt(e, CURLOPT_NOBODY, strcmp(call->req.method, "HEAD") == 0 ? 1L : 0L);
     /* A body makes curl send POST unless told otherwise: name every method but a plain GET. */
     int plain_get = strcmp(call->req.method, "GET") == 0 && call->req.body == NULL;
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, plain_get ? NULL : call->req.method);
@@ -340,9 +344,12 @@ static int start_attempt(bff_call_t *call)
     return 0;
 }
 
-/* Everything a call owns; the curl handle has been given back already. */
+/* Everything a call owns; the curl handle has been given back already. A trial that ends
+ * without a verdict (cancelled, or out of time before its retry) lets the next call try. */
 static void call_free(bff_call_t *call)
 {
+    if (call->up->breaker.trial == call)
+        call->up->breaker.trial = NULL;
     curl_slist_free_all(call->headers);
     free((char *)call->req.path);
     free((char *)call->req.body);
@@ -454,7 +461,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     breaker_record(call->up, upstream_fault, now);
     instance_record(call->up, call->inst, upstream_fault, now);
     if (upstream_fault && call->attempt <= call->req.retries && is_idempotent(call->req.method) &&
-        breaker_allows(call->up, now) && schedule_retry(call) == 0)
+        breaker_allows(call->up, call, now) && schedule_retry(call) == 0)
         return;
     finish(call, err, status, detail);
 }
@@ -469,11 +476,12 @@ bff_call_t *bff_call_start(bff_worker_t *worker, const bff_call_req_t *req, bff_
         *err = bff_err_bulkhead_full;
         return NULL;
     }
-    if (!breaker_allows(up, now)) {
+    bff_call_t *call = bff_calloc(1, sizeof(*call));
+    if (!breaker_allows(up, call, now)) {
+        free(call);
         *err = bff_err_circuit_open;
         return NULL;
     }
-    bff_call_t *call = bff_calloc(1, sizeof(*call));
     call->ups = ups;
     call->up = up;
     call->req = *req;
@@ -490,8 +498,6 @@ bff_call_t *bff_call_start(bff_worker_t *worker, const bff_call_req_t *req, bff_
     if (req->body != NULL)
         call->req.body = bff_strndup(req->body, req->body_len);
     if (start_attempt(call) != 0) {
-        if (up->breaker.state == BREAKER_HALF_OPEN)
-            up->breaker.trial_in_flight = 0;
         *err = bff_err_upstream_timeout;
         call_free(call);
         return NULL;
@@ -508,8 +514,6 @@ void bff_call_cancel(bff_call_t *call)
         give_back_handle(ups, call->easy);
         --call->inst->outstanding;
         --call->up->inflight;
-        if (call->up->breaker.state == BREAKER_HALF_OPEN)
-            call->up->breaker.trial_in_flight = 0;
     }
     call_free(call);
 }
