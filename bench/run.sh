@@ -2,7 +2,7 @@
 # Benchmark: wrk against real bffd (1 worker thread, pinned to CPU 0) composing the mobile
 # dashboard (4 upstream calls per request) from the C demo upstream (pinned, with wrk, to CPU 1).
 # Prints req/s, latency percentiles and the CPU each process used.
-#   usage: bench/run.sh [latency_ms] [connections] [seconds]
+#   usage: bench/run.sh [latency_ms] [connections] [seconds]   (WRK_CPU=0 puts wrk beside bffd)
 set -eu
 cd "$(dirname "$0")/.."
 LATENCY=${1:-0}
@@ -26,9 +26,9 @@ curl -sf http://127.0.0.1:$BFF_PORT/dashboard/1 >/dev/null
 # warm-up
 taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s bench/ids.lua http://127.0.0.1:$BFF_PORT >/dev/null
 B0=$(cpu_ticks $BFF); U0=$(cpu_ticks $UP)
-taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/ids.lua http://127.0.0.1:$BFF_PORT | tee /tmp/bffd-bench.txt
+taskset -c "${WRK_CPU:-1}" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/ids.lua http://127.0.0.1:$BFF_PORT | tee /tmp/bffd-bench.txt
 B1=$(cpu_ticks $BFF); U1=$(cpu_ticks $UP)
 HZ=$(getconf CLK_TCK)
-echo "cpu: bffd $(( (B1 - B0) * 100 / HZ / SECS ))% of one core, demo upstream $(( (U1 - U0) * 100 / HZ / SECS ))% (wrk shares its core)"
+echo "cpu: bffd $(( (B1 - B0) * 100 / HZ / SECS ))% of one core, demo upstream $(( (U1 - U0) * 100 / HZ / SECS ))% (wrk on CPU ${WRK_CPU:-1})"
 grep -q "Non-2xx" /tmp/bffd-bench.txt && { echo "error: some responses were not 2xx"; exit 1; }
 exit 0
