@@ -616,7 +616,9 @@ static int has_unstarted_work(run_t *run)
 {
     for (size_t s = 0; s != run->spec->nsources; ++s) {
         const src_run_t *sr = run->src + s;
-        if (sr->state == SRC_WAITING || (sr->state == SRC_RUNNING && sr->next_item < sr->nrecs))
+        int for_each = run->spec->sources[s].mode == BFF_SOURCE_FOR_EACH;
+        if (sr->state == SRC_WAITING ||
+            (for_each && sr->state == SRC_RUNNING && sr->next_item < sr->nrecs))
             return 1;
     }
     return 0;
