@@ -18,4 +18,4 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBFF_WERROR=ON -DBFF_SANITIZE
 cmake --build build-asan -j"$JOBS"
 echo "== tests (ASan + UBSan) =="
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure -j"$JOBS")
+    LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp":print_suppressions=0 ctest --output-on-failure -j"$JOBS")
