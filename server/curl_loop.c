@@ -234,7 +234,15 @@ static int on_close_socket(void *clientp, curl_socket_t fd)
     return direct ? 0 : close(fd);
 }
 
-bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections)
+void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
+                              long max_idle_connections)
+{
+    curl_multi_setopt(cl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
+    curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, max_idle_connections);
+}
+
+bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections,
+                                      long max_idle_connections)
 {
     bff_curl_loop_t *cl = bff_calloc(1, sizeof(*cl));
     cl->loop = loop;
@@ -248,8 +256,8 @@ bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connecti
     curl_multi_setopt(cl->multi, CURLMOPT_SOCKETDATA, cl);
     curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
     curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
-    curl_multi_setopt(cl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
     curl_multi_setopt(cl->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    bff_curl_loop_set_limits(cl, max_host_connections, max_idle_connections);
     return cl;
 }
 

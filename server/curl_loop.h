@@ -15,8 +15,16 @@ typedef struct st_bff_curl_loop_t bff_curl_loop_t;
  * The callee owns `easy` again (reuse or cleanup). */
 typedef void (*bff_curl_done_cb)(CURL *easy, CURLcode result, void *data);
 
-/** Creates the multi handle for `loop`. `max_host_connections` caps connections per host. */
-bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections);
+/** Creates the multi handle for `loop` with the limits of bff_curl_loop_set_limits. Returns
+ * NULL when libcurl cannot create a multi handle (out of memory). */
+bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections,
+                                      long max_idle_connections);
+/** `max_host_connections` caps connections per host; `max_idle_connections` sizes curl's
+ * connection cache. Without the latter, curl 7.88 keeps only 4 idle connections per easy handle
+ * currently added, so a burst that ends closes most of its connections and the next opens
+ * them again. May be called again (on reload). */
+void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
+                              long max_idle_connections);
 /** Frees everything; every transfer must have been completed or cancelled by its owner. */
 void bff_curl_loop_destroy(bff_curl_loop_t *cl);
 

@@ -193,6 +193,18 @@ static long max_host_connections(bff_profile_t **profiles, size_t n)
     return max;
 }
 
+/* Every connection the caps allow may stay idle in curl's cache: closing one that the next burst
+ * needs again costs a handshake and leaves a TIME_WAIT socket behind. */
+static long max_idle_connections(bff_profile_t **profiles, size_t n)
+{
+    long total = 0;
+    for (size_t p = 0; p != n; ++p)
+        for (size_t u = 0; u != profiles[p]->nupstreams; ++u)
+            total += (long)profiles[p]->upstreams[u].max_connections *
+                     (long)profiles[p]->upstreams[u].ninstances;
+    return total < 16 ? 16 : total > 8192 ? 8192 : total;
+}
+
 int bff_server_start(bff_server_t *server, bff_profile_t **profiles, size_t nprofiles,
                      unsigned nthreads)
 {
@@ -240,7 +252,12 @@ int bff_server_start(bff_server_t *server, bff_profile_t **profiles, size_t npro
         w->loop = h2o_evloop_create();
         w->queue = h2o_multithread_create_queue(w->loop);
         h2o_multithread_register_receiver(w->queue, &w->wakeup, on_wakeup);
-        w->curl = bff_curl_loop_create(w->loop, max_host_connections(profiles, nprofiles));
+        w->curl = bff_curl_loop_create(w->loop, max_host_connections(profiles, nprofiles),
+                                       max_idle_connections(profiles, nprofiles));
+        if (w->curl == NULL) {
+            fprintf(stderr, "bffd: cannot create a curl multi handle\n");
+            abort();
+        }
         bff_timers_init(&w->timers, w->loop);
         w->sites = bff_calloc(nprofiles, sizeof(*w->sites));
         w->upstreams = bff_upstreams_create(w, profiles, nprofiles);

@@ -211,7 +211,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     start_upstream();
     loop = h2o_evloop_create();
-    cl = bff_curl_loop_create(loop, 64);
+    cl = bff_curl_loop_create(loop, 64, 64);
     TAP_RUN(test_parallel_transfers);
     TAP_RUN(test_connection_reuse);
     TAP_RUN(test_cancel);
