@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "compose/mem.h"
+
 /** One problem found in user-written input. `file` may be NULL; line/column are 1-based, 0 =
  * unknown. */
 typedef struct st_bff_error_t {
@@ -29,12 +31,5 @@ void bff_diag_format(const bff_diag_t *diag, size_t i, char *buf, size_t bufsize
 void bff_diag_print(const bff_diag_t *diag);
 /** Releases the entries; the diag can be reused afterwards. */
 void bff_diag_clear(bff_diag_t *diag);
-
-/** Aborting allocation helpers: we are a server, out of memory is fatal (h2o_mem_alloc). */
-void *bff_malloc(size_t size);
-void *bff_calloc(size_t n, size_t size);
-void *bff_realloc(void *p, size_t size);
-char *bff_strdup(const char *s);
-char *bff_strndup(const char *s, size_t len);
 
 #endif

@@ -3,18 +3,13 @@
 #ifndef BFF_COMPOSE_SHAPE_H
 #define BFF_COMPOSE_SHAPE_H
 
+#include "compose/bindings.h"
 #include "compose/diag.h"
 #include "compose/json_scan.h"
 #include "compose/json_write.h"
 #include "compose/jpath.h"
 #include "compose/template.h"
 #include "compose/yaml_tree.h"
-
-/* Bindings name what a path's root refers to. Values >= 0 are source indexes. */
-#define BFF_BIND_REQUEST (-2) /* the request doc: path/query parameters, `header`, later `claims`  \
-                               */
-#define BFF_BIND_ITEM (-3)    /* the current element of a for-each source (`item`) */
-#define BFF_BIND_ELEMENT (-4) /* inside $select: the element being shaped */
 
 typedef enum en_bff_shape_kind_t {
     BFF_SHAPE_OBJECT,
@@ -99,27 +94,13 @@ void bff_shape_free(bff_shape_t *shape);
 /** Calls `cb` for every binding any path or template in the shape refers to. */
 void bff_shape_foreach_binding(const bff_shape_t *shape, void (*cb)(void *ctx, int binding),
                                void *ctx);
-
-/** What a shape is evaluated against: one scanned doc and root token per binding. */
-typedef struct st_bff_shape_env_t {
-    const bff_jdoc_t *const *source_docs; /* indexed by source; NULL doc = unavailable */
-    const uint32_t *source_roots;
-    size_t nsources;
-    const bff_jdoc_t *request_doc; /* {"param": ..., "header": {...}} */
-    const bff_jdoc_t *item_doc;    /* for-each item, or NULL */
-    uint32_t item_tok;
-    int item_preencoded; /* batch: `{items}` is already URL-encoded, insert it verbatim */
-} bff_shape_env_t;
+/** Calls `cb` for every path and template reference in the shape, with its binding. */
+void bff_shape_foreach_path(bff_shape_t *shape,
+                            void (*cb)(void *ctx, bff_jpath_t *path, int binding), void *ctx);
 
 /** Writes the JSON for `shape` into `w`. Absent values become null (or $default). Never fails:
  * malformed cases degrade to null; size limits are the writer's. */
 void bff_shape_eval(const bff_shape_t *shape, const bff_shape_env_t *env, bff_jwrite_t *w);
-
-/** Renders a template as a string into `out` (a writer used as a byte buffer, no quoting).
- * `urlencode` percent-encodes every reference's value (for URL templates). Returns 0, or -1
- * when a reference is absent or not a scalar (the caller names it). *missing gets the ref. */
-int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
-                        bff_jwrite_t *out, const char **missing);
 
 /** Converts a YAML value to JSON text (plain true/false/null/numbers keep their JSON type,
  * quoted scalars are strings). Returns a malloc'ed string. */

@@ -32,40 +32,7 @@ static void write_raw(bff_jwrite_t *w, const bff_jdoc_t *doc, uint32_t tok)
 static size_t resolve(const bff_jpath_t *path, int binding, const eval_ctx_t *ctx,
                       const bff_jdoc_t **doc, uint32_t *out, size_t max)
 {
-    const bff_shape_env_t *env = ctx->env;
-    uint32_t start;
-    switch (binding) {
-    case BFF_BIND_ELEMENT:
-        *doc = ctx->elem_doc;
-        if (*doc == NULL)
-            return 0;
-        if (strcmp(path->root, "@") == 0)
-            start = ctx->elem_tok;
-        else
-            start = bff_jdoc_obj_get(*doc, ctx->elem_tok, path->root, strlen(path->root));
-        break;
-    case BFF_BIND_ITEM:
-        *doc = env->item_doc;
-        if (*doc == NULL)
-            return 0;
-        start = env->item_tok;
-        break;
-    case BFF_BIND_REQUEST:
-        *doc = env->request_doc;
-        if (*doc == NULL)
-            return 0;
-        start = bff_jdoc_obj_get(*doc, 0, path->root, strlen(path->root));
-        break;
-    default:
-        if (binding < 0 || (size_t)binding >= env->nsources || env->source_docs[binding] == NULL)
-            return 0;
-        *doc = env->source_docs[binding];
-        start = env->source_roots[binding];
-        break;
-    }
-    if (start == UINT32_MAX)
-        return 0;
-    return bff_jpath_eval(path, 0, *doc, start, out, max);
+    return bff_binding_eval(path, binding, ctx->env, ctx->elem_doc, ctx->elem_tok, doc, out, max);
 }
 
 /* Orders a value against a filter literal: strings by bytes, numbers by value; true, false and
@@ -392,71 +359,6 @@ static void eval_path(const bff_shape_t *s, const bff_jpath_t *path, int binding
         free(toks);
 }
 
-/* Appends a scalar's text for templates: strings unescaped, numbers/bools raw, null empty. */
-static int append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok, int urlencode)
-{
-    const bff_jtok_t *t = doc->toks + tok;
-    if (t->type == BFF_J_OBJECT || t->type == BFF_J_ARRAY)
-        return -1;
-    if (t->type == BFF_J_NULL)
-        return urlencode ? -1 : 0;
-    const char *s = doc->json + t->start;
-    size_t n = t->end - t->start;
-    char stackbuf[256], *buf = NULL;
-    if (t->type == BFF_J_STRING && t->escaped) {
-        buf = n < sizeof(stackbuf) ? stackbuf : bff_malloc(n + 1);
-        n = bff_jdoc_unescape(doc, tok, buf);
-        s = buf;
-    }
-    if (!urlencode) {
-        bff_jwrite_bytes(out, s, n);
-    } else {
-        static const char hex[] = "0123456789ABCDEF";
-        for (size_t i = 0; i != n; ++i) {
-            unsigned char c = (unsigned char)s[i];
-            if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-                bff_jwrite_bytes(out, (const char *)&c, 1);
-            } else {
-                char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-                bff_jwrite_bytes(out, esc, 3);
-            }
-        }
-    }
-    if (buf != NULL && buf != stackbuf)
-        free(buf);
-    return 0;
-}
-
-static int render(const bff_template_t *t, const eval_ctx_t *ctx, int urlencode, bff_jwrite_t *out,
-                  const char **missing)
-{
-    for (size_t i = 0; i != t->nparts; ++i) {
-        const bff_template_part_t *part = t->parts + i;
-        if (part->literal != NULL) {
-            bff_jwrite_bytes(out, part->literal, part->literal_len);
-            continue;
-        }
-        const bff_jdoc_t *doc = NULL;
-        uint32_t tok;
-        int encode = urlencode && !(part->binding == BFF_BIND_ITEM && ctx->env->item_preencoded);
-        if (resolve(&part->ref, part->binding, ctx, &doc, &tok, 1) == 0 ||
-            append_scalar(out, doc, tok, encode) != 0) {
-            if (missing)
-                *missing = part->ref.text;
-            if (urlencode)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
-                        bff_jwrite_t *out, const char **missing)
-{
-    eval_ctx_t ctx = {env, NULL, 0};
-    return render(t, &ctx, urlencode, out, missing);
-}
-
 static void eval_template(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w)
 {
     if (bff_template_is_single_ref(&s->tmpl)) { /* "{user.id}" keeps the value's type */
@@ -465,7 +367,7 @@ static void eval_template(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrit
     }
     bff_jwrite_t buf;
     bff_jwrite_init(&buf, 128, w->max);
-    render(&s->tmpl, ctx, 0, &buf, NULL);
+    bff_template_render_in(&s->tmpl, ctx->env, ctx->elem_doc, ctx->elem_tok, 0, &buf, NULL);
     bff_jwrite_str(w, buf.buf, buf.len);
     bff_jwrite_dispose(&buf);
 }

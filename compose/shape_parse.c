@@ -543,3 +543,19 @@ void bff_shape_foreach_binding(const bff_shape_t *s, void (*cb)(void *ctx, int b
     for (size_t i = 0; i != s->nparts; ++i)
         bff_shape_foreach_binding(s->parts[i], cb, ctx);
 }
+
+void bff_shape_foreach_path(bff_shape_t *s, void (*cb)(void *ctx, bff_jpath_t *path, int binding),
+                            void *ctx)
+{
+    if (s == NULL)
+        return;
+    if (s->kind == BFF_SHAPE_PATH)
+        cb(ctx, &s->path, s->binding);
+    for (size_t i = 0; i != s->tmpl.nparts; ++i)
+        if (s->tmpl.parts[i].literal == NULL)
+            cb(ctx, &s->tmpl.parts[i].ref, s->tmpl.parts[i].binding);
+    for (size_t i = 0; i != s->nfields; ++i)
+        bff_shape_foreach_path(s->fields[i], cb, ctx);
+    for (size_t i = 0; i != s->nparts; ++i)
+        bff_shape_foreach_path(s->parts[i], cb, ctx);
+}

@@ -13,30 +13,7 @@ struct spec_parser {
     bff_spec_t *spec;
     const bff_spec_env_t *env;
     bff_diag_t *diag;
-    bff_source_t *current; /* source whose templates are being resolved */
-    const bff_yaml_node_t *at;
-    int failed;
 };
-
-static const char *const reserved_names[] = {"header", "item", "items", "claims", "request", NULL};
-
-static int is_reserved(const char *name)
-{
-    for (const char *const *r = reserved_names; *r; ++r)
-        if (strcmp(*r, name) == 0)
-            return 1;
-    return 0;
-}
-
-static int valid_name(const char *s)
-{
-    if (!(isalpha((unsigned char)*s) || *s == '_'))
-        return 0;
-    for (; *s; ++s)
-        if (!(isalnum((unsigned char)*s) || *s == '_'))
-            return 0;
-    return 1;
-}
 
 static ssize_t find_param(const bff_spec_t *spec, const char *name)
 {
@@ -48,8 +25,8 @@ static ssize_t find_param(const bff_spec_t *spec, const char *name)
 
 static ssize_t find_source(const bff_spec_t *spec, const char *name)
 {
-    for (size_t i = 0; i != spec->nsources; ++i)
-        if (spec->sources[i].name && strcmp(spec->sources[i].name, name) == 0)
+    for (size_t i = 0; i != spec->plan.nsources; ++i)
+        if (spec->plan.sources[i].name && strcmp(spec->plan.sources[i].name, name) == 0)
             return (ssize_t)i;
     return -1;
 }
@@ -104,7 +81,7 @@ static int parse_endpoint_line(struct spec_parser *sp, const bff_yaml_node_t *no
         memset(seg, 0, sizeof(*seg));
         if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
             char *name = bff_strndup(p + 1, len - 2);
-            if (!valid_name(name) || is_reserved(name)) {
+            if (!bff_is_valid_name(name) || bff_is_reserved_root(name)) {
                 bff_yaml_error(sp->diag, node, "bad path parameter name '%s'", name);
                 free(name);
                 return -1;
@@ -287,7 +264,8 @@ static int parse_params(struct spec_parser *sp, const bff_yaml_node_t *root)
         }
         for (size_t i = 0; i != query->size; ++i) {
             const char *name = query->keys[i]->str;
-            if (!valid_name(name) || is_reserved(name) || find_param(spec, name) >= 0) {
+            if (!bff_is_valid_name(name) || bff_is_reserved_root(name) ||
+                find_param(spec, name) >= 0) {
                 bff_yaml_error(sp->diag, query->keys[i],
                                "query parameter name '%s' is invalid, reserved or already used",
                                name);
@@ -300,241 +278,30 @@ static int parse_params(struct spec_parser *sp, const bff_yaml_node_t *root)
     return ret;
 }
 
-static void note_request_header(bff_spec_t *spec, const char *name)
+static void note_request_header(void *ctx, const char *name)
 {
-    char *lower = bff_strdup(name);
-    for (char *c = lower; *c; ++c)
-        *c = (char)tolower((unsigned char)*c);
-    for (size_t i = 0; i != spec->nrequest_headers; ++i) {
-        if (strcmp(spec->request_headers[i], lower) == 0) {
-            free(lower);
+    bff_spec_t *spec = ((struct spec_parser *)ctx)->spec;
+    for (size_t i = 0; i != spec->nrequest_headers; ++i)
+        if (strcmp(spec->request_headers[i], name) == 0)
             return;
-        }
-    }
     spec->request_headers =
         bff_realloc(spec->request_headers, (spec->nrequest_headers + 1) * sizeof(char *));
-    spec->request_headers[spec->nrequest_headers++] = lower;
+    spec->request_headers[spec->nrequest_headers++] = bff_strdup(name);
 }
 
-/* Resolves a root for templates and shapes. Inside a source, a source root adds a dependency. */
+/* The roots an endpoint's templates and shapes may use: its parameters, `header`, its sources. */
 static int resolve_root(void *ctx, const char *root)
 {
     struct spec_parser *sp = ctx;
     if (find_param(sp->spec, root) >= 0 || strcmp(root, "header") == 0)
         return BFF_BIND_REQUEST;
-    if (sp->current != NULL && sp->current->mode != BFF_SOURCE_ONCE &&
-        (strcmp(root, "item") == 0 || strcmp(root, "items") == 0))
-        return BFF_BIND_ITEM;
     ssize_t src = find_source(sp->spec, root);
-    if (src < 0)
-        return -1;
-    if (sp->current != NULL)
-        sp->current->deps |= (uint64_t)1 << src;
-    return (int)src;
+    return src < 0 ? -1 : (int)src;
 }
 
-/* The request doc holds headers under lower-cased names, so the path's step is lower-cased too. */
-static void note_binding_header(struct spec_parser *sp, bff_jpath_t *path, int binding)
+static void note_path(void *ctx, bff_jpath_t *path, int binding)
 {
-    if (binding != BFF_BIND_REQUEST || strcmp(path->root, "header") != 0 || path->nsteps == 0 ||
-        path->steps[0].kind != BFF_JPATH_FIELD)
-        return;
-    for (char *c = path->steps[0].name; *c; ++c)
-        *c = (char)tolower((unsigned char)*c);
-    note_request_header(sp->spec, path->steps[0].name);
-}
-
-/* Shapes resolve roots through resolve_root, which sees no paths: collect their headers here. */
-static void note_shape_headers(struct spec_parser *sp, bff_shape_t *s)
-{
-    if (s == NULL)
-        return;
-    if (s->kind == BFF_SHAPE_PATH)
-        note_binding_header(sp, &s->path, s->binding);
-    for (size_t i = 0; i != s->tmpl.nparts; ++i)
-        if (s->tmpl.parts[i].literal == NULL)
-            note_binding_header(sp, &s->tmpl.parts[i].ref, s->tmpl.parts[i].binding);
-    for (size_t i = 0; i != s->nfields; ++i)
-        note_shape_headers(sp, s->fields[i]);
-    for (size_t i = 0; i != s->nparts; ++i)
-        note_shape_headers(sp, s->parts[i]);
-}
-
-static int parse_template(struct spec_parser *sp, const bff_yaml_node_t *node, const char *what,
-                          bff_template_t *out)
-{
-    if (node == NULL || node->kind != BFF_YAML_SCALAR) {
-        bff_yaml_error(sp->diag, node, "%s must be a string", what);
-        return -1;
-    }
-    const char *err;
-    size_t off;
-    if (bff_template_parse(node->str, out, &err, &off) != 0) {
-        bff_yaml_error(sp->diag, node, "%s: %s at offset %zu", what, err, off);
-        return -1;
-    }
-    int ret = 0;
-    for (size_t i = 0; i != out->nparts; ++i) {
-        bff_template_part_t *part = out->parts + i;
-        if (part->literal != NULL)
-            continue;
-        if (strcmp(part->ref.root, "header") == 0 && part->ref.nsteps == 0) {
-            bff_yaml_error(sp->diag, node, "write {header.Name} to use a request header");
-            ret = -1;
-            continue;
-        }
-        part->binding = resolve_root(sp, part->ref.root);
-        if (part->binding == -1) {
-            bff_yaml_error(sp->diag, node,
-                           "%s refers to '%s', which is not a parameter, a source or 'header'",
-                           what, part->ref.root);
-            ret = -1;
-        }
-        note_binding_header(sp, &part->ref, part->binding);
-    }
-    return ret;
-}
-
-static int parse_upstream_ref(struct spec_parser *sp, const bff_yaml_node_t *def, bff_source_t *src)
-{
-    const char *name = NULL;
-    if (bff_yaml_get_str(sp->diag, def, "upstream", 1, &name) != 0)
-        return -1;
-    for (size_t i = 0; i != sp->env->nupstreams; ++i) {
-        if (strcmp(sp->env->upstreams[i], name) == 0) {
-            src->upstream = i;
-            return 0;
-        }
-    }
-    bff_yaml_error(sp->diag, bff_yaml_get(def, "upstream"),
-                   "source '%s' uses upstream '%s', which the profile does not define", src->name,
-                   name);
-    return -1;
-}
-
-static int parse_headers(struct spec_parser *sp, const bff_yaml_node_t *h, bff_source_t *src)
-{
-    if (h == NULL)
-        return 0;
-    if (h->kind != BFF_YAML_MAP) {
-        bff_yaml_error(sp->diag, h, "'headers' must be a mapping of name: template");
-        return -1;
-    }
-    int ret = 0;
-    src->headers = bff_calloc(h->size, sizeof(*src->headers));
-    for (size_t i = 0; i != h->size; ++i) {
-        bff_header_tmpl_t *ht = src->headers + src->nheaders++;
-        ht->name = bff_strdup(h->keys[i]->str);
-        ret |= parse_template(sp, h->items[i], "header value", &ht->value);
-    }
-    return ret;
-}
-
-static int parse_iteration(struct spec_parser *sp, const bff_yaml_node_t *def, bff_source_t *src)
-{
-    const bff_yaml_node_t *fe = bff_yaml_get(def, "for_each"), *b = bff_yaml_get(def, "batch");
-    if (fe == NULL && b == NULL)
-        return 0;
-    if (fe != NULL && b != NULL) {
-        src->mode = BFF_SOURCE_FOR_EACH;
-        bff_yaml_error(sp->diag, b, "a source is either for_each or batch, not both");
-        return -1;
-    }
-    const bff_yaml_node_t *node = fe ? fe : b;
-    static const char *const fe_keys[] = {"items", "concurrency", "max", NULL};
-    static const char *const b_keys[] = {"items", "separator", "max", NULL};
-    src->mode = fe ? BFF_SOURCE_FOR_EACH : BFF_SOURCE_BATCH; /* even on error: `item` is known */
-    if (bff_yaml_check_map(sp->diag, node, fe ? "for_each" : "batch", fe ? fe_keys : b_keys) != 0)
-        return -1;
-    const char *items = NULL, *sep = ",";
-    int64_t conc = 4, max = 50;
-    int ret = bff_yaml_get_str(sp->diag, node, "items", 1, &items);
-    ret |= bff_yaml_get_int(sp->diag, node, "concurrency", 0, 1, 64, &conc);
-    ret |= bff_yaml_get_int(sp->diag, node, "max", 0, 1, 1000, &max);
-    ret |= bff_yaml_get_str(sp->diag, node, "separator", 0, &sep);
-    if (ret != 0 || items == NULL)
-        return -1;
-    src->concurrency = (unsigned)conc;
-    src->max_items = (unsigned)max;
-    src->separator = bff_strdup(sep);
-    const char *err;
-    if (bff_jpath_parse(items, strlen(items), &src->items, &err) != 0) {
-        bff_yaml_error(sp->diag, bff_yaml_get(node, "items"), "items: %s", err);
-        return -1;
-    }
-    /* Resolve before the source's own mode makes `item` visible. */
-    bff_source_mode_t mode = src->mode;
-    src->mode = BFF_SOURCE_ONCE;
-    src->items_binding = resolve_root(sp, src->items.root);
-    src->mode = mode;
-    if (src->items_binding == -1) {
-        bff_yaml_error(sp->diag, bff_yaml_get(node, "items"),
-                       "items refers to '%s', which is not a source or parameter", src->items.root);
-        return -1;
-    }
-    note_binding_header(sp, &src->items, src->items_binding);
-    return 0;
-}
-
-static int parse_source(struct spec_parser *sp, const bff_yaml_node_t *key,
-                        const bff_yaml_node_t *def, bff_source_t *src)
-{
-    static const char *const keys[] = {"upstream", "method",   "path",     "headers",
-                                       "body",     "optional", "fallback", "timeout",
-                                       "retries",  "for_each", "batch",    NULL};
-    src->file = key->file, src->line = key->line, src->column = key->column;
-    if (bff_yaml_check_map(sp->diag, def, "a source", keys) != 0)
-        return -1;
-    sp->current = src;
-    int ret = parse_upstream_ref(sp, def, src);
-    const char *method = "GET";
-    ret |= bff_yaml_get_str(sp->diag, def, "method", 0, &method);
-    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
-    int known = 0;
-    for (const char *const *m = methods; *m != NULL; ++m)
-        known |= strcmp(*m, method) == 0;
-    if (!known) {
-        bff_yaml_error(sp->diag, bff_yaml_get(def, "method"),
-                       "method must be GET, HEAD, POST, PUT, PATCH or DELETE, not '%s'", method);
-        ret = -1;
-    }
-    src->method = bff_strdup(method);
-    ret |= bff_yaml_get_bool(sp->diag, def, "optional", &src->optional);
-    ret |= bff_yaml_get_duration_ms(sp->diag, def, "timeout", &src->timeout_ms);
-    int64_t retries = 0;
-    ret |= bff_yaml_get_int(sp->diag, def, "retries", 0, 0, 5, &retries);
-    src->retries = (unsigned)retries;
-    ret |= parse_iteration(sp, def, src);
-    const bff_yaml_node_t *path = bff_yaml_get(def, "path");
-    if (path == NULL) {
-        bff_yaml_error(sp->diag, def, "source '%s' needs a 'path'", src->name);
-        ret = -1;
-    } else if (parse_template(sp, path, "path", &src->path) != 0) {
-        ret = -1;
-    } else if (src->path.text[0] != '/') {
-        bff_yaml_error(sp->diag, path,
-                       "path must start with '/' (the upstream's URL is prepended)");
-        ret = -1;
-    }
-    ret |= parse_headers(sp, bff_yaml_get(def, "headers"), src);
-    const bff_yaml_node_t *body = bff_yaml_get(def, "body");
-    if (body != NULL && (src->body = bff_shape_parse(body, resolve_root, sp, sp->diag)) == NULL)
-        ret = -1;
-    note_shape_headers(sp, src->body);
-    const bff_yaml_node_t *fallback = bff_yaml_get(def, "fallback");
-    if (fallback != NULL) {
-        if (!src->optional) {
-            bff_yaml_error(sp->diag, fallback, "'fallback' only makes sense with 'optional: true'");
-            ret = -1;
-        }
-        src->fallback_json = bff_shape_yaml_to_json(fallback);
-    }
-    if (src->deps & ((uint64_t)1 << src->index)) {
-        bff_yaml_error(sp->diag, key, "source '%s' refers to itself", src->name);
-        ret = -1;
-    }
-    sp->current = NULL;
-    return ret;
+    bff_binding_note_header(path, binding, note_request_header, ctx);
 }
 
 static int parse_sources(struct spec_parser *sp, const bff_yaml_node_t *sources)
@@ -551,65 +318,27 @@ static int parse_sources(struct spec_parser *sp, const bff_yaml_node_t *sources)
         return -1;
     }
     /* Names first, so templates may refer to sources declared later in the file. */
-    spec->sources = bff_calloc(sources->size, sizeof(*spec->sources));
+    bff_plan_t *plan = &spec->plan;
+    plan->sources = bff_calloc(sources->size, sizeof(*plan->sources));
     int ret = 0;
     for (size_t i = 0; i != sources->size; ++i) {
         const char *name = sources->keys[i]->str;
-        if (!valid_name(name) || is_reserved(name) || find_param(spec, name) >= 0) {
+        if (!bff_is_valid_name(name) || bff_is_reserved_root(name) || find_param(spec, name) >= 0) {
             bff_yaml_error(sp->diag, sources->keys[i],
                            "source name '%s' is invalid, reserved or the name of a parameter",
                            name);
             ret = -1;
         }
-        spec->sources[i].name = bff_strdup(name);
-        spec->sources[i].index = (unsigned)i;
+        plan->sources[i].name = bff_strdup(name);
+        plan->sources[i].index = (unsigned)i;
     }
-    spec->nsources = sources->size;
+    plan->nsources = sources->size;
+    bff_source_scope_t scope = {resolve_root, note_request_header, sp, sp->env->upstreams,
+                                sp->env->nupstreams};
     for (size_t i = 0; i != sources->size; ++i)
-        ret |= parse_source(sp, sources->keys[i], sources->items[i], spec->sources + i);
+        ret |= bff_source_parse(plan->sources + i, sources->keys[i], sources->items[i], &scope,
+                                sp->diag);
     return ret;
-}
-
-/* Kahn's algorithm; on a cycle, names the sources that are part of or behind it, positioned at
- * the first of them. */
-static int order_sources(struct spec_parser *sp)
-{
-    bff_spec_t *spec = sp->spec;
-    size_t n = spec->nsources, done = 0;
-    uint64_t placed = 0;
-    spec->order = bff_calloc(n, sizeof(unsigned));
-    while (done < n) {
-        int progress = 0;
-        for (size_t i = 0; i != n; ++i) {
-            uint64_t bit = (uint64_t)1 << i;
-            if ((placed & bit) || (spec->sources[i].deps & ~placed))
-                continue;
-            spec->order[done++] = (unsigned)i;
-            placed |= bit;
-            progress = 1;
-        }
-        if (!progress)
-            break;
-    }
-    if (done == n)
-        return 0;
-    char names[512] = "";
-    size_t len = 0;
-    const bff_source_t *first = NULL;
-    for (size_t i = 0; i != n; ++i) {
-        if (placed & ((uint64_t)1 << i))
-            continue;
-        if (first == NULL)
-            first = spec->sources + i;
-        int w = snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "",
-                         spec->sources[i].name);
-        if (w < 0 || (size_t)w >= sizeof(names) - len)
-            break;
-        len += (size_t)w;
-    }
-    bff_diag_add(sp->diag, first->file, first->line, first->column,
-                 "sources depend on each other in a cycle: %s", names);
-    return -1;
 }
 
 bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag)
@@ -638,7 +367,7 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     ret |= parse_params(&sp, root);
     ret |= parse_sources(&sp, bff_yaml_get(root, "sources"));
     if (ret == 0)
-        ret |= order_sources(&sp);
+        ret |= bff_plan_order(&spec->plan, diag);
     const bff_yaml_node_t *response = bff_yaml_get(root, "response");
     if (response == NULL) {
         bff_yaml_error(diag, root, "missing 'response' (the shape of the JSON to return)");
@@ -646,28 +375,12 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     } else if ((spec->response = bff_shape_parse(response, resolve_root, &sp, diag)) == NULL) {
         ret = -1;
     }
-    note_shape_headers(&sp, spec->response);
+    bff_shape_foreach_path(spec->response, note_path, &sp);
     if (ret == 0)
         return spec;
 Error:
     bff_spec_free(spec);
     return NULL;
-}
-
-static void free_source(bff_source_t *src)
-{
-    free(src->name);
-    free(src->method);
-    bff_template_dispose(&src->path);
-    for (size_t i = 0; i != src->nheaders; ++i) {
-        free(src->headers[i].name);
-        bff_template_dispose(&src->headers[i].value);
-    }
-    free(src->headers);
-    bff_shape_free(src->body);
-    free(src->fallback_json);
-    bff_jpath_dispose(&src->items);
-    free(src->separator);
 }
 
 void bff_spec_free(bff_spec_t *spec)
@@ -686,10 +399,7 @@ void bff_spec_free(bff_spec_t *spec)
         free(p->enum_values);
     }
     free(spec->params);
-    for (size_t i = 0; i != spec->nsources; ++i)
-        free_source(spec->sources + i);
-    free(spec->sources);
-    free(spec->order);
+    bff_plan_dispose(&spec->plan);
     bff_shape_free(spec->response);
     for (size_t i = 0; i != spec->nrequest_headers; ++i)
         free(spec->request_headers[i]);

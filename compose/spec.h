@@ -1,16 +1,16 @@
-/* The composition spec model: one REST endpoint, its parameters, its upstream sources (with the
- * dependency DAG derived from their templates) and its response shape. Built once at load. */
+/* The composition spec model: one REST endpoint, its route and parameters, the plan of its
+ * sources (source.h, plan.h) and its response shape. Built once at load. */
 #ifndef BFF_COMPOSE_SPEC_H
 #define BFF_COMPOSE_SPEC_H
 
 #include <stdint.h>
 
 #include "compose/diag.h"
+#include "compose/plan.h"
 #include "compose/shape.h"
-#include "compose/template.h"
 #include "compose/yaml_tree.h"
 
-#define BFF_SPEC_MAX_SOURCES 64     /* dependency sets are 64-bit masks */
+#define BFF_SPEC_MAX_SOURCES BFF_PLAN_MAX_SOURCES
 #define BFF_SPEC_MAX_PATH_PARAMS 64 /* callers size bff_spec_match's `values` for this many */
 
 typedef enum en_bff_param_type_t {
@@ -33,41 +33,6 @@ typedef struct st_bff_param_t {
     size_t nenum;
 } bff_param_t;
 
-typedef struct st_bff_header_tmpl_t {
-    char *name;
-    bff_template_t value;
-} bff_header_tmpl_t;
-
-typedef enum en_bff_source_mode_t {
-    BFF_SOURCE_ONCE,
-    BFF_SOURCE_FOR_EACH, /* one call per element of `items` */
-    BFF_SOURCE_BATCH,    /* one call with the elements joined into `{items}` */
-} bff_source_mode_t;
-
-typedef struct st_bff_source_t {
-    char *name;
-    unsigned index;
-    const char *file;
-    unsigned line, column;
-    size_t upstream; /* index into the profile's upstream list */
-    char *method;
-    bff_template_t path;
-    bff_header_tmpl_t *headers;
-    size_t nheaders;
-    bff_shape_t *body; /* JSON body, NULL = none */
-    int optional;
-    char *fallback_json; /* stands in when an optional source fails; NULL = null */
-    uint64_t timeout_ms; /* 0 = the upstream's */
-    unsigned retries;    /* attempts after the first, idempotent methods only */
-    bff_source_mode_t mode;
-    bff_jpath_t items; /* FOR_EACH / BATCH: the array, from another source or the request */
-    int items_binding;
-    unsigned concurrency; /* FOR_EACH: calls in flight at once */
-    unsigned max_items;   /* FOR_EACH / BATCH: elements beyond are dropped */
-    char *separator;      /* BATCH */
-    uint64_t deps;        /* bit i: needs source i */
-} bff_source_t;
-
 typedef struct st_bff_path_segment_t {
     char *literal; /* NULL for a parameter */
     size_t param;  /* index into params */
@@ -83,9 +48,7 @@ typedef struct st_bff_spec_t {
     char *description;
     bff_param_t *params; /* path parameters first, then query parameters */
     size_t nparams;
-    bff_source_t *sources;
-    size_t nsources;
-    unsigned *order; /* sources in a topological order */
+    bff_plan_t plan; /* the sources and their order */
     bff_shape_t *response;
     uint64_t timeout_ms;    /* overall deadline; 0 = profile default */
     char **request_headers; /* lower-cased headers the templates read */

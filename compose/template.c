@@ -1,7 +1,8 @@
-/* Splits template strings into literal and reference parts at load time; rendering lives with
- * the code that knows the values (shaping, URL building). */
+/* Splits template strings into literal and reference parts at load time, and renders them
+ * against a request's bindings. */
 #include "compose/template.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,4 +97,70 @@ void bff_template_dispose(bff_template_t *t)
 int bff_template_is_single_ref(const bff_template_t *t)
 {
     return t->nparts == 1 && t->parts[0].literal == NULL;
+}
+
+/* Appends a scalar's text for templates: strings unescaped, numbers/bools raw, null empty. */
+static int append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok, int urlencode)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    if (t->type == BFF_J_OBJECT || t->type == BFF_J_ARRAY)
+        return -1;
+    if (t->type == BFF_J_NULL)
+        return urlencode ? -1 : 0;
+    const char *s = doc->json + t->start;
+    size_t n = t->end - t->start;
+    char stackbuf[256], *buf = NULL;
+    if (t->type == BFF_J_STRING && t->escaped) {
+        buf = n < sizeof(stackbuf) ? stackbuf : bff_malloc(n + 1);
+        n = bff_jdoc_unescape(doc, tok, buf);
+        s = buf;
+    }
+    if (!urlencode) {
+        bff_jwrite_bytes(out, s, n);
+    } else {
+        static const char hex[] = "0123456789ABCDEF";
+        for (size_t i = 0; i != n; ++i) {
+            unsigned char c = (unsigned char)s[i];
+            if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                bff_jwrite_bytes(out, (const char *)&c, 1);
+            } else {
+                char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+                bff_jwrite_bytes(out, esc, 3);
+            }
+        }
+    }
+    if (buf != NULL && buf != stackbuf)
+        free(buf);
+    return 0;
+}
+
+int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
+                           const bff_jdoc_t *elem_doc, uint32_t elem_tok, int urlencode,
+                           bff_jwrite_t *out, const char **missing)
+{
+    for (size_t i = 0; i != t->nparts; ++i) {
+        const bff_template_part_t *part = t->parts + i;
+        if (part->literal != NULL) {
+            bff_jwrite_bytes(out, part->literal, part->literal_len);
+            continue;
+        }
+        const bff_jdoc_t *doc = NULL;
+        uint32_t tok;
+        int encode = urlencode && !(part->binding == BFF_BIND_ITEM && env->item_preencoded);
+        if (bff_binding_eval(&part->ref, part->binding, env, elem_doc, elem_tok, &doc, &tok, 1) ==
+                0 ||
+            append_scalar(out, doc, tok, encode) != 0) {
+            if (missing)
+                *missing = part->ref.text;
+            if (urlencode)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
+                        bff_jwrite_t *out, const char **missing)
+{
+    return bff_template_render_in(t, env, NULL, 0, urlencode, out, missing);
 }

@@ -1,9 +1,12 @@
 /* String templates: literal text with `{path}` references, e.g. "/users/{userId}" or
- * "{user.firstName} {user.lastName}". `{{` and `}}` stand for literal braces. */
+ * "{user.firstName} {user.lastName}". `{{` and `}}` stand for literal braces. Parsed at load
+ * time, rendered per request (URLs, header values, string shapes). */
 #ifndef BFF_COMPOSE_TEMPLATE_H
 #define BFF_COMPOSE_TEMPLATE_H
 
+#include "compose/bindings.h"
 #include "compose/jpath.h"
+#include "compose/json_write.h"
 
 typedef struct st_bff_template_part_t {
     char *literal; /* NULL for a reference */
@@ -23,5 +26,15 @@ int bff_template_parse(const char *s, bff_template_t *out, const char **err, siz
 void bff_template_dispose(bff_template_t *t);
 /** 1 when the template is exactly one reference and nothing else ("{user.id}"). */
 int bff_template_is_single_ref(const bff_template_t *t);
+
+/** Renders a template as a string into `out` (a writer used as a byte buffer, no quoting).
+ * `urlencode` percent-encodes every reference's value (for URL templates). Returns 0, or -1
+ * when a reference is absent or not a scalar (the caller names it). *missing gets the ref. */
+int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
+                        bff_jwrite_t *out, const char **missing);
+/** The same inside $select, where `elem_doc`/`elem_tok` is the element being shaped. */
+int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
+                           const bff_jdoc_t *elem_doc, uint32_t elem_tok, int urlencode,
+                           bff_jwrite_t *out, const char **missing);
 
 #endif

@@ -59,24 +59,24 @@ static void check_shape(const bff_shape_t *s, unsigned depth)
 static void check_spec(const bff_spec_t *spec)
 {
     CHECK(spec->method != NULL && spec->route != NULL && spec->route[0] == '/');
-    CHECK(spec->nsources <= BFF_SPEC_MAX_SOURCES);
+    CHECK(spec->plan.nsources <= BFF_SPEC_MAX_SOURCES);
     CHECK(spec->response != NULL);
     check_shape(spec->response, 0);
 
     /* Sources: known upstreams, dependencies on other sources only, a topological order. */
     uint64_t placed = 0,
-             all = spec->nsources == 64 ? UINT64_MAX : ((uint64_t)1 << spec->nsources) - 1;
-    for (size_t i = 0; i != spec->nsources; ++i) {
-        const bff_source_t *src = spec->sources + i;
+             all = spec->plan.nsources == 64 ? UINT64_MAX : ((uint64_t)1 << spec->plan.nsources) - 1;
+    for (size_t i = 0; i != spec->plan.nsources; ++i) {
+        const bff_source_t *src = spec->plan.sources + i;
         CHECK(src->index == i && src->upstream < 5);
         CHECK((src->deps & ~all) == 0 && (src->deps & ((uint64_t)1 << i)) == 0);
         CHECK(src->path.text != NULL && src->path.text[0] == '/');
         CHECK(src->fallback_json == NULL || src->optional);
         check_json(src->fallback_json);
         check_shape(src->body, 0);
-        unsigned s = spec->order[i];
-        CHECK(s < spec->nsources && !(placed & ((uint64_t)1 << s)));
-        CHECK((spec->sources[s].deps & ~placed) == 0);
+        unsigned s = spec->plan.order[i];
+        CHECK(s < spec->plan.nsources && !(placed & ((uint64_t)1 << s)));
+        CHECK((spec->plan.sources[s].deps & ~placed) == 0);
         placed |= (uint64_t)1 << s;
     }
     for (size_t i = 0; i != spec->nrequest_headers; ++i) {

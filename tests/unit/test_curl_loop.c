@@ -1,7 +1,7 @@
 /* The curl multi adapter on a real h2o evloop against the real demo upstream: parallel
  * transfers, connection reuse, cancel, timeouts, refused connections, and a pooled connection
  * whose peer went away. */
-#include "server/curl_loop.c"
+#include "server/loop/curl_loop.c"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Tests the Redis loop client against a real redis-server started on a free port in a temp dir:
  * round trips, pipelining order, per-command timeouts, cancel, server death and restart. */
-#include "server/redis_loop.c"
+#include "server/loop/redis_loop.c"
 #include "tests/unit/tap.h"
 
 #include <dirent.h>

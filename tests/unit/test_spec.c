@@ -93,8 +93,8 @@ static void clear_case_env(void)
 
 static ssize_t source_index(const bff_spec_t *spec, const char *name)
 {
-    for (size_t i = 0; i != spec->nsources; ++i)
-        if (strcmp(spec->sources[i].name, name) == 0)
+    for (size_t i = 0; i != spec->plan.nsources; ++i)
+        if (strcmp(spec->plan.sources[i].name, name) == 0)
             return (ssize_t)i;
     return -1;
 }
@@ -103,10 +103,10 @@ static ssize_t source_index(const bff_spec_t *spec, const char *name)
 static int order_is_topological(const bff_spec_t *spec)
 {
     uint64_t placed = 0;
-    for (size_t i = 0; i != spec->nsources; ++i) {
-        unsigned s = spec->order[i];
-        if (s >= spec->nsources || (placed & ((uint64_t)1 << s)) ||
-            (spec->sources[s].deps & ~placed) != 0)
+    for (size_t i = 0; i != spec->plan.nsources; ++i) {
+        unsigned s = spec->plan.order[i];
+        if (s >= spec->plan.nsources || (placed & ((uint64_t)1 << s)) ||
+            (spec->plan.sources[s].deps & ~placed) != 0)
             return 0;
         placed |= (uint64_t)1 << s;
     }
@@ -234,8 +234,8 @@ static void test_model_of_dashboard(void)
     ASSERT_INT_EQ(p[3].type, BFF_PARAM_BOOL);
     ASSERT_TRUE(p[3].default_value == NULL);
 
-    ASSERT_INT_EQ(s->nsources, 4);
-    const bff_source_t *user = s->sources, *orders = s->sources + 1, *unread = s->sources + 3;
+    ASSERT_INT_EQ(s->plan.nsources, 4);
+    const bff_source_t *user = s->plan.sources, *orders = s->plan.sources + 1, *unread = s->plan.sources + 3;
     ASSERT_STR_EQ(user->name, "user");
     ASSERT_INT_EQ(user->line, 12);
     ASSERT_INT_EQ(user->column, 3);
@@ -254,8 +254,8 @@ static void test_model_of_dashboard(void)
     ASSERT_INT_EQ(unread->upstream, 3);
     ASSERT_TRUE(unread->fallback_json == NULL);
     for (size_t i = 0; i != 4; ++i) {
-        ASSERT_INT_EQ(s->sources[i].deps, 0);
-        ASSERT_INT_EQ(s->order[i], i); /* independent sources keep declaration order */
+        ASSERT_INT_EQ(s->plan.sources[i].deps, 0);
+        ASSERT_INT_EQ(s->plan.order[i], i); /* independent sources keep declaration order */
     }
     ASSERT_INT_EQ(s->nrequest_headers, 0);
     ASSERT_TRUE(s->response != NULL && s->response->kind == BFF_SHAPE_OBJECT);
@@ -274,16 +274,16 @@ static void test_deps_and_order(void)
             order = source_index(s, "order");
     ASSERT_TRUE(notify == 0 && user == 1 && order == 2);
     /* notify reads user (path) and order (header, body); user reads order; order reads a param. */
-    ASSERT_INT_EQ(s->sources[0].deps, (1u << 1) | (1u << 2));
-    ASSERT_INT_EQ(s->sources[1].deps, 1u << 2);
-    ASSERT_INT_EQ(s->sources[2].deps, 0);
-    ASSERT_INT_EQ(s->order[0], 2);
-    ASSERT_INT_EQ(s->order[1], 1);
-    ASSERT_INT_EQ(s->order[2], 0);
-    ASSERT_STR_EQ(s->sources[0].method, "POST");
-    ASSERT_INT_EQ(s->sources[0].nheaders, 2);
-    ASSERT_STR_EQ(s->sources[0].headers[0].name, "X-Tenant");
-    ASSERT_TRUE(s->sources[0].body != NULL);
+    ASSERT_INT_EQ(s->plan.sources[0].deps, (1u << 1) | (1u << 2));
+    ASSERT_INT_EQ(s->plan.sources[1].deps, 1u << 2);
+    ASSERT_INT_EQ(s->plan.sources[2].deps, 0);
+    ASSERT_INT_EQ(s->plan.order[0], 2);
+    ASSERT_INT_EQ(s->plan.order[1], 1);
+    ASSERT_INT_EQ(s->plan.order[2], 0);
+    ASSERT_STR_EQ(s->plan.sources[0].method, "POST");
+    ASSERT_INT_EQ(s->plan.sources[0].nheaders, 2);
+    ASSERT_STR_EQ(s->plan.sources[0].headers[0].name, "X-Tenant");
+    ASSERT_TRUE(s->plan.sources[0].body != NULL);
     unload(&l);
 
     /* for_each / batch: the items path makes a dependency; `item` does not. */
@@ -292,7 +292,7 @@ static void test_deps_and_order(void)
     ASSERT_TRUE(s != NULL);
     if (s == NULL)
         return;
-    const bff_source_t *products = s->sources + 1, *prices = s->sources + 2;
+    const bff_source_t *products = s->plan.sources + 1, *prices = s->plan.sources + 2;
     ASSERT_INT_EQ(products->mode, BFF_SOURCE_FOR_EACH);
     ASSERT_INT_EQ(products->deps, 1);
     ASSERT_INT_EQ(products->items_binding, 0);
@@ -318,13 +318,13 @@ static void test_deps_and_order(void)
     s = l.spec;
     ASSERT_STR_EQ(diag_text(&l.diag), "");
     if (s != NULL) {
-        ASSERT_INT_EQ(s->sources[0].deps, 0x6);
-        ASSERT_INT_EQ(s->sources[1].deps, 0x8);
-        ASSERT_INT_EQ(s->sources[2].deps, 0x8);
-        ASSERT_INT_EQ(s->sources[3].deps, 0);
+        ASSERT_INT_EQ(s->plan.sources[0].deps, 0x6);
+        ASSERT_INT_EQ(s->plan.sources[1].deps, 0x8);
+        ASSERT_INT_EQ(s->plan.sources[2].deps, 0x8);
+        ASSERT_INT_EQ(s->plan.sources[3].deps, 0);
         ASSERT_TRUE(order_is_topological(s));
-        ASSERT_INT_EQ(s->order[0], 3);
-        ASSERT_INT_EQ(s->order[3], 0);
+        ASSERT_INT_EQ(s->plan.order[0], 3);
+        ASSERT_INT_EQ(s->plan.order[3], 0);
     }
     unload(&l);
 
@@ -340,8 +340,8 @@ static void test_deps_and_order(void)
                   "response: {a: a, b: b}\n");
     ASSERT_STR_EQ(diag_text(&l.diag), "");
     if (l.spec != NULL) {
-        ASSERT_INT_EQ(l.spec->sources[0].deps, 0);
-        ASSERT_INT_EQ(l.spec->sources[1].deps, 1);
+        ASSERT_INT_EQ(l.spec->plan.sources[0].deps, 0);
+        ASSERT_INT_EQ(l.spec->plan.sources[1].deps, 1);
     }
     unload(&l);
 }
@@ -363,13 +363,13 @@ static void test_many_sources(void)
     load_text(&l, text);
     ASSERT_STR_EQ(diag_text(&l.diag), "");
     if (l.spec != NULL) {
-        ASSERT_INT_EQ(l.spec->nsources, 64);
+        ASSERT_INT_EQ(l.spec->plan.nsources, 64);
         /* Declared first, s63 depends on s62, declared second: bit 1. s1 (index 62) needs bit 63.
          */
-        ASSERT_INT_EQ(l.spec->sources[0].deps, (uint64_t)1 << 1);
-        ASSERT_TRUE(l.spec->sources[62].deps == (uint64_t)1 << 63);
-        ASSERT_INT_EQ(l.spec->order[0], 63);
-        ASSERT_INT_EQ(l.spec->order[63], 0);
+        ASSERT_INT_EQ(l.spec->plan.sources[0].deps, (uint64_t)1 << 1);
+        ASSERT_TRUE(l.spec->plan.sources[62].deps == (uint64_t)1 << 63);
+        ASSERT_INT_EQ(l.spec->plan.order[0], 63);
+        ASSERT_INT_EQ(l.spec->plan.order[63], 0);
         ASSERT_TRUE(order_is_topological(l.spec));
     }
     unload(&l);
@@ -418,13 +418,13 @@ static void test_request_headers(void)
     bff_jwrite_t out;
     bff_jwrite_init(&out, 64, 4096);
     const char *missing = NULL;
-    const bff_template_t *xt = &s->sources[0].headers[0].value; /* "{header.X-Tenant}" */
+    const bff_template_t *xt = &s->plan.sources[0].headers[0].value; /* "{header.X-Tenant}" */
     ASSERT_INT_EQ(bff_template_render(xt, &env, 0, &out, &missing), 0);
     ASSERT_TRUE(missing == NULL);
     ASSERT_INT_EQ(out.len, 9);
     ASSERT_TRUE(out.len == 9 && memcmp(out.buf, "acme corp", 9) == 0);
     bff_jwrite_reset(&out);
-    ASSERT_INT_EQ(bff_template_render(&s->sources[2].headers[0].value, &env, 1, &out, &missing), 0);
+    ASSERT_INT_EQ(bff_template_render(&s->plan.sources[2].headers[0].value, &env, 1, &out, &missing), 0);
     ASSERT_TRUE(out.len == 11 && memcmp(out.buf, "acme%20corp", 11) == 0);
     bff_jwrite_dispose(&out);
     bff_jdoc_dispose(&req);
@@ -455,7 +455,7 @@ static void test_request_headers(void)
         ASSERT_TRUE(has_header(l.spec, "x-quoted"));
         ASSERT_TRUE(has_header(l.spec, "x-ids"));
         ASSERT_INT_EQ(l.spec->nrequest_headers, 4);
-        ASSERT_INT_EQ(l.spec->sources[1].items_binding, BFF_BIND_REQUEST);
+        ASSERT_INT_EQ(l.spec->plan.sources[1].items_binding, BFF_BIND_REQUEST);
     }
     unload(&l);
 }

@@ -1,0 +1,22 @@
+/* Why a source failed: the reasons a client can see in `errors[].reason` and in a failed
+ * request's error body. Compared by pointer (as h2o's h2o_socket_error_*); the text is the
+ * wire value, so it never changes once released. */
+#ifndef BFF_COMPOSE_ERRORS_H
+#define BFF_COMPOSE_ERRORS_H
+
+/* Reported by the fetch layer for one upstream exchange. */
+extern const char bff_err_upstream_timeout[];   /* no answer within the time allowed */
+extern const char bff_err_upstream_connect[];   /* connection refused / failed */
+extern const char bff_err_upstream_status[];    /* a status the source does not accept */
+extern const char bff_err_upstream_too_large[]; /* body over the upstream's max_body */
+extern const char bff_err_upstream_transport[]; /* any other transfer error */
+extern const char bff_err_circuit_open[];       /* breaker open: failed fast */
+extern const char bff_err_bulkhead_full[];      /* too many calls in flight: failed fast */
+
+/* Reported by the executor. */
+extern const char bff_err_invalid_json[]; /* the upstream's body is not valid JSON */
+extern const char bff_err_input_failed[]; /* the source a for-each/batch iterates over failed */
+extern const char bff_err_bad_request[];  /* the upstream request could not be built */
+extern const char bff_err_partial[];      /* some for-each items failed, the rest arrived */
+
+#endif

@@ -1,0 +1,127 @@
+/* The executor: runs a plan's sources for one request. It renders each source's call from the
+ * request doc and the answers already in, starts every source whose inputs are resolved (so
+ * independent calls run in parallel and chained ones wait only for what they read), fans out
+ * for-each sources under their concurrency cap, joins batch elements into one call, sends
+ * identical calls once (coalescing), applies fallbacks, and tells required from optional
+ * failures. It knows no HTTP server, socket or loop: calls go out through a fetch-ops table
+ * the host supplies, and time comes from the host's clock, so it runs the same under a test's
+ * fake fetcher as under the worker's upstream client.
+ *
+ * Ownership: a run is malloc'ed and owns its memory (request doc copy, call records, upstream
+ * bodies, scanned docs), so it may outlive the request that started it. It borrows the plan:
+ * the caller keeps the configuration that holds the plan alive until bff_exec_destroy. */
+#ifndef BFF_COMPOSE_EXEC_H
+#define BFF_COMPOSE_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compose/bindings.h"
+#include "compose/plan.h"
+
+typedef struct st_bff_exec_t bff_exec_t;
+
+/** One upstream call as the executor asks for it. Everything is borrowed for the duration of
+ * ops->start: the fetcher copies what it keeps (all of it, for retries). */
+typedef struct st_bff_fetch_req_t {
+    size_t upstream;            /* index into the profile's upstream list */
+    const char *method;         /* "GET", "POST", ... */
+    const char *path;           /* path and query, rendered and percent-encoded */
+    const char *const *headers; /* "Name: value" lines */
+    size_t nheaders;
+    const char *body; /* NULL = none */
+    size_t body_len;
+    uint64_t timeout_ms; /* per attempt; 0 = the upstream's */
+    unsigned retries;    /* attempts after the first (idempotent methods only) */
+} bff_fetch_req_t;
+
+/** What a call brought back. `body` is malloc'ed (or NULL) and belongs to the callback's
+ * receiver, which frees it. */
+typedef struct st_bff_fetch_result_t {
+    const char *err; /* NULL on success; else a bff_err_* of compose/errors.h */
+    long status;     /* HTTP status if one arrived, else 0 */
+    char *body;
+    size_t body_len;
+    uint64_t duration_us;
+    char detail[160]; /* human-readable reason for errors */
+} bff_fetch_result_t;
+
+typedef void (*bff_fetch_cb)(void *data, bff_fetch_result_t *result);
+
+/** The host's side. Contract of `start` (as every *_start): it returns NULL when the call fails
+ * at once (breaker open, bulkhead full, no time left), with *err set, and `cb` never runs;
+ * otherwise `cb` runs exactly once, later (never from inside start), unless `cancel` was called
+ * first, after which it never runs and the handle is dead. */
+typedef struct st_bff_fetch_ops_t {
+    void *(*start)(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
+                   const char **err);
+    void (*cancel)(void *host, void *call);
+    uint64_t (*now_us)(void *host); /* a monotonic clock in microseconds */
+    /* Optional: asked after a call completes, when more calls would follow. Returning 1 ends
+     * the run as BFF_EXEC_ABANDONED (the client hung up: no further calls for it). */
+    int (*client_gone)(void *host);
+} bff_fetch_ops_t;
+
+typedef enum en_bff_exec_state_t {
+    BFF_EXEC_RUNNING,
+    BFF_EXEC_COMPLETE,  /* every source resolved; optional ones may have failed (partial) */
+    BFF_EXEC_FAILED,    /* a required source failed: bff_exec_failed_source names it */
+    BFF_EXEC_ABANDONED, /* ops->client_gone said so */
+} bff_exec_state_t;
+
+typedef enum en_bff_source_state_t {
+    BFF_SRC_WAITING, /* inputs not resolved yet */
+    BFF_SRC_RUNNING,
+    BFF_SRC_DONE,
+    BFF_SRC_FAILED,
+} bff_source_state_t;
+
+/** How one source went, for responses, Server-Timing and logs. */
+typedef struct st_bff_source_outcome_t {
+    bff_source_state_t state;
+    const char *err; /* FAILED: why; DONE: NULL, or bff_err_partial when for-each items failed */
+    long status;     /* the upstream's status when one is known */
+    char detail[200];
+    uint64_t started_us, duration_us; /* host clock; duration 0 while running */
+} bff_source_outcome_t;
+
+typedef struct st_bff_exec_conf_t {
+    const bff_plan_t *plan;
+    const char *request_doc; /* JSON object of the request's values (copied) */
+    size_t request_doc_len;
+    const char *const *headers; /* lines sent with every call first (request id, trace) */
+    size_t nheaders;            /* (copied) */
+    const bff_fetch_ops_t *ops;
+    void *host;
+    /* Runs once when the state leaves RUNNING, unless the run was destroyed first. By then no
+     * call of the run is in flight. The callee may destroy the run. */
+    void (*on_done)(void *data, bff_exec_t *exec);
+    void *data;
+} bff_exec_conf_t;
+
+/** Creates a run; nothing starts yet. Returns NULL when the request doc is not a valid JSON
+ * object (the caller built it: a bug, not a client error). */
+bff_exec_t *bff_exec_create(const bff_exec_conf_t *conf);
+/** Starts every source whose inputs are resolved. on_done may run before this returns (every
+ * source failed at once, or a required one did): the caller must not touch the run after this
+ * call unless its on_done has not run. */
+void bff_exec_start(bff_exec_t *exec);
+/** The deadline passed: every unresolved source fails with bff_err_upstream_timeout and
+ * `detail`, calls in flight are cancelled, and on_done runs (if it has not). */
+void bff_exec_expire(bff_exec_t *exec, const char *detail);
+/** Cancels what is in flight and frees the run. on_done never runs afterwards. */
+void bff_exec_destroy(bff_exec_t *exec);
+
+bff_exec_state_t bff_exec_state(const bff_exec_t *exec);
+/** The required source whose failure ended the run (state FAILED). */
+size_t bff_exec_failed_source(const bff_exec_t *exec);
+/** 1 if an optional source failed or a for-each source lost items. */
+int bff_exec_partial(const bff_exec_t *exec);
+const bff_source_outcome_t *bff_exec_outcome(const bff_exec_t *exec, size_t source);
+/** The values to shape the response from (borrowed from the run: valid until destroy). */
+bff_shape_env_t bff_exec_env(const bff_exec_t *exec);
+/** 1 while sources wait for inputs or for-each items wait to start: the calls a departed
+ * client would still cause. */
+int bff_exec_has_unstarted_work(const bff_exec_t *exec);
+
+#endif

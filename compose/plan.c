@@ -1,0 +1,56 @@
+/* Orders a plan's sources (Kahn's algorithm over 64-bit dependency masks). */
+#include "compose/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int bff_plan_order(bff_plan_t *plan, bff_diag_t *diag)
+{
+    size_t n = plan->nsources, done = 0;
+    uint64_t placed = 0;
+    plan->order = bff_calloc(n, sizeof(unsigned));
+    while (done < n) {
+        int progress = 0;
+        for (size_t i = 0; i != n; ++i) {
+            uint64_t bit = (uint64_t)1 << i;
+            if ((placed & bit) || (plan->sources[i].deps & ~placed))
+                continue;
+            plan->order[done++] = (unsigned)i;
+            placed |= bit;
+            progress = 1;
+        }
+        if (!progress)
+            break;
+    }
+    if (done == n)
+        return 0;
+    /* Names the sources that are part of or behind the cycle. */
+    char names[512] = "";
+    size_t len = 0;
+    const bff_source_t *first = NULL;
+    for (size_t i = 0; i != n; ++i) {
+        if (placed & ((uint64_t)1 << i))
+            continue;
+        if (first == NULL)
+            first = plan->sources + i;
+        int w = snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "",
+                         plan->sources[i].name);
+        if (w < 0 || (size_t)w >= sizeof(names) - len)
+            break;
+        len += (size_t)w;
+    }
+    bff_diag_add(diag, first->file, first->line, first->column,
+                 "sources depend on each other in a cycle: %s", names);
+    return -1;
+}
+
+void bff_plan_dispose(bff_plan_t *plan)
+{
+    for (size_t i = 0; i != plan->nsources; ++i)
+        bff_source_dispose(plan->sources + i);
+    free(plan->sources);
+    free(plan->order);
+    plan->sources = NULL;
+    plan->order = NULL;
+    plan->nsources = 0;
+}

@@ -1,0 +1,58 @@
+/* Per-worker views of configuration snapshots. */
+#include "server/core/conf_view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bff_upstream_t *find_unchanged(const bff_conf_view_t *prev, size_t site,
+                                      const bff_upstream_conf_t *conf)
+{
+    if (prev == NULL || site >= prev->config->nsites)
+        return NULL;
+    const bff_profile_t *p = prev->config->sites[site].profile;
+    for (size_t u = 0; u != p->nupstreams; ++u)
+        if (bff_upstream_conf_equal(bff_upstream_conf(prev->upstreams[site][u]), conf))
+            return prev->upstreams[site][u];
+    return NULL;
+}
+
+bff_conf_view_t *bff_conf_view_create(bff_config_t *config, bff_fetcher_t *fetcher,
+                                      const bff_conf_view_t *prev)
+{
+    bff_conf_view_t *view = bff_calloc(1, sizeof(*view));
+    view->refcnt = 1;
+    view->config = config;
+    view->upstreams = bff_calloc(config->nsites, sizeof(*view->upstreams));
+    for (size_t s = 0; s != config->nsites; ++s) {
+        const bff_profile_t *p = config->sites[s].profile;
+        view->upstreams[s] = bff_calloc(p->nupstreams, sizeof(bff_upstream_t *));
+        for (size_t u = 0; u != p->nupstreams; ++u) {
+            bff_upstream_t *up = find_unchanged(prev, s, p->upstreams + u);
+            if (up != NULL)
+                bff_upstream_retain(up);
+            else
+                up = bff_upstream_create(fetcher, p->upstreams + u);
+            view->upstreams[s][u] = up;
+        }
+    }
+    return view;
+}
+
+void bff_conf_view_retain(bff_conf_view_t *view)
+{
+    ++view->refcnt;
+}
+
+void bff_conf_view_release(bff_conf_view_t *view)
+{
+    if (view == NULL || --view->refcnt != 0)
+        return;
+    for (size_t s = 0; s != view->config->nsites; ++s) {
+        for (size_t u = 0; u != view->config->sites[s].profile->nupstreams; ++u)
+            bff_upstream_release(view->upstreams[s][u]);
+        free(view->upstreams[s]);
+    }
+    free(view->upstreams);
+    bff_config_release(view->config);
+    free(view);
+}

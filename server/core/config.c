@@ -1,0 +1,104 @@
+/* Loads, checks and frees configuration snapshots. */
+#include "server/core/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/listener.h"
+
+static void free_config(bff_config_t *c)
+{
+    for (size_t i = 0; i != c->nsites; ++i) {
+        bff_config_site_t *site = c->sites + i;
+        bff_profile_free(site->profile);
+        if (site->ssl_ctx != NULL)
+            SSL_CTX_free(site->ssl_ctx);
+        bff_access_log_release(site->access_log);
+    }
+    free(c->sites);
+    free(c);
+}
+
+/* TLS pairs and log files are loaded as serving would: a readable but broken file fails here. */
+static int open_resources(bff_config_site_t *site, int check_only, bff_diag_t *diag)
+{
+    bff_profile_t *p = site->profile;
+    char err[512];
+    char *file = bff_malloc(strlen(p->dir) + sizeof("/profile.yaml"));
+    sprintf(file, "%s/profile.yaml", p->dir);
+    int ret = 0;
+    if (p->tls_certificate != NULL &&
+        (site->ssl_ctx = bff_listener_ssl_ctx(p->tls_certificate, p->tls_key, err, sizeof(err))) ==
+            NULL) {
+        bff_diag_add(diag, file, 0, 0, "%s", err);
+        ret = -1;
+    }
+    if (!check_only &&
+        (site->access_log = bff_access_log_open(p->access_log, err, sizeof(err))) == NULL) {
+        bff_diag_add(diag, file, 0, 0, "%s", err);
+        ret = -1;
+    }
+    free(file);
+    return ret;
+}
+
+bff_config_t *bff_config_load(const bff_config_args_t *args, bff_diag_t *diag)
+{
+    bff_config_t *c = bff_calloc(1, sizeof(*c));
+    atomic_init(&c->refcnt, 1);
+    c->generation = 1;
+    c->sites = bff_calloc(args->ndirs, sizeof(*c->sites));
+    int failed = 0;
+    for (size_t i = 0; i != args->ndirs; ++i) {
+        bff_profile_t *p = bff_profile_load(args->dirs[i], diag);
+        if (p == NULL) {
+            failed = 1;
+            continue;
+        }
+        c->sites[c->nsites++].profile = p;
+        if (args->listen_host != NULL) { /* the command line wins over profile.yaml */
+            free(p->host);
+            p->host = bff_strdup(args->listen_host);
+            p->port = args->listen_port;
+        }
+    }
+    for (size_t i = 0; i != c->nsites && !failed; ++i)
+        failed |= open_resources(c->sites + i, args->check_only, diag) != 0;
+    if (failed) {
+        free_config(c);
+        return NULL;
+    }
+    return c;
+}
+
+void bff_config_retain(bff_config_t *c)
+{
+    atomic_fetch_add_explicit(&c->refcnt, 1, memory_order_relaxed);
+}
+
+void bff_config_release(bff_config_t *c)
+{
+    if (c != NULL && atomic_fetch_sub_explicit(&c->refcnt, 1, memory_order_acq_rel) == 1)
+        free_config(c);
+}
+
+int bff_config_check_reload(const bff_config_t *cur, const bff_config_t *next, bff_diag_t *diag)
+{
+    int ret = 0;
+    if (cur->nsites != next->nsites) {
+        bff_diag_add(diag, NULL, 0, 0, "the number of profiles changed: restart bffd to apply it");
+        return -1;
+    }
+    for (size_t i = 0; i != cur->nsites; ++i) {
+        const bff_profile_t *a = cur->sites[i].profile, *b = next->sites[i].profile;
+        if (strcmp(a->host, b->host) != 0 || a->port != b->port) {
+            bff_diag_add(diag, b->dir, 0, 0,
+                         "profile %s: listen changed from %s:%u to %s:%u, which needs a restart "
+                         "(the listening sockets stay as they are)",
+                         b->name, a->host, a->port, b->host, b->port);
+            ret = -1;
+        }
+    }
+    return ret;
+}

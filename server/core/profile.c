@@ -1,0 +1,424 @@
+/* Reads a profile folder: profile.yaml (listener, limits, upstreams) and every endpoints/NAME.yaml
+ * spec, collecting all problems with positions. Nothing here opens sockets. */
+#include "server/core/profile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compose/yaml_tree.h"
+
+int bff_profile_parse_listen(const char *s, char **host, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL)
+        return -1;
+    const char *h = s;
+    size_t hlen = (size_t)(colon - s);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
+        ++h, hlen -= 2;
+    int64_t p;
+    if (bff_parse_int(colon + 1, &p) != 0 || p < 0 || p > 65535)
+        return -1;
+    *host = hlen ? bff_strndup(h, hlen) : bff_strdup("0.0.0.0");
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int check_url(bff_diag_t *diag, const bff_yaml_node_t *at, const char *url)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        bff_yaml_error(diag, at, "upstream URL must start with http:// or https://, not '%s'", url);
+        return -1;
+    }
+    const char *hostpart = strstr(url, "://") + 3;
+    if (*hostpart == '\0' || *hostpart == '/') {
+        bff_yaml_error(diag, at, "upstream URL '%s' has no host", url);
+        return -1;
+    }
+    return 0;
+}
+
+static void add_instance(bff_upstream_conf_t *up, const char *url, unsigned weight)
+{
+    up->instances = bff_realloc(up->instances, (up->ninstances + 1) * sizeof(*up->instances));
+    size_t len = strlen(url);
+    while (len > 0 && url[len - 1] == '/')
+        --len;
+    up->instances[up->ninstances].url = bff_strndup(url, len);
+    up->instances[up->ninstances].weight = weight;
+    ++up->ninstances;
+}
+
+static int parse_instances(bff_diag_t *diag, const bff_yaml_node_t *def, bff_upstream_conf_t *up)
+{
+    const bff_yaml_node_t *url = bff_yaml_get(def, "url"),
+                          *instances = bff_yaml_get(def, "instances");
+    if ((url == NULL) == (instances == NULL)) {
+        bff_yaml_error(diag, def, "upstream '%s' needs exactly one of 'url' or 'instances'",
+                       up->name);
+        return -1;
+    }
+    if (url != NULL) {
+        if (url->kind != BFF_YAML_SCALAR) {
+            bff_yaml_error(diag, url, "'url' must be a string like http://host:port");
+            return -1;
+        }
+        if (check_url(diag, url, url->str) != 0)
+            return -1;
+        add_instance(up, url->str, 1);
+        return 0;
+    }
+    if (instances->kind != BFF_YAML_SEQ || instances->size == 0) {
+        bff_yaml_error(diag, instances, "'instances' must be a non-empty list");
+        return -1;
+    }
+    int ret = 0;
+    for (size_t i = 0; i != instances->size; ++i) {
+        const bff_yaml_node_t *inst = instances->items[i];
+        if (inst->kind == BFF_YAML_SCALAR) {
+            if (check_url(diag, inst, inst->str) == 0)
+                add_instance(up, inst->str, 1);
+            else
+                ret = -1;
+            continue;
+        }
+        static const char *const keys[] = {"url", "weight", NULL};
+        const char *u = NULL;
+        int64_t weight = 1;
+        if (bff_yaml_check_map(diag, inst, "an instance", keys) != 0 ||
+            bff_yaml_get_str(diag, inst, "url", 1, &u) != 0 ||
+            bff_yaml_get_int(diag, inst, "weight", 0, 0, 1000, &weight) != 0 ||
+            check_url(diag, bff_yaml_get(inst, "url"), u) != 0) {
+            ret = -1;
+            continue;
+        }
+        add_instance(up, u, (unsigned)weight);
+    }
+    return ret;
+}
+
+static int parse_breaker(bff_diag_t *diag, const bff_yaml_node_t *def, bff_upstream_conf_t *up)
+{
+    const bff_yaml_node_t *b = bff_yaml_get(def, "circuit_breaker");
+    int ret = 0;
+    if (b != NULL) {
+        static const char *const keys[] = {
+            "consecutive_failures", "error_ratio", "min_calls", "window", "cooldown", NULL};
+        if (bff_yaml_check_map(diag, b, "circuit_breaker", keys) != 0)
+            return -1;
+        int64_t v;
+        if ((ret |= bff_yaml_get_int(diag, b, "consecutive_failures", 0, 0, 10000, &v)) == 0 &&
+            bff_yaml_get(b, "consecutive_failures"))
+            up->breaker.consecutive_failures = (unsigned)v;
+        if ((ret |= bff_yaml_get_int(diag, b, "error_ratio", 0, 0, 100, &v)) == 0 &&
+            bff_yaml_get(b, "error_ratio"))
+            up->breaker.error_ratio_percent = (unsigned)v;
+        if ((ret |= bff_yaml_get_int(diag, b, "min_calls", 0, 1, 100000, &v)) == 0 &&
+            bff_yaml_get(b, "min_calls"))
+            up->breaker.min_calls = (unsigned)v;
+        ret |= bff_yaml_get_duration_ms(diag, b, "window", &up->breaker.window_ms);
+        ret |= bff_yaml_get_duration_ms(diag, b, "cooldown", &up->breaker.cooldown_ms);
+    }
+    const bff_yaml_node_t *ph = bff_yaml_get(def, "passive_health");
+    if (ph != NULL) {
+        static const char *const keys[] = {"consecutive_failures", "ejection", NULL};
+        if (bff_yaml_check_map(diag, ph, "passive_health", keys) != 0)
+            return -1;
+        int64_t v;
+        if ((ret |= bff_yaml_get_int(diag, ph, "consecutive_failures", 0, 1, 10000, &v)) == 0 &&
+            bff_yaml_get(ph, "consecutive_failures"))
+            up->passive_health.consecutive_failures = (unsigned)v;
+        ret |= bff_yaml_get_duration_ms(diag, ph, "ejection", &up->passive_health.ejection_ms);
+    }
+    return ret;
+}
+
+static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bff_yaml_node_t *def,
+                          bff_upstream_conf_t *up)
+{
+    static const char *const keys[] = {
+        "url",     "instances",       "load_balancing",  "connect_timeout",
+        "timeout", "max_body",        "max_connections", "max_concurrent",
+        "http2",   "circuit_breaker", "passive_health",  NULL};
+    up->name = bff_strdup(key->str);
+    up->connect_timeout_ms = 1000;
+    up->timeout_ms = 5000;
+    up->max_body_bytes = 1 << 20;
+    up->max_connections = 256; /* per worker and host, like KrakenD's idle-connection default */
+    up->breaker.consecutive_failures = 5;
+    up->breaker.error_ratio_percent = 50;
+    up->breaker.min_calls = 20;
+    up->breaker.window_ms = 10000;
+    up->breaker.cooldown_ms = 5000;
+    up->passive_health.consecutive_failures = 3;
+    up->passive_health.ejection_ms = 10000;
+    if (bff_yaml_check_map(diag, def, "an upstream", keys) != 0)
+        return -1;
+    int ret = parse_instances(diag, def, up);
+    ret |= bff_yaml_get_duration_ms(diag, def, "connect_timeout", &up->connect_timeout_ms);
+    ret |= bff_yaml_get_duration_ms(diag, def, "timeout", &up->timeout_ms);
+    ret |= bff_yaml_get_size(diag, def, "max_body", &up->max_body_bytes);
+    int64_t v;
+    if ((ret |= bff_yaml_get_int(diag, def, "max_connections", 0, 1, 10000, &v)) == 0 &&
+        bff_yaml_get(def, "max_connections"))
+        up->max_connections = (unsigned)v;
+    if ((ret |= bff_yaml_get_int(diag, def, "max_concurrent", 0, 0, 1000000, &v)) == 0 &&
+        bff_yaml_get(def, "max_concurrent"))
+        up->max_concurrent = (unsigned)v;
+    ret |= bff_yaml_get_bool(diag, def, "http2", &up->http2);
+    const char *lb = "round_robin";
+    ret |= bff_yaml_get_str(diag, def, "load_balancing", 0, &lb);
+    if (strcmp(lb, "round_robin") == 0) {
+        up->lb = BFF_LB_ROUND_ROBIN;
+    } else if (strcmp(lb, "least_outstanding") == 0) {
+        up->lb = BFF_LB_LEAST_OUTSTANDING;
+    } else {
+        bff_yaml_error(diag, bff_yaml_get(def, "load_balancing"),
+                       "load_balancing must be round_robin or least_outstanding");
+        ret = -1;
+    }
+    ret |= parse_breaker(diag, def, up);
+    return ret;
+}
+
+static int parse_upstreams(bff_diag_t *diag, const bff_yaml_node_t *root, bff_profile_t *p)
+{
+    const bff_yaml_node_t *ups = bff_yaml_get(root, "upstreams");
+    if (ups == NULL)
+        return 0;
+    if (ups->kind != BFF_YAML_MAP) {
+        bff_yaml_error(diag, ups, "'upstreams' must be a mapping of name: upstream");
+        return -1;
+    }
+    p->upstreams = bff_calloc(ups->size, sizeof(*p->upstreams));
+    int ret = 0;
+    for (size_t i = 0; i != ups->size; ++i)
+        ret |= parse_upstream(diag, ups->keys[i], ups->items[i], p->upstreams + p->nupstreams++);
+    return ret;
+}
+
+static int check_readable(bff_diag_t *diag, const bff_yaml_node_t *at, const char *path)
+{
+    if (access(path, R_OK) != 0) {
+        bff_yaml_error(diag, at, "cannot read '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static char *resolve_relative(const char *dir, const char *path)
+{
+    if (path[0] == '/')
+        return bff_strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *s = bff_malloc(n);
+    snprintf(s, n, "%s/%s", dir, path);
+    return s;
+}
+
+static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_profile_t *p)
+{
+    const char *name = NULL, *listen = NULL, *log = "-";
+    int ret = bff_yaml_get_str(diag, root, "name", 1, &name);
+    ret |= bff_yaml_get_str(diag, root, "listen", 1, &listen);
+    p->name = bff_strdup(name ? name : "?");
+    if (listen != NULL && bff_profile_parse_listen(listen, &p->host, &p->port) != 0) {
+        bff_yaml_error(diag, bff_yaml_get(root, "listen"), "listen must be HOST:PORT, not '%s'",
+                       listen);
+        ret = -1;
+    }
+    ret |= bff_yaml_get_str(diag, root, "access_log", 0, &log);
+    p->access_log = strcmp(log, "-") == 0 || strcmp(log, "off") == 0
+                        ? bff_strdup(log)
+                        : resolve_relative(p->dir, log);
+    const bff_yaml_node_t *tls = bff_yaml_get(root, "tls");
+    if (tls != NULL) {
+        static const char *const keys[] = {"certificate", "key", NULL};
+        const char *cert = NULL, *key = NULL;
+        if (bff_yaml_check_map(diag, tls, "tls", keys) != 0 ||
+            bff_yaml_get_str(diag, tls, "certificate", 1, &cert) != 0 ||
+            bff_yaml_get_str(diag, tls, "key", 1, &key) != 0)
+            return -1;
+        p->tls_certificate = resolve_relative(p->dir, cert);
+        p->tls_key = resolve_relative(p->dir, key);
+        ret |= check_readable(diag, bff_yaml_get(tls, "certificate"), p->tls_certificate);
+        ret |= check_readable(diag, bff_yaml_get(tls, "key"), p->tls_key);
+    }
+    const bff_yaml_node_t *limits = bff_yaml_get(root, "limits");
+    p->max_header_bytes = 16 * 1024;
+    p->max_body_bytes = 1 << 20;
+    p->request_timeout_ms = 3000;
+    p->drain_timeout_ms = 10000;
+    if (limits != NULL) {
+        static const char *const keys[] = {"max_header_bytes", "max_body_bytes", "request_timeout",
+                                           "drain_timeout", NULL};
+        if (bff_yaml_check_map(diag, limits, "limits", keys) != 0)
+            return -1;
+        ret |= bff_yaml_get_size(diag, limits, "max_header_bytes", &p->max_header_bytes);
+        ret |= bff_yaml_get_size(diag, limits, "max_body_bytes", &p->max_body_bytes);
+        ret |= bff_yaml_get_duration_ms(diag, limits, "request_timeout", &p->request_timeout_ms);
+        ret |= bff_yaml_get_duration_ms(diag, limits, "drain_timeout", &p->drain_timeout_ms);
+    }
+    return ret;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Endpoint files in name order, so errors and route precedence are stable. */
+static char **list_yaml_files(const char *dir, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return NULL;
+    char **names = NULL;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len < 6 ||
+            (strcmp(de->d_name + len - 5, ".yaml") != 0 &&
+             strcmp(de->d_name + len - 4, ".yml") != 0))
+            continue;
+        names = bff_realloc(names, (*n + 1) * sizeof(char *));
+        names[(*n)++] = resolve_relative(dir, de->d_name);
+    }
+    closedir(d);
+    if (*n)
+        qsort(names, *n, sizeof(char *), compare_names);
+    return names;
+}
+
+static int load_endpoints(bff_diag_t *diag, bff_profile_t *p)
+{
+    char *dir = resolve_relative(p->dir, "endpoints");
+    size_t nfiles;
+    char **files = list_yaml_files(dir, &nfiles);
+    free(dir);
+    const char **names = bff_calloc(p->nupstreams, sizeof(char *));
+    for (size_t i = 0; i != p->nupstreams; ++i)
+        names[i] = p->upstreams[i].name;
+    bff_spec_env_t env = {names, p->nupstreams};
+    int ret = 0;
+    p->endpoints = bff_calloc(nfiles, sizeof(bff_spec_t *));
+    for (size_t i = 0; i != nfiles; ++i) {
+        bff_yaml_doc_t *doc = bff_yaml_load_file(files[i], diag);
+        bff_spec_t *spec = doc ? bff_spec_parse(bff_yaml_root(doc), &env, diag) : NULL;
+        bff_yaml_free(doc);
+        free(files[i]);
+        if (spec == NULL) {
+            ret = -1;
+            continue;
+        }
+        for (size_t j = 0; j != p->nendpoints; ++j) {
+            const bff_spec_t *other = p->endpoints[j];
+            if (strcmp(other->method, spec->method) == 0 && bff_spec_same_route(other, spec)) {
+                bff_diag_add(diag, spec->file, spec->line, spec->column,
+                             "duplicate route %s %s (also defined at %s:%u:%u)", spec->method,
+                             spec->route, other->file, other->line, other->column);
+                ret = -1;
+            }
+        }
+        p->endpoints[p->nendpoints++] = spec;
+    }
+    free(files);
+    free(names);
+    return ret;
+}
+
+bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        bff_diag_add(diag, dir, 0, 0, "profile folder does not exist or is not a folder");
+        return NULL;
+    }
+    bff_profile_t *p = bff_calloc(1, sizeof(*p));
+    p->dir = bff_strdup(dir);
+    char *file = resolve_relative(dir, "profile.yaml");
+    bff_yaml_doc_t *doc = bff_yaml_load_file(file, diag);
+    free(file);
+    if (doc == NULL) {
+        bff_profile_free(p);
+        return NULL;
+    }
+    static const char *const keys[] = {"name",       "listen",    "tls", "limits",
+                                       "access_log", "upstreams", NULL};
+    const bff_yaml_node_t *root = bff_yaml_root(doc);
+    int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
+    ret |= parse_server_keys(diag, root, p);
+    ret |= parse_upstreams(diag, root, p);
+    bff_yaml_free(doc);
+    ret |= load_endpoints(diag, p);
+    if (ret != 0) {
+        bff_profile_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void bff_upstream_conf_copy(bff_upstream_conf_t *dst, const bff_upstream_conf_t *src)
+{
+    *dst = *src;
+    dst->name = bff_strdup(src->name);
+    dst->instances = bff_calloc(src->ninstances, sizeof(*dst->instances));
+    for (size_t i = 0; i != src->ninstances; ++i) {
+        dst->instances[i].url = bff_strdup(src->instances[i].url);
+        dst->instances[i].weight = src->instances[i].weight;
+    }
+}
+
+void bff_upstream_conf_dispose(bff_upstream_conf_t *up)
+{
+    for (size_t j = 0; j != up->ninstances; ++j)
+        free(up->instances[j].url);
+    free(up->instances);
+    free(up->name);
+}
+
+int bff_upstream_conf_equal(const bff_upstream_conf_t *a, const bff_upstream_conf_t *b)
+{
+    if (strcmp(a->name, b->name) != 0 || a->ninstances != b->ninstances || a->lb != b->lb ||
+        a->connect_timeout_ms != b->connect_timeout_ms || a->timeout_ms != b->timeout_ms ||
+        a->max_body_bytes != b->max_body_bytes || a->max_connections != b->max_connections ||
+        a->max_concurrent != b->max_concurrent || a->http2 != b->http2 ||
+        a->breaker.consecutive_failures != b->breaker.consecutive_failures ||
+        a->breaker.error_ratio_percent != b->breaker.error_ratio_percent ||
+        a->breaker.min_calls != b->breaker.min_calls ||
+        a->breaker.window_ms != b->breaker.window_ms ||
+        a->breaker.cooldown_ms != b->breaker.cooldown_ms ||
+        a->passive_health.consecutive_failures != b->passive_health.consecutive_failures ||
+        a->passive_health.ejection_ms != b->passive_health.ejection_ms)
+        return 0;
+    for (size_t i = 0; i != a->ninstances; ++i)
+        if (strcmp(a->instances[i].url, b->instances[i].url) != 0 ||
+            a->instances[i].weight != b->instances[i].weight)
+            return 0;
+    return 1;
+}
+
+void bff_profile_free(bff_profile_t *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i != p->nupstreams; ++i)
+        bff_upstream_conf_dispose(p->upstreams + i);
+    free(p->upstreams);
+    for (size_t i = 0; i != p->nendpoints; ++i)
+        bff_spec_free(p->endpoints[i]);
+    free(p->endpoints);
+    free(p->dir);
+    free(p->name);
+    free(p->host);
+    free(p->tls_certificate);
+    free(p->tls_key);
+    free(p->access_log);
+    free(p);
+}

@@ -1,0 +1,75 @@
+/* A BFF profile: one client type's listener, limits, upstreams and endpoint specs, loaded from
+ * a folder (profile.yaml + endpoints/NAME.yaml) and validated strictly before anything serves. */
+#ifndef BFF_SERVER_PROFILE_H
+#define BFF_SERVER_PROFILE_H
+
+#include <stdint.h>
+
+#include "compose/diag.h"
+#include "compose/spec.h"
+
+typedef enum en_bff_lb_policy_t { BFF_LB_ROUND_ROBIN, BFF_LB_LEAST_OUTSTANDING } bff_lb_policy_t;
+
+typedef struct st_bff_instance_conf_t {
+    char *url; /* base URL without trailing slash */
+    unsigned weight;
+} bff_instance_conf_t;
+
+typedef struct st_bff_breaker_conf_t {
+    unsigned consecutive_failures; /* opens after this many in a row (0 = never by count) */
+    unsigned error_ratio_percent;  /* ... or this share of failures over the window (0 = off) */
+    unsigned min_calls;            /* calls in the window before the ratio counts */
+    uint64_t window_ms;
+    uint64_t cooldown_ms; /* open -> half-open */
+} bff_breaker_conf_t;
+
+typedef struct st_bff_passive_health_conf_t {
+    unsigned consecutive_failures; /* an instance is ejected after this many */
+    uint64_t ejection_ms;
+} bff_passive_health_conf_t;
+
+typedef struct st_bff_upstream_conf_t {
+    char *name;
+    bff_instance_conf_t *instances;
+    size_t ninstances;
+    bff_lb_policy_t lb;
+    uint64_t connect_timeout_ms;
+    uint64_t timeout_ms;
+    uint64_t max_body_bytes;
+    unsigned max_connections; /* per worker */
+    unsigned max_concurrent;  /* bulkhead: calls in flight per worker; 0 = unlimited */
+    int http2;
+    bff_breaker_conf_t breaker;
+    bff_passive_health_conf_t passive_health;
+} bff_upstream_conf_t;
+
+typedef struct st_bff_profile_t {
+    char *dir;
+    char *name;
+    char *host;
+    uint16_t port;
+    char *tls_certificate, *tls_key;
+    uint64_t max_header_bytes;
+    uint64_t max_body_bytes;
+    uint64_t request_timeout_ms; /* default overall deadline of an endpoint */
+    uint64_t drain_timeout_ms;
+    char *access_log; /* "-" = stdout, "off", or a path */
+    bff_upstream_conf_t *upstreams;
+    size_t nupstreams;
+    bff_spec_t **endpoints;
+    size_t nendpoints;
+} bff_profile_t;
+
+/** Loads and validates the profile in `dir`. Every problem is added to diag as
+ * file:line:column; returns NULL if there was any. */
+bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag);
+void bff_profile_free(bff_profile_t *profile);
+/** Deep copy of an upstream definition (dst is overwritten); dispose frees what copy made. */
+void bff_upstream_conf_copy(bff_upstream_conf_t *dst, const bff_upstream_conf_t *src);
+void bff_upstream_conf_dispose(bff_upstream_conf_t *conf);
+/** 1 when two definitions would behave the same (name, instances, every policy). */
+int bff_upstream_conf_equal(const bff_upstream_conf_t *a, const bff_upstream_conf_t *b);
+/** Parses "host:port" (or ":port", "[::1]:port"). Returns 0 / -1. */
+int bff_profile_parse_listen(const char *s, char **host, uint16_t *port);
+
+#endif

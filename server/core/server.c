@@ -1,0 +1,149 @@
+/* Starts and stops the worker threads, and publishes configuration snapshots to them. */
+#include "server/core/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/core/listener.h"
+
+/* SO_REUSEPORT would let a second bffd silently share a port with the first; a probe without it
+ * fails with EADDRINUSE if anything already listens on the address. */
+static int address_in_use(const struct sockaddr_storage *addr, socklen_t addrlen)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0; /* let the real bind report the problem */
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    int in_use = bind(fd, (const struct sockaddr *)addr, addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+    if (in_use)
+        errno = EADDRINUSE;
+    return in_use;
+}
+
+static void set_port(struct sockaddr_storage *addr, uint16_t port)
+{
+    if (addr->ss_family == AF_INET)
+        ((struct sockaddr_in *)addr)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
+}
+
+/* One listening socket per profile per worker; fds[t * nsites + i]. */
+static int *bind_all(bff_server_t *server, const bff_config_t *config, unsigned nthreads)
+{
+    size_t n = config->nsites;
+    struct sockaddr_storage *addrs = bff_calloc(n, sizeof(*addrs));
+    socklen_t *lens = bff_calloc(n, sizeof(*lens));
+    int *fds = bff_calloc(n * nthreads, sizeof(int));
+    size_t opened = 0;
+    for (size_t i = 0; i != n; ++i) {
+        const bff_profile_t *p = config->sites[i].profile;
+        if (bff_listener_resolve(p->host, p->port, addrs + i, lens + i) != 0)
+            goto Error;
+        server->ports[i] = p->port;
+    }
+    for (unsigned t = 0; t != nthreads; ++t) {
+        for (size_t i = 0; i != n; ++i) {
+            const bff_profile_t *p = config->sites[i].profile;
+            int fd = -1;
+            if (t != 0 || p->port == 0 || !address_in_use(addrs + i, lens[i]))
+                fd = bff_listener_open(addrs + i, lens[i]);
+            if (fd < 0) {
+                fprintf(stderr, "bffd: profile %s: cannot listen on %s:%u: %s\n", p->name, p->host,
+                        p->port, strerror(errno));
+                goto Error;
+            }
+            if (server->ports[i] == 0) { /* later workers share the port the kernel picked */
+                server->ports[i] = bff_listener_port(fd);
+                set_port(addrs + i, server->ports[i]);
+            }
+            fds[opened++] = fd;
+        }
+    }
+    free(addrs);
+    free(lens);
+    return fds;
+Error:
+    for (size_t k = 0; k != opened; ++k)
+        close(fds[k]);
+    free(fds);
+    free(addrs);
+    free(lens);
+    return NULL;
+}
+
+int bff_server_start(bff_server_t *server, bff_config_t *config, unsigned nthreads)
+{
+    pthread_mutex_init(&server->config_mutex, NULL);
+    server->config = config;
+    atomic_store(&server->generation, config->generation);
+    server->nsites = config->nsites;
+    server->ports = bff_calloc(config->nsites, sizeof(*server->ports));
+    server->nworkers = nthreads;
+    server->workers = bff_calloc(nthreads, sizeof(*server->workers));
+    /* Bind everything before starting any thread: a port in use fails the start cleanly. */
+    int *fds = bind_all(server, config, nthreads);
+    if (fds == NULL)
+        return -1;
+    for (unsigned t = 0; t != nthreads; ++t)
+        bff_worker_init(server->workers + t, server, t, fds + t * config->nsites);
+    free(fds);
+    for (size_t i = 0; i != config->nsites; ++i) {
+        const bff_profile_t *p = config->sites[i].profile;
+        printf("bffd: profile %s listening on %s://%s:%u (%zu endpoints)\n", p->name,
+               config->sites[i].ssl_ctx ? "https" : "http", p->host, server->ports[i],
+               p->nendpoints);
+    }
+    fflush(stdout);
+    for (unsigned t = 0; t != nthreads; ++t) {
+        if (pthread_create(&server->workers[t].thread, NULL, bff_worker_main,
+                           server->workers + t) != 0) {
+            perror("bffd: pthread_create");
+            abort();
+        }
+    }
+    return 0;
+}
+
+void bff_server_publish(bff_server_t *server, bff_config_t *config)
+{
+    pthread_mutex_lock(&server->config_mutex);
+    bff_config_t *old = server->config;
+    config->generation = old->generation + 1;
+    server->config = config;
+    atomic_store_explicit(&server->generation, config->generation, memory_order_release);
+    pthread_mutex_unlock(&server->config_mutex);
+    bff_config_release(old); /* workers hold their own references */
+    for (unsigned t = 0; t != server->nworkers; ++t)
+        bff_worker_wake(server->workers + t);
+}
+
+bff_config_t *bff_server_acquire_config(bff_server_t *server)
+{
+    /* Under the lock: a reference taken outside it could race with the publisher's release. */
+    pthread_mutex_lock(&server->config_mutex);
+    bff_config_t *config = server->config;
+    bff_config_retain(config);
+    pthread_mutex_unlock(&server->config_mutex);
+    return config;
+}
+
+void bff_server_stop(bff_server_t *server)
+{
+    atomic_store(&server->stopping, 1);
+    for (unsigned t = 0; t != server->nworkers; ++t)
+        bff_worker_wake(server->workers + t);
+    bff_worker_wait_drained(server->nworkers);
+}
+
+void bff_server_dispose(bff_server_t *server)
+{
+    /* Workers' loops are not torn down: the process exits right after; freeing h2o contexts
+     * with live connections in 2.2.5 is not supported. The snapshot they hold stays too. */
+    free(server->ports);
+}

@@ -1,0 +1,381 @@
+/* Upstream calls on a worker's curl multi handle, with the resilience policies of their
+ * upstream's definition. */
+#include "server/fetch/upstream.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/clock.h"
+#include "server/core/random.h"
+#include "server/fetch/backoff.h"
+#include "server/fetch/balance.h"
+#include "server/fetch/breaker.h"
+
+#define CALL_MAGIC 0xb1ffca11u
+#define FREE_HANDLES_MAX 256
+
+struct st_bff_fetcher_t {
+    h2o_evloop_t *loop;
+    bff_curl_loop_t *curl;
+    bff_timers_t *timers;
+    CURL **free_handles;
+    size_t nfree;
+    size_t nupstreams; /* alive: must be 0 at destroy */
+};
+
+struct st_bff_upstream_t {
+    bff_fetcher_t *fetcher;
+    size_t refcnt;
+    bff_upstream_conf_t conf; /* own copy */
+    bff_instance_t *instances;
+    unsigned inflight;
+    bff_breaker_t breaker;
+};
+
+struct st_bff_call_t {
+    uint32_t magic;
+    bff_upstream_t *up; /* retained while the call lives */
+    bff_instance_t *inst;
+    CURL *easy;
+    struct curl_slist *headers;
+    char method[8];
+    char *path, *body;
+    size_t body_len;
+    uint64_t timeout_ms, deadline_at;
+    unsigned retries;
+    char *url;
+    bff_fetch_cb cb;
+    void *data;
+    bff_timer_t retry_timer;
+    uint64_t started_us;
+    unsigned attempt;
+    char *resp;
+    size_t resp_len, resp_cap, resp_max;
+    int too_large;
+};
+
+/* ---- fetcher and upstreams ---- */
+
+bff_fetcher_t *bff_fetcher_create(h2o_evloop_t *loop, bff_curl_loop_t *curl, bff_timers_t *timers)
+{
+    bff_fetcher_t *f = bff_calloc(1, sizeof(*f));
+    f->loop = loop;
+    f->curl = curl;
+    f->timers = timers;
+    f->free_handles = bff_calloc(FREE_HANDLES_MAX, sizeof(CURL *));
+    return f;
+}
+
+void bff_fetcher_destroy(bff_fetcher_t *f)
+{
+    assert(f->nupstreams == 0);
+    for (size_t i = 0; i != f->nfree; ++i)
+        curl_easy_cleanup(f->free_handles[i]);
+    free(f->free_handles);
+    free(f);
+}
+
+bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const bff_upstream_conf_t *conf)
+{
+    bff_upstream_t *up = bff_calloc(1, sizeof(*up));
+    up->fetcher = fetcher;
+    up->refcnt = 1;
+    bff_upstream_conf_copy(&up->conf, conf);
+    up->instances = bff_calloc(up->conf.ninstances, sizeof(*up->instances));
+    for (size_t i = 0; i != up->conf.ninstances; ++i)
+        up->instances[i].conf = up->conf.instances + i;
+    ++fetcher->nupstreams;
+    return up;
+}
+
+void bff_upstream_retain(bff_upstream_t *up)
+{
+    ++up->refcnt;
+}
+
+void bff_upstream_release(bff_upstream_t *up)
+{
+    if (up == NULL || --up->refcnt != 0)
+        return;
+    assert(up->inflight == 0);
+    --up->fetcher->nupstreams;
+    free(up->instances);
+    bff_upstream_conf_dispose(&up->conf);
+    free(up);
+}
+
+const bff_upstream_conf_t *bff_upstream_conf(const bff_upstream_t *up)
+{
+    return &up->conf;
+}
+
+/* ---- curl handles ---- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    bff_call_t *call = userdata;
+    size_t n = size * nmemb;
+    if (call->resp_len + n > call->resp_max) {
+        call->too_large = 1;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (call->resp_len + n > call->resp_cap) {
+        size_t cap = call->resp_cap ? call->resp_cap : 16384;
+        while (cap < call->resp_len + n)
+            cap *= 2;
+        call->resp = bff_realloc(call->resp, cap);
+        call->resp_cap = cap;
+    }
+    memcpy(call->resp + call->resp_len, ptr, n);
+    call->resp_len += n;
+    return n;
+}
+
+static CURL *take_handle(bff_fetcher_t *f)
+{
+    /* No curl_easy_reset: configure() sets every option a call may have changed. */
+    if (f->nfree != 0)
+        return f->free_handles[--f->nfree];
+    return curl_easy_init();
+}
+
+static void give_back_handle(bff_fetcher_t *f, CURL *easy)
+{
+    if (f->nfree < FREE_HANDLES_MAX)
+        f->free_handles[f->nfree++] = easy;
+    else
+        curl_easy_cleanup(easy);
+}
+
+static void configure(bff_call_t *call, uint64_t attempt_ms)
+{
+    const bff_upstream_conf_t *conf = &call->up->conf;
+    CURL *e = call->easy;
+    size_t baselen = strlen(call->inst->conf->url), pathlen = strlen(call->path);
+    call->url = bff_realloc(call->url, baselen + pathlen + 1);
+    memcpy(call->url, call->inst->conf->url, baselen);
+    memcpy(call->url + baselen, call->path, pathlen + 1);
+    curl_easy_setopt(e, CURLOPT_URL, call->url);
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* no proxy environment lookup per transfer */
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)attempt_ms);
+    uint64_t connect_ms =
+        conf->connect_timeout_ms < attempt_ms ? conf->connect_timeout_ms : attempt_ms;
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_body_bytes);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                     conf->http2 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                                 : (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, conf->http2 ? 1L : 0L);
+    if (call->body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)call->body_len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* also clears a previous use's body */
+    }
+    /* Named HEAD alone, curl would wait for the body a Content-Length announces. After the
+     * body options, which clear it; set on every use since handles are reused. */
+    curl_easy_setopt(e, CURLOPT_NOBODY, strcmp(call->method, "HEAD") == 0 ? 1L : 0L);
+    /* A body makes curl send POST unless told otherwise: name every method but a plain GET. */
+    int plain_get = strcmp(call->method, "GET") == 0 && call->body == NULL;
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, plain_get ? NULL : call->method);
+}
+
+static void on_transfer_done(CURL *easy, CURLcode code, void *data);
+
+static int start_attempt(bff_call_t *call)
+{
+    bff_fetcher_t *f = call->up->fetcher;
+    uint64_t now = h2o_now(f->loop);
+    uint64_t attempt_ms = call->timeout_ms ? call->timeout_ms : call->up->conf.timeout_ms;
+    if (call->deadline_at != 0) {
+        if (call->deadline_at <= now + BFF_MIN_ATTEMPT_MS)
+            return -1;
+        if (call->deadline_at - now < attempt_ms)
+            attempt_ms = call->deadline_at - now;
+    }
+    call->inst =
+        bff_balance_pick(call->up->instances, call->up->conf.ninstances, call->up->conf.lb, now);
+    call->easy = take_handle(f);
+    call->resp_len = 0;
+    call->too_large = 0;
+    configure(call, attempt_ms);
+    ++call->attempt;
+    ++call->inst->outstanding;
+    ++call->up->inflight;
+    if (bff_curl_loop_start(f->curl, call->easy, on_transfer_done, call) != 0) {
+        --call->inst->outstanding;
+        --call->up->inflight;
+        give_back_handle(f, call->easy);
+        call->easy = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything a call owns; the curl handle has been given back already. A trial that ends
+ * without a verdict (cancelled, or out of time before its retry) lets the next call try. */
+static void call_free(bff_call_t *call)
+{
+    bff_breaker_forget(&call->up->breaker, call);
+    curl_slist_free_all(call->headers);
+    free(call->path);
+    free(call->body);
+    free(call->resp);
+    free(call->url);
+    bff_upstream_release(call->up);
+    call->magic = 0;
+    free(call);
+}
+
+static void finish(bff_call_t *call, const char *err, long status, const char *detail)
+{
+    bff_fetch_result_t res = {
+        .err = err, .status = status, .duration_us = bff_now_us() - call->started_us};
+    if (err == NULL) {
+        res.body = call->resp;
+        res.body_len = call->resp_len;
+        call->resp = NULL;
+    }
+    snprintf(res.detail, sizeof(res.detail), "%s", detail ? detail : "");
+    bff_fetch_cb cb = call->cb;
+    void *data = call->data;
+    call_free(call);
+    cb(data, &res);
+}
+
+static void on_retry_timer(bff_timer_t *timer)
+{
+    bff_call_t *call = H2O_STRUCT_FROM_MEMBER(bff_call_t, retry_timer, timer);
+    assert(call->magic == CALL_MAGIC);
+    if (start_attempt(call) != 0)
+        finish(call, bff_err_upstream_timeout, 0, "deadline reached before the retry could start");
+}
+
+static int schedule_retry(bff_call_t *call)
+{
+    bff_fetcher_t *f = call->up->fetcher;
+    uint64_t backoff = bff_backoff_ms(call->attempt, bff_random_u64());
+    if (!bff_backoff_fits(h2o_now(f->loop), backoff, call->deadline_at))
+        return -1;
+    bff_timer_start(f->timers, &call->retry_timer, backoff, on_retry_timer);
+    return 0;
+}
+
+static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_t size)
+{
+    switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(detail, size, "no response within the time allowed");
+        return bff_err_upstream_timeout;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        snprintf(detail, size, "cannot connect to %s", call->inst->conf->url);
+        return bff_err_upstream_connect;
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+        if (call->too_large || code == CURLE_FILESIZE_EXCEEDED) {
+            snprintf(detail, size, "response body larger than %llu bytes",
+                     (unsigned long long)call->up->conf.max_body_bytes);
+            return bff_err_upstream_too_large;
+        }
+        /* fallthrough */
+    default:
+        snprintf(detail, size, "%s", curl_easy_strerror(code));
+        return bff_err_upstream_transport;
+    }
+}
+
+static void on_transfer_done(CURL *easy, CURLcode code, void *data)
+{
+    bff_call_t *call = data;
+    assert(call->magic == CALL_MAGIC);
+    bff_upstream_t *up = call->up;
+    uint64_t now = h2o_now(up->fetcher->loop);
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    give_back_handle(up->fetcher, easy);
+    call->easy = NULL;
+    --call->inst->outstanding;
+    --up->inflight;
+
+    char detail[160] = "";
+    const char *err = NULL;
+    if (code != CURLE_OK) {
+        err = classify(code, call, detail, sizeof(detail));
+    } else if (status < 200 || status > 299) {
+        err = bff_err_upstream_status;
+        snprintf(detail, sizeof(detail), "upstream answered %ld", status);
+    }
+    /* 4xx is the caller's problem, not the upstream's: it neither trips nor retries. */
+    int upstream_fault = err != NULL && !(err == bff_err_upstream_status && status < 500) &&
+                         err != bff_err_upstream_too_large;
+    bff_breaker_record(&up->breaker, &up->conf.breaker, upstream_fault, now);
+    bff_balance_record(call->inst, up->conf.ninstances, &up->conf.passive_health, upstream_fault,
+                       now);
+    if (upstream_fault && call->attempt <= call->retries &&
+        bff_method_is_idempotent(call->method) &&
+        bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now) && schedule_retry(call) == 0)
+        return;
+    finish(call, err, status, detail);
+}
+
+bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
+                           bff_fetch_cb cb, void *data, const char **err)
+{
+    uint64_t now = h2o_now(up->fetcher->loop);
+    if (up->conf.max_concurrent != 0 && up->inflight >= up->conf.max_concurrent) {
+        *err = bff_err_bulkhead_full;
+        return NULL;
+    }
+    bff_call_t *call = bff_calloc(1, sizeof(*call));
+    if (!bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now)) {
+        free(call);
+        *err = bff_err_circuit_open;
+        return NULL;
+    }
+    call->magic = CALL_MAGIC;
+    call->up = up;
+    bff_upstream_retain(up);
+    call->cb = cb;
+    call->data = data;
+    call->started_us = bff_now_us();
+    call->resp_max = up->conf.max_body_bytes;
+    call->timeout_ms = req->timeout_ms;
+    call->deadline_at = deadline_at;
+    call->retries = req->retries;
+    /* Our own copies: retries outlive the caller's strings. */
+    snprintf(call->method, sizeof(call->method), "%s", req->method);
+    call->path = bff_strdup(req->path);
+    if (req->body != NULL) {
+        call->body = bff_strndup(req->body, req->body_len);
+        call->body_len = req->body_len;
+    }
+    for (size_t i = 0; i != req->nheaders; ++i)
+        call->headers = curl_slist_append(call->headers, req->headers[i]);
+    call->headers = curl_slist_append(call->headers, "Expect:");
+    if (start_attempt(call) != 0) {
+        *err = bff_err_upstream_timeout;
+        call_free(call);
+        return NULL;
+    }
+    return call;
+}
+
+void bff_call_cancel(bff_call_t *call)
+{
+    assert(call->magic == CALL_MAGIC);
+    bff_timer_cancel(&call->retry_timer);
+    if (call->easy != NULL) {
+        bff_curl_loop_cancel(call->up->fetcher->curl, call->easy);
+        give_back_handle(call->up->fetcher, call->easy);
+        --call->inst->outstanding;
+        --call->up->inflight;
+    }
+    call_free(call);
+}

@@ -1,0 +1,52 @@
+/* Calls to upstream services on one worker's curl multi handle, with the resilience policies of
+ * the upstream's definition: instance choice and passive ejection (balance.h), a circuit
+ * breaker (breaker.h), a concurrency cap (bulkhead), retries of idempotent calls with jittered
+ * back-off inside a deadline (backoff.h), and reuse of curl easy handles. Everything here is
+ * per worker, so nothing takes a lock. It moves bytes and statuses; it never parses bodies.
+ *
+ * Ownership: a bff_fetcher_t per worker (curl loop, timers, idle easy handles). A
+ * bff_upstream_t per upstream definition per worker, refcounted: held by the worker's
+ * configuration views that use it and by each call in flight, so breaker and health state
+ * survive a reload that leaves the definition unchanged, and a call outlives a reload that
+ * changes it. The upstream keeps its own copy of the definition. */
+#ifndef BFF_SERVER_FETCH_UPSTREAM_H
+#define BFF_SERVER_FETCH_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compose/errors.h"
+#include "compose/exec.h"
+#include "server/core/profile.h"
+#include "server/loop/curl_loop.h"
+#include "server/loop/timer.h"
+
+typedef struct st_bff_fetcher_t bff_fetcher_t;
+typedef struct st_bff_upstream_t bff_upstream_t;
+typedef struct st_bff_call_t bff_call_t;
+
+/** The worker's fetch context; borrows the loop's curl adapter and timers. */
+bff_fetcher_t *bff_fetcher_create(h2o_evloop_t *loop, bff_curl_loop_t *curl, bff_timers_t *timers);
+/** Every upstream created on it must have been released. */
+void bff_fetcher_destroy(bff_fetcher_t *fetcher);
+
+/** Per-worker state for one upstream definition (copied); its reference count starts at 1. */
+bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const bff_upstream_conf_t *conf);
+void bff_upstream_retain(bff_upstream_t *up);
+void bff_upstream_release(bff_upstream_t *up);
+/** The upstream's own copy of its definition. */
+const bff_upstream_conf_t *bff_upstream_conf(const bff_upstream_t *up);
+
+/** Starts a call on `up`. What it needs of `req` is copied (method, path, headers, body), so
+ * retries never borrow the caller's memory; `req->upstream` is not used. No attempt starts
+ * after `deadline_at` (loop time in ms; 0 = none). Returns NULL when the call fails at once
+ * (breaker open, bulkhead full, no time left): `cb` never runs and *err says why (a bff_err_*).
+ * Otherwise `cb` runs exactly once, from the loop and never from inside this function, unless
+ * bff_call_cancel was called first. The handle is dead once `cb` ran or cancel returned. The
+ * result's body belongs to the callback's receiver. */
+bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
+                           bff_fetch_cb cb, void *data, const char **err);
+/** Cancels a call in flight (or waiting to retry); its callback never runs. */
+void bff_call_cancel(bff_call_t *call);
+
+#endif

@@ -1,0 +1,86 @@
+/* Builds JSON responses in the request's pool. Only the wire format lives here; deciding
+ * which error to send is the caller's business. */
+#include "server/http/respond.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "compose/json_write.h"
+
+const char bff_code_not_found[] = "not_found";
+const char bff_code_method_not_allowed[] = "method_not_allowed";
+const char bff_code_headers_too_large[] = "headers_too_large";
+const char bff_code_bad_parameter[] = "bad_parameter";
+const char bff_code_upstream_failed[] = "upstream_failed";
+const char bff_code_upstream_timeout[] = "upstream_timeout";
+const char bff_code_response_too_large[] = "response_too_large";
+const char bff_code_client_closed_request[] = "client_closed_request";
+
+const char *bff_status_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "";
+    }
+}
+
+void bff_respond_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json"));
+    h2o_start_response(req, &generator);
+    h2o_send(req, &body, 1, 1);
+}
+
+void bff_respond_error(h2o_req_t *req, int status, const char *code, const char *message,
+                       const char *extra_json)
+{
+    bff_jwrite_t w;
+    bff_jwrite_init(&w, 256, 64 * 1024);
+    bff_jwrite_open(&w, '{');
+    bff_jwrite_key(&w, H2O_STRLIT("error"));
+    bff_jwrite_open(&w, '{');
+    bff_jwrite_key(&w, H2O_STRLIT("code"));
+    bff_jwrite_str(&w, code, strlen(code));
+    bff_jwrite_key(&w, H2O_STRLIT("message"));
+    bff_jwrite_str(&w, message, strlen(message));
+    if (extra_json != NULL) {
+        bff_jwrite_bytes(&w, ",", 1);
+        bff_jwrite_bytes(&w, extra_json, strlen(extra_json));
+    }
+    bff_jwrite_close(&w, '}');
+    bff_jwrite_close(&w, '}');
+    h2o_iovec_t body = h2o_strdup(&req->pool, w.buf, w.len);
+    bff_jwrite_dispose(&w);
+    bff_respond_json(req, status, bff_status_reason(status), body);
+}

@@ -1,0 +1,28 @@
+/* Small helpers to send JSON responses and errors in bffd's error format:
+ * {"error":{"code":"...","message":"..."}} plus the request id header. */
+#ifndef BFF_SERVER_RESPOND_H
+#define BFF_SERVER_RESPOND_H
+
+#include <h2o.h>
+
+/* The `error.code` values a client can see (compared by pointer, like bff_err_*). */
+extern const char bff_code_not_found[];
+extern const char bff_code_method_not_allowed[];
+extern const char bff_code_headers_too_large[];
+extern const char bff_code_bad_parameter[];
+extern const char bff_code_upstream_failed[];
+extern const char bff_code_upstream_timeout[];
+extern const char bff_code_response_too_large[];
+extern const char bff_code_client_closed_request[];
+
+/** Sends `body` (borrowed; copied only if not pool memory is not required: it must outlive the
+ * request, so pass pool memory or static text) as application/json with `status`. */
+void bff_respond_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body);
+/** Sends a JSON error; `message` is escaped. `extra_json` (may be NULL) is raw members appended
+ * inside "error" (e.g. "\"source\":\"user\""). */
+void bff_respond_error(h2o_req_t *req, int status, const char *code, const char *message,
+                       const char *extra_json);
+/** Reason phrase for a status code. */
+const char *bff_status_reason(int status);
+
+#endif

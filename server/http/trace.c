@@ -1,0 +1,66 @@
+/* Request ids and W3C trace context (traceparent version 00). */
+#include "server/http/trace.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/core/random.h"
+
+static int valid_request_id(h2o_iovec_t v)
+{
+    if (v.len == 0 || v.len > 128)
+        return 0;
+    for (size_t i = 0; i != v.len; ++i)
+        if (v.base[i] <= 0x20 || v.base[i] >= 0x7f || v.base[i] == '"' || v.base[i] == '\\')
+            return 0;
+    return 1;
+}
+
+h2o_iovec_t bff_trace_request_id(h2o_req_t *req, unsigned worker_id, uint64_t *seq)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (i >= 0 && valid_request_id(req->headers.entries[i].value))
+        return req->headers.entries[i].value;
+    static __thread uint64_t salt;
+    if (salt == 0)
+        salt = bff_random_u64() | 1;
+    h2o_iovec_t id = h2o_iovec_init(h2o_mem_alloc_pool(&req->pool, 33), 32);
+    snprintf(id.base, 33, "%016llx%04x%012llx", (unsigned long long)salt, worker_id & 0xffff,
+             (unsigned long long)(++*seq & 0xffffffffffffull));
+    return id;
+}
+
+/* n lower-case hex digits; with nonzero, not all '0' (W3C trace context). */
+static int is_lower_hex(const char *s, size_t n, int nonzero)
+{
+    int any = 0;
+    for (size_t i = 0; i != n; ++i) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+        any |= s[i] != '0';
+    }
+    return any || !nonzero;
+}
+
+void bff_trace_traceparent(h2o_req_t *req, char out[BFF_TRACEPARENT_SIZE])
+{
+    uint64_t span = bff_random_u64() | 1; /* never all zeros */
+    ssize_t idx = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
+    if (idx >= 0) {
+        h2o_iovec_t v = req->headers.entries[idx].value;
+        /* version-traceid(32)-parentid(16)-flags: keep the trace, become the parent. An invalid
+         * header starts a new trace. */
+        if (v.len == 55 && v.base[2] == '-' && v.base[35] == '-' && v.base[52] == '-' &&
+            is_lower_hex(v.base, 2, 0) && memcmp(v.base, "ff", 2) != 0 &&
+            is_lower_hex(v.base + 3, 32, 1) && is_lower_hex(v.base + 36, 16, 1) &&
+            is_lower_hex(v.base + 53, 2, 0)) {
+            snprintf(out, BFF_TRACEPARENT_SIZE, "00-%.32s-%016" PRIx64 "-%.2s", v.base + 3, span,
+                     v.base + 53);
+            return;
+        }
+    }
+    uint64_t hi = bff_random_u64(), lo = bff_random_u64() | 1;
+    snprintf(out, BFF_TRACEPARENT_SIZE, "00-%016" PRIx64 "%016" PRIx64 "-%016" PRIx64 "-01", hi, lo,
+             span);
+}

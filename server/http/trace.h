@@ -1,0 +1,19 @@
+/* Request identity for logs and upstreams: the request id (the client's X-Request-ID when it
+ * is sane, else a fresh one) and the W3C trace context sent with every upstream call. */
+#ifndef BFF_SERVER_HTTP_TRACE_H
+#define BFF_SERVER_HTTP_TRACE_H
+
+#include <h2o.h>
+#include <stdint.h>
+
+#define BFF_TRACEPARENT_SIZE 56 /* 55 characters and the NUL */
+
+/** The client's X-Request-ID if it is 1-128 printable characters without quotes or
+ * backslashes; otherwise a new id unique without coordination (random per-thread prefix,
+ * `worker_id`, `*seq` incremented), allocated from the request's pool. */
+h2o_iovec_t bff_trace_request_id(h2o_req_t *req, unsigned worker_id, uint64_t *seq);
+/** The traceparent for upstream calls: the client's trace (a valid `traceparent` header) with
+ * a new span id as parent, or a new trace. */
+void bff_trace_traceparent(h2o_req_t *req, char out[BFF_TRACEPARENT_SIZE]);
+
+#endif

@@ -1,0 +1,36 @@
+/* Stage: the routes every profile serves itself, before routing, authentication or limits:
+ * GET /health (the process is alive) and GET /ready (configuration loaded; 503 while
+ * draining), for orchestrators' probes. */
+#include <stdio.h>
+
+#include "server/core/server.h"
+#include "server/http/respond.h"
+#include "server/stage/pipeline.h"
+
+bff_stage_result_t bff_stage_builtin(bff_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    h2o_iovec_t path = r->route_path;
+    int is_health = h2o_memis(path.base, path.len, H2O_STRLIT("/health"));
+    int is_ready = h2o_memis(path.base, path.len, H2O_STRLIT("/ready"));
+    if (!is_health && !is_ready)
+        return BFF_STAGE_NEXT;
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                       H2O_STRLIT("GET, HEAD"));
+        bff_respond_error(req, 405, bff_code_method_not_allowed, "use GET", NULL);
+        return BFF_STAGE_RESPONDED;
+    }
+    if (is_health) {
+        bff_respond_json(req, 200, "OK", h2o_iovec_init(H2O_STRLIT("{\"status\":\"ok\"}")));
+        return BFF_STAGE_RESPONDED;
+    }
+    int stopping = atomic_load(&r->site->worker->server->stopping);
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"profile\":\"%s\",\"endpoints\":%zu}",
+                     stopping ? "draining" : "ready", r->profile->name, r->profile->nendpoints);
+    bff_respond_json(req, stopping ? 503 : 200, stopping ? "Service Unavailable" : "OK",
+                     h2o_strdup(&req->pool, buf, (size_t)n));
+    return BFF_STAGE_RESPONDED;
+}

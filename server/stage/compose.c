@@ -1,0 +1,178 @@
+/* Stage: composes the routed endpoint. Builds the request doc from the parameters (400 when
+ * they are wrong), runs the endpoint's plan on the executor with the worker's upstreams as its
+ * fetcher, bounds it by the endpoint's deadline, watches HTTP/1 clients that hang up, and
+ * answers with the shaped response (compose_respond.c). */
+#include "server/stage/compose.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compose/exec.h"
+#include "server/core/clock.h"
+#include "server/http/params.h"
+#include "server/http/respond.h"
+#include "server/http/trace.h"
+#include "server/stage/pipeline.h"
+
+#define COMPOSE_MAGIC 0xb1ffc0deu
+#define CLIENT_WATCH_MS 250 /* HTTP/1: how often to look for a client that hung up */
+#define MAX_REQUEST_DOC (64 * 1024)
+
+/* The stage's state for one request, in the request's pool. */
+typedef struct st_compose_t {
+    uint32_t magic;
+    bff_req_t *r;
+    bff_conf_view_t *view; /* retained: the plan and the upstreams live in it */
+    bff_exec_t *exec;      /* NULL once answered */
+    uint64_t started_us;
+    uint64_t deadline_at; /* loop time (ms) */
+    bff_timer_t deadline_timer, client_watch;
+} compose_t;
+
+static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
+                         const char **err)
+{
+    compose_t *c = host;
+    bff_upstream_t *up = c->view->upstreams[c->r->site->index][req->upstream];
+    return bff_call_start(up, req, c->deadline_at, cb, data, err);
+}
+
+static void fetch_cancel(void *host, void *call)
+{
+    bff_call_cancel(call);
+}
+
+static uint64_t host_now_us(void *host)
+{
+    return bff_now_us();
+}
+
+static int host_client_gone(void *host)
+{
+    return bff_req_client_gone(((compose_t *)host)->r);
+}
+
+static const bff_fetch_ops_t fetch_ops = {fetch_start, fetch_cancel, host_now_us, host_client_gone};
+
+/* Ends the run; the answer is the caller's. */
+static void stop(compose_t *c)
+{
+    bff_timer_cancel(&c->deadline_timer);
+    bff_timer_cancel(&c->client_watch);
+    bff_exec_destroy(c->exec);
+    c->exec = NULL;
+}
+
+static void abandon(compose_t *c)
+{
+    h2o_req_t *req = c->r->req;
+    stop(c);
+    req->http1_is_persistent = 0;
+    /* Nobody reads it; sending it lets h2o close the connection and free the request. */
+    bff_respond_error(req, 499, bff_code_client_closed_request, "the client closed the connection",
+                      NULL);
+}
+
+static void on_exec_done(void *data, bff_exec_t *exec)
+{
+    compose_t *c = data;
+    assert(c->magic == COMPOSE_MAGIC && c->exec == exec);
+    if (bff_exec_state(exec) == BFF_EXEC_ABANDONED) {
+        abandon(c);
+        return;
+    }
+    bff_compose_respond(c->r, &c->r->route.spec->plan, exec, c->started_us);
+    stop(c);
+}
+
+static void on_deadline(bff_timer_t *timer)
+{
+    compose_t *c = H2O_STRUCT_FROM_MEMBER(compose_t, deadline_timer, timer);
+    assert(c->magic == COMPOSE_MAGIC);
+    bff_exec_expire(c->exec, "the endpoint's deadline passed first");
+}
+
+static void on_client_watch(bff_timer_t *timer)
+{
+    compose_t *c = H2O_STRUCT_FROM_MEMBER(compose_t, client_watch, timer);
+    assert(c->magic == COMPOSE_MAGIC);
+    if (bff_req_client_gone(c->r)) {
+        abandon(c);
+        return;
+    }
+    bff_timer_start(&c->r->site->worker->timers, &c->client_watch, CLIENT_WATCH_MS,
+                    on_client_watch);
+}
+
+static void on_dispose(void *p)
+{
+    compose_t *c = p;
+    stop(c); /* the client went away, or the response is done */
+    bff_conf_view_release(c->view);
+    c->magic = 0;
+}
+
+static void respond_bad_parameter(h2o_req_t *req, const char *msg, const char *bad)
+{
+    char extra[160] = "";
+    if (bad != NULL) /* parameter names are plain identifiers: no escaping needed */
+        snprintf(extra, sizeof(extra), "\"parameter\":\"%s\"", bad);
+    bff_respond_error(req, 400, bff_code_bad_parameter, msg, bad != NULL ? extra : NULL);
+}
+
+bff_stage_result_t bff_stage_compose(bff_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    const bff_spec_t *spec = r->route.spec;
+    h2o_iovec_t query =
+        req->query_at != SIZE_MAX
+            ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
+            : h2o_iovec_init(NULL, 0);
+    bff_jwrite_t doc;
+    bff_jwrite_init(&doc, 256, MAX_REQUEST_DOC);
+    char msg[256];
+    const char *bad;
+    if (bff_params_build(spec, r->route.values, query, &req->headers, &req->pool, &doc, msg,
+                         sizeof(msg), &bad) != 0) {
+        bff_jwrite_dispose(&doc);
+        respond_bad_parameter(req, msg, bad);
+        return BFF_STAGE_RESPONDED;
+    }
+
+    compose_t *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), on_dispose);
+    memset(c, 0, sizeof(*c));
+    c->magic = COMPOSE_MAGIC;
+    c->r = r;
+    c->view = r->view;
+    bff_conf_view_retain(c->view);
+    c->started_us = bff_now_us();
+    /* Sent with every upstream call: the request id and the trace context. */
+    char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80];
+    bff_trace_traceparent(req, traceparent);
+    snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
+             r->request_id.base);
+    snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
+    const char *lines[] = {id_line, trace_line};
+    bff_exec_conf_t conf = {.plan = &spec->plan,
+                            .request_doc = doc.buf,
+                            .request_doc_len = doc.len,
+                            .headers = lines,
+                            .nheaders = 2,
+                            .ops = &fetch_ops,
+                            .host = c,
+                            .on_done = on_exec_done,
+                            .data = c};
+    c->exec = bff_exec_create(&conf);
+    bff_jwrite_dispose(&doc);
+    assert(c->exec != NULL && "bff_params_build writes a JSON object");
+
+    bff_worker_t *w = r->site->worker;
+    uint64_t timeout = spec->timeout_ms ? spec->timeout_ms : r->profile->request_timeout_ms;
+    c->deadline_at = h2o_now(w->loop) + timeout;
+    bff_timer_start(&w->timers, &c->deadline_timer, timeout, on_deadline);
+    if (req->version < 0x200)
+        bff_timer_start(&w->timers, &c->client_watch, CLIENT_WATCH_MS, on_client_watch);
+    bff_exec_start(c->exec); /* may answer at once (every source failed fast) */
+    return BFF_STAGE_PENDING;
+}

@@ -1,0 +1,17 @@
+/* The compose stage (its entry point is declared with the other stages in pipeline.h) and its
+ * response assembly (compose_respond.c). */
+#ifndef BFF_SERVER_STAGE_COMPOSE_H
+#define BFF_SERVER_STAGE_COMPOSE_H
+
+#include <stdint.h>
+
+#include "compose/exec.h"
+#include "server/http/request.h"
+
+/** Answers a finished run of `plan`: the shaped response (with an `errors` list and
+ * `bff-partial: true` when optional sources failed), or 502/504 naming the failed required
+ * source; Server-Timing per source and in total (since `started_us`). */
+void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
+                         uint64_t started_us);
+
+#endif

@@ -1,0 +1,46 @@
+/* The ordered stage list and the end hooks. Later features insert themselves here: overload
+ * shedding, CORS preflight and IP lists before `builtin`; authentication, rate limiting and
+ * the response cache lookup between `route` and `compose`; cache store and metrics among the
+ * end hooks. */
+#include "server/stage/pipeline.h"
+
+#include <assert.h>
+
+static const bff_stage_fn stages[] = {
+    bff_stage_limits,
+    bff_stage_builtin,
+    bff_stage_route,
+    bff_stage_compose,
+};
+
+static void (*const end_hooks[])(bff_req_t *r) = {
+    bff_request_log_on_end,
+};
+
+#define NSTAGES (sizeof(stages) / sizeof(stages[0]))
+
+static void run(bff_req_t *r)
+{
+    while (r->stage < NSTAGES) {
+        if (stages[r->stage++](r) != BFF_STAGE_NEXT)
+            return;
+    }
+    assert(!"the last stage always responds or goes pending");
+}
+
+void bff_pipeline_start(bff_req_t *r)
+{
+    r->stage = 0;
+    run(r);
+}
+
+void bff_pipeline_resume(bff_req_t *r)
+{
+    run(r);
+}
+
+void bff_pipeline_on_end(bff_req_t *r)
+{
+    for (size_t i = 0; i != sizeof(end_hooks) / sizeof(end_hooks[0]); ++i)
+        end_hooks[i](r);
+}

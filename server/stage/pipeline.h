@@ -1,0 +1,41 @@
+/* The request pipeline: an ordered list of stages every request walks (pipeline.c holds the
+ * list), and the hooks that run when a request ends. A feature is a stage file and one line in
+ * the list; no stage knows another.
+ *
+ * Stage contract (nginx's phases, h2o's dispose): a stage returns
+ *   BFF_STAGE_NEXT       done, run the next stage now;
+ *   BFF_STAGE_RESPONDED  it sent the response, the pipeline ends;
+ *   BFF_STAGE_PENDING    it went asynchronous, and will later either respond or call
+ *                        bff_pipeline_resume exactly once, from the loop, unless the request was
+ *                        disposed first (its async state then hangs off the request's pool with
+ *                        a dispose hook that cancels what it started). */
+#ifndef BFF_SERVER_STAGE_PIPELINE_H
+#define BFF_SERVER_STAGE_PIPELINE_H
+
+#include "server/http/request.h"
+
+typedef enum en_bff_stage_result_t {
+    BFF_STAGE_NEXT,
+    BFF_STAGE_RESPONDED,
+    BFF_STAGE_PENDING,
+} bff_stage_result_t;
+
+typedef bff_stage_result_t (*bff_stage_fn)(bff_req_t *r);
+
+/** Runs the stages from the first. */
+void bff_pipeline_start(bff_req_t *r);
+/** Continues after a PENDING stage, with the stage after it. */
+void bff_pipeline_resume(bff_req_t *r);
+/** The response hooks, when the request ends (answered, or the client went away). */
+void bff_pipeline_on_end(bff_req_t *r);
+
+/* The stages, in pipeline order (one file each). */
+bff_stage_result_t bff_stage_limits(bff_req_t *r);  /* request header size: 431 */
+bff_stage_result_t bff_stage_builtin(bff_req_t *r); /* /health and /ready */
+bff_stage_result_t bff_stage_route(bff_req_t *r);   /* finds the endpoint: 404, 405 */
+bff_stage_result_t bff_stage_compose(bff_req_t *r); /* parameters, sources, shaped response */
+
+/* The end hooks. */
+void bff_request_log_on_end(bff_req_t *r); /* obs/request_log.c: the access log line */
+
+#endif
