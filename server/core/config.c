@@ -7,8 +7,16 @@
 
 #include "server/core/listener.h"
 
+static atomic_size_t alive;
+
+size_t bff_config_alive(void)
+{
+    return atomic_load(&alive);
+}
+
 static void free_config(bff_config_t *c)
 {
+    atomic_fetch_sub(&alive, 1);
     for (size_t i = 0; i != c->nsites; ++i) {
         bff_config_site_t *site = c->sites + i;
         bff_profile_free(site->profile);
@@ -47,6 +55,7 @@ bff_config_t *bff_config_load(const bff_config_args_t *args, bff_diag_t *diag)
 {
     bff_config_t *c = bff_calloc(1, sizeof(*c));
     atomic_init(&c->refcnt, 1);
+    atomic_fetch_add(&alive, 1);
     c->generation = 1;
     c->sites = bff_calloc(args->ndirs, sizeof(*c->sites));
     int failed = 0;

@@ -46,6 +46,9 @@ bff_config_t *bff_config_load(const bff_config_args_t *args, bff_diag_t *diag);
 void bff_config_retain(bff_config_t *config);
 /** Drops a reference; the last one frees the snapshot. Any thread. */
 void bff_config_release(bff_config_t *config);
+/** How many snapshots exist (loaded and not yet freed): the current one plus those requests in
+ * flight still hold. Any thread. */
+size_t bff_config_alive(void);
 /** Whether `next` may replace `cur` without a restart. A change no reload can apply (a
  * profile's listen address) is reported to diag by name; returns 0 when all is well. */
 int bff_config_check_reload(const bff_config_t *cur, const bff_config_t *next, bff_diag_t *diag);

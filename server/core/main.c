@@ -81,9 +81,14 @@ static void reload(bff_server_t *server, const bff_config_args_t *args)
         size_t nendpoints = 0;
         for (size_t i = 0; i != next->nsites; ++i)
             nendpoints += next->sites[i].profile->nendpoints;
+        /* Older snapshots than the current one live only while requests started on them run:
+         * the count shows a reload never leaves one behind. */
+        size_t older = bff_config_alive() - 2;
         bff_server_publish(server, next);
-        fprintf(stderr, "bffd: reloaded: configuration generation %llu (%zu endpoints)\n",
-                (unsigned long long)cur->generation + 1, nendpoints);
+        fprintf(stderr,
+                "bffd: reloaded: configuration generation %llu (%zu endpoints; %zu older "
+                "configurations still finishing requests)\n",
+                (unsigned long long)cur->generation + 1, nendpoints, older);
     }
     bff_config_release(cur);
     bff_diag_clear(&diag);

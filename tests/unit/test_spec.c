@@ -235,7 +235,8 @@ static void test_model_of_dashboard(void)
     ASSERT_TRUE(p[3].default_value == NULL);
 
     ASSERT_INT_EQ(s->plan.nsources, 4);
-    const bff_source_t *user = s->plan.sources, *orders = s->plan.sources + 1, *unread = s->plan.sources + 3;
+    const bff_source_t *user = s->plan.sources, *orders = s->plan.sources + 1,
+                       *unread = s->plan.sources + 3;
     ASSERT_STR_EQ(user->name, "user");
     ASSERT_INT_EQ(user->line, 12);
     ASSERT_INT_EQ(user->column, 3);
@@ -424,7 +425,8 @@ static void test_request_headers(void)
     ASSERT_INT_EQ(out.len, 9);
     ASSERT_TRUE(out.len == 9 && memcmp(out.buf, "acme corp", 9) == 0);
     bff_jwrite_reset(&out);
-    ASSERT_INT_EQ(bff_template_render(&s->plan.sources[2].headers[0].value, &env, 1, &out, &missing), 0);
+    ASSERT_INT_EQ(
+        bff_template_render(&s->plan.sources[2].headers[0].value, &env, 1, &out, &missing), 0);
     ASSERT_TRUE(out.len == 11 && memcmp(out.buf, "acme%20corp", 11) == 0);
     bff_jwrite_dispose(&out);
     bff_jdoc_dispose(&req);
