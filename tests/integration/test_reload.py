@@ -18,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from h2raw import H2Conn, h2_frame, HEADERS, hpack_literal  # noqa: E402
 from harness import check, eq  # noqa: E402
 
 EXTRA = """\
@@ -249,6 +250,77 @@ def test_keep_alive_connection_sees_the_new_configuration():
     eq(bff.stop(), 0)
 
 
+def h2_get(conn, sid, path):
+    fields = [(":method", "GET"), (":scheme", "http"), (":path", path), (":authority", "x")]
+    conn.send(h2_frame(HEADERS, 0x5, sid, b"".join(hpack_literal(k, v) for k, v in fields)))
+    deadline = time.time() + 10
+    while sid not in conn.ended and time.time() < deadline and not conn.closed:
+        conn.pump(0.2)
+    return conn.status.get(sid)
+
+
+def test_http2_connection_sees_the_new_configuration():
+    up = harness.Upstream()
+    bff = Mobile(up)
+    import socket
+    conn = H2Conn(socket.create_connection(("127.0.0.1", bff.port), timeout=5))
+    eq(h2_get(conn, 1, "/extra/3"), 404)
+    set_config_b(bff, True)
+    bff.reload()
+    eq(h2_get(conn, 3, "/extra/3"), 200)  # the same connection, a new stream
+    check(b'"extra":true' in conn.data.get(3, b""), conn.data)
+    check(not conn.goaway and not conn.closed, "the connection stays open across the reload")
+    conn.close()
+    eq(bff.stop(), 0)
+
+
+def test_tls_certificate_changes_on_reload():
+    openssl = shutil.which("openssl")
+    check(openssl, "openssl is needed")
+    up = harness.Upstream()
+    d = harness.tmpdir()
+    for cn in ("first.example", "second.example"):
+        subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=" + cn, "-keyout", cn + ".key", "-out", cn + ".pem"],
+                       cwd=d, check=True, capture_output=True, timeout=30)
+    tls = "tls: { certificate: %s/%%s.pem, key: %s/%%s.key }\n" % (d, d)
+    profile = harness.upstream_profile("t", up.url) + tls % ("first.example", "first.example")
+    bff = harness.Bffd({"t": {"profile": profile, "endpoints": {}}})
+
+    def subject():
+        r = subprocess.run([openssl, "s_client", "-connect", "127.0.0.1:%d" % bff.port,
+                            "-servername", "x"], input=b"", capture_output=True, timeout=20)
+        m = re.search(rb"subject=.*?CN ?= ?([a-z.]+)", r.stdout)
+        return m.group(1).decode() if m else r.stdout.decode(errors="replace")
+
+    eq(subject(), "first.example")
+    keep = http.client.HTTPSConnection("127.0.0.1", bff.port, timeout=10,
+                                       context=__import__("ssl")._create_unverified_context())
+    keep.request("GET", "/health")
+    keep.getresponse().read()
+    pdir = os.path.join(bff.dir, "t")
+    harness.write(os.path.join(pdir, "profile.yaml"),
+                  profile.replace("@PORT@", str(bff.port)).replace("first.example", "second.example"))
+    bff.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while "reloaded:" not in bff.output() and time.time() < deadline:
+        time.sleep(0.05)
+    eq(subject(), "second.example")  # new connections get the new certificate
+    keep.request("GET", "/health")  # the old connection goes on with its own
+    eq(keep.getresponse().status, 200)
+    keep.close()
+    # A key that does not match its certificate is refused; the running pair keeps serving.
+    harness.write(os.path.join(pdir, "profile.yaml"),
+                  profile.replace("@PORT@", str(bff.port)).replace("first.example.pem", "second.example.pem"))
+    bff.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while "reload rejected" not in bff.output() and time.time() < deadline:
+        time.sleep(0.05)
+    check("does not match the certificate" in bff.output(), bff.output())
+    eq(subject(), "second.example")
+    eq(bff.stop(), 0)
+
+
 def test_request_in_flight_finishes_on_its_configuration():
     up = harness.Upstream()
     bff = Mobile(up)
@@ -324,6 +396,8 @@ if __name__ == "__main__":
         test_broken_configuration_keeps_serving,
         test_listen_change_needs_a_restart,
         test_keep_alive_connection_sees_the_new_configuration,
+        test_http2_connection_sees_the_new_configuration,
+        test_tls_certificate_changes_on_reload,
         test_request_in_flight_finishes_on_its_configuration,
         test_upstream_state_survives_unchanged_definitions,
         test_reload_under_load_one_worker,
