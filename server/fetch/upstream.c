@@ -235,6 +235,10 @@ static void call_free(bff_call_t *call)
 
 static void finish(bff_call_t *call, const char *err, long status, const char *detail)
 {
+    if (call->cb == NULL) { /* a detached trial: its verdict is recorded, nobody waits */
+        call_free(call);
+        return;
+    }
     bff_fetch_result_t res = {
         .err = err, .status = status, .duration_us = bff_now_us() - call->started_us};
     if (err == NULL) {
@@ -318,7 +322,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     bff_breaker_record(&up->breaker, &up->conf.breaker, upstream_fault, now);
     bff_balance_record(call->inst, up->conf.ninstances, &up->conf.passive_health, upstream_fault,
                        now);
-    if (upstream_fault && call->attempt <= call->retries &&
+    if (upstream_fault && call->cb != NULL && call->attempt <= call->retries &&
         bff_method_is_idempotent(call->method) &&
         bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now) && schedule_retry(call) == 0)
         return;
@@ -369,7 +373,15 @@ bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint6
 
 void bff_call_cancel(bff_call_t *call)
 {
-    assert(call->magic == CALL_MAGIC);
+    assert(call->magic == CALL_MAGIC && call->cb != NULL);
+    if (call->up->breaker.trial == call && call->easy != NULL) {
+        /* The half-open trial decides whether the breaker closes. Cancelled, it would leave no
+         * verdict, and a request whose other call to the same upstream was refused meanwhile
+         * would cancel every trial it gets: the breaker would never close. So it runs on,
+         * detached, to its own timeout. */
+        call->cb = NULL;
+        return;
+    }
     bff_timer_cancel(&call->retry_timer);
     if (call->easy != NULL) {
         bff_curl_loop_cancel(call->up->fetcher->curl, call->easy);

@@ -46,7 +46,8 @@ const bff_upstream_conf_t *bff_upstream_conf(const bff_upstream_t *up);
  * result's body belongs to the callback's receiver. */
 bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
                            bff_fetch_cb cb, void *data, const char **err);
-/** Cancels a call in flight (or waiting to retry); its callback never runs. */
+/** Cancels a call in flight (or waiting to retry); its callback never runs. A circuit breaker's
+ * half-open trial is not aborted but detached: it runs to its verdict, then frees itself. */
 void bff_call_cancel(bff_call_t *call);
 
 #endif

@@ -83,11 +83,30 @@ static void test_cancelled_trial_frees_the_slot(void)
     ASSERT_TRUE(b.trial == &second);
 }
 
+/* Two required sources of one request on a half-open upstream: the first is the trial, the
+ * second is refused, the request fails and cancels the first. upstream.c lets a cancelled trial
+ * run on detached, so its verdict still arrives and closes the breaker. */
+static void test_detached_trial_closes_the_breaker(void)
+{
+    bff_breaker_t b = {0};
+    int trial, sibling, next;
+    for (int i = 0; i != 3; ++i)
+        bff_breaker_record(&b, &conf, 1, 0);
+    ASSERT_TRUE(bff_breaker_allows(&b, &conf, &trial, 600));
+    ASSERT_TRUE(!bff_breaker_allows(&b, &conf, &sibling, 600));
+    ASSERT_TRUE(!bff_breaker_allows(&b, &conf, &next, 650)); /* the detached trial still runs */
+    bff_breaker_record(&b, &conf, 0, 700);                    /* its verdict, after the cancel */
+    ASSERT_INT_EQ(b.state, BFF_BREAKER_CLOSED);
+    ASSERT_TRUE(bff_breaker_allows(&b, &conf, &sibling, 701));
+    ASSERT_TRUE(bff_breaker_allows(&b, &conf, &next, 701));
+}
+
 int main(void)
 {
     TAP_RUN(test_opens_after_consecutive_failures);
     TAP_RUN(test_opens_by_ratio_only_after_min_calls);
     TAP_RUN(test_half_open_trial);
     TAP_RUN(test_cancelled_trial_frees_the_slot);
+    TAP_RUN(test_detached_trial_closes_the_breaker);
     TAP_DONE();
 }
