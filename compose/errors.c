@@ -13,3 +13,18 @@ const char bff_err_invalid_json[] = "invalid JSON";
 const char bff_err_input_failed[] = "input failed";
 const char bff_err_bad_request[] = "bad request";
 const char bff_err_partial[] = "partial";
+
+const char *bff_err_safe_code(const char *reason)
+{
+    if (reason == bff_err_upstream_timeout)
+        return "timeout";
+    if (reason == bff_err_upstream_status)
+        return "bad_status";
+    if (reason == bff_err_invalid_json || reason == bff_err_upstream_too_large)
+        return "invalid_body";
+    if (reason == bff_err_bad_request)
+        return "bad_request";
+    if (reason == bff_err_partial)
+        return "partial";
+    return "unavailable"; /* connect, transport, breaker, bulkhead, failed input */
+}

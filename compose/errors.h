@@ -19,4 +19,8 @@ extern const char bff_err_input_failed[]; /* the source a for-each/batch iterate
 extern const char bff_err_bad_request[];  /* the upstream request could not be built */
 extern const char bff_err_partial[];      /* some for-each items failed, the rest arrived */
 
+/** The stable, coarse code a `safe` profile shows instead of `reason`: "timeout",
+ * "unavailable", "bad_status", "invalid_body", "bad_request" or "partial". */
+const char *bff_err_safe_code(const char *reason);
+
 #endif

@@ -29,6 +29,7 @@ typedef struct st_call_rec_t {
     size_t body_len;
     uint64_t duration_us;
     char detail[160];
+    char log_detail[200];
 } call_rec_t;
 
 typedef struct st_call_ctx_t {
@@ -277,6 +278,7 @@ static void complete_single(bff_exec_t *exec, size_t s)
     call_rec_t *cr = exec->recs + exec->src[s].recs[0];
     if (cr->err != NULL) {
         fail_source(exec, s, cr->err, cr->status, cr->detail);
+        snprintf(out->log_detail, sizeof(out->log_detail), "%s", cr->log_detail);
         return;
     }
     const char *body;
@@ -319,6 +321,7 @@ static void complete_for_each(bff_exec_t *exec, size_t s)
         fail_source(exec, s, first_failed->err ? first_failed->err : bff_err_invalid_json,
                     first_failed->status,
                     first_failed->detail[0] ? first_failed->detail : "every item failed");
+        snprintf(out->log_detail, sizeof(out->log_detail), "%s", first_failed->log_detail);
     } else {
         out->duration_us = now_us(exec) - out->started_us;
         if (failed != 0) {
@@ -546,6 +549,7 @@ static void on_call_done(void *data, bff_fetch_result_t *res)
     cr->body_len = res->body_len;
     cr->duration_us = res->duration_us;
     snprintf(cr->detail, sizeof(cr->detail), "%s", res->detail);
+    snprintf(cr->log_detail, sizeof(cr->log_detail), "%s", res->log_detail);
     if (exec->conf.ops->client_gone != NULL && bff_exec_has_unstarted_work(exec) &&
         exec->conf.ops->client_gone(exec->conf.host)) {
         exec->state = BFF_EXEC_ABANDONED; /* no further calls for a client that left */

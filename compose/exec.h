@@ -43,7 +43,8 @@ typedef struct st_bff_fetch_result_t {
     char *body;
     size_t body_len;
     uint64_t duration_us;
-    char detail[160]; /* human-readable reason for errors */
+    char detail[160];     /* human-readable reason for errors: never a URL, host or curl wording */
+    char log_detail[200]; /* for the log only: may name the instance and libcurl's error */
 } bff_fetch_result_t;
 
 typedef void (*bff_fetch_cb)(void *data, bff_fetch_result_t *result);
@@ -81,7 +82,8 @@ typedef struct st_bff_source_outcome_t {
     bff_source_state_t state;
     const char *err; /* FAILED: why; DONE: NULL, or bff_err_partial when for-each items failed */
     long status;     /* the upstream's status when one is known */
-    char detail[200];
+    char detail[200];     /* for clients: never a URL, host or libcurl's wording */
+    char log_detail[200]; /* for the log: more where the fetcher knew more; "" = as detail */
     uint64_t started_us, duration_us; /* host clock; duration 0 while running */
 } bff_source_outcome_t;
 

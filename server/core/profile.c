@@ -233,6 +233,15 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
         ret = -1;
     }
     ret |= bff_yaml_get_str(diag, root, "access_log", 0, &log);
+    const char *errors = "detailed";
+    ret |= bff_yaml_get_str(diag, root, "errors", 0, &errors);
+    if (strcmp(errors, "safe") == 0) {
+        p->errors = BFF_ERRORS_SAFE;
+    } else if (strcmp(errors, "detailed") != 0) {
+        bff_yaml_error(diag, bff_yaml_get(root, "errors"), "errors must be detailed or safe, not '%s'",
+                       errors);
+        ret = -1;
+    }
     p->access_log = strcmp(log, "-") == 0 || strcmp(log, "off") == 0
                         ? bff_strdup(log)
                         : resolve_relative(p->dir, log);
@@ -349,8 +358,8 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         bff_profile_free(p);
         return NULL;
     }
-    static const char *const keys[] = {"name",       "listen",    "tls", "limits",
-                                       "access_log", "upstreams", NULL};
+    static const char *const keys[] = {"name",       "listen", "tls",       "limits",
+                                       "access_log", "errors", "upstreams", NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);

@@ -43,6 +43,12 @@ typedef struct st_bff_upstream_conf_t {
     bff_passive_health_conf_t passive_health;
 } bff_upstream_conf_t;
 
+/* How much a client learns about a failed source (neither mode ever shows a URL or a host). */
+typedef enum en_bff_errors_mode_t {
+    BFF_ERRORS_DETAILED, /* source, upstream name, reason, status and a message */
+    BFF_ERRORS_SAFE,     /* a stable reason code and the status only */
+} bff_errors_mode_t;
+
 typedef struct st_bff_profile_t {
     char *dir;
     char *name;
@@ -54,6 +60,7 @@ typedef struct st_bff_profile_t {
     uint64_t request_timeout_ms; /* default overall deadline of an endpoint */
     uint64_t drain_timeout_ms;
     char *access_log; /* "-" = stdout, "off", or a path */
+    bff_errors_mode_t errors;
     bff_upstream_conf_t *upstreams;
     size_t nupstreams;
     bff_spec_t **endpoints;

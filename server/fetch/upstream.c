@@ -233,7 +233,8 @@ static void call_free(bff_call_t *call)
     free(call);
 }
 
-static void finish(bff_call_t *call, const char *err, long status, const char *detail)
+static void finish(bff_call_t *call, const char *err, long status, const char *detail,
+                   const char *log_detail)
 {
     if (call->cb == NULL) { /* a detached trial: its verdict is recorded, nobody waits */
         call_free(call);
@@ -247,6 +248,7 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
         call->resp = NULL;
     }
     snprintf(res.detail, sizeof(res.detail), "%s", detail ? detail : "");
+    snprintf(res.log_detail, sizeof(res.log_detail), "%s", log_detail ? log_detail : "");
     bff_fetch_cb cb = call->cb;
     void *data = call->data;
     call_free(call);
@@ -258,7 +260,8 @@ static void on_retry_timer(bff_timer_t *timer)
     bff_call_t *call = H2O_STRUCT_FROM_MEMBER(bff_call_t, retry_timer, timer);
     assert(call->magic == CALL_MAGIC);
     if (start_attempt(call) != 0)
-        finish(call, bff_err_upstream_timeout, 0, "deadline reached before the retry could start");
+        finish(call, bff_err_upstream_timeout, 0, "deadline reached before the retry could start",
+               NULL);
 }
 
 static int schedule_retry(bff_call_t *call)
@@ -271,15 +274,19 @@ static int schedule_retry(bff_call_t *call)
     return 0;
 }
 
-static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_t size)
+/* What went wrong, twice: `detail` for clients (no URL, host, address or libcurl wording: a
+ * partner must not learn the topology behind bffd), `log` with everything, for operators. */
+static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_t size, char *log,
+                            size_t logsize)
 {
+    snprintf(log, logsize, "%s: %s", call->inst->conf->url, curl_easy_strerror(code));
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
         snprintf(detail, size, "no response within the time allowed");
         return bff_err_upstream_timeout;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-        snprintf(detail, size, "cannot connect to %s", call->inst->conf->url);
+        snprintf(detail, size, "cannot connect to the upstream");
         return bff_err_upstream_connect;
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
@@ -290,7 +297,7 @@ static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_
         }
         /* fallthrough */
     default:
-        snprintf(detail, size, "%s", curl_easy_strerror(code));
+        snprintf(detail, size, "the transfer failed");
         return bff_err_upstream_transport;
     }
 }
@@ -308,10 +315,10 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     --call->inst->outstanding;
     --up->inflight;
 
-    char detail[160] = "";
+    char detail[160] = "", log[200] = "";
     const char *err = NULL;
     if (code != CURLE_OK) {
-        err = classify(code, call, detail, sizeof(detail));
+        err = classify(code, call, detail, sizeof(detail), log, sizeof(log));
     } else if (status < 200 || status > 299) {
         err = bff_err_upstream_status;
         snprintf(detail, sizeof(detail), "upstream answered %ld", status);
@@ -326,7 +333,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
         bff_method_is_idempotent(call->method) &&
         bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now) && schedule_retry(call) == 0)
         return;
-    finish(call, err, status, detail);
+    finish(call, err, status, detail, log);
 }
 
 bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,

@@ -23,6 +23,9 @@ typedef struct st_bff_req_t {
     h2o_iovec_t route_path;        /* the raw path without the query */
     bff_route_match_t route;       /* set by the route stage */
     const void *principal;         /* set by the auth stage (auth issue); NULL = anonymous */
+    char trace_id[33];             /* of the traceparent sent upstream ("" = none yet) */
+    h2o_iovec_t log_failed;        /* JSON array of failed sources for the access log */
+    int log_partial;               /* answered with some optional sources missing */
     unsigned stage;                /* the next stage to run (pipeline.c) */
 } bff_req_t;
 

@@ -59,7 +59,12 @@ void bff_respond_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    H2O_STRLIT("application/json"));
     h2o_start_response(req, &generator);
-    h2o_send(req, &body, 1, 1);
+    /* HEAD: the headers GET would have (Content-Length included), no body. libh2o 2.2.5's
+     * HTTP/2 would send the body anyway, which clients reject as a protocol error. */
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, 1);
+    else
+        h2o_send(req, &body, 1, 1);
 }
 
 void bff_respond_error(h2o_req_t *req, int status, const char *code, const char *message,

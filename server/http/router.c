@@ -20,12 +20,17 @@ bff_route_result_t bff_router_match(const bff_profile_t *profile, h2o_iovec_t me
     size_t best_literals = 0;
     size_t values[BFF_SPEC_MAX_PATH_PARAMS][2], best_values[BFF_SPEC_MAX_PATH_PARAMS][2];
     allow[0] = '\0';
+    /* HEAD is GET without the body (RFC 9110 9.3.2): it runs the GET endpoint. */
+    if (h2o_memis(method.base, method.len, H2O_STRLIT("HEAD")))
+        method = h2o_iovec_init(H2O_STRLIT("GET"));
     for (size_t i = 0; i != profile->nendpoints; ++i) {
         const bff_spec_t *spec = profile->endpoints[i];
         if (!bff_spec_match(spec, path.base, path.len, values))
             continue;
         if (!h2o_memis(method.base, method.len, spec->method, strlen(spec->method))) {
             append_allow(allow, allow_size, spec->method);
+            if (strcmp(spec->method, "GET") == 0)
+                append_allow(allow, allow_size, "HEAD");
             continue;
         }
         size_t literals = 0;

@@ -112,7 +112,13 @@ void bff_access_log_add(bff_access_log_buf_t *buf, bff_access_log_t *log,
     size_t path_len = e->path_len > 2048 ? 2048 : e->path_len;
     size_t method_len = e->method_len > 32 ? 32 : e->method_len;
     size_t rid_len = e->request_id_len > 128 ? 128 : e->request_id_len;
-    size_t need = 512 + 6 * (path_len + method_len + rid_len + strlen(e->profile));
+    size_t route_len = e->route ? strlen(e->route) : 0, failed_len = e->failed ? e->failed_len : 0;
+    if (route_len > 1024)
+        route_len = 1024;
+    if (failed_len > 8192)
+        failed_len = 0; /* never cut JSON in half */
+    size_t need = 640 + 6 * (path_len + method_len + rid_len + strlen(e->profile) + route_len) +
+                  failed_len;
     if (buf->cap == 0) {
         buf->cap = BUF_SIZE;
         buf->buf = bff_malloc(buf->cap);
@@ -136,6 +142,23 @@ void bff_access_log_add(bff_access_log_buf_t *buf, bff_access_log_t *log,
                   "\"request_id\":\"",
                   e->protocol, e->status, e->bytes, (double)e->duration_us / 1000.0);
     p += escape(p, e->request_id, rid_len);
-    p += snprintf(p, 8, "\"}\n");
+    *p++ = '"';
+    if (e->route != NULL) {
+        p += snprintf(p, 16, ",\"route\":\"");
+        p += escape(p, e->route, route_len);
+        *p++ = '"';
+    }
+    if (e->client != NULL) /* an address: nothing to escape */
+        p += snprintf(p, 80, ",\"client\":\"%.60s\"", e->client);
+    if (e->trace_id != NULL && e->trace_id[0] != '\0')
+        p += snprintf(p, 64, ",\"trace_id\":\"%.32s\"", e->trace_id);
+    if (e->partial)
+        p += snprintf(p, 32, ",\"partial\":true");
+    if (failed_len != 0) {
+        p += snprintf(p, 16, ",\"failed\":");
+        memcpy(p, e->failed, failed_len);
+        p += failed_len;
+    }
+    p += snprintf(p, 8, "}\n");
     buf->len = (size_t)(p - buf->buf);
 }

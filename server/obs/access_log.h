@@ -35,6 +35,12 @@ typedef struct st_bff_access_log_entry_t {
     const char *request_id;
     size_t request_id_len;
     const char *protocol;
+    const char *route;    /* the matched route template, or NULL */
+    const char *client;   /* the peer's address, or NULL */
+    const char *trace_id; /* or NULL */
+    int partial;
+    const char *failed; /* a JSON array (already encoded) of failed sources, or NULL */
+    size_t failed_len;
 } bff_access_log_entry_t;
 
 /** Opens "-" (stdout), "off", or a file (append); the reference count starts at 1. Returns NULL

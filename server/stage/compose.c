@@ -150,6 +150,8 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     /* Sent with every upstream call: the request id and the trace context. */
     char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80];
     bff_trace_traceparent(req, traceparent);
+    memcpy(r->trace_id, traceparent + 3, 32); /* version-TRACEID-parent-flags */
+    r->trace_id[32] = '\0';
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);

@@ -474,7 +474,7 @@ def test_wrong_method_405():
     for method in ("POST", "DELETE", "PUT"):
         status, hdrs, body = harness.request(b.port, method, "/hello", body=b"{}" if method != "DELETE" else None)
         json_error(status, hdrs, body, 405)
-        eq(hdrs.get("allow"), "GET", "Allow header for %s /hello" % method)
+        eq(hdrs.get("allow"), "GET, HEAD", "Allow header for %s /hello" % method)
     status, hdrs, body = b.get("/echo")
     json_error(status, hdrs, body, 405)
     eq(hdrs.get("allow"), "POST", "Allow header for GET /echo")

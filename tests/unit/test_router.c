@@ -61,14 +61,18 @@ static void test_routes(void)
     ASSERT_TRUE(h2o_memis(m.values[1].base, m.values[1].len, H2O_STRLIT("o%201")));
     /* Another method on a known path: 405 with the methods it has. */
     ASSERT_INT_EQ(match("DELETE", "/users/42", &m, allow, &pool), BFF_ROUTE_WRONG_METHOD);
-    ASSERT_STR_EQ(allow, "GET, POST");
+    ASSERT_STR_EQ(allow, "GET, HEAD, POST");
+    /* HEAD runs the GET endpoint. */
+    ASSERT_INT_EQ(match("HEAD", "/users/me", &m, allow, &pool), BFF_ROUTE_FOUND);
+    ASSERT_TRUE(m.spec == profile.endpoints[1]);
+    ASSERT_INT_EQ(match("HEAD", "/slash/", &m, allow, &pool), BFF_ROUTE_FOUND);
     ASSERT_INT_EQ(match("GET", "/users", &m, allow, &pool), BFF_ROUTE_NOT_FOUND);
     ASSERT_INT_EQ(match("GET", "/users/", &m, allow, &pool), BFF_ROUTE_NOT_FOUND);
     ASSERT_INT_EQ(match("GET", "/users/42/", &m, allow, &pool), BFF_ROUTE_NOT_FOUND);
     ASSERT_INT_EQ(match("GET", "/slash/", &m, allow, &pool), BFF_ROUTE_FOUND);
     ASSERT_INT_EQ(match("GET", "/slash", &m, allow, &pool), BFF_ROUTE_NOT_FOUND);
     ASSERT_INT_EQ(match("PUT", "/slash/", &m, allow, &pool), BFF_ROUTE_WRONG_METHOD);
-    ASSERT_STR_EQ(allow, "GET, DELETE");
+    ASSERT_STR_EQ(allow, "GET, HEAD, DELETE");
     ASSERT_INT_EQ(match("GET", "", &m, allow, &pool), BFF_ROUTE_NOT_FOUND);
     h2o_mem_clear_pool(&pool);
     for (size_t i = 0; i != profile.nendpoints; ++i)
