@@ -28,6 +28,13 @@ int bff_is_reserved_root(const char *name)
     return 0;
 }
 
+int bff_binding_is_meta(const bff_jpath_t *path)
+{
+    return path->nsteps != 0 && path->steps[0].kind == BFF_JPATH_FIELD &&
+           (strcmp(path->steps[0].name, "$status") == 0 ||
+            strcmp(path->steps[0].name, "$headers") == 0);
+}
+
 size_t bff_binding_eval(const bff_jpath_t *path, int binding, const bff_shape_env_t *env,
                         const bff_jdoc_t *elem_doc, uint32_t elem_tok, const bff_jdoc_t **doc,
                         uint32_t *out, size_t max)
@@ -56,7 +63,14 @@ size_t bff_binding_eval(const bff_jpath_t *path, int binding, const bff_shape_en
         start = bff_jdoc_obj_get(*doc, 0, path->root, strlen(path->root));
         break;
     default:
-        if (binding < 0 || (size_t)binding >= env->nsources || env->source_docs[binding] == NULL)
+        if (binding < 0 || (size_t)binding >= env->nsources)
+            return 0;
+        if (bff_binding_is_meta(path)) { /* the meta doc holds "$status" and "$headers" */
+            if (env->source_meta == NULL || (*doc = env->source_meta[binding]) == NULL)
+                return 0;
+            return bff_jpath_eval(path, 0, *doc, 0, out, max);
+        }
+        if (env->source_docs[binding] == NULL)
             return 0;
         *doc = env->source_docs[binding];
         start = env->source_roots[binding];

@@ -34,8 +34,13 @@ typedef struct st_bff_shape_env_t {
     const bff_jdoc_t *item_doc;    /* for-each item, or NULL */
     uint32_t item_tok;
     int item_preencoded; /* batch: `{items}` is already URL-encoded, insert it verbatim */
+    /* Per source {"$status": N, "$headers": {...}} for `<source>.$status` / `.$headers`;
+     * NULL (the array or an entry) = not available. */
+    const bff_jdoc_t *const *source_meta;
 } bff_shape_env_t;
 
+/** 1 when the path reads a source's response metadata (`user.$status`, `user.$headers...`). */
+int bff_binding_is_meta(const bff_jpath_t *path);
 /** Resolves `path` (rooted at `binding`) in `env`; `elem_doc`/`elem_tok` are the $select
  * element for BFF_BIND_ELEMENT (NULL outside $select). Stores the doc in *doc and up to `max`
  * tokens in out; returns their count (0 = absent). Pure, allocation-free. */

@@ -14,7 +14,7 @@ extern const char bff_err_circuit_open[];       /* breaker open: failed fast */
 extern const char bff_err_bulkhead_full[];      /* too many calls in flight: failed fast */
 
 /* Reported by the executor. */
-extern const char bff_err_invalid_json[]; /* the upstream's body is not valid JSON */
+extern const char bff_err_invalid_json[]; /* the body is not valid JSON, or not declared as JSON */
 extern const char bff_err_input_failed[]; /* the source a for-each/batch iterates over failed */
 extern const char bff_err_bad_request[];  /* the upstream request could not be built */
 extern const char bff_err_partial[];      /* some for-each items failed, the rest arrived */

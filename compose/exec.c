@@ -30,6 +30,9 @@ typedef struct st_call_rec_t {
     uint64_t duration_us;
     char detail[160];
     char log_detail[200];
+    char *headers_json;
+    char content_type[64];
+    int retry_after;
 } call_rec_t;
 
 typedef struct st_call_ctx_t {
@@ -42,6 +45,8 @@ typedef struct st_src_run_t {
     size_t nrecs, next_item, inflight, pending;
     char *combined; /* for-each: "[item0,item1,...]" */
     bff_jdoc_t doc;
+    char *meta_json; /* {"$status": N, "$headers": {...}}, when the plan reads them */
+    bff_jdoc_t meta;
 } src_run_t;
 
 struct st_bff_exec_t {
@@ -57,6 +62,7 @@ struct st_bff_exec_t {
     src_run_t *src;
     const bff_jdoc_t **docs;
     uint32_t *roots;
+    const bff_jdoc_t **meta;
     call_rec_t *recs;
     size_t nrecs, recs_cap;
     bff_exec_state_t state;
@@ -76,8 +82,13 @@ static int resolved(const bff_exec_t *exec, size_t s)
 static bff_shape_env_t make_env(const bff_exec_t *exec, const bff_jdoc_t *item_doc,
                                 uint32_t item_tok)
 {
-    bff_shape_env_t env = {
-        exec->docs, exec->roots, exec->plan->nsources, &exec->reqdoc, item_doc, item_tok, 0};
+    bff_shape_env_t env = {.source_docs = exec->docs,
+                           .source_roots = exec->roots,
+                           .nsources = exec->plan->nsources,
+                           .request_doc = &exec->reqdoc,
+                           .item_doc = item_doc,
+                           .item_tok = item_tok,
+                           .source_meta = exec->meta};
     return env;
 }
 
@@ -186,6 +197,8 @@ static size_t start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_doc,
             .body_len = body.len,
             .timeout_ms = src->timeout_ms,
             .retries = src->retries,
+            .idempotent = exec->conf.idempotency_key,
+            .want_headers = src->wants_headers,
         };
         call_ctx_t *cc = bff_malloc(sizeof(*cc));
         cc->exec = exec;
@@ -260,31 +273,110 @@ static int scan_body(bff_exec_t *exec, size_t s, const char *body, size_t len, l
     return 0;
 }
 
-/* What a record's answer reads as: a HEAD answer has no body, and its value is null. */
-static void body_of(const bff_exec_t *exec, size_t s, const call_rec_t *cr, const char **body,
-                    size_t *len)
+/* What a record's answer reads as: no body (HEAD, 204, or empty) is null. */
+static void body_of(const call_rec_t *cr, const char **body, size_t *len)
 {
-    if (cr->body_len == 0 && strcmp(exec->plan->sources[s].method, "HEAD") == 0) {
+    if (cr->body_len == 0) {
         *body = "null", *len = 4;
         return;
     }
-    *body = cr->body ? cr->body : "", *len = cr->body_len;
+    *body = cr->body, *len = cr->body_len;
+}
+
+/* A JSON media type: application/json, or any type with a +json suffix (RFC 6839). */
+static int is_json_type(const char *ct)
+{
+    size_t n = strcspn(ct, "; \t");
+    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+           (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
+}
+
+/* Where the source expects JSON, a body declared as anything else (an HTML error page a proxy
+ * sent with 200) is not data. Returns 1 when the body is acceptable. */
+static int content_type_ok(const bff_source_t *src, const call_rec_t *cr)
+{
+    return src->any_content_type || cr->body_len == 0 || cr->content_type[0] == '\0' ||
+           is_json_type(cr->content_type);
+}
+
+static void build_meta(bff_exec_t *exec, size_t s, const call_rec_t *cr)
+{
+    src_run_t *sr = exec->src + s;
+    const char *headers = cr->headers_json ? cr->headers_json : "{}";
+    size_t n = strlen(headers) + 48;
+    free(sr->meta_json);
+    sr->meta_json = bff_malloc(n);
+    int len = snprintf(sr->meta_json, n, "{\"$status\":%ld,\"$headers\":%s}", cr->status, headers);
+    if (bff_jdoc_scan(&sr->meta, sr->meta_json, (size_t)len, 0, 0, NULL, NULL) == 0)
+        exec->meta[s] = &sr->meta;
+}
+
+/* A status that is not a success, as the source's rules read it. Returns 1 when the source is
+ * resolved by it (null value, or the answer's status decided). */
+static int apply_status_rule(bff_exec_t *exec, size_t s, const call_rec_t *cr)
+{
+    const bff_source_t *src = exec->plan->sources + s;
+    bff_source_outcome_t *out = exec->out + s;
+    const bff_status_rule_t *rule;
+    unsigned respond_status = 0;
+    switch (bff_source_status_action(src, cr->status, &rule, &respond_status)) {
+    case BFF_STATUS_NULL:
+        if (scan_body(exec, s, "null", 4, cr->status) == 0)
+            out->state = BFF_SRC_DONE;
+        return 1;
+    case BFF_STATUS_RESPOND:
+        fail_source(exec, s, bff_err_upstream_status, cr->status, cr->detail);
+        out->respond_status = respond_status;
+        out->respond_rule = rule;
+        out->retry_after = cr->retry_after;
+        /* The upstream's error body, to shape the answer from (when it is JSON). */
+        exec->docs[s] = NULL;
+        if (cr->body_len != 0 && content_type_ok(src, cr) &&
+            bff_jdoc_scan(&exec->src[s].doc, cr->body, cr->body_len, MAX_UPSTREAM_TOKENS, 0, NULL,
+                          NULL) == 0) {
+            exec->docs[s] = &exec->src[s].doc;
+            exec->roots[s] = 0;
+        }
+        return 1;
+    case BFF_STATUS_FAIL:
+        break;
+    }
+    return 0;
 }
 
 /* A ONCE or BATCH source completes with its single record. */
 static void complete_single(bff_exec_t *exec, size_t s)
 {
+    const bff_source_t *src = exec->plan->sources + s;
     bff_source_outcome_t *out = exec->out + s;
     call_rec_t *cr = exec->recs + exec->src[s].recs[0];
-    if (cr->err != NULL) {
+    out->duration_us = cr->duration_us ? cr->duration_us : now_us(exec) - out->started_us;
+    if (cr->status != 0 && src->wants_meta)
+        build_meta(exec, s, cr);
+    int answered = cr->err == NULL || cr->err == bff_err_upstream_status;
+    if (answered && !bff_source_is_success(src, cr->status)) {
+        if (apply_status_rule(exec, s, cr))
+            return;
+        char detail[160];
+        snprintf(detail, sizeof(detail), "upstream answered %ld", cr->status);
+        fail_source(exec, s, bff_err_upstream_status, cr->status, detail);
+        snprintf(out->log_detail, sizeof(out->log_detail), "%s", cr->log_detail);
+        return;
+    }
+    if (!answered) {
         fail_source(exec, s, cr->err, cr->status, cr->detail);
         snprintf(out->log_detail, sizeof(out->log_detail), "%s", cr->log_detail);
         return;
     }
+    if (!content_type_ok(src, cr)) {
+        char detail[200];
+        snprintf(detail, sizeof(detail), "upstream sent %.64s, not JSON", cr->content_type);
+        fail_source(exec, s, bff_err_invalid_json, cr->status, detail);
+        return;
+    }
     const char *body;
     size_t len;
-    body_of(exec, s, cr, &body, &len);
-    out->duration_us = cr->duration_us ? cr->duration_us : now_us(exec) - out->started_us;
+    body_of(cr, &body, &len);
     if (scan_body(exec, s, body, len, cr->status) == 0)
         out->state = BFF_SRC_DONE;
 }
@@ -299,14 +391,22 @@ static void complete_for_each(bff_exec_t *exec, size_t s)
     bff_jwrite_open(&w, '[');
     size_t failed = 0;
     const call_rec_t *first_failed = NULL;
+    const bff_source_t *src = exec->plan->sources + s;
     for (size_t i = 0; i != sr->nrecs; ++i) {
         const call_rec_t *cr = exec->recs + sr->recs[i];
         const char *body;
         size_t len;
-        body_of(exec, s, cr, &body, &len);
+        body_of(cr, &body, &len);
         bff_jdoc_t probe = {0};
-        if (cr->err == NULL &&
-            bff_jdoc_scan(&probe, body, len, MAX_UPSTREAM_TOKENS, 0, NULL, NULL) == 0) {
+        const bff_status_rule_t *rule;
+        unsigned respond;
+        int answered = cr->err == NULL || cr->err == bff_err_upstream_status;
+        int ok = answered && bff_source_is_success(src, cr->status);
+        if (answered && !ok &&
+            bff_source_status_action(src, cr->status, &rule, &respond) == BFF_STATUS_NULL) {
+            bff_jwrite_null(&w); /* an expected absence, not a failure */
+        } else if (ok && content_type_ok(src, cr) &&
+                   bff_jdoc_scan(&probe, body, len, MAX_UPSTREAM_TOKENS, 0, NULL, NULL) == 0) {
             bff_jwrite_raw(&w, body, len);
         } else {
             bff_jwrite_null(&w);
@@ -401,7 +501,7 @@ static size_t start_batch(bff_exec_t *exec, size_t s)
     size_t n = collect_items(exec, src, &doc, items, item_cap(src));
     bff_jwrite_t list, jw;
     bff_jwrite_init(&list, 256, 1 << 20);
-    bff_shape_env_t env = {NULL, NULL, 0, NULL, doc, 0, 0};
+    bff_shape_env_t env = {.item_doc = doc};
     bff_template_part_t part = {.binding = BFF_BIND_ITEM};
     part.ref.root = "items";
     bff_template_t one = {.parts = &part, .nparts = 1};
@@ -517,7 +617,8 @@ static void finish_or_continue(bff_exec_t *exec)
     const bff_plan_t *plan = exec->plan;
     int all_resolved = 1;
     for (size_t s = 0; s != plan->nsources; ++s) {
-        if (exec->out[s].state == BFF_SRC_FAILED && !plan->sources[s].optional) {
+        if (exec->out[s].state == BFF_SRC_FAILED &&
+            (!plan->sources[s].optional || exec->out[s].respond_status != 0)) {
             exec->state = BFF_EXEC_FAILED;
             exec->failed_source = s;
             break;
@@ -550,6 +651,9 @@ static void on_call_done(void *data, bff_fetch_result_t *res)
     cr->duration_us = res->duration_us;
     snprintf(cr->detail, sizeof(cr->detail), "%s", res->detail);
     snprintf(cr->log_detail, sizeof(cr->log_detail), "%s", res->log_detail);
+    cr->headers_json = res->headers_json;
+    snprintf(cr->content_type, sizeof(cr->content_type), "%s", res->content_type);
+    cr->retry_after = res->retry_after;
     if (exec->conf.ops->client_gone != NULL && bff_exec_has_unstarted_work(exec) &&
         exec->conf.ops->client_gone(exec->conf.host)) {
         exec->state = BFF_EXEC_ABANDONED; /* no further calls for a client that left */
@@ -588,6 +692,9 @@ bff_exec_t *bff_exec_create(const bff_exec_conf_t *conf)
     exec->src = bff_calloc(n, sizeof(*exec->src));
     exec->docs = bff_calloc(n, sizeof(*exec->docs));
     exec->roots = bff_calloc(n, sizeof(*exec->roots));
+    exec->meta = bff_calloc(n, sizeof(*exec->meta));
+    for (size_t i = 0; i != n; ++i)
+        exec->out[i].retry_after = -1;
     exec->state = BFF_EXEC_RUNNING;
     return exec;
 }
@@ -624,10 +731,13 @@ void bff_exec_destroy(bff_exec_t *exec)
     for (size_t i = 0; i != exec->nrecs; ++i) {
         free(exec->recs[i].key);
         free(exec->recs[i].body);
+        free(exec->recs[i].headers_json);
     }
     free(exec->recs);
     for (size_t s = 0; s != exec->nsources; ++s) {
         bff_jdoc_dispose(&exec->src[s].doc);
+        bff_jdoc_dispose(&exec->src[s].meta);
+        free(exec->src[s].meta_json);
         free(exec->src[s].combined);
         free(exec->src[s].recs);
     }
@@ -638,6 +748,7 @@ void bff_exec_destroy(bff_exec_t *exec)
     free(exec->src);
     free(exec->docs);
     free(exec->roots);
+    free(exec->meta);
     bff_jdoc_dispose(&exec->reqdoc);
     free(exec->reqdoc_json);
     exec->magic = 0;
@@ -670,6 +781,34 @@ const bff_source_outcome_t *bff_exec_outcome(const bff_exec_t *exec, size_t sour
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec)
 {
     return make_env(exec, NULL, 0);
+}
+
+const char *bff_exec_missing_input(const bff_exec_t *exec)
+{
+    bff_shape_env_t env = make_env(exec, NULL, 0);
+    for (size_t s = 0; s != exec->plan->nsources; ++s) {
+        const bff_template_t *t = &exec->plan->sources[s].path;
+        int in_query = 0;
+        for (size_t i = 0; i != t->nparts; ++i) {
+            const bff_template_part_t *part = t->parts + i;
+            const bff_jdoc_t *doc;
+            uint32_t tok;
+            if (part->literal != NULL) {
+                in_query |= memchr(part->literal, '?', part->literal_len) != NULL;
+                continue;
+            }
+            /* A query's optional values drop out of the URL (template.c); the body's fields
+             * and anything in the path must be there. */
+            int body = strcmp(part->ref.root, "body") == 0;
+            if (part->binding != BFF_BIND_REQUEST || part->qexp || (in_query && !body))
+                continue;
+            if (bff_binding_eval(&part->ref, part->binding, &env, NULL, 0, &doc, &tok, 1) == 0 ||
+                doc->toks[tok].type == BFF_J_NULL || doc->toks[tok].type == BFF_J_OBJECT ||
+                doc->toks[tok].type == BFF_J_ARRAY)
+                return part->ref.text;
+        }
+    }
+    return NULL;
 }
 
 int bff_exec_has_unstarted_work(const bff_exec_t *exec)

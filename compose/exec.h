@@ -33,15 +33,21 @@ typedef struct st_bff_fetch_req_t {
     size_t body_len;
     uint64_t timeout_ms; /* per attempt; 0 = the upstream's */
     unsigned retries;    /* attempts after the first (idempotent methods only) */
+    int idempotent;      /* repeating it is safe whatever the method (an Idempotency-Key) */
+    int want_headers;    /* bring back the response headers (headers_json) */
 } bff_fetch_req_t;
 
-/** What a call brought back. `body` is malloc'ed (or NULL) and belongs to the callback's
- * receiver, which frees it. */
+/** What a call brought back. `body` and `headers_json` are malloc'ed (or NULL) and belong to
+ * the callback's receiver, which frees them. A response with a status that is not 2xx has
+ * err == bff_err_upstream_status and still its body (to shape an error from). */
 typedef struct st_bff_fetch_result_t {
     const char *err; /* NULL on success; else a bff_err_* of compose/errors.h */
     long status;     /* HTTP status if one arrived, else 0 */
     char *body;
     size_t body_len;
+    char *headers_json;    /* {"name": "value", ...}, lower-cased names; when asked for */
+    char content_type[64]; /* as the upstream sent it; "" = none */
+    int retry_after;       /* seconds from Retry-After; -1 = none */
     uint64_t duration_us;
     char detail[160];     /* human-readable reason for errors: never a URL, host or curl wording */
     char log_detail[200]; /* for the log only: may name the instance and libcurl's error */
@@ -66,7 +72,8 @@ typedef struct st_bff_fetch_ops_t {
 typedef enum en_bff_exec_state_t {
     BFF_EXEC_RUNNING,
     BFF_EXEC_COMPLETE,  /* every source resolved; optional ones may have failed (partial) */
-    BFF_EXEC_FAILED,    /* a required source failed: bff_exec_failed_source names it */
+    BFF_EXEC_FAILED,    /* a required source failed, or a source's status decided the answer
+                           (outcome->respond_status): bff_exec_failed_source names it */
     BFF_EXEC_ABANDONED, /* ops->client_gone said so */
 } bff_exec_state_t;
 
@@ -80,11 +87,14 @@ typedef enum en_bff_source_state_t {
 /** How one source went, for responses, Server-Timing and logs. */
 typedef struct st_bff_source_outcome_t {
     bff_source_state_t state;
-    const char *err; /* FAILED: why; DONE: NULL, or bff_err_partial when for-each items failed */
-    long status;     /* the upstream's status when one is known */
-    char detail[200];     /* for clients: never a URL, host or libcurl's wording */
+    const char *err;  /* FAILED: why; DONE: NULL, or bff_err_partial when for-each items failed */
+    long status;      /* the upstream's status when one is known */
+    char detail[200]; /* for clients: never a URL, host or libcurl's wording */
     char log_detail[200]; /* for the log: more where the fetcher knew more; "" = as detail */
-    uint64_t started_us, duration_us; /* host clock; duration 0 while running */
+    uint64_t started_us, duration_us;      /* host clock; duration 0 while running */
+    unsigned respond_status;               /* the source decided the answer's status (on_status) */
+    const bff_status_rule_t *respond_rule; /* and maybe its body */
+    int retry_after;                       /* from the upstream's Retry-After; -1 = none */
 } bff_source_outcome_t;
 
 typedef struct st_bff_exec_conf_t {
@@ -93,6 +103,7 @@ typedef struct st_bff_exec_conf_t {
     size_t request_doc_len;
     const char *const *headers; /* lines sent with every call first (request id, trace) */
     size_t nheaders;            /* (copied) */
+    int idempotency_key;        /* the client sent one (it is among `headers`): writes may retry */
     const bff_fetch_ops_t *ops;
     void *host;
     /* Runs once when the state leaves RUNNING, unless the run was destroyed first. By then no
@@ -122,6 +133,12 @@ int bff_exec_partial(const bff_exec_t *exec);
 const bff_source_outcome_t *bff_exec_outcome(const bff_exec_t *exec, size_t source);
 /** The values to shape the response from (borrowed from the run: valid until destroy). */
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec);
+/** The first request value a source's URL needs and the request lacks, as written
+ * ("body.reason", "q", "header.x-tenant"), or NULL: a field of the client's body anywhere in
+ * the URL, or an optional query parameter or header in the path part (in the query, those
+ * drop out instead). Checked before any call goes out, so the client gets a 400 naming it, and
+ * a write is never half-sent. */
+const char *bff_exec_missing_input(const bff_exec_t *exec);
 /** 1 while sources wait for inputs or for-each items wait to start: the calls a departed
  * client would still cause. */
 int bff_exec_has_unstarted_work(const bff_exec_t *exec);

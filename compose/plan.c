@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int bff_plan_order(bff_plan_t *plan, bff_diag_t *diag)
 {
@@ -42,6 +43,38 @@ int bff_plan_order(bff_plan_t *plan, bff_diag_t *diag)
     bff_diag_add(diag, first->file, first->line, first->column,
                  "sources depend on each other in a cycle: %s", names);
     return -1;
+}
+
+void bff_plan_note_meta_path(bff_plan_t *plan, const bff_jpath_t *path, int binding)
+{
+    if (binding < 0 || (size_t)binding >= plan->nsources || !bff_binding_is_meta(path))
+        return;
+    plan->sources[binding].wants_meta = 1;
+    if (strcmp(path->steps[0].name, "$headers") == 0)
+        plan->sources[binding].wants_headers = 1;
+}
+
+static void foreach_template(bff_template_t *t, void (*cb)(void *, bff_jpath_t *, int), void *ctx)
+{
+    for (size_t i = 0; i != t->nparts; ++i)
+        if (t->parts[i].literal == NULL)
+            cb(ctx, &t->parts[i].ref, t->parts[i].binding);
+}
+
+void bff_plan_foreach_path(bff_plan_t *plan, void (*cb)(void *ctx, bff_jpath_t *path, int binding),
+                           void *ctx)
+{
+    for (size_t s = 0; s != plan->nsources; ++s) {
+        bff_source_t *src = plan->sources + s;
+        foreach_template(&src->path, cb, ctx);
+        for (size_t i = 0; i != src->nheaders; ++i)
+            foreach_template(&src->headers[i].value, cb, ctx);
+        bff_shape_foreach_path(src->body, cb, ctx);
+        if (src->mode != BFF_SOURCE_ONCE)
+            cb(ctx, &src->items, src->items_binding);
+        for (size_t i = 0; i != src->non_status; ++i)
+            bff_shape_foreach_path(src->on_status[i].body, cb, ctx);
+    }
 }
 
 void bff_plan_dispose(bff_plan_t *plan)

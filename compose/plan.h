@@ -20,6 +20,11 @@ typedef struct st_bff_plan_t {
 /** Computes plan->order from the sources' deps. On a cycle, reports it to diag (positioned at
  * the first source involved) and returns -1. */
 int bff_plan_order(bff_plan_t *plan, bff_diag_t *diag);
+/** Marks the sources whose `$status`/`$headers` a path reads (wants_meta, wants_headers). */
+void bff_plan_note_meta_path(bff_plan_t *plan, const bff_jpath_t *path, int binding);
+/** Visits every path of the plan's sources (templates, bodies, items, on_status bodies). */
+void bff_plan_foreach_path(bff_plan_t *plan, void (*cb)(void *ctx, bff_jpath_t *path, int binding),
+                           void *ctx);
 /** Frees the sources and the order; the struct itself is the caller's. */
 void bff_plan_dispose(bff_plan_t *plan);
 

@@ -2,6 +2,7 @@
  * iteration. Which roots its templates may use comes from the caller's scope. */
 #include "compose/source.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,12 +148,144 @@ static int parse_iteration(source_parser_t *sp, const bff_yaml_node_t *def)
     return 0;
 }
 
+/* Roots in an on_status body: like the response's, without making dependencies (the answer is
+ * shaped after the run, from whatever arrived). */
+static int resolve_answer_root(void *ctx, const char *root)
+{
+    source_parser_t *sp = ctx;
+    return sp->scope->resolve(sp->scope->ctx, root);
+}
+
+/* "404" or "4xx" (a class, stored as 4). */
+static int parse_status_key(const char *k, unsigned *out)
+{
+    if (strlen(k) != 3 || k[0] < '1' || k[0] > '5')
+        return -1;
+    if (k[1] == 'x' && k[2] == 'x') {
+        *out = (unsigned)(k[0] - '0');
+        return 0;
+    }
+    if (!isdigit((unsigned char)k[1]) || !isdigit((unsigned char)k[2]))
+        return -1;
+    *out = (unsigned)atoi(k);
+    return 0;
+}
+
+static int parse_status_value(const char *s, unsigned *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 200 || v > 599)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_rule(source_parser_t *sp, const bff_yaml_node_t *node, bff_status_rule_t *rule)
+{
+    if (node->kind == BFF_YAML_SCALAR && !node->quoted &&
+        (strcmp(node->str, "null") == 0 || strcmp(node->str, "~") == 0 || node->len == 0)) {
+        rule->action = BFF_STATUS_NULL;
+        return 0;
+    }
+    if (node->kind == BFF_YAML_SCALAR && strcmp(node->str, "fail") == 0) {
+        rule->action = BFF_STATUS_FAIL;
+        return 0;
+    }
+    if (node->kind == BFF_YAML_SCALAR && strcmp(node->str, "respond") == 0) {
+        rule->action = BFF_STATUS_RESPOND;
+        return 0;
+    }
+    rule->action = BFF_STATUS_RESPOND;
+    if (node->kind == BFF_YAML_SCALAR && parse_status_value(node->str, &rule->respond_status) == 0)
+        return 0;
+    static const char *const keys[] = {"respond", "body", NULL};
+    if (node->kind != BFF_YAML_MAP) {
+        bff_yaml_error(sp->diag, node,
+                       "an on_status value is null, fail, respond, a status to respond with, or "
+                       "{ respond: STATUS, body: SHAPE }");
+        return -1;
+    }
+    if (bff_yaml_check_map(sp->diag, node, "an on_status rule", keys) != 0)
+        return -1;
+    const bff_yaml_node_t *st = bff_yaml_get(node, "respond");
+    if (st != NULL && (st->kind != BFF_YAML_SCALAR ||
+                       (strcmp(st->str, "same") != 0 &&
+                        parse_status_value(st->str, &rule->respond_status) != 0))) {
+        bff_yaml_error(sp->diag, st, "respond must be a status from 200 to 599, or same");
+        return -1;
+    }
+    const bff_yaml_node_t *body = bff_yaml_get(node, "body");
+    if (body != NULL &&
+        (rule->body = bff_shape_parse(body, resolve_answer_root, sp, sp->diag)) == NULL)
+        return -1;
+    bff_shape_foreach_path(rule->body, note_path, sp);
+    return 0;
+}
+
+static int parse_on_status(source_parser_t *sp, const bff_yaml_node_t *node)
+{
+    bff_source_t *src = sp->src;
+    if (node == NULL)
+        return 0;
+    if (node->kind != BFF_YAML_MAP) {
+        bff_yaml_error(sp->diag, node, "on_status must be a mapping of status: action");
+        return -1;
+    }
+    src->on_status = bff_calloc(node->size, sizeof(*src->on_status));
+    int ret = 0;
+    /* Exact codes first, so "404: null" beats "4xx: respond" whatever the order written. */
+    for (int pass = 0; pass != 2; ++pass) {
+        for (size_t i = 0; i != node->size; ++i) {
+            unsigned code;
+            if (parse_status_key(node->keys[i]->str, &code) != 0) {
+                if (pass == 0) {
+                    bff_yaml_error(sp->diag, node->keys[i],
+                                   "on_status keys are statuses (404) or classes (4xx), not '%s'",
+                                   node->keys[i]->str);
+                    ret = -1;
+                }
+                continue;
+            }
+            if ((code >= 100) != (pass == 0))
+                continue;
+            bff_status_rule_t *rule = src->on_status + src->non_status++;
+            rule->status = code;
+            ret |= parse_rule(sp, node->items[i], rule);
+        }
+    }
+    return ret;
+}
+
+static int parse_success(source_parser_t *sp, const bff_yaml_node_t *node)
+{
+    bff_source_t *src = sp->src;
+    if (node == NULL)
+        return 0;
+    if (node->kind != BFF_YAML_SEQ || node->size == 0) {
+        bff_yaml_error(sp->diag, node, "success must be a non-empty list of statuses");
+        return -1;
+    }
+    src->success = bff_calloc(node->size, sizeof(unsigned));
+    for (size_t i = 0; i != node->size; ++i) {
+        unsigned v;
+        if (node->items[i]->kind != BFF_YAML_SCALAR ||
+            parse_status_value(node->items[i]->str, &v) != 0) {
+            bff_yaml_error(sp->diag, node->items[i], "success lists statuses from 200 to 599");
+            return -1;
+        }
+        src->success[src->nsuccess++] = v;
+    }
+    return 0;
+}
+
 int bff_source_parse(bff_source_t *src, const bff_yaml_node_t *key, const bff_yaml_node_t *def,
                      const bff_source_scope_t *scope, bff_diag_t *diag)
 {
-    static const char *const keys[] = {"upstream", "method",   "path",     "headers",
-                                       "body",     "optional", "fallback", "timeout",
-                                       "retries",  "for_each", "batch",    NULL};
+    static const char *const keys[] = {"upstream",     "method",    "path",     "headers",
+                                       "body",         "optional",  "fallback", "timeout",
+                                       "retries",      "for_each",  "batch",    "success",
+                                       "content_type", "on_status", NULL};
     source_parser_t sp = {.src = src, .scope = scope, .diag = diag, .item_visible = 1};
     src->file = key->file, src->line = key->line, src->column = key->column;
     if (bff_yaml_check_map(diag, def, "a source", keys) != 0)
@@ -199,6 +332,17 @@ int bff_source_parse(bff_source_t *src, const bff_yaml_node_t *key, const bff_ya
         }
         src->fallback_json = bff_shape_yaml_to_json(fallback);
     }
+    ret |= parse_success(&sp, bff_yaml_get(def, "success"));
+    ret |= parse_on_status(&sp, bff_yaml_get(def, "on_status"));
+    const char *ct = "json";
+    ret |= bff_yaml_get_str(diag, def, "content_type", 0, &ct);
+    if (strcmp(ct, "any") == 0) {
+        src->any_content_type = 1;
+    } else if (strcmp(ct, "json") != 0) {
+        bff_yaml_error(diag, bff_yaml_get(def, "content_type"),
+                       "content_type must be json or any, not '%s'", ct);
+        ret = -1;
+    }
     if (src->deps & ((uint64_t)1 << src->index)) {
         bff_yaml_error(diag, key, "source '%s' refers to itself", src->name);
         ret = -1;
@@ -220,6 +364,53 @@ void bff_source_dispose(bff_source_t *src)
     free(src->fallback_json);
     bff_jpath_dispose(&src->items);
     free(src->separator);
+    for (size_t i = 0; i != src->non_status; ++i)
+        bff_shape_free(src->on_status[i].body);
+    free(src->on_status);
+    free(src->success);
+}
+
+int bff_source_is_success(const bff_source_t *src, long status)
+{
+    if (src->nsuccess == 0)
+        return status >= 200 && status <= 299;
+    for (size_t i = 0; i != src->nsuccess; ++i)
+        if ((long)src->success[i] == status)
+            return 1;
+    return 0;
+}
+
+bff_status_action_t bff_source_status_action(const bff_source_t *src, long status,
+                                             const bff_status_rule_t **rule,
+                                             unsigned *respond_status)
+{
+    *rule = NULL;
+    for (size_t i = 0; i != src->non_status; ++i) {
+        const bff_status_rule_t *r = src->on_status + i;
+        if ((long)r->status == status || (r->status < 10 && (long)r->status == status / 100)) {
+            *rule = r;
+            *respond_status = r->respond_status ? r->respond_status : (unsigned)status;
+            return r->action;
+        }
+    }
+    if (src->optional)
+        return BFF_STATUS_FAIL;
+    switch (status) {
+    case 400:
+    case 401:
+    case 403:
+    case 404:
+    case 409:
+    case 410:
+    case 422:
+        *respond_status = (unsigned)status;
+        return BFF_STATUS_RESPOND;
+    case 429: /* the upstream throttles bffd: not the client's doing */
+        *respond_status = 503;
+        return BFF_STATUS_RESPOND;
+    default:
+        return BFF_STATUS_FAIL;
+    }
 }
 
 int bff_method_is_idempotent(const char *method)

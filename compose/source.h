@@ -24,6 +24,21 @@ typedef enum en_bff_source_mode_t {
     BFF_SOURCE_BATCH,    /* one call with the elements joined into `{items}` */
 } bff_source_mode_t;
 
+/* What an upstream status that is not a success makes of the source (`on_status`). */
+typedef enum en_bff_status_action_t {
+    BFF_STATUS_FAIL,    /* the source failed: partial answer (optional) or 502 (required) */
+    BFF_STATUS_NULL,    /* a success whose value is null: an expected absence */
+    BFF_STATUS_RESPOND, /* the request answers with `respond_status` */
+} bff_status_action_t;
+
+typedef struct st_bff_status_rule_t {
+    unsigned status; /* 100-599; or 1-5 for a class ("4xx") */
+    bff_status_action_t action;
+    unsigned respond_status; /* RESPOND: 0 = the upstream's own status */
+    bff_shape_t *body;       /* RESPOND: the answer, shaped from the upstream's error body; NULL =
+                                bffd's error body */
+} bff_status_rule_t;
+
 typedef struct st_bff_source_t {
     char *name;
     unsigned index; /* position in its plan */
@@ -42,10 +57,17 @@ typedef struct st_bff_source_t {
     bff_source_mode_t mode;
     bff_jpath_t items; /* FOR_EACH / BATCH: the array, from another source or the request */
     int items_binding;
-    unsigned concurrency; /* FOR_EACH: calls in flight at once */
-    unsigned max_items;   /* FOR_EACH / BATCH: elements beyond are dropped */
-    char *separator;      /* BATCH */
-    uint64_t deps;        /* bit i: needs source i of the same plan */
+    unsigned concurrency;         /* FOR_EACH: calls in flight at once */
+    unsigned max_items;           /* FOR_EACH / BATCH: elements beyond are dropped */
+    char *separator;              /* BATCH */
+    uint64_t deps;                /* bit i: needs source i of the same plan */
+    bff_status_rule_t *on_status; /* in the order written; exact codes before classes */
+    size_t non_status;
+    unsigned *success; /* statuses that count as success; none = every 2xx */
+    size_t nsuccess;
+    int any_content_type; /* `content_type: any`: a body need not be declared JSON */
+    int wants_meta;       /* a template or shape reads `<name>.$status` or `.$headers` */
+    int wants_headers;    /* ... `<name>.$headers` (the fetcher then keeps the headers) */
 } bff_source_t;
 
 /** What a source's templates may refer to, supplied by whoever defines the source. */
@@ -66,6 +88,16 @@ int bff_source_parse(bff_source_t *src, const bff_yaml_node_t *key, const bff_ya
                      const bff_source_scope_t *scope, bff_diag_t *diag);
 /** Frees what bff_source_parse allocated (and `name`); the struct itself is the caller's. */
 void bff_source_dispose(bff_source_t *src);
+
+/** What `status` (not a success) makes of source `src`: its own `on_status` rule, else the
+ * defaults: a required source's 400, 401, 403, 404, 409, 410 and 422 are answered with the same
+ * status (the client's mistake, not the gateway's), its 429 with 503 (bffd is being throttled);
+ * anything else fails the source. `*rule` is the matching rule or NULL. */
+bff_status_action_t bff_source_status_action(const bff_source_t *src, long status,
+                                             const bff_status_rule_t **rule,
+                                             unsigned *respond_status);
+/** 1 when `status` counts as success for `src` (its `success` list, or any 2xx). */
+int bff_source_is_success(const bff_source_t *src, long status);
 
 /** 1 when the method may be repeated without changing more than once (RFC 9110 9.2.2). */
 int bff_method_is_idempotent(const char *method);

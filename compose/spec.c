@@ -8,11 +8,13 @@
 #include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct spec_parser {
     bff_spec_t *spec;
     const bff_spec_env_t *env;
     bff_diag_t *diag;
+    int body_on_get; /* a GET endpoint referred to `body` */
 };
 
 static ssize_t find_param(const bff_spec_t *spec, const char *name)
@@ -295,6 +297,14 @@ static int resolve_root(void *ctx, const char *root)
     struct spec_parser *sp = ctx;
     if (find_param(sp->spec, root) >= 0 || strcmp(root, "header") == 0)
         return BFF_BIND_REQUEST;
+    if (strcmp(root, "body") == 0) { /* the client's JSON body, in the request doc */
+        if (strcmp(sp->spec->method, "GET") == 0) {
+            sp->body_on_get = 1;
+            return -1;
+        }
+        sp->spec->reads_body = 1;
+        return BFF_BIND_REQUEST;
+    }
     ssize_t src = find_source(sp->spec, root);
     return src < 0 ? -1 : (int)src;
 }
@@ -341,10 +351,103 @@ static int parse_sources(struct spec_parser *sp, const bff_yaml_node_t *sources)
     return ret;
 }
 
+static void note_meta_path(void *ctx, bff_jpath_t *path, int binding)
+{
+    bff_plan_note_meta_path(&((struct spec_parser *)ctx)->spec->plan, path, binding);
+}
+
+/* A template of the answer (status, headers): roots as in the response. */
+static int parse_answer_template(struct spec_parser *sp, const bff_yaml_node_t *node,
+                                 const char *what, bff_template_t *out)
+{
+    const char *err;
+    size_t off;
+    if (node->kind != BFF_YAML_SCALAR) {
+        bff_yaml_error(sp->diag, node, "%s must be a string", what);
+        return -1;
+    }
+    if (bff_template_parse(node->str, out, &err, &off) != 0) {
+        bff_yaml_error(sp->diag, node, "%s: %s at offset %zu", what, err, off);
+        return -1;
+    }
+    for (size_t i = 0; i != out->nparts; ++i) {
+        bff_template_part_t *part = out->parts + i;
+        if (part->literal != NULL)
+            continue;
+        if ((part->binding = resolve_root(sp, part->ref.root)) == -1) {
+            bff_yaml_error(sp->diag, node,
+                           "%s refers to '%s', which is not a parameter or a source", what,
+                           part->ref.root);
+            return -1;
+        }
+        note_path(sp, &part->ref, part->binding);
+    }
+    return 0;
+}
+
+/* `status: 201` or `status: "{created.$status}"`; `headers: { Location: "/orders/{o.id}" }`. */
+static int parse_answer(struct spec_parser *sp, const bff_yaml_node_t *root)
+{
+    bff_spec_t *spec = sp->spec;
+    int ret = 0;
+    spec->status = 200;
+    const bff_yaml_node_t *st = bff_yaml_get(root, "status");
+    if (st != NULL) {
+        char *end;
+        long v = st->kind == BFF_YAML_SCALAR ? strtol(st->str, &end, 10) : 0;
+        if (st->kind == BFF_YAML_SCALAR && strchr(st->str, '{') != NULL) {
+            ret |= parse_answer_template(sp, st, "status", &spec->status_tmpl);
+        } else if (st->kind != BFF_YAML_SCALAR || *st->str == '\0' || *end != '\0' || v < 200 ||
+                   v > 299) {
+            bff_yaml_error(sp->diag, st,
+                           "status must be a success status from 200 to 299 (failures come from "
+                           "the sources), or a template like \"{created.$status}\"");
+            ret = -1;
+        } else {
+            spec->status = (unsigned)v;
+        }
+    }
+    const bff_yaml_node_t *h = bff_yaml_get(root, "headers");
+    if (h == NULL)
+        return ret;
+    if (h->kind != BFF_YAML_MAP) {
+        bff_yaml_error(sp->diag, h, "'headers' must be a mapping of name: template");
+        return -1;
+    }
+    static const char *const owned[] = {"content-length",    "content-type",
+                                        "transfer-encoding", "connection",
+                                        "x-request-id",      "server-timing",
+                                        "bff-partial",       "keep-alive",
+                                        "upgrade",           "te",
+                                        "trailer",           NULL};
+    spec->headers = bff_calloc(h->size, sizeof(*spec->headers));
+    for (size_t i = 0; i != h->size; ++i) {
+        const char *name = h->keys[i]->str;
+        int bad =
+            *name == '\0' || strspn(name, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(name);
+        for (const char *const *o = owned; *o && !bad; ++o)
+            bad = strcasecmp(*o, name) == 0;
+        if (bad) {
+            bff_yaml_error(sp->diag, h->keys[i],
+                           "'%s' is not a header name an endpoint may set (bffd sets framing, "
+                           "content type and its own headers)",
+                           name);
+            ret = -1;
+            continue;
+        }
+        bff_header_tmpl_t *ht = spec->headers + spec->nheaders++;
+        ht->name = bff_strdup(name);
+        ret |= parse_answer_template(sp, h->items[i], "header value", &ht->value);
+    }
+    return ret;
+}
+
 bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag)
 {
     static const char *const keys[] = {"endpoint", "description", "params",   "query",
-                                       "timeout",  "sources",     "response", NULL};
+                                       "timeout",  "sources",     "response", "status",
+                                       "headers",  "max_body",    NULL};
     struct spec_parser sp = {.env = env, .diag = diag};
     if (bff_yaml_check_map(diag, root, "an endpoint spec", keys) != 0)
         return NULL;
@@ -376,6 +479,31 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
         ret = -1;
     }
     bff_shape_foreach_path(spec->response, note_path, &sp);
+    ret |= parse_answer(&sp, root);
+    ret |= bff_yaml_get_size(diag, root, "max_body", &spec->max_body);
+    if (bff_yaml_get(root, "max_body") != NULL && strcmp(spec->method, "GET") == 0) {
+        bff_yaml_error(diag, bff_yaml_get(root, "max_body"),
+                       "max_body is for endpoints that take a body (POST, PUT, PATCH, DELETE)");
+        ret = -1;
+    }
+    if (sp.body_on_get) {
+        bff_diag_add(diag, spec->file, spec->line, spec->column,
+                     "GET requests carry no body: 'body' is for POST, PUT, PATCH and DELETE "
+                     "endpoints");
+        ret = -1;
+    }
+    /* Which sources' status and headers are read: the fetcher keeps those. */
+    bff_plan_foreach_path(&spec->plan, note_meta_path, &sp);
+    bff_shape_foreach_path(spec->response, note_meta_path, &sp);
+    for (size_t i = 0; i != spec->status_tmpl.nparts; ++i)
+        if (spec->status_tmpl.parts[i].literal == NULL)
+            note_meta_path(&sp, &spec->status_tmpl.parts[i].ref,
+                           spec->status_tmpl.parts[i].binding);
+    for (size_t h = 0; h != spec->nheaders; ++h)
+        for (size_t i = 0; i != spec->headers[h].value.nparts; ++i)
+            if (spec->headers[h].value.parts[i].literal == NULL)
+                note_meta_path(&sp, &spec->headers[h].value.parts[i].ref,
+                               spec->headers[h].value.parts[i].binding);
     if (ret == 0)
         return spec;
 Error:
@@ -400,6 +528,12 @@ void bff_spec_free(bff_spec_t *spec)
     }
     free(spec->params);
     bff_plan_dispose(&spec->plan);
+    bff_template_dispose(&spec->status_tmpl);
+    for (size_t i = 0; i != spec->nheaders; ++i) {
+        free(spec->headers[i].name);
+        bff_template_dispose(&spec->headers[i].value);
+    }
+    free(spec->headers);
     bff_shape_free(spec->response);
     for (size_t i = 0; i != spec->nrequest_headers; ++i)
         free(spec->request_headers[i]);

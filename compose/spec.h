@@ -50,7 +50,13 @@ typedef struct st_bff_spec_t {
     size_t nparams;
     bff_plan_t plan; /* the sources and their order */
     bff_shape_t *response;
-    uint64_t timeout_ms;    /* overall deadline; 0 = profile default */
+    uint64_t timeout_ms;        /* overall deadline; 0 = profile default */
+    unsigned status;            /* the answer's status when every required source arrived (200) */
+    bff_template_t status_tmpl; /* or a template giving it ("{created.$status}"); 0 parts = none */
+    bff_header_tmpl_t *headers; /* the answer's own headers (Location, ...), templates */
+    size_t nheaders;
+    uint64_t max_body;      /* the client's body at most (write endpoints); 0 = the profile's */
+    int reads_body;         /* a template or shape reads the client's `body` */
     char **request_headers; /* lower-cased headers the templates read */
     size_t nrequest_headers;
 } bff_spec_t;

@@ -39,6 +39,7 @@ int bff_template_parse(const char *s, bff_template_t *out, const char **err, siz
     memset(out, 0, sizeof(*out));
     out->text = bff_strdup(s);
     const char *p = s, *lit = s;
+    unsigned qgroups = 0;
     while (*p != '\0') {
         if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
             add_literal(out, lit, (size_t)(p - lit) + 1);
@@ -61,15 +62,41 @@ int bff_template_parse(const char *s, bff_template_t *out, const char **err, siz
             goto Error;
         }
         const char *ref = p + 1;
-        size_t reflen = (size_t)(close - ref);
-        while (reflen && ref[0] == ' ')
-            ++ref, --reflen;
-        while (reflen && ref[reflen - 1] == ' ')
-            --reflen;
-        bff_template_part_t *part = add_part(out);
-        if (bff_jpath_parse(ref, reflen, &part->ref, err) != 0) {
-            --out->nparts;
-            goto Error;
+        char qexp = 0;
+        if (*ref == '?' || *ref == '&')
+            qexp = *ref++;
+        ++qgroups;
+        /* `{?a,b}` is a list; a plain `{a}` is one reference. */
+        for (;;) {
+            const char *end = qexp ? memchr(ref, ',', (size_t)(close - ref)) : NULL;
+            if (end == NULL)
+                end = close;
+            size_t reflen = (size_t)(end - ref);
+            while (reflen && ref[0] == ' ')
+                ++ref, --reflen;
+            while (reflen && ref[reflen - 1] == ' ')
+                --reflen;
+            bff_template_part_t *part = add_part(out);
+            if (bff_jpath_parse(ref, reflen, &part->ref, err) != 0) {
+                --out->nparts;
+                goto Error;
+            }
+            if (qexp) {
+                const bff_jpath_t *path = &part->ref;
+                const char *name = path->root;
+                for (size_t i = 0; i != path->nsteps; ++i)
+                    if (path->steps[i].kind == BFF_JPATH_FIELD)
+                        name = path->steps[i].name;
+                    else
+                        return *err = "a query expansion takes names and fields, not indexes",
+                               *err_offset = (size_t)(ref - s), bff_template_dispose(out), -1;
+                part->qexp = qexp;
+                part->qgroup = qgroups;
+                part->qname = bff_strdup(name);
+            }
+            if (end == close)
+                break;
+            ref = end + 1;
         }
         p = close + 1;
         lit = p;
@@ -86,6 +113,7 @@ void bff_template_dispose(bff_template_t *t)
 {
     for (size_t i = 0; i != t->nparts; ++i) {
         free(t->parts[i].literal);
+        free(t->parts[i].qname);
         if (t->parts[i].literal == NULL)
             bff_jpath_dispose(&t->parts[i].ref);
     }
@@ -96,7 +124,7 @@ void bff_template_dispose(bff_template_t *t)
 
 int bff_template_is_single_ref(const bff_template_t *t)
 {
-    return t->nparts == 1 && t->parts[0].literal == NULL;
+    return t->nparts == 1 && t->parts[0].literal == NULL && t->parts[0].qexp == 0;
 }
 
 /* Appends a scalar's text for templates: strings unescaped, numbers/bools raw, null empty. */
@@ -134,28 +162,81 @@ static int append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok,
     return 0;
 }
 
+#define DROPPED '\x01' /* stands for an absent optional value until its pair is cut out */
+
+/* A request value the client may leave out: a query parameter or a header, not the body. */
+static int optional_input(const bff_template_part_t *part)
+{
+    return part->binding == BFF_BIND_REQUEST && strcmp(part->ref.root, "body") != 0;
+}
+
+/* Removes every `name=value` pair of the query in out[start..] that holds a DROPPED mark (values
+ * are percent-encoded, so '&' and the mark come from the template alone). */
+static void drop_marked_pairs(bff_jwrite_t *out, size_t start)
+{
+    char *q = memchr(out->buf + start, '?', out->len - start);
+    if (q == NULL)
+        return;
+    char *end = out->buf + out->len, *w = q + 1, *p = q + 1;
+    while (p < end) {
+        char *amp = memchr(p, '&', (size_t)(end - p));
+        char *stop = amp ? amp : end;
+        if (memchr(p, DROPPED, (size_t)(stop - p)) == NULL) {
+            if (w != q + 1)
+                *w++ = '&';
+            memmove(w, p, (size_t)(stop - p));
+            w += stop - p;
+        }
+        p = stop + 1;
+    }
+    if (w == q + 1)
+        w = q; /* nothing left: no '?' either */
+    out->len = (size_t)(w - out->buf);
+}
+
 int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
                            const bff_jdoc_t *elem_doc, uint32_t elem_tok, int urlencode,
                            bff_jwrite_t *out, const char **missing)
 {
+    size_t start = out->len;
+    int in_query = 0, dropped = 0;
     for (size_t i = 0; i != t->nparts; ++i) {
         const bff_template_part_t *part = t->parts + i;
         if (part->literal != NULL) {
             bff_jwrite_bytes(out, part->literal, part->literal_len);
+            in_query |= memchr(part->literal, '?', part->literal_len) != NULL;
             continue;
         }
         const bff_jdoc_t *doc = NULL;
         uint32_t tok;
         int encode = urlencode && !(part->binding == BFF_BIND_ITEM && env->item_preencoded);
-        if (bff_binding_eval(&part->ref, part->binding, env, elem_doc, elem_tok, &doc, &tok, 1) ==
-                0 ||
-            append_scalar(out, doc, tok, encode) != 0) {
-            if (missing)
-                *missing = part->ref.text;
-            if (urlencode)
-                return -1;
+        int found = bff_binding_eval(&part->ref, part->binding, env, elem_doc, elem_tok, &doc, &tok,
+                                     1) != 0;
+        if (part->qexp) { /* only present scalars are written, with their key */
+            int type = found ? doc->toks[tok].type : 0;
+            if (!found || type == BFF_J_NULL || type == BFF_J_OBJECT || type == BFF_J_ARRAY)
+                continue;
+            bff_jwrite_char(out, in_query ? '&' : '?');
+            in_query = 1;
+            bff_jwrite_bytes(out, part->qname, strlen(part->qname));
+            bff_jwrite_char(out, '=');
+            append_scalar(out, doc, tok, encode);
+            continue;
         }
+        if (found && append_scalar(out, doc, tok, encode) == 0)
+            continue;
+        if (urlencode && in_query && optional_input(part)) {
+            bff_jwrite_char(out, DROPPED);
+            dropped = 1;
+            continue;
+        }
+        if (missing)
+            *missing = part->ref.text;
+        if (urlencode)
+            return -1;
     }
+    if (dropped && !out->overflow)
+        drop_marked_pairs(out, start);
     return 0;
 }
 

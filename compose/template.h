@@ -13,6 +13,11 @@ typedef struct st_bff_template_part_t {
     size_t literal_len;
     bff_jpath_t ref;
     int binding; /* set by the spec loader: which value the ref's root names */
+    /* Form-style query expansion (RFC 6570 3.2.8/3.2.9): `{?q,limit}` renders `?q=..&limit=..`
+     * with only the values present; `{&q}` continues a query. '?' or '&', 0 = a plain ref. */
+    char qexp;
+    unsigned qgroup; /* which {?...} the ref belongs to (the first present one writes '?') */
+    char *qname;     /* the query key: the path's last field name */
 } bff_template_part_t;
 
 typedef struct st_bff_template_t {
@@ -29,7 +34,10 @@ int bff_template_is_single_ref(const bff_template_t *t);
 
 /** Renders a template as a string into `out` (a writer used as a byte buffer, no quoting).
  * `urlencode` percent-encodes every reference's value (for URL templates). Returns 0, or -1
- * when a reference is absent or not a scalar (the caller names it). *missing gets the ref. */
+ * when a reference is absent or not a scalar (the caller names it). *missing gets the ref.
+ * In URL mode a request value the client may leave out (a query parameter or a header; not the
+ * body) that is absent inside the query drops its whole `name=value` pair instead, and `{?..}`
+ * expansions write only the values present. */
 int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
                         bff_jwrite_t *out, const char **missing);
 /** The same inside $select, where `elem_doc`/`elem_tok` is the element being shaped. */

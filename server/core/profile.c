@@ -238,8 +238,8 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
     if (strcmp(errors, "safe") == 0) {
         p->errors = BFF_ERRORS_SAFE;
     } else if (strcmp(errors, "detailed") != 0) {
-        bff_yaml_error(diag, bff_yaml_get(root, "errors"), "errors must be detailed or safe, not '%s'",
-                       errors);
+        bff_yaml_error(diag, bff_yaml_get(root, "errors"),
+                       "errors must be detailed or safe, not '%s'", errors);
         ret = -1;
     }
     p->access_log = strcmp(log, "-") == 0 || strcmp(log, "off") == 0

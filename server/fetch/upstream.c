@@ -3,9 +3,13 @@
 #include "server/fetch/upstream.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "compose/json_write.h"
 
 #include "server/core/clock.h"
 #include "server/core/random.h"
@@ -45,6 +49,11 @@ struct st_bff_call_t {
     size_t body_len;
     uint64_t timeout_ms, deadline_at;
     unsigned retries;
+    int idempotent; /* by method, or by the client's Idempotency-Key */
+    int want_headers;
+    char content_type[64];
+    int retry_after;
+    char *headers_json;
     char *url;
     bff_fetch_cb cb;
     void *data;
@@ -228,6 +237,7 @@ static void call_free(bff_call_t *call)
     free(call->body);
     free(call->resp);
     free(call->url);
+    free(call->headers_json);
     bff_upstream_release(call->up);
     call->magic = 0;
     free(call);
@@ -240,12 +250,17 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
         call_free(call);
         return;
     }
-    bff_fetch_result_t res = {
-        .err = err, .status = status, .duration_us = bff_now_us() - call->started_us};
-    if (err == NULL) {
+    bff_fetch_result_t res = {.err = err,
+                              .status = status,
+                              .duration_us = bff_now_us() - call->started_us,
+                              .retry_after = call->retry_after};
+    if (err == NULL || err == bff_err_upstream_status) { /* an answer, maybe an error body */
         res.body = call->resp;
         res.body_len = call->resp_len;
         call->resp = NULL;
+        res.headers_json = call->headers_json;
+        call->headers_json = NULL;
+        memcpy(res.content_type, call->content_type, sizeof(res.content_type));
     }
     snprintf(res.detail, sizeof(res.detail), "%s", detail ? detail : "");
     snprintf(res.log_detail, sizeof(res.log_detail), "%s", log_detail ? log_detail : "");
@@ -268,6 +283,8 @@ static int schedule_retry(bff_call_t *call)
 {
     bff_fetcher_t *f = call->up->fetcher;
     uint64_t backoff = bff_backoff_ms(call->attempt, bff_random_u64());
+    if (call->retry_after >= 0 && (uint64_t)call->retry_after * 1000 > backoff)
+        backoff = (uint64_t)call->retry_after * 1000; /* as the upstream asked, if time allows */
     if (!bff_backoff_fits(h2o_now(f->loop), backoff, call->deadline_at))
         return -1;
     bff_timer_start(f->timers, &call->retry_timer, backoff, on_retry_timer);
@@ -302,6 +319,47 @@ static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_
     }
 }
 
+/* Retry-After as delta-seconds or an HTTP-date; -1 when absent or unreadable. */
+static int read_retry_after(CURL *easy)
+{
+    struct curl_header *h;
+    if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+        return -1;
+    char *end;
+    long v = strtol(h->value, &end, 10);
+    if (end != h->value && *end == '\0' && v >= 0)
+        return v > 86400 ? 86400 : (int)v;
+    time_t at = curl_getdate(h->value, NULL);
+    time_t now = time(NULL);
+    if (at == -1)
+        return -1;
+    return at <= now ? 0 : at - now > 86400 ? 86400 : (int)(at - now);
+}
+
+/* The response's headers as a JSON object with lower-cased names (the last of a repeated name
+ * wins), for sources whose `$headers` a template reads. */
+static char *headers_as_json(CURL *easy)
+{
+    bff_jwrite_t w;
+    bff_jwrite_init(&w, 512, 64 * 1024);
+    bff_jwrite_open(&w, '{');
+    struct curl_header *h = NULL;
+    while ((h = curl_easy_nextheader(easy, CURLH_HEADER, -1, h)) != NULL) {
+        char name[128];
+        size_t n = strlen(h->name);
+        if (n >= sizeof(name))
+            continue;
+        for (size_t i = 0; i != n; ++i)
+            name[i] = (char)tolower((unsigned char)h->name[i]);
+        bff_jwrite_key(&w, name, n);
+        bff_jwrite_str(&w, h->value, strlen(h->value));
+    }
+    bff_jwrite_close(&w, '}');
+    char *json = bff_jwrite_done(&w) == 0 ? bff_strndup(w.buf, w.len) : bff_strdup("{}");
+    bff_jwrite_dispose(&w);
+    return json;
+}
+
 static void on_transfer_done(CURL *easy, CURLcode code, void *data)
 {
     bff_call_t *call = data;
@@ -310,6 +368,12 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     uint64_t now = h2o_now(up->fetcher->loop);
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    char *ct = NULL;
+    curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(call->content_type, sizeof(call->content_type), "%s", ct ? ct : "");
+    call->retry_after = status == 429 || status == 503 ? read_retry_after(easy) : -1;
+    free(call->headers_json);
+    call->headers_json = call->want_headers && status != 0 ? headers_as_json(easy) : NULL;
     give_back_handle(up->fetcher, easy);
     call->easy = NULL;
     --call->inst->outstanding;
@@ -323,15 +387,16 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
         err = bff_err_upstream_status;
         snprintf(detail, sizeof(detail), "upstream answered %ld", status);
     }
-    /* 4xx is the caller's problem, not the upstream's: it neither trips nor retries. */
+    /* 4xx is the caller's problem, not the upstream's: it neither trips nor retries; but a 429
+     * (bffd is being throttled) is worth another try later, like a 503. */
     int upstream_fault = err != NULL && !(err == bff_err_upstream_status && status < 500) &&
                          err != bff_err_upstream_too_large;
     bff_breaker_record(&up->breaker, &up->conf.breaker, upstream_fault, now);
     bff_balance_record(call->inst, up->conf.ninstances, &up->conf.passive_health, upstream_fault,
                        now);
-    if (upstream_fault && call->cb != NULL && call->attempt <= call->retries &&
-        bff_method_is_idempotent(call->method) &&
-        bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now) && schedule_retry(call) == 0)
+    if ((upstream_fault || status == 429) && call->cb != NULL && call->attempt <= call->retries &&
+        call->idempotent && bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now) &&
+        schedule_retry(call) == 0)
         return;
     finish(call, err, status, detail, log);
 }
@@ -360,6 +425,9 @@ bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint6
     call->timeout_ms = req->timeout_ms;
     call->deadline_at = deadline_at;
     call->retries = req->retries;
+    call->idempotent = req->idempotent || bff_method_is_idempotent(req->method);
+    call->want_headers = req->want_headers;
+    call->retry_after = -1;
     /* Our own copies: retries outlive the caller's strings. */
     snprintf(call->method, sizeof(call->method), "%s", req->method);
     call->path = bff_strdup(req->path);

@@ -168,8 +168,8 @@ static void add_headers_to_doc(const bff_spec_t *spec, const h2o_headers_t *head
 }
 
 int bff_params_build(const bff_spec_t *spec, const h2o_iovec_t *path_values, h2o_iovec_t query,
-                     const h2o_headers_t *headers, h2o_mem_pool_t *pool, bff_jwrite_t *w, char *msg,
-                     size_t msg_size, const char **bad)
+                     const h2o_headers_t *headers, h2o_iovec_t body, h2o_mem_pool_t *pool,
+                     bff_jwrite_t *w, char *msg, size_t msg_size, const char **bad)
 {
     size_t pi = 0;
     *bad = NULL; /* the parameter at fault; names are plain identifiers */
@@ -203,6 +203,10 @@ int bff_params_build(const bff_spec_t *spec, const h2o_iovec_t *path_values, h2o
             return -1;
     }
     add_headers_to_doc(spec, headers, w);
+    if (body.base != NULL) {
+        bff_jwrite_key(w, H2O_STRLIT("body"));
+        bff_jwrite_raw(w, body.base, body.len);
+    }
     bff_jwrite_close(w, '}');
     if (bff_jwrite_done(w) != 0) {
         snprintf(msg, msg_size, "request parameters could not be encoded");

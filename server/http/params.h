@@ -11,12 +11,13 @@
 #include "compose/spec.h"
 
 /** Builds the request doc into `out`. `path_values` are the route's raw values (in the spec's
- * path parameter order), `query` the raw query string without '?' (NULL base = none). Decoded
- * strings are allocated from `pool`. Returns 0, or -1 with a client-facing message in `msg`
- * and *bad naming the parameter at fault (NULL when none is). */
+ * path parameter order), `query` the raw query string without '?' (NULL base = none), `body`
+ * the client's body, already validated as JSON (NULL base = none), which becomes the member
+ * `body`. Decoded strings are allocated from `pool`. Returns 0, or -1 with a client-facing
+ * message in `msg` and *bad naming the parameter at fault (NULL when none is). */
 int bff_params_build(const bff_spec_t *spec, const h2o_iovec_t *path_values, h2o_iovec_t query,
-                     const h2o_headers_t *headers, h2o_mem_pool_t *pool, bff_jwrite_t *out,
-                     char *msg, size_t msg_size, const char **bad);
+                     const h2o_headers_t *headers, h2o_iovec_t body, h2o_mem_pool_t *pool,
+                     bff_jwrite_t *out, char *msg, size_t msg_size, const char **bad);
 
 /** Percent-decodes `n` bytes of `s` into pool memory ('+' means ' ' when `plus`). Returns -1 on
  * a bad escape or a decoded NUL. */

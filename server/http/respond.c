@@ -11,16 +11,63 @@ const char bff_code_not_found[] = "not_found";
 const char bff_code_method_not_allowed[] = "method_not_allowed";
 const char bff_code_headers_too_large[] = "headers_too_large";
 const char bff_code_bad_parameter[] = "bad_parameter";
+const char bff_code_bad_body[] = "bad_body";
+const char bff_code_body_too_large[] = "body_too_large";
+const char bff_code_unsupported_media_type[] = "unsupported_media_type";
 const char bff_code_upstream_failed[] = "upstream_failed";
 const char bff_code_upstream_timeout[] = "upstream_timeout";
 const char bff_code_response_too_large[] = "response_too_large";
 const char bff_code_client_closed_request[] = "client_closed_request";
+
+const char *bff_code_for_status(int status)
+{
+    switch (status) {
+    case 400:
+        return "bad_request";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return bff_code_not_found;
+    case 409:
+        return "conflict";
+    case 410:
+        return "gone";
+    case 412:
+        return "precondition_failed";
+    case 422:
+        return "unprocessable";
+    case 429:
+        return "too_many_requests";
+    case 503:
+        return "unavailable";
+    default:
+        return status >= 500 ? bff_code_upstream_failed : "request_failed";
+    }
+}
 
 const char *bff_status_reason(int status)
 {
     switch (status) {
     case 200:
         return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 412:
+        return "Precondition Failed";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
     case 400:
         return "Bad Request";
     case 401:
@@ -55,6 +102,12 @@ void bff_respond_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_
     static h2o_generator_t generator = {NULL, NULL};
     req->res.status = status;
     req->res.reason = reason;
+    if (status == 204 || status == 304) { /* no content, by definition (RFC 9110 15.3.5) */
+        req->res.content_length = SIZE_MAX;
+        h2o_start_response(req, &generator);
+        h2o_send(req, NULL, 0, 1);
+        return;
+    }
     req->res.content_length = body.len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    H2O_STRLIT("application/json"));

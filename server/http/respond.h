@@ -10,10 +10,15 @@ extern const char bff_code_not_found[];
 extern const char bff_code_method_not_allowed[];
 extern const char bff_code_headers_too_large[];
 extern const char bff_code_bad_parameter[];
+extern const char bff_code_bad_body[];
+extern const char bff_code_body_too_large[];
+extern const char bff_code_unsupported_media_type[];
 extern const char bff_code_upstream_failed[];
 extern const char bff_code_upstream_timeout[];
 extern const char bff_code_response_too_large[];
 extern const char bff_code_client_closed_request[];
+/** The code of an answer whose status an upstream decided (on_status): "not_found" for 404... */
+const char *bff_code_for_status(int status);
 
 /** Sends `body` (borrowed; copied only if not pool memory is not required: it must outlive the
  * request, so pass pool memory or static text) as application/json with `status`. */

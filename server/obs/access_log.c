@@ -117,8 +117,8 @@ void bff_access_log_add(bff_access_log_buf_t *buf, bff_access_log_t *log,
         route_len = 1024;
     if (failed_len > 8192)
         failed_len = 0; /* never cut JSON in half */
-    size_t need = 640 + 6 * (path_len + method_len + rid_len + strlen(e->profile) + route_len) +
-                  failed_len;
+    size_t need =
+        640 + 6 * (path_len + method_len + rid_len + strlen(e->profile) + route_len) + failed_len;
     if (buf->cap == 0) {
         buf->cap = BUF_SIZE;
         buf->buf = bff_malloc(buf->cap);

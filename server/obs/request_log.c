@@ -14,8 +14,9 @@ static const char *client_address(h2o_req_t *req, char *buf, size_t size)
     if (req->conn->callbacks->get_peername == NULL ||
         req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0)
         return NULL;
-    const void *addr = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                                                : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    const void *addr = ss.ss_family == AF_INET6
+                           ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
     return inet_ntop(ss.ss_family, addr, buf, (socklen_t)size);
 }
 

@@ -121,19 +121,113 @@ static void respond_bad_parameter(h2o_req_t *req, const char *msg, const char *b
     bff_respond_error(req, 400, bff_code_bad_parameter, msg, bad != NULL ? extra : NULL);
 }
 
+/* 400 naming what the request lacks: a body field, a parameter or a header. */
+static void respond_missing_input(h2o_req_t *req, const char *ref)
+{
+    char msg[300], extra[300];
+    const char *what = "parameter", *name = ref, *code = bff_code_bad_parameter;
+    if (strncmp(ref, "body.", 5) == 0) {
+        what = "field", name = ref + 5, code = bff_code_bad_body;
+        snprintf(msg, sizeof(msg), "the request body lacks '%s', which this endpoint needs", name);
+    } else if (strncmp(ref, "header.", 7) == 0) {
+        what = "header", name = ref + 7;
+        snprintf(msg, sizeof(msg), "the request lacks the header '%s', which this endpoint needs",
+                 name);
+    } else {
+        snprintf(msg, sizeof(msg), "query parameter '%s' is required by this endpoint", name);
+    }
+    bff_jwrite_t f;
+    bff_jwrite_init(&f, 64, 256);
+    bff_jwrite_str(&f, name, strlen(name));
+    int fits = bff_jwrite_done(&f) == 0;
+    snprintf(extra, sizeof(extra), "\"%s\":%.*s", what, (int)f.len, f.buf);
+    bff_jwrite_dispose(&f);
+    bff_respond_error(req, 400, code, msg, fits ? extra : NULL);
+}
+
+/* A JSON media type: application/json, or any type with a +json suffix (RFC 6839). */
+static int is_json_type(h2o_iovec_t ct)
+{
+    size_t n = 0;
+    while (n != ct.len && ct.base[n] != ';' && ct.base[n] != ' ')
+        ++n;
+    return (n == 16 && h2o_lcstris(ct.base, 16, H2O_STRLIT("application/json"))) ||
+           (n > 5 && h2o_lcstris(ct.base + n - 5, 5, H2O_STRLIT("+json")));
+}
+
+/* The client's body of a write endpoint, checked: at most the endpoint's max_body (413); when the
+ * spec reads it, JSON by its declared type (415) and by its content (400). *body stays empty
+ * when there is none, or nothing reads it. */
+static int read_body_or_respond(bff_req_t *r, h2o_iovec_t *body)
+{
+    h2o_req_t *req = r->req;
+    const bff_spec_t *spec = r->route.spec;
+    *body = h2o_iovec_init(NULL, 0);
+    if (strcmp(spec->method, "GET") == 0 || req->entity.base == NULL || req->entity.len == 0)
+        return 0;
+    uint64_t max = spec->max_body ? spec->max_body : r->profile->max_body_bytes;
+    char msg[200];
+    if (req->entity.len > max) {
+        snprintf(msg, sizeof(msg), "the request body is larger than %llu bytes",
+                 (unsigned long long)max);
+        bff_respond_error(req, 413, bff_code_body_too_large, msg, NULL);
+        return -1;
+    }
+    if (!spec->reads_body) /* an endpoint that never reads it takes any body, as it always did */
+        return 0;
+    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (ct >= 0 && !is_json_type(req->headers.entries[ct].value)) {
+        bff_respond_error(req, 415, bff_code_unsupported_media_type,
+                          "the request body must be JSON (Content-Type: application/json)", NULL);
+        return -1;
+    }
+    bff_jdoc_t probe = {0};
+    const char *err;
+    size_t off;
+    int bad = bff_jdoc_scan(&probe, req->entity.base, req->entity.len, 1u << 20, 0, &err, &off);
+    bff_jdoc_dispose(&probe);
+    if (bad) {
+        snprintf(msg, sizeof(msg), "the request body is not valid JSON: %s at byte %zu", err, off);
+        bff_respond_error(req, 400, bff_code_bad_body, msg, NULL);
+        return -1;
+    }
+    *body = req->entity;
+    return 0;
+}
+
+/* A client's Idempotency-Key is forwarded, and makes retrying a write safe (drafted in the IETF
+ * httpapi group; Stripe's convention). Returns the header line in `line`, or 0. */
+static int idempotency_line(h2o_req_t *req, char *line, size_t size)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+    if (i < 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len == 0 || v.len > 255)
+        return 0;
+    for (size_t k = 0; k != v.len; ++k)
+        if (v.base[k] < 0x20 || v.base[k] == 0x7f)
+            return 0;
+    snprintf(line, size, "Idempotency-Key: %.*s", (int)v.len, v.base);
+    return 1;
+}
+
 bff_stage_result_t bff_stage_compose(bff_req_t *r)
 {
     h2o_req_t *req = r->req;
     const bff_spec_t *spec = r->route.spec;
+    h2o_iovec_t body;
+    if (read_body_or_respond(r, &body) != 0)
+        return BFF_STAGE_RESPONDED;
     h2o_iovec_t query =
         req->query_at != SIZE_MAX
             ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
             : h2o_iovec_init(NULL, 0);
     bff_jwrite_t doc;
-    bff_jwrite_init(&doc, 256, MAX_REQUEST_DOC);
+    bff_jwrite_init(&doc, 256, MAX_REQUEST_DOC + body.len);
     char msg[256];
     const char *bad;
-    if (bff_params_build(spec, r->route.values, query, &req->headers, &req->pool, &doc, msg,
+    if (bff_params_build(spec, r->route.values, query, &req->headers, body, &req->pool, &doc, msg,
                          sizeof(msg), &bad) != 0) {
         bff_jwrite_dispose(&doc);
         respond_bad_parameter(req, msg, bad);
@@ -148,19 +242,21 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     bff_conf_view_retain(c->view);
     c->started_us = bff_now_us();
     /* Sent with every upstream call: the request id and the trace context. */
-    char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80];
+    char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80], key_line[300];
     bff_trace_traceparent(req, traceparent);
     memcpy(r->trace_id, traceparent + 3, 32); /* version-TRACEID-parent-flags */
     r->trace_id[32] = '\0';
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
-    const char *lines[] = {id_line, trace_line};
+    const char *lines[] = {id_line, trace_line, key_line};
+    int keyed = idempotency_line(req, key_line, sizeof(key_line));
     bff_exec_conf_t conf = {.plan = &spec->plan,
                             .request_doc = doc.buf,
                             .request_doc_len = doc.len,
                             .headers = lines,
-                            .nheaders = 2,
+                            .nheaders = keyed ? 3 : 2,
+                            .idempotency_key = keyed,
                             .ops = &fetch_ops,
                             .host = c,
                             .on_done = on_exec_done,
@@ -168,6 +264,12 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     c->exec = bff_exec_create(&conf);
     bff_jwrite_dispose(&doc);
     assert(c->exec != NULL && "bff_params_build writes a JSON object");
+    const char *missing = bff_exec_missing_input(c->exec);
+    if (missing != NULL) { /* before any call: a write is never half-sent */
+        stop(c);
+        respond_missing_input(req, missing);
+        return BFF_STAGE_RESPONDED;
+    }
 
     bff_worker_t *w = r->site->worker;
     uint64_t timeout = spec->timeout_ms ? spec->timeout_ms : r->profile->request_timeout_ms;

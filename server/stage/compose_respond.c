@@ -1,4 +1,5 @@
 /* The answer to a composed request: shaped body, partial errors, failed sources, timings. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -116,6 +117,48 @@ static void note_for_log(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t 
     bff_jwrite_dispose(&w);
 }
 
+/* The endpoint's own headers (Location, ...): rendered templates; one that cannot be rendered
+ * or would smuggle a line break is left out. */
+static void add_answer_headers(bff_req_t *r, const bff_shape_env_t *env)
+{
+    const bff_spec_t *spec = r->route.spec;
+    h2o_req_t *req = r->req;
+    for (size_t i = 0; i != spec->nheaders; ++i) {
+        bff_jwrite_t v;
+        bff_jwrite_init(&v, 128, 8192);
+        if (bff_template_render(&spec->headers[i].value, env, 0, &v, NULL) == 0 && !v.overflow &&
+            memchr(v.buf, '\r', v.len) == NULL && memchr(v.buf, '\n', v.len) == NULL &&
+            memchr(v.buf, '\0', v.len) == NULL) {
+            size_t namelen = strlen(spec->headers[i].name);
+            char *name = h2o_mem_alloc_pool(&req->pool, namelen);
+            for (size_t k = 0; k != namelen; ++k) /* HTTP/2 wants lower case */
+                name[k] = (char)tolower((unsigned char)spec->headers[i].name[k]);
+            h2o_add_header_by_str(&req->pool, &req->res.headers, name, namelen, 1, NULL,
+                                  h2o_strdup(&req->pool, v.buf, v.len).base, v.len);
+        }
+        bff_jwrite_dispose(&v);
+    }
+}
+
+/* The success status: declared, or rendered from a template (200 when it gives no status). */
+static int answer_status(const bff_spec_t *spec, const bff_shape_env_t *env)
+{
+    if (spec->status_tmpl.nparts == 0)
+        return (int)spec->status;
+    bff_jwrite_t v;
+    bff_jwrite_init(&v, 16, 64);
+    int status = 200;
+    if (bff_template_render(&spec->status_tmpl, env, 0, &v, NULL) == 0 && v.len == 3 &&
+        isdigit((unsigned char)v.buf[0]) && isdigit((unsigned char)v.buf[1]) &&
+        isdigit((unsigned char)v.buf[2])) {
+        int s = (v.buf[0] - '0') * 100 + (v.buf[1] - '0') * 10 + (v.buf[2] - '0');
+        if (s >= 200 && s <= 599)
+            status = s;
+    }
+    bff_jwrite_dispose(&v);
+    return status;
+}
+
 static void respond_composed(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
                              uint64_t started_us)
 {
@@ -150,7 +193,60 @@ static void respond_composed(bff_req_t *r, const bff_plan_t *plan, const bff_exe
     r->log_partial = partial;
     h2o_iovec_t body = h2o_strdup(&req->pool, w.buf, w.len);
     bff_jwrite_dispose(&w);
-    bff_respond_json(req, 200, "OK", body);
+    add_answer_headers(r, &env);
+    int status = answer_status(r->route.spec, &env);
+    bff_respond_json(req, status, bff_status_reason(status), body);
+}
+
+/* A source's status decided the answer (on_status, or the defaults for a required source):
+ * the upstream's error body shaped as the rule says, or bffd's error body. */
+static void respond_decided(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
+                            uint64_t started_us)
+{
+    h2o_req_t *req = r->req;
+    size_t s = bff_exec_failed_source(exec);
+    const bff_source_outcome_t *o = bff_exec_outcome(exec, s);
+    const bff_source_t *src = plan->sources + s;
+    int status = (int)o->respond_status;
+    add_server_timing(req, plan, exec, started_us);
+    if (o->retry_after >= 0 || status == 503) {
+        char buf[24]; /* the upstream's advice, else a second (RFC 9110 10.2.3) */
+        int n = snprintf(buf, sizeof(buf), "%d", o->retry_after >= 0 ? o->retry_after : 1);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       h2o_strdup(&req->pool, buf, (size_t)n).base, (size_t)n);
+    }
+    if (o->respond_rule != NULL && o->respond_rule->body != NULL) {
+        bff_shape_env_t env = bff_exec_env(exec);
+        bff_jwrite_t w;
+        bff_jwrite_init(&w, 1024, MAX_RESPONSE_BYTES);
+        bff_shape_eval(o->respond_rule->body, &env, &w);
+        if (bff_jwrite_done(&w) == 0) {
+            h2o_iovec_t body = h2o_strdup(&req->pool, w.buf, w.len);
+            bff_jwrite_dispose(&w);
+            bff_respond_json(req, status, bff_status_reason(status), body);
+            return;
+        }
+        bff_jwrite_dispose(&w);
+    }
+    char msg[300];
+    if (r->profile->errors == BFF_ERRORS_SAFE)
+        snprintf(msg, sizeof(msg), "the request could not be completed");
+    else if (status == 503 && o->status == 429)
+        snprintf(msg, sizeof(msg),
+                 "source '%s' is being throttled by its upstream; try again later", src->name);
+    else
+        snprintf(msg, sizeof(msg), "source '%s' answered %ld", src->name, o->status);
+    bff_jwrite_t extra;
+    bff_jwrite_init(&extra, 256, 64 * 1024);
+    bff_jwrite_open(&extra, '{');
+    write_failure(&extra, r->profile, src, o, 1);
+    bff_jwrite_close(&extra, '}');
+    int have_extra = bff_jwrite_done(&extra) == 0;
+    if (have_extra)
+        extra.buf[extra.len - 1] = '\0';
+    bff_respond_error(req, status, bff_code_for_status(status), msg,
+                      have_extra ? extra.buf + 1 : NULL);
+    bff_jwrite_dispose(&extra);
 }
 
 static void respond_failed_source(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
@@ -185,8 +281,10 @@ void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t 
                          uint64_t started_us)
 {
     note_for_log(r, plan, exec);
-    if (bff_exec_state(exec) == BFF_EXEC_FAILED)
-        respond_failed_source(r, plan, exec, started_us);
-    else
+    if (bff_exec_state(exec) != BFF_EXEC_FAILED)
         respond_composed(r, plan, exec, started_us);
+    else if (bff_exec_outcome(exec, bff_exec_failed_source(exec))->respond_status != 0)
+        respond_decided(r, plan, exec, started_us);
+    else
+        respond_failed_source(r, plan, exec, started_us);
 }

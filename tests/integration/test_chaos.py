@@ -310,7 +310,11 @@ REASONS = {"timeout", "connection failed", "transfer failed", "bad status", "res
 # failures any request may meet because of what other requests did to shared per-worker state
 CONTENTION = {"circuit open", "too many concurrent calls"}
 CODE_STATUS = {"bad_parameter": 400, "not_found": 404, "method_not_allowed": 405,
-               "headers_too_large": 431, "upstream_failed": 502, "upstream_timeout": 504}
+               "headers_too_large": 431, "upstream_failed": 502, "upstream_timeout": 504,
+               # a required source's client-error status is answered as it is (429 as 503)
+               "bad_request": 400, "unauthorized": 401, "forbidden": 403, "conflict": 409,
+               "gone": 410, "unprocessable": 422, "unavailable": 503}
+RELAYED = {400, 401, 403, 404, 409, 410, 422}
 
 # ---------------------------------------------------------------- expected bodies (reference upstream)
 
@@ -511,7 +515,9 @@ def check_error_body(req, status, body):
         if status == 400 and err.get("parameter") != x["param"]:
             return "400 should name parameter %r: %r" % (x["param"], err)
         return None
-    if status not in (502, 504):
+    relayed = err.get("reason") == "bad status" and (
+        (status in RELAYED and err.get("status") == status) or (status == 503 and err.get("status") == 429))
+    if status not in (502, 504) and not relayed:
         return "unexpected error %s %r" % (status, err)
     srcs = ENDPOINTS[req.ep][1]
     s, reason = err.get("source"), err.get("reason")

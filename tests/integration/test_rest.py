@@ -221,6 +221,258 @@ def test_ready_answers_503_while_draining():
     eq(bff.proc.wait(10), 0)
 
 
+WRITES = {
+    "create.yaml": """\
+        endpoint: POST /users/{userId}/orders
+        max_body: 512
+        status: "{created.$status}"
+        headers:
+          Location: "{created.$headers.location}"
+          Cache-Control: no-store
+        sources:
+          created:
+            upstream: orders
+            method: POST
+            path: "/echo?code=201&location=%2Forders%2Fo-77&user={userId}&reason={body.reason}"
+            body: { sku: body.item.sku, qty: body.qty, by: { $value: bff } }
+        response:
+          upstreamStatus: created.$status
+          path: created.path
+          sent: created.body
+          saw: created.headers
+        """,
+    "passthrough.yaml": """\
+        endpoint: PUT /users/{userId}/prefs
+        sources:
+          saved: { upstream: users, method: PUT, path: "/echo?u={userId}", body: body }
+        response: { sent: saved.body, method: saved.method }
+        """,
+    "delete.yaml": """\
+        endpoint: DELETE /orders/{id}
+        status: 204
+        sources:
+          gone: { upstream: orders, method: DELETE, path: "/echo?code=204&id={id}" }
+        response: { ok: { $value: true } }
+        """,
+    "ignores.yaml": """\
+        endpoint: POST /ping
+        response: { pong: { $value: true } }
+        """,
+}
+
+
+def test_writes_take_the_clients_body():
+    up, bff = serve(WRITES)
+    body = {"item": {"sku": "b-1", "name": "Book"}, "qty": 2, "reason": "gift card"}
+    status, hdrs, raw = harness.request(bff.port, "POST", "/users/7/orders", body=json.dumps(body),
+                                        headers={"Content-Type": "application/json; charset=utf-8",
+                                                 "Idempotency-Key": "k-123"})
+    eq(status, 201, raw)
+    eq(hdrs.get("location"), "/orders/o-77")  # from the upstream's header
+    eq(hdrs.get("cache-control"), "no-store")
+    doc = json.loads(raw)
+    eq(doc["upstreamStatus"], 201)
+    # Shaped before it went upstream: trimmed, renamed, enriched.
+    eq(json.loads(doc["sent"]), {"sku": "b-1", "qty": 2, "by": "bff"})
+    eq(doc["saw"].get("idempotency-key"), "k-123", "the client's Idempotency-Key is forwarded")
+    # The body's value in the URL, encoded.
+    check("reason=gift%20card" in doc["path"] and "user=7" in doc["path"], doc["path"])
+
+    # Passed through whole.
+    prefs = {"theme": "dark", "n": 146.60, "deep": {"a": [1, 2]}}
+    status, _, raw = harness.request(bff.port, "PUT", "/users/7/prefs", body=json.dumps(prefs),
+                                     headers={"Content-Type": "application/json"})
+    eq(status, 200, raw)
+    eq(json.loads(json.loads(raw)["sent"]), prefs)
+    eq(json.loads(raw)["method"], "PUT")
+
+    # A declared 204: no body, no Content-Length.
+    status, hdrs, raw = harness.request(bff.port, "DELETE", "/orders/o-1")
+    eq((status, raw), (204, b""))
+    check("content-length" not in hdrs or hdrs["content-length"] == "0", hdrs)
+    # An endpoint that does not read the body takes any body, as before.
+    eq(harness.request(bff.port, "POST", "/ping", body=b"not json",
+                       headers={"Content-Type": "text/plain"})[0], 200)
+    eq(bff.stop(), 0)
+
+
+def test_bad_client_bodies():
+    up, bff = serve(WRITES)
+    up.reset()
+    jh = {"Content-Type": "application/json"}
+
+    def post(body, headers=jh):
+        status, _, raw = harness.request(bff.port, "POST", "/users/7/orders", body=body,
+                                         headers=headers)
+        return status, json.loads(raw)["error"] if raw else None
+
+    status, err = post(b'{"item": {"sku": "x"}, "qty": 1}')  # no reason, which the URL needs
+    eq((status, err["code"], err.get("field")), (400, "bad_body", "reason"), err)
+    status, err = post(b'{"item": ')
+    eq((status, err["code"]), (400, "bad_body"))
+    check("not valid JSON" in err["message"], err)
+    status, err = post(b'{"reason": "x"}', headers={"Content-Type": "text/plain"})
+    eq((status, err["code"]), (415, "unsupported_media_type"))
+    status, err = post(json.dumps({"reason": "x" * 600}).encode())
+    eq((status, err["code"]), (413, "body_too_large"))
+    check("512" in err["message"], err)
+    eq(up.stats()["requests"], 0, "no upstream call for a bad body")
+    # Writes to GET routes stay what they were.
+    eq(harness.request(bff.port, "POST", "/users/7")[0], 404)
+    eq(bff.stop(), 0)
+
+
+STATUSES = {
+    "s.yaml": """\
+        endpoint: GET /s/{code}
+        sources:
+          main: { upstream: users, path: "/users/1?status={code}" }
+        response: { id: main.id }
+        """,
+    "mapped.yaml": """\
+        endpoint: GET /mapped/{code}
+        sources:
+          main:
+            upstream: users
+            path: "/users/1?status={code}"
+            on_status:
+              404: null
+              409: { respond: 422, body: { problem: main.error, kind: { $value: conflict } } }
+              4xx: respond
+              503: 502
+        response: { value: main, present: { $from: main.id, $default: none } }
+        """,
+    "success.yaml": """\
+        endpoint: GET /accepts/{code}
+        sources:
+          main: { upstream: users, path: "/users/1?status={code}", success: [200, 404] }
+        response: { got: main.error }
+        """,
+    "optional.yaml": """\
+        endpoint: GET /opt/{code}
+        sources:
+          user: { upstream: users, path: /users/1 }
+          extra: { upstream: users, path: "/users/2?status={code}", optional: true }
+        response: { id: user.id, extra: extra.id }
+        """,
+    "empty.yaml": """\
+        endpoint: GET /empty
+        sources:
+          none: { upstream: users, path: "/echo?code=204" }
+          blank: { upstream: users, path: "/echo?empty=1" }
+        response: { none: none, blank: blank }
+        """,
+    "ctype.yaml": """\
+        endpoint: GET /ctype
+        sources:
+          html: { upstream: users, path: "/echo?ctype=text%2Fhtml", optional: true }
+          problem: { upstream: users, path: "/echo?ctype=application%2Fproblem%2Bjson" }
+          anything: { upstream: users, path: "/echo?ctype=text%2Fplain", content_type: any }
+        response: { html: html.method, problem: problem.method, anything: anything.method }
+        """,
+}
+
+
+def test_status_codes_are_honest():
+    up, bff = serve(STATUSES)
+    # A required source's client errors are answered as they are.
+    for code in (400, 401, 403, 404, 409, 410, 422):
+        status, _, err = harness.get_json(bff.port, "/s/%d" % code)
+        eq((status, err["error"]["status"], err["error"]["reason"]), (code, code, "bad status"))
+    # bffd being throttled is a 503 with Retry-After; other statuses 502.
+    status, hdrs, err = harness.get_json(bff.port, "/s/429")
+    eq((status, err["error"]["code"]), (503, "unavailable"))
+    check(hdrs.get("retry-after", "").isdigit(), hdrs)
+    eq(hdrs["retry-after"], "1", "the upstream said nothing: try again in a second")
+    for code in (500, 501, 503, 418):
+        eq(harness.get_json(bff.port, "/s/%d" % code)[0], 502, "upstream %d" % code)
+    # Rules: 404 is an expected absence; 409 becomes a shaped 422; other 4xx answered as is.
+    status, _, doc = harness.get_json(bff.port, "/mapped/404")
+    eq((status, doc), (200, {"value": None, "present": "none"}))
+    status, _, doc = harness.get_json(bff.port, "/mapped/409")
+    eq((status, doc), (422, {"problem": "forced status 409", "kind": "conflict"}))
+    eq(harness.get_json(bff.port, "/mapped/403")[0], 403)
+    eq(harness.get_json(bff.port, "/mapped/503")[0], 502)
+    status, _, doc = harness.get_json(bff.port, "/accepts/404")
+    eq((status, doc), (200, {"got": "forced status 404"}))
+    # An optional source's failure stays a partial answer.
+    status, hdrs, doc = harness.get_json(bff.port, "/opt/404")
+    eq((status, hdrs.get("bff-partial"), doc["extra"]), (200, "true", None))
+    eq(doc["errors"][0]["status"], 404)
+    # 204 and empty bodies are null values, not invalid JSON.
+    eq(harness.get_json(bff.port, "/empty")[1:][1], {"none": None, "blank": None})
+    # JSON only where JSON is expected (problem+json is JSON); `content_type: any` takes all.
+    status, _, doc = harness.get_json(bff.port, "/ctype")
+    eq((status, doc["problem"], doc["anything"], doc["html"]), (200, "GET", "GET", None))
+    eq(doc["errors"][0]["reason"], "invalid JSON")
+    eq(bff.stop(), 0)
+
+
+def test_retries_on_throttling_and_writes():
+    up, bff = serve({
+        "get.yaml": """\
+            endpoint: GET /g/{key}
+            sources:
+              a: { upstream: users, path: "/users/1?fail_first={key}", retries: 2 }
+            response: { id: a.id }
+            """,
+        "post.yaml": """\
+            endpoint: POST /p/{key}
+            sources:
+              a: { upstream: users, method: POST, path: "/echo?status=503&fail_first={key}", retries: 2 }
+            response: { m: a.method }
+            """})
+    def calls():
+        n = up.stats()["requests"]
+        up.reset()
+        return n
+
+    up.reset()
+    # A GET source is retried after the upstream's transient 503.
+    eq(harness.get_json(bff.port, "/g/k1")[0], 200)
+    eq(calls(), 2, "one retry after a 503")
+    # A POST is never retried without an Idempotency-Key ...
+    eq(harness.request(bff.port, "POST", "/p/k2")[0], 502)
+    eq(calls(), 1, "a write is not repeated")
+    # ... and retried with one (status=503 always: every attempt is made).
+    eq(harness.request(bff.port, "POST", "/p/k3", headers={"Idempotency-Key": "abc"})[0], 502)
+    eq(calls(), 3, "an idempotency key makes the write retryable")
+    eq(bff.stop(), 0)
+
+
+def test_optional_query_parameters():
+    up, bff = serve({
+        "search.yaml": """\
+            endpoint: GET /search
+            query:
+              q: {}
+              limit: { type: int }
+              page: { type: int, default: 1 }
+            sources:
+              plain: { upstream: users, path: "/echo?x=1&q={q}&limit={limit}&page={page}" }
+              expanded: { upstream: users, path: "/echo{?q,limit,page}" }
+              tenant: { upstream: users, path: "/echo?t={header.x-tenant}" }
+            response: { plain: plain.path, expanded: expanded.path, header: tenant.path }
+            """,
+        "path.yaml": """\
+            endpoint: GET /in-path
+            query: { q: {} }
+            sources:
+              a: { upstream: users, path: "/users/{q}" }
+            response: { id: a.id }
+            """})
+    eq(harness.get_json(bff.port, "/search")[2],
+       {"plain": "/echo?x=1&page=1", "expanded": "/echo?page=1", "header": "/echo"})
+    eq(harness.get_json(bff.port, "/search?q=a%20b&limit=5", headers={"X-Tenant": "t1"})[2],
+       {"plain": "/echo?x=1&q=a%20b&limit=5&page=1", "expanded": "/echo?q=a%20b&limit=5&page=1",
+        "header": "/echo?t=t1"})
+    # In the path, an omitted value cannot drop out: the client's 400, not a gateway failure.
+    status, _, err = harness.get_json(bff.port, "/in-path")
+    eq((status, err["error"]["code"], err["error"]["parameter"]), (400, "bad_parameter", "q"))
+    eq(harness.get_json(bff.port, "/in-path?q=5")[0], 200)
+    eq(bff.stop(), 0)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
@@ -230,4 +482,9 @@ if __name__ == "__main__":
         test_access_log_says_what_happened,
         test_access_log_per_profile,
         test_ready_answers_503_while_draining,
+        test_writes_take_the_clients_body,
+        test_bad_client_bodies,
+        test_status_codes_are_honest,
+        test_retries_on_throttling_and_writes,
+        test_optional_query_parameters,
     ])

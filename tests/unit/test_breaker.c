@@ -95,7 +95,7 @@ static void test_detached_trial_closes_the_breaker(void)
     ASSERT_TRUE(bff_breaker_allows(&b, &conf, &trial, 600));
     ASSERT_TRUE(!bff_breaker_allows(&b, &conf, &sibling, 600));
     ASSERT_TRUE(!bff_breaker_allows(&b, &conf, &next, 650)); /* the detached trial still runs */
-    bff_breaker_record(&b, &conf, 0, 700);                    /* its verdict, after the cancel */
+    bff_breaker_record(&b, &conf, 0, 700);                   /* its verdict, after the cancel */
     ASSERT_INT_EQ(b.state, BFF_BREAKER_CLOSED);
     ASSERT_TRUE(bff_breaker_allows(&b, &conf, &sibling, 701));
     ASSERT_TRUE(bff_breaker_allows(&b, &conf, &next, 701));

@@ -88,7 +88,8 @@ static void run_case(const param_case_t *c)
     bff_jwrite_init(&w, 64, 4096);
     char msg[256] = "";
     const char *bad = NULL;
-    int ret = bff_params_build(spec, &value, query, &headers, &pool, &w, msg, sizeof(msg), &bad);
+    int ret = bff_params_build(spec, &value, query, &headers, h2o_iovec_init(NULL, 0), &pool, &w,
+                               msg, sizeof(msg), &bad);
     if (c->doc != NULL) {
         if (ret != 0)
             TAP_FAIL("%s: failed with '%s'", c->name, msg);
@@ -136,8 +137,8 @@ static void test_headers_into_doc(void)
     bff_jwrite_init(&w, 64, 4096);
     char msg[256];
     const char *bad;
-    ASSERT_INT_EQ(bff_params_build(spec, NULL, h2o_iovec_init(NULL, 0), &headers, &pool, &w, msg,
-                                   sizeof(msg), &bad),
+    ASSERT_INT_EQ(bff_params_build(spec, NULL, h2o_iovec_init(NULL, 0), &headers,
+                                   h2o_iovec_init(NULL, 0), &pool, &w, msg, sizeof(msg), &bad),
                   0);
     /* Only the headers the spec reads, under lower-cased names, escaped. */
     ASSERT_TRUE(w.len == strlen("{\"header\":{\"x-tenant\":\"t\\\"1\"}}") &&

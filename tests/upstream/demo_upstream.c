@@ -97,9 +97,10 @@ enum outcome {
 };
 
 struct knobs {
-    h2o_iovec_t user_id, ids, fail_first;
+    h2o_iovec_t user_id, ids, fail_first, location, retry_after, ctype;
     uint64_t delay_ms, size, fail_every, limit;
-    int status;
+    int status, code; /* code: /echo answers with this status (201, 204, ...) */
+    unsigned empty : 1; /* /echo: an empty body */
     unsigned has_delay : 1, has_limit : 1, has_size : 1, malformed : 1, notjson : 1, hang : 1;
 };
 
@@ -629,6 +630,17 @@ static void apply_knob(struct knobs *k, h2o_iovec_t name, h2o_iovec_t val)
     } else if (IS("limit")) {
         if (parse_clamped(val, MAX_LIMIT, &k->limit) == 0)
             k->has_limit = 1;
+    } else if (IS("code")) {
+        if (parse_u64(val, 599, &v) == 0 && v >= 200)
+            k->code = (int)v;
+    } else if (IS("location")) {
+        k->location = val;
+    } else if (IS("retry_after")) {
+        k->retry_after = val;
+    } else if (IS("ctype")) {
+        k->ctype = val;
+    } else if (IS("empty")) {
+        k->empty = parse_flag(val);
     } else if (IS("userId")) {
         k->user_id = val;
     } else if (IS("ids")) {
@@ -1022,7 +1034,15 @@ static void route(h2o_req_t *req, const struct knobs *k, h2o_iovec_t *segs, size
     if (n >= 1 && SEG(0, "echo")) {
         jb_init(&b, &req->pool, 1024 + req->entity.len);
         write_echo(&b, req);
-        send_json(req, 200, jb_iovec(&b));
+        if (k->location.len != 0) {
+            h2o_iovec_t loc = url_decode(&req->pool, k->location);
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, loc.base,
+                           loc.len);
+        }
+        h2o_iovec_t ctype = k->ctype.len ? url_decode(&req->pool, k->ctype)
+                                         : h2o_iovec_init(H2O_STRLIT("application/json"));
+        send_body(req, k->code ? k->code : 200, h2o_strdup(&req->pool, ctype.base, ctype.len).base,
+                  k->empty ? h2o_iovec_init("", 0) : jb_iovec(&b));
         return;
     }
     if (!is_get_or_head(req) && n >= 1 &&
@@ -1090,6 +1110,9 @@ static void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome)
     size_t n;
     char buf[64];
 
+    if (k->retry_after.len != 0)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       k->retry_after.base, k->retry_after.len);
     switch (outcome) {
     case OUT_STATUS:
         send_json(req, k->status,
