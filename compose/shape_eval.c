@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compose/json_compare.h"
 #include "compose/shape.h"
 
 #define MAX_MULTI 4096 /* elements a multi-valued path may yield */
@@ -35,50 +36,22 @@ static size_t resolve(const bff_jpath_t *path, int binding, const eval_ctx_t *ct
     return bff_binding_eval(path, binding, ctx->env, ctx->elem_doc, ctx->elem_tok, doc, out, max);
 }
 
-/* Orders a value against a filter literal: strings by bytes, numbers by value; true, false and
- * null only equal themselves. Returns -1 when the two do not compare (another type). */
-static int compare_to_literal(const bff_jdoc_t *doc, uint32_t tok, const char *lit, int *cmp)
+/* The value a filter compares against: its literal, or its reference's value now. Returns 0
+ * when there is none (an absent parameter: the filter then keeps everything). */
+static int filter_operand(const bff_shape_t *s, const eval_ctx_t *ctx, const bff_jdoc_t **doc,
+                          uint32_t *tok)
 {
-    const bff_jtok_t *t = doc->toks + tok;
-    if (lit[0] == '"') {
-        if (t->type != BFF_J_STRING)
-            return -1;
-        size_t litlen = strlen(lit) - 2, n = t->end - t->start;
-        const char *text = lit + 1;
-        char stackbuf[512], *buf = n < sizeof(stackbuf) ? stackbuf : bff_malloc(n);
-        char *unescaped = NULL;
-        n = bff_jdoc_unescape(doc, tok, buf);
-        bff_jdoc_t ldoc = {0};
-        if (memchr(text, '\\', litlen) != NULL && /* rare: a quote or backslash in the literal */
-            bff_jdoc_scan(&ldoc, lit, litlen + 2, 2, 1, NULL, NULL) == 0) {
-            unescaped = bff_malloc(litlen);
-            litlen = bff_jdoc_unescape(&ldoc, 0, unescaped);
-            text = unescaped;
-        }
-        bff_jdoc_dispose(&ldoc);
-        size_t m = n < litlen ? n : litlen;
-        int c = m ? memcmp(buf, text, m) : 0;
-        *cmp = c != 0 ? c : (n > litlen) - (n < litlen);
-        free(unescaped);
-        if (buf != stackbuf)
-            free(buf);
-        return 0;
+    if (s->filter.ref_binding == -1) {
+        *doc = &s->filter.value, *tok = 0;
+        return s->filter.value.ntoks != 0;
     }
-    if (isdigit((unsigned char)lit[0]) || lit[0] == '-') {
-        double a, b = strtod(lit, NULL);
-        if (t->type != BFF_J_NUMBER || bff_jdoc_to_double(doc, tok, &a) != 0)
-            return -1;
-        *cmp = (a > b) - (a < b);
-        return 0;
-    }
-    size_t n = t->end - t->start; /* a string's range excludes its quotes: never a literal */
-    if (t->type == BFF_J_STRING || strlen(lit) != n || memcmp(doc->json + t->start, lit, n) != 0)
-        return -1;
-    *cmp = 0;
-    return 0;
+    return bff_binding_eval(&s->filter.ref, s->filter.ref_binding, ctx->env, NULL, 0, doc, tok,
+                            1) == 1 &&
+           (*doc)->toks[*tok].type != BFF_J_NULL;
 }
 
-static int filter_keeps(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t el)
+static int filter_keeps(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t el,
+                        const bff_jdoc_t *opdoc, uint32_t optok)
 {
     uint32_t found;
     size_t n = bff_jpath_eval(
@@ -87,7 +60,7 @@ static int filter_keeps(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t el
     if (s->filter.op == BFF_FILTER_EXISTS)
         return n == 1 && doc->toks[found].type != BFF_J_NULL;
     int cmp;
-    if (n == 0 || compare_to_literal(doc, found, s->filter.value_json, &cmp) != 0)
+    if (n == 0 || bff_json_compare(doc, found, opdoc, optok, &cmp) != 0)
         return s->filter.op == BFF_FILTER_NE;
     switch (s->filter.op) {
     case BFF_FILTER_EQ:
@@ -105,6 +78,72 @@ static int filter_keeps(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t el
     default:
         return 1;
     }
+}
+
+/* $sort: the elements' key values, looked up once, then a stable merge sort. */
+typedef struct st_sort_item_t {
+    uint32_t el;
+    uint32_t key[8]; /* BFF_JDOC_NONE: absent */
+} sort_item_t;
+
+static int sort_cmp(const bff_shape_t *s, const bff_jdoc_t *doc, const sort_item_t *a,
+                    const sort_item_t *b)
+{
+    for (size_t k = 0; k != s->nsort; ++k) {
+        uint32_t x = a->key[k], y = b->key[k];
+        int c;
+        if (x == BFF_JDOC_NONE || y == BFF_JDOC_NONE) /* absent keys go last, either way */
+            c = (x == BFF_JDOC_NONE) - (y == BFF_JDOC_NONE);
+        else if (bff_json_compare(doc, x, doc, y, &c) != 0) /* types differ: by type */
+            c = (int)doc->toks[x].type - (int)doc->toks[y].type;
+        else if (s->sort_desc[k])
+            c = -c;
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+static void merge_sort(const bff_shape_t *s, const bff_jdoc_t *doc, sort_item_t *v, sort_item_t *tmp,
+                       size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    merge_sort(s, doc, v, tmp, h);
+    merge_sort(s, doc, v + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n) /* `<=`: equal keys keep their order */
+        tmp[k++] = sort_cmp(s, doc, v + i, v + j) <= 0 ? v[i++] : v[j++];
+    while (i < h)
+        tmp[k++] = v[i++];
+    while (j < n)
+        tmp[k++] = v[j++];
+    memcpy(v, tmp, n * sizeof(*v));
+}
+
+static void sort_elements(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t *els, size_t n)
+{
+    sort_item_t *items = bff_malloc(2 * (n ? n : 1) * sizeof(*items));
+    for (size_t i = 0; i != n; ++i) {
+        items[i].el = els[i];
+        for (size_t k = 0; k != s->nsort; ++k) {
+            const bff_jpath_t *key = s->sort + k;
+            uint32_t found, start = strcmp(key->root, "@") == 0 /* the element itself */
+                                        ? els[i]
+                                        : bff_jdoc_obj_get(doc, els[i], key->root,
+                                                           strlen(key->root));
+            items[i].key[k] = start != BFF_JDOC_NONE &&
+                                      bff_jpath_eval(key, 0, doc, start, &found, 1) == 1 &&
+                                      doc->toks[found].type != BFF_J_NULL
+                                  ? found
+                                  : BFF_JDOC_NONE;
+        }
+    }
+    merge_sort(s, doc, items, items + n, n);
+    for (size_t i = 0; i != n; ++i)
+        els[i] = items[i].el;
+    free(items);
 }
 
 /* Copies a member name; only escaped names need the slow unescape. */
@@ -291,21 +330,37 @@ static void write_element(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrit
 
 static int needs_iteration(const bff_shape_t *s)
 {
-    return s->filter.op != BFF_FILTER_NONE || s->limit >= 0 || s->select != NULL;
+    return s->filter.op != BFF_FILTER_NONE || s->limit >= 0 || s->select != NULL || s->nsort ||
+           s->count;
 }
 
+/* The list pipeline: $filter, $sort, $limit, then $count or each element shaped. */
 static void write_list(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w,
                        const bff_jdoc_t *doc, const uint32_t *toks, size_t n)
 {
-    bff_jwrite_open(w, '[');
-    int64_t written = 0;
-    for (size_t i = 0; i != n && (s->limit < 0 || written < s->limit); ++i) {
-        if (s->filter.op != BFF_FILTER_NONE && !filter_keeps(s, doc, toks[i]))
-            continue;
-        write_element(s, ctx, w, doc, toks[i]);
-        ++written;
+    const bff_jdoc_t *opdoc = NULL;
+    uint32_t optok = 0;
+    int filtering = s->filter.op != BFF_FILTER_NONE &&
+                    (s->filter.op == BFF_FILTER_EXISTS || filter_operand(s, ctx, &opdoc, &optok));
+    uint32_t stackbuf[64], *kept = n <= 64 ? stackbuf : bff_malloc(n * sizeof(uint32_t));
+    size_t nkept = 0;
+    for (size_t i = 0; i != n; ++i)
+        if (!filtering || filter_keeps(s, doc, toks[i], opdoc, optok))
+            kept[nkept++] = toks[i];
+    if (s->nsort)
+        sort_elements(s, doc, kept, nkept);
+    if (s->limit >= 0 && (size_t)s->limit < nkept)
+        nkept = (size_t)s->limit;
+    if (s->count) {
+        bff_jwrite_int(w, (int64_t)nkept);
+    } else {
+        bff_jwrite_open(w, '[');
+        for (size_t i = 0; i != nkept; ++i)
+            write_element(s, ctx, w, doc, kept[i]);
+        bff_jwrite_close(w, ']');
     }
-    bff_jwrite_close(w, ']');
+    if (kept != stackbuf)
+        free(kept);
 }
 
 static void write_absent(const bff_shape_t *s, bff_jwrite_t *w)
@@ -321,6 +376,10 @@ static void write_value(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_
                         const bff_jdoc_t *doc, uint32_t tok)
 {
     const bff_jtok_t *t = doc->toks + tok;
+    if (t->type != BFF_J_ARRAY && s->count) { /* a count of something that is not a list */
+        write_absent(s, w);
+        return;
+    }
     if (t->type != BFF_J_ARRAY || !needs_iteration(s)) {
         write_element(s, ctx, w, doc, tok);
         return;

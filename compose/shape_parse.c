@@ -22,6 +22,7 @@ static bff_shape_t *new_shape(bff_shape_kind_t kind, const bff_yaml_node_t *at)
     s->file = at->file, s->line = at->line, s->column = at->column;
     s->limit = -1;
     s->binding = -1;
+    s->filter.ref_binding = -1;
     return s;
 }
 
@@ -273,6 +274,22 @@ static int parse_filter(struct shape_parser *p, const bff_yaml_node_t *node, bff
         if (*v == '\0')
             goto Bad;
         s->filter.op = ops[i].op;
+        size_t vl = strlen(v);
+        if (vl > 2 && v[0] == '{' && v[vl - 1] == '}' && memchr(v + 1, '{', vl - 2) == NULL) {
+            /* `rating >= {minRating}`: a parameter's (or a source's) value */
+            if (bff_jpath_parse(v + 1, vl - 2, &s->filter.ref, &err) != 0) {
+                bff_yaml_error(p->diag, node, "$filter value '%s': %s", v, err);
+                return -1;
+            }
+            if ((s->filter.ref_binding = p->resolve(p->resolve_ctx, s->filter.ref.root)) == -1) {
+                bff_yaml_error(p->diag, node,
+                               "$filter value refers to '%s', which is not a parameter, a source "
+                               "or 'header'",
+                               s->filter.ref.root);
+                return -1;
+            }
+            return 0;
+        }
         bff_jwrite_t w;
         bff_jwrite_init(&w, 32, 4096);
         size_t vlen = strlen(v);
@@ -284,6 +301,8 @@ static int parse_filter(struct shape_parser *p, const bff_yaml_node_t *node, bff
             bff_jwrite_str(&w, v, vlen);
         s->filter.value_json = bff_strndup(w.buf, w.len);
         bff_jwrite_dispose(&w);
+        bff_jdoc_scan(&s->filter.value, s->filter.value_json, strlen(s->filter.value_json), 0, 0,
+                      NULL, NULL);
         return 0;
     }
 Bad:
@@ -291,6 +310,40 @@ Bad:
         p->diag, node,
         "$filter must read 'field OP value' (OP one of == != < <= > >=) or 'field exists'");
     return -1;
+}
+
+/* `$sort: -date` or `$sort: [-date, name]`: fields of the elements, '-' for descending. */
+static int parse_sort(struct shape_parser *p, const bff_yaml_node_t *node, bff_shape_t *s)
+{
+    size_t n = node->kind == BFF_YAML_SEQ ? node->size : 1;
+    if ((node->kind != BFF_YAML_SCALAR && node->kind != BFF_YAML_SEQ) || n == 0 || n > 8) {
+        bff_yaml_error(p->diag, node, "$sort must be a field or a list of up to 8 fields, each "
+                                      "with '-' in front for descending order");
+        return -1;
+    }
+    s->sort = bff_calloc(n, sizeof(*s->sort));
+    s->sort_desc = bff_calloc(n, sizeof(int));
+    for (size_t i = 0; i != n; ++i) {
+        const bff_yaml_node_t *k = node->kind == BFF_YAML_SEQ ? node->items[i] : node;
+        const char *err;
+        if (k->kind != BFF_YAML_SCALAR) {
+            bff_yaml_error(p->diag, k, "$sort keys are field names");
+            return -1;
+        }
+        const char *text = k->str;
+        if (*text == '-' || *text == '+')
+            s->sort_desc[i] = *text++ == '-';
+        if (bff_jpath_parse(text, strlen(text), s->sort + s->nsort, &err) != 0 ||
+            s->sort[s->nsort].multi) {
+            bff_yaml_error(p->diag, k, "$sort key '%s': %s", k->str,
+                           s->sort[s->nsort].multi ? "one value per element, not a list" : err);
+            if (s->sort[s->nsort].multi)
+                bff_jpath_dispose(s->sort + s->nsort);
+            return -1;
+        }
+        ++s->nsort;
+    }
+    return 0;
 }
 
 static int parse_format(struct shape_parser *p, const bff_yaml_node_t *node, bff_shape_t *s)
@@ -405,9 +458,10 @@ static int parse_value_source(struct shape_parser *p, const bff_yaml_node_t *map
 
 static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *map, unsigned depth)
 {
-    static const char *const keys[] = {"$from", "$value",  "$template", "$merge",  "$policy",
-                                       "$key",  "$filter", "$limit",    "$select", "$allow",
-                                       "$deny", "$format", "$default",  NULL};
+    static const char *const keys[] = {"$from",   "$value",  "$template", "$merge",
+                                       "$policy", "$key",    "$filter",   "$sort",
+                                       "$limit",  "$count",  "$select",   "$allow",
+                                       "$deny",   "$format", "$default",  NULL};
     if (bff_yaml_check_map(p->diag, map, "a $-value", keys) != 0)
         return NULL;
     bff_shape_t *s = new_shape(BFF_SHAPE_PATH, map);
@@ -415,8 +469,11 @@ static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *m
     const bff_yaml_node_t *n;
     if ((n = bff_yaml_get(map, "$filter")) != NULL)
         ret |= parse_filter(p, n, s);
+    if ((n = bff_yaml_get(map, "$sort")) != NULL)
+        ret |= parse_sort(p, n, s);
     if (bff_yaml_get(map, "$limit") != NULL)
         ret |= bff_yaml_get_int(p->diag, map, "$limit", 0, 0, 100000, &s->limit);
+    ret |= bff_yaml_get_bool(p->diag, map, "$count", &s->count);
     if ((n = bff_yaml_get(map, "$select")) != NULL &&
         (s->select = parse_select(p, n, depth)) == NULL)
         ret = -1;
@@ -433,8 +490,8 @@ static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *m
     if (ret == 0 && (s->kind == BFF_SHAPE_LITERAL ||
                      (s->kind == BFF_SHAPE_TEMPLATE && !bff_template_is_single_ref(&s->tmpl)))) {
         /* A literal or a text template is final: a pipeline key would be silently ignored. */
-        static const char *const pipeline[] = {"$filter", "$limit",  "$select",  "$allow",
-                                               "$deny",   "$format", "$default", NULL};
+        static const char *const pipeline[] = {"$filter", "$sort",   "$limit",   "$count", "$select",
+                                               "$allow",  "$deny",   "$format",  "$default", NULL};
         for (const char *const *k = pipeline; *k != NULL; ++k) {
             if ((n = bff_yaml_get(map, *k)) != NULL) {
                 bff_yaml_error(p->diag, n, "%s has no effect on a %s", *k,
@@ -522,6 +579,13 @@ void bff_shape_free(bff_shape_t *s)
     free(s->merge_key);
     bff_jpath_dispose(&s->filter.path);
     free(s->filter.value_json);
+    bff_jdoc_dispose(&s->filter.value);
+    if (s->filter.ref_binding != -1)
+        bff_jpath_dispose(&s->filter.ref);
+    for (size_t i = 0; i != s->nsort; ++i)
+        bff_jpath_dispose(s->sort + i);
+    free(s->sort);
+    free(s->sort_desc);
     bff_shape_free(s->select);
     free_list(s->allow, s->nallow);
     free_list(s->deny, s->ndeny);
@@ -535,6 +599,8 @@ void bff_shape_foreach_binding(const bff_shape_t *s, void (*cb)(void *ctx, int b
         return;
     if (s->kind == BFF_SHAPE_PATH)
         cb(ctx, s->binding);
+    if (s->filter.ref_binding != -1)
+        cb(ctx, s->filter.ref_binding);
     for (size_t i = 0; i != s->tmpl.nparts; ++i)
         if (s->tmpl.parts[i].literal == NULL)
             cb(ctx, s->tmpl.parts[i].binding);
@@ -551,9 +617,12 @@ void bff_shape_foreach_path(bff_shape_t *s, void (*cb)(void *ctx, bff_jpath_t *p
         return;
     if (s->kind == BFF_SHAPE_PATH)
         cb(ctx, &s->path, s->binding);
+    if (s->filter.ref_binding != -1)
+        cb(ctx, &s->filter.ref, s->filter.ref_binding);
     for (size_t i = 0; i != s->tmpl.nparts; ++i)
         if (s->tmpl.parts[i].literal == NULL)
             cb(ctx, &s->tmpl.parts[i].ref, s->tmpl.parts[i].binding);
+    bff_shape_foreach_path(s->select, cb, ctx);
     for (size_t i = 0; i != s->nfields; ++i)
         bff_shape_foreach_path(s->fields[i], cb, ctx);
     for (size_t i = 0; i != s->nparts; ++i)
