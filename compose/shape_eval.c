@@ -1,12 +1,12 @@
 /* Evaluates a compiled shape against scanned upstream bodies, writing JSON directly. Untouched
- * subtrees are copied as raw bytes; only $merge builds a jansson tree (the slow, rare path). */
+ * subtrees are copied as raw bytes, $merge included (shape_merge.c). */
 #include <ctype.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compose/json_compare.h"
 #include "compose/shape.h"
+#include "compose/shape_merge.h"
 
 #define MAX_MULTI 4096 /* elements a multi-valued path may yield */
 #define MAX_KEYLIST 32
@@ -431,105 +431,40 @@ static void eval_template(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrit
     bff_jwrite_dispose(&buf);
 }
 
-/* ---- $merge: the slow path, through jansson ---- */
-
-static json_t *merge_values(json_t *into, json_t *from, const bff_shape_t *s);
-
-static json_t *merge_keyed_arrays(json_t *into, json_t *from, const char *key)
-{
-    size_t i;
-    json_t *el;
-    json_array_foreach(from, i, el)
-    {
-        json_t *id = json_is_object(el) ? json_object_get(el, key) : NULL;
-        json_t *match = NULL;
-        size_t j;
-        json_t *cand;
-        json_array_foreach(into, j, cand)
-        {
-            if (id != NULL && json_is_object(cand) && json_equal(json_object_get(cand, key), id)) {
-                match = cand;
-                break;
-            }
-        }
-        if (match != NULL)
-            json_object_update_recursive(match, el);
-        else
-            json_array_append(into, el);
-    }
-    return into;
-}
-
-static json_t *merge_values(json_t *into, json_t *from, const bff_shape_t *s)
-{
-    if (json_is_object(into) && json_is_object(from)) {
-        if (s->policy == BFF_MERGE_REPLACE) {
-            json_object_update(into, from);
-            return into;
-        }
-        const char *k;
-        json_t *v;
-        json_object_foreach(from, k, v)
-        {
-            json_t *cur = json_object_get(into, k);
-            if (cur == NULL) {
-                json_object_set(into, k, v);
-            } else {
-                json_incref(cur);
-                json_t *merged = merge_values(cur, v, s);
-                json_object_set_new(into, k, merged);
-            }
-        }
-        return into;
-    }
-    if (json_is_array(into) && json_is_array(from)) {
-        if (s->policy == BFF_MERGE_APPEND) {
-            json_array_extend(into, from);
-            return into;
-        }
-        if (s->policy == BFF_MERGE_KEYED)
-            return merge_keyed_arrays(into, from, s->merge_key);
-    }
-    if (json_is_null(from)) /* a missing part never erases what earlier parts gave */
-        return into;
-    json_decref(into);
-    return json_incref(from);
-}
-
+/* $merge: each part evaluated and scanned, folded by shape_merge.c, and the result goes through
+ * the pipeline like a path's value, via a scan of its text. */
 static void eval_merge(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w)
 {
-    json_t *acc = NULL;
+    bff_jwrite_t *bufs = bff_calloc(s->nparts, sizeof(*bufs));
+    bff_jdoc_t *docs = bff_calloc(s->nparts, sizeof(*docs));
+    const bff_jdoc_t **parts = bff_calloc(s->nparts, sizeof(*parts));
     for (size_t i = 0; i != s->nparts; ++i) {
-        bff_jwrite_t part;
-        bff_jwrite_init(&part, 256, w->max);
-        eval_shape(s->parts[i], ctx, &part);
-        json_t *v = json_loadb(part.buf, part.len, JSON_DECODE_ANY, NULL);
-        bff_jwrite_dispose(&part);
-        if (v == NULL)
-            continue;
-        if (acc == NULL) {
-            acc = v;
-        } else {
-            acc = merge_values(acc, v, s); /* borrows v */
-            json_decref(v);
-        }
+        bff_jwrite_init(bufs + i, 256, w->max);
+        eval_shape(s->parts[i], ctx, bufs + i);
+        if (bff_jwrite_done(bufs + i) == 0 &&
+            bff_jdoc_scan(docs + i, bufs[i].buf, bufs[i].len, 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) ==
+                0)
+            parts[i] = docs + i;
     }
-    if (acc == NULL || json_is_null(acc)) {
-        write_absent(s, w);
-        json_decref(acc);
-        return;
-    }
-    /* The merged value goes through the pipeline like a path's value, via a scan of its text. */
-    char *text = json_dumps(acc, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(acc);
+    bff_jwrite_t merged;
+    bff_jwrite_init(&merged, 1024, w->max);
     bff_jdoc_t doc = {0};
-    if (text != NULL &&
-        bff_jdoc_scan(&doc, text, strlen(text), 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) == 0)
+    if (bff_shape_merge(s, parts, s->nparts, &merged) != 0)
+        write_absent(s, w);
+    else if (bff_jwrite_done(&merged) == 0 &&
+             bff_jdoc_scan(&doc, merged.buf, merged.len, 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) == 0)
         write_value(s, ctx, w, &doc, 0);
     else
         bff_jwrite_null(w);
     bff_jdoc_dispose(&doc);
-    free(text);
+    bff_jwrite_dispose(&merged);
+    for (size_t i = 0; i != s->nparts; ++i) {
+        bff_jdoc_dispose(docs + i);
+        bff_jwrite_dispose(bufs + i);
+    }
+    free(parts);
+    free(docs);
+    free(bufs);
 }
 
 static void eval_shape(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t *w)

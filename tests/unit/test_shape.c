@@ -6,6 +6,8 @@
 #include "compose/shape_parse.c"
 #include "compose/shape_eval.c"
 
+#include <jansson.h>
+
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -646,6 +648,34 @@ static void test_unavailable_source(void)
     inline_teardown(&t);
 }
 
+/* $merge keeps every scalar's text: jansson (used before) printed 146.60 as
+ * 146.59999999999999, lost integers beyond 64 bits and dropped parts holding \u0000. */
+static void test_merge_keeps_number_text(void)
+{
+    inline_t t;
+    int r = inline_setup(&t,
+                         "{\"a\":{\"total\":146.60,\"big\":123456789012345678901234567890,"
+                         "\"e\":1E+2,\"s\":\"x\\u0000y\",\"n\":{\"k\":0.10}},"
+                         "\"b\":{\"tax\":7.50,\"n\":{\"j\":-0.0}},"
+                         "\"l\":{\"items\":[{\"id\":1,\"p\":1.10},{\"id\":2,\"p\":2.20}]},"
+                         "\"m\":{\"items\":[{\"id\":2,\"p\":2.25},{\"id\":3,\"p\":3.30}]}}",
+                         NULL,
+                         "m: {$merge: [a, b]}\n"
+                         "k: {$merge: [l.items, m.items], $policy: keyed, $key: id}\n");
+    ASSERT_INT_EQ(r, 0);
+    if (r == 0) {
+        bff_shape_env_t env = shape_env_of(&t.ce);
+        char *got = eval_to_string(t.shape, &env, 4096);
+        ASSERT_STR_EQ(got, "{\"m\":{\"total\":146.60,\"big\":123456789012345678901234567890,"
+                           "\"e\":1E+2,\"s\":\"x\\u0000y\",\"n\":{\"k\":0.10,\"j\":-0.0},"
+                           "\"tax\":7.50},"
+                           "\"k\":[{\"id\":1,\"p\":1.10},{\"id\":2,\"p\":2.25},"
+                           "{\"id\":3,\"p\":3.30}]}");
+        free(got);
+    }
+    inline_teardown(&t);
+}
+
 static void test_item_binding(void)
 {
     inline_t t;
@@ -938,6 +968,7 @@ int main(void)
     TAP_RUN(test_template_parse);
     TAP_RUN(test_template_render);
     TAP_RUN(test_unavailable_source);
+    TAP_RUN(test_merge_keeps_number_text);
     TAP_RUN(test_item_binding);
     TAP_RUN(test_many_elements);
     TAP_RUN(test_output_cap);
