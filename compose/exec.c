@@ -1,5 +1,6 @@
-/* Runs a plan: launches sources as their inputs resolve, coalesces identical calls, pumps
- * for-each items, joins batches, and decides when the run is over. */
+/* Runs a plan: launches sources as their inputs resolve, coalesces identical calls, completes
+ * single calls through the sources' status rules, and decides when the run is over. For-each
+ * and batch sources are exec_items.c's. */
 #include "compose/exec.h"
 
 #include <assert.h>
@@ -11,65 +12,9 @@
 #include "compose/json_write.h"
 #include "compose/shape.h"
 
-#define EXEC_MAGIC 0xb1ffe4ecu
-#define MAX_UPSTREAM_TOKENS (1u << 20)
-#define MAX_ITEMS 1000       /* the spec loader caps for_each/batch `max` at this */
-#define MAX_COMMON_HEADERS 4 /* the run's own lines: request id, trace context */
-#define MAX_HEADER_LINES 32  /* a source's own header lines */
+#include "compose/exec_internal.h"
 
-/* One upstream exchange; several sources or items may wait on the same one (coalescing). */
-typedef struct st_call_rec_t {
-    char *key; /* upstream \n method \n path \n headers \n body */
-    void *call;
-    struct st_call_ctx_t *ctx; /* the callback's context while `call` runs */
-    int done;
-    const char *err;
-    long status;
-    char *body;
-    size_t body_len;
-    uint64_t duration_us;
-    char detail[160];
-    char log_detail[200];
-    char *headers_json;
-    char content_type[64];
-    int retry_after;
-} call_rec_t;
-
-typedef struct st_call_ctx_t {
-    bff_exec_t *exec;
-    size_t rec;
-} call_ctx_t;
-
-typedef struct st_src_run_t {
-    size_t *recs; /* call records: one, or one per for-each item (SIZE_MAX: not started) */
-    size_t nrecs, next_item, inflight, pending;
-    char *combined; /* for-each: "[item0,item1,...]" */
-    bff_jdoc_t doc;
-    char *meta_json; /* {"$status": N, "$headers": {...}}, when the plan reads them */
-    bff_jdoc_t meta;
-} src_run_t;
-
-struct st_bff_exec_t {
-    uint32_t magic;
-    bff_exec_conf_t conf;
-    const bff_plan_t *plan;
-    size_t nsources; /* the plan's, kept so that destroy never reads the plan */
-    char *reqdoc_json;
-    bff_jdoc_t reqdoc;
-    char **headers;
-    size_t nheaders;
-    bff_source_outcome_t *out;
-    src_run_t *src;
-    const bff_jdoc_t **docs;
-    uint32_t *roots;
-    const bff_jdoc_t **meta;
-    call_rec_t *recs;
-    size_t nrecs, recs_cap;
-    bff_exec_state_t state;
-    size_t failed_source;
-};
-
-static uint64_t now_us(bff_exec_t *exec)
+uint64_t bff_exec_i_now(bff_exec_t *exec)
 {
     return exec->conf.ops->now_us(exec->conf.host);
 }
@@ -79,7 +24,7 @@ static int resolved(const bff_exec_t *exec, size_t s)
     return exec->out[s].state == BFF_SRC_DONE || exec->out[s].state == BFF_SRC_FAILED;
 }
 
-static bff_shape_env_t make_env(const bff_exec_t *exec, const bff_jdoc_t *item_doc,
+bff_shape_env_t bff_exec_i_env(const bff_exec_t *exec, const bff_jdoc_t *item_doc,
                                 uint32_t item_tok)
 {
     bff_shape_env_t env = {.source_docs = exec->docs,
@@ -116,12 +61,12 @@ static void on_call_done(void *data, bff_fetch_result_t *res);
 
 /* Renders and starts (or joins) one call for source `s`; returns the record index, or SIZE_MAX
  * with the source's detail set when the request cannot be built. */
-static size_t start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_doc, uint32_t item_tok,
+size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_doc, uint32_t item_tok,
                          int item_preencoded)
 {
     const bff_source_t *src = exec->plan->sources + s;
     bff_source_outcome_t *out = exec->out + s;
-    bff_shape_env_t env = make_env(exec, item_doc, item_tok);
+    bff_shape_env_t env = bff_exec_i_env(exec, item_doc, item_tok);
     env.item_preencoded = item_preencoded;
     bff_jwrite_t path, body = {0};
     bff_jwrite_init(&path, 256, 8192);
@@ -237,7 +182,7 @@ static void cancel_all(bff_exec_t *exec)
 
 /* ---- source outcomes ---- */
 
-static void fail_source(bff_exec_t *exec, size_t s, const char *err, long status,
+void bff_exec_i_fail(bff_exec_t *exec, size_t s, const char *err, long status,
                         const char *detail)
 {
     bff_source_outcome_t *out = exec->out + s;
@@ -247,7 +192,7 @@ static void fail_source(bff_exec_t *exec, size_t s, const char *err, long status
     out->status = status;
     if (detail != out->detail)
         snprintf(out->detail, sizeof(out->detail), "%s", detail);
-    out->duration_us = now_us(exec) - out->started_us;
+    out->duration_us = bff_exec_i_now(exec) - out->started_us;
     exec->docs[s] = NULL;
     const char *fallback = exec->plan->sources[s].fallback_json;
     if (fallback != NULL &&
@@ -257,7 +202,7 @@ static void fail_source(bff_exec_t *exec, size_t s, const char *err, long status
     }
 }
 
-static int scan_body(bff_exec_t *exec, size_t s, const char *body, size_t len, long status)
+int bff_exec_i_scan(bff_exec_t *exec, size_t s, const char *body, size_t len, long status)
 {
     src_run_t *sr = exec->src + s;
     const char *err;
@@ -265,7 +210,7 @@ static int scan_body(bff_exec_t *exec, size_t s, const char *body, size_t len, l
     if (bff_jdoc_scan(&sr->doc, body, len, MAX_UPSTREAM_TOKENS, 0, &err, &off) != 0) {
         char detail[200];
         snprintf(detail, sizeof(detail), "upstream sent invalid JSON: %s at byte %zu", err, off);
-        fail_source(exec, s, bff_err_invalid_json, status, detail);
+        bff_exec_i_fail(exec, s, bff_err_invalid_json, status, detail);
         return -1;
     }
     exec->docs[s] = &sr->doc;
@@ -274,7 +219,7 @@ static int scan_body(bff_exec_t *exec, size_t s, const char *body, size_t len, l
 }
 
 /* What a record's answer reads as: no body (HEAD, 204, or empty) is null. */
-static void body_of(const call_rec_t *cr, const char **body, size_t *len)
+void bff_exec_i_body_of(const call_rec_t *cr, const char **body, size_t *len)
 {
     if (cr->body_len == 0) {
         *body = "null", *len = 4;
@@ -293,7 +238,7 @@ static int is_json_type(const char *ct)
 
 /* Where the source expects JSON, a body declared as anything else (an HTML error page a proxy
  * sent with 200) is not data. Returns 1 when the body is acceptable. */
-static int content_type_ok(const bff_source_t *src, const call_rec_t *cr)
+int bff_exec_i_content_type_ok(const bff_source_t *src, const call_rec_t *cr)
 {
     return src->any_content_type || cr->body_len == 0 || cr->content_type[0] == '\0' ||
            is_json_type(cr->content_type);
@@ -321,17 +266,17 @@ static int apply_status_rule(bff_exec_t *exec, size_t s, const call_rec_t *cr)
     unsigned respond_status = 0;
     switch (bff_source_status_action(src, cr->status, &rule, &respond_status)) {
     case BFF_STATUS_NULL:
-        if (scan_body(exec, s, "null", 4, cr->status) == 0)
+        if (bff_exec_i_scan(exec, s, "null", 4, cr->status) == 0)
             out->state = BFF_SRC_DONE;
         return 1;
     case BFF_STATUS_RESPOND:
-        fail_source(exec, s, bff_err_upstream_status, cr->status, cr->detail);
+        bff_exec_i_fail(exec, s, bff_err_upstream_status, cr->status, cr->detail);
         out->respond_status = respond_status;
         out->respond_rule = rule;
         out->retry_after = cr->retry_after;
         /* The upstream's error body, to shape the answer from (when it is JSON). */
         exec->docs[s] = NULL;
-        if (cr->body_len != 0 && content_type_ok(src, cr) &&
+        if (cr->body_len != 0 && bff_exec_i_content_type_ok(src, cr) &&
             bff_jdoc_scan(&exec->src[s].doc, cr->body, cr->body_len, MAX_UPSTREAM_TOKENS, 0, NULL,
                           NULL) == 0) {
             exec->docs[s] = &exec->src[s].doc;
@@ -344,13 +289,12 @@ static int apply_status_rule(bff_exec_t *exec, size_t s, const call_rec_t *cr)
     return 0;
 }
 
-/* A ONCE or BATCH source completes with its single record. */
-static void complete_single(bff_exec_t *exec, size_t s)
+void bff_exec_i_complete_single(bff_exec_t *exec, size_t s)
 {
     const bff_source_t *src = exec->plan->sources + s;
     bff_source_outcome_t *out = exec->out + s;
     call_rec_t *cr = exec->recs + exec->src[s].recs[0];
-    out->duration_us = cr->duration_us ? cr->duration_us : now_us(exec) - out->started_us;
+    out->duration_us = cr->duration_us ? cr->duration_us : bff_exec_i_now(exec) - out->started_us;
     if (cr->status != 0 && src->wants_meta)
         build_meta(exec, s, cr);
     int answered = cr->err == NULL || cr->err == bff_err_upstream_status;
@@ -359,167 +303,26 @@ static void complete_single(bff_exec_t *exec, size_t s)
             return;
         char detail[160];
         snprintf(detail, sizeof(detail), "upstream answered %ld", cr->status);
-        fail_source(exec, s, bff_err_upstream_status, cr->status, detail);
+        bff_exec_i_fail(exec, s, bff_err_upstream_status, cr->status, detail);
         snprintf(out->log_detail, sizeof(out->log_detail), "%s", cr->log_detail);
         return;
     }
     if (!answered) {
-        fail_source(exec, s, cr->err, cr->status, cr->detail);
+        bff_exec_i_fail(exec, s, cr->err, cr->status, cr->detail);
         snprintf(out->log_detail, sizeof(out->log_detail), "%s", cr->log_detail);
         return;
     }
-    if (!content_type_ok(src, cr)) {
+    if (!bff_exec_i_content_type_ok(src, cr)) {
         char detail[200];
         snprintf(detail, sizeof(detail), "upstream sent %.64s, not JSON", cr->content_type);
-        fail_source(exec, s, bff_err_invalid_json, cr->status, detail);
+        bff_exec_i_fail(exec, s, bff_err_invalid_json, cr->status, detail);
         return;
     }
     const char *body;
     size_t len;
-    body_of(cr, &body, &len);
-    if (scan_body(exec, s, body, len, cr->status) == 0)
+    bff_exec_i_body_of(cr, &body, &len);
+    if (bff_exec_i_scan(exec, s, body, len, cr->status) == 0)
         out->state = BFF_SRC_DONE;
-}
-
-/* A for-each source: items in array order, failed items as null; fails only if all failed. */
-static void complete_for_each(bff_exec_t *exec, size_t s)
-{
-    bff_source_outcome_t *out = exec->out + s;
-    src_run_t *sr = exec->src + s;
-    bff_jwrite_t w;
-    bff_jwrite_init(&w, 1024, 64u << 20);
-    bff_jwrite_open(&w, '[');
-    size_t failed = 0;
-    const call_rec_t *first_failed = NULL;
-    const bff_source_t *src = exec->plan->sources + s;
-    for (size_t i = 0; i != sr->nrecs; ++i) {
-        const call_rec_t *cr = exec->recs + sr->recs[i];
-        const char *body;
-        size_t len;
-        body_of(cr, &body, &len);
-        bff_jdoc_t probe = {0};
-        const bff_status_rule_t *rule;
-        unsigned respond;
-        int answered = cr->err == NULL || cr->err == bff_err_upstream_status;
-        int ok = answered && bff_source_is_success(src, cr->status);
-        if (answered && !ok &&
-            bff_source_status_action(src, cr->status, &rule, &respond) == BFF_STATUS_NULL) {
-            bff_jwrite_null(&w); /* an expected absence, not a failure */
-        } else if (ok && content_type_ok(src, cr) &&
-                   bff_jdoc_scan(&probe, body, len, MAX_UPSTREAM_TOKENS, 0, NULL, NULL) == 0) {
-            bff_jwrite_raw(&w, body, len);
-        } else {
-            bff_jwrite_null(&w);
-            ++failed;
-            if (first_failed == NULL)
-                first_failed = cr;
-        }
-        bff_jdoc_dispose(&probe);
-    }
-    bff_jwrite_close(&w, ']');
-    if (sr->nrecs != 0 && failed == sr->nrecs) {
-        fail_source(exec, s, first_failed->err ? first_failed->err : bff_err_invalid_json,
-                    first_failed->status,
-                    first_failed->detail[0] ? first_failed->detail : "every item failed");
-        snprintf(out->log_detail, sizeof(out->log_detail), "%s", first_failed->log_detail);
-    } else {
-        out->duration_us = now_us(exec) - out->started_us;
-        if (failed != 0) {
-            snprintf(out->detail, sizeof(out->detail), "%zu of %zu items failed", failed,
-                     sr->nrecs);
-            out->err = bff_err_partial;
-        }
-        sr->combined = bff_strndup(w.buf, w.len);
-        if (scan_body(exec, s, sr->combined, w.len, 200) == 0)
-            out->state = BFF_SRC_DONE;
-    }
-    bff_jwrite_dispose(&w);
-}
-
-/* The for-each items: elements of the array named by `items`, capped at max_items. */
-static size_t collect_items(const bff_exec_t *exec, const bff_source_t *src, const bff_jdoc_t **doc,
-                            uint32_t *out, size_t max)
-{
-    int b = src->items_binding;
-    *doc = b >= 0 ? exec->docs[b] : &exec->reqdoc;
-    if (*doc == NULL)
-        return 0;
-    uint32_t start = b >= 0 ? exec->roots[b]
-                            : bff_jdoc_obj_get(*doc, 0, src->items.root, strlen(src->items.root));
-    uint32_t tok;
-    if (src->items.multi)
-        return bff_jpath_eval(&src->items, 0, *doc, start, out, max);
-    if (bff_jpath_eval(&src->items, 0, *doc, start, &tok, 1) == 0 ||
-        (*doc)->toks[tok].type != BFF_J_ARRAY)
-        return 0;
-    size_t n = 0;
-    for (uint32_t i = 0, el = tok + 1; i != (*doc)->toks[tok].size && n < max;
-         ++i, el = (*doc)->toks[el].next)
-        out[n++] = el;
-    return n;
-}
-
-static size_t item_cap(const bff_source_t *src)
-{
-    return src->max_items < MAX_ITEMS ? src->max_items : MAX_ITEMS;
-}
-
-/* Starts for-each calls up to the concurrency cap; completes the source when all are back. */
-static void pump_for_each(bff_exec_t *exec, size_t s)
-{
-    const bff_source_t *src = exec->plan->sources + s;
-    src_run_t *sr = exec->src + s;
-    if (exec->out[s].state != BFF_SRC_RUNNING)
-        return;
-    const bff_jdoc_t *doc;
-    uint32_t items[MAX_ITEMS];
-    size_t n = collect_items(exec, src, &doc, items, item_cap(src));
-    while (sr->next_item < n && sr->inflight < src->concurrency) {
-        size_t i = sr->next_item++;
-        size_t rec = start_call(exec, s, doc, items[i], 0);
-        if (rec == SIZE_MAX) {
-            fail_source(exec, s, bff_err_bad_request, 0, exec->out[s].detail);
-            return;
-        }
-        sr->recs[i] = rec;
-        ++sr->inflight;
-        if (!exec->recs[rec].done)
-            continue;
-        --sr->inflight; /* joined a finished call, or failed fast */
-        --sr->pending;
-    }
-    if (sr->pending == 0)
-        complete_for_each(exec, s);
-}
-
-/* BATCH: `{items}` renders as the elements joined by the separator, as one JSON string. */
-static size_t start_batch(bff_exec_t *exec, size_t s)
-{
-    const bff_source_t *src = exec->plan->sources + s;
-    const bff_jdoc_t *doc;
-    uint32_t items[MAX_ITEMS];
-    size_t n = collect_items(exec, src, &doc, items, item_cap(src));
-    bff_jwrite_t list, jw;
-    bff_jwrite_init(&list, 256, 1 << 20);
-    bff_shape_env_t env = {.item_doc = doc};
-    bff_template_part_t part = {.binding = BFF_BIND_ITEM};
-    part.ref.root = "items";
-    bff_template_t one = {.parts = &part, .nparts = 1};
-    for (size_t i = 0; i != n; ++i) {
-        if (i)
-            bff_jwrite_bytes(&list, src->separator, strlen(src->separator));
-        env.item_tok = items[i];
-        bff_template_render(&one, &env, 1, &list, NULL);
-    }
-    bff_jwrite_init(&jw, list.len + 8, (1 << 20) + 8);
-    bff_jwrite_str(&jw, list.buf, list.len);
-    bff_jwrite_dispose(&list);
-    bff_jdoc_t joined = {0};
-    bff_jdoc_scan(&joined, jw.buf, jw.len, 0, 0, NULL, NULL);
-    size_t rec = start_call(exec, s, &joined, 0, 1);
-    bff_jdoc_dispose(&joined);
-    bff_jwrite_dispose(&jw);
-    return rec;
 }
 
 static void start_source(bff_exec_t *exec, size_t s)
@@ -528,31 +331,23 @@ static void start_source(bff_exec_t *exec, size_t s)
     bff_source_outcome_t *out = exec->out + s;
     src_run_t *sr = exec->src + s;
     out->state = BFF_SRC_RUNNING;
-    out->started_us = now_us(exec);
+    out->started_us = bff_exec_i_now(exec);
     if (src->mode != BFF_SOURCE_ONCE && src->items_binding >= 0 &&
         exec->docs[src->items_binding] == NULL) {
         /* The list to iterate over is missing: that is a failure, not an empty list. */
         char detail[200];
         snprintf(detail, sizeof(detail), "its input source '%s' failed",
                  exec->plan->sources[src->items_binding].name);
-        fail_source(exec, s, bff_err_input_failed, 0, detail);
+        bff_exec_i_fail(exec, s, bff_err_input_failed, 0, detail);
         return;
     }
-    if (src->mode == BFF_SOURCE_FOR_EACH) {
-        const bff_jdoc_t *doc;
-        uint32_t items[MAX_ITEMS];
-        size_t n = collect_items(exec, src, &doc, items, item_cap(src));
-        sr->recs = bff_malloc((n ? n : 1) * sizeof(size_t));
-        for (size_t i = 0; i != n; ++i)
-            sr->recs[i] = SIZE_MAX; /* not started: on_rec_done must not count it */
-        sr->nrecs = sr->pending = n;
-        pump_for_each(exec, s);
+    if (src->mode != BFF_SOURCE_ONCE) {
+        bff_exec_i_start_items(exec, s);
         return;
     }
-    size_t rec =
-        src->mode == BFF_SOURCE_BATCH ? start_batch(exec, s) : start_call(exec, s, NULL, 0, 0);
+    size_t rec = bff_exec_i_start_call(exec, s, NULL, 0, 0);
     if (rec == SIZE_MAX) {
-        fail_source(exec, s, bff_err_bad_request, 0, out->detail);
+        bff_exec_i_fail(exec, s, bff_err_bad_request, 0, out->detail);
         return;
     }
     sr->recs = bff_malloc(sizeof(size_t));
@@ -560,7 +355,7 @@ static void start_source(bff_exec_t *exec, size_t s)
     sr->nrecs = 1;
     sr->pending = exec->recs[rec].done ? 0 : 1;
     if (sr->pending == 0)
-        complete_single(exec, s);
+        bff_exec_i_complete_single(exec, s);
 }
 
 /* Starts every source whose inputs are resolved; repeats because a source can resolve at once
@@ -593,18 +388,19 @@ static void on_rec_done(bff_exec_t *exec, size_t rec)
         src_run_t *sr = exec->src + s;
         if (exec->out[s].state != BFF_SRC_RUNNING)
             continue;
-        int for_each = exec->plan->sources[s].mode == BFF_SOURCE_FOR_EACH;
+        int for_each = exec->plan->sources[s].mode == BFF_SOURCE_FOR_EACH, hit = 0;
         for (size_t i = 0; i != sr->nrecs; ++i) {
             if (sr->recs[i] != rec)
                 continue;
+            hit = 1;
             --sr->pending;
             if (for_each)
                 --sr->inflight;
         }
-        if (for_each)
-            pump_for_each(exec, s);
-        else if (sr->pending == 0)
-            complete_single(exec, s);
+        if (exec->plan->sources[s].mode != BFF_SOURCE_ONCE)
+            bff_exec_i_items_progress(exec, s);
+        else if (hit && sr->pending == 0)
+            bff_exec_i_complete_single(exec, s);
     }
 }
 
@@ -716,8 +512,8 @@ void bff_exec_expire(bff_exec_t *exec, const char *detail)
         if (resolved(exec, s))
             continue;
         if (exec->out[s].state == BFF_SRC_WAITING)
-            exec->out[s].started_us = now_us(exec);
-        fail_source(exec, s, bff_err_upstream_timeout, 0, detail);
+            exec->out[s].started_us = bff_exec_i_now(exec);
+        bff_exec_i_fail(exec, s, bff_err_upstream_timeout, 0, detail);
     }
     finish_or_continue(exec);
 }
@@ -780,12 +576,12 @@ const bff_source_outcome_t *bff_exec_outcome(const bff_exec_t *exec, size_t sour
 
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec)
 {
-    return make_env(exec, NULL, 0);
+    return bff_exec_i_env(exec, NULL, 0);
 }
 
 const char *bff_exec_missing_input(const bff_exec_t *exec)
 {
-    bff_shape_env_t env = make_env(exec, NULL, 0);
+    bff_shape_env_t env = bff_exec_i_env(exec, NULL, 0);
     for (size_t s = 0; s != exec->plan->nsources; ++s) {
         const bff_template_t *t = &exec->plan->sources[s].path;
         int in_query = 0;

@@ -58,7 +58,7 @@ typedef struct st_bff_source_t {
     bff_jpath_t items; /* FOR_EACH / BATCH: the array, from another source or the request */
     int items_binding;
     unsigned concurrency;         /* FOR_EACH: calls in flight at once */
-    unsigned max_items;           /* FOR_EACH / BATCH: elements beyond are dropped */
+    unsigned max_items;           /* FOR_EACH: elements beyond are dropped; BATCH: per call */
     char *separator;              /* BATCH */
     uint64_t deps;                /* bit i: needs source i of the same plan */
     bff_status_rule_t *on_status; /* in the order written; exact codes before classes */

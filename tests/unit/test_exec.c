@@ -310,7 +310,7 @@ static void test_for_each_partial_and_input_failure(void)
     const bff_source_outcome_t *o = bff_exec_outcome(f.exec, 1);
     ASSERT_INT_EQ(o->state, BFF_SRC_DONE);
     ASSERT_TRUE(o->err == bff_err_partial);
-    ASSERT_STR_EQ(o->detail, "2 of 3 items failed");
+    ASSERT_STR_EQ(o->detail, "2 of 3 items failed: #1 (b), #2 (c)"); /* index and key */
     ASSERT_STR_EQ(value_of(&f, "detail"), "[1,null,null]");
     ASSERT_INT_EQ(bff_exec_partial(f.exec), 1);
     teardown(&f);
@@ -353,11 +353,16 @@ static void test_batch_joins_items(void)
     bff_exec_start(f.exec);
     complete(&f.host, 0, NULL, 200,
              "[{\"sku\":\"a b\"},{\"sku\":\"c\"},{\"sku\":\"d\"},{\"sku\":\"e\"}]");
-    ASSERT_INT_EQ(f.host.ncalls, 2);
-    /* Each element is URL-encoded, the separator is not; max: 3 drops the fourth. */
+    /* Each element is URL-encoded, the separator is not; max: 3 splits the list into calls of
+     * at most three, whose answers merge into one value. */
+    ASSERT_INT_EQ(f.host.ncalls, 3);
     ASSERT_STR_EQ(f.host.calls[1].path, "/prices?ids=a%20b,c,d");
-    complete(&f.host, 1, NULL, 200, "{\"ok\":true}");
+    ASSERT_STR_EQ(f.host.calls[2].path, "/prices?ids=e");
+    complete(&f.host, 2, NULL, 200, "{\"prices\":[4]}");
+    ASSERT_INT_EQ(f.host.done_count, 0);
+    complete(&f.host, 1, NULL, 200, "{\"ok\":true,\"prices\":[1,2,3]}");
     ASSERT_STR_EQ(value_of(&f, "prices.ok"), "true");
+    ASSERT_STR_EQ(value_of(&f, "prices.prices"), "[1,2,3,4]"); /* chunk order, not arrival */
     teardown(&f);
 }
 
