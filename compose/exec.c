@@ -25,7 +25,7 @@ static int resolved(const bff_exec_t *exec, size_t s)
 }
 
 bff_shape_env_t bff_exec_i_env(const bff_exec_t *exec, const bff_jdoc_t *item_doc,
-                                uint32_t item_tok)
+                               uint32_t item_tok)
 {
     bff_shape_env_t env = {.source_docs = exec->docs,
                            .source_roots = exec->roots,
@@ -61,8 +61,8 @@ static void on_call_done(void *data, bff_fetch_result_t *res);
 
 /* Renders and starts (or joins) one call for source `s`; returns the record index, or SIZE_MAX
  * with the source's detail set when the request cannot be built. */
-size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_doc, uint32_t item_tok,
-                         int item_preencoded)
+size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_doc,
+                             uint32_t item_tok, int item_preencoded)
 {
     const bff_source_t *src = exec->plan->sources + s;
     bff_source_outcome_t *out = exec->out + s;
@@ -182,8 +182,7 @@ static void cancel_all(bff_exec_t *exec)
 
 /* ---- source outcomes ---- */
 
-void bff_exec_i_fail(bff_exec_t *exec, size_t s, const char *err, long status,
-                        const char *detail)
+void bff_exec_i_fail(bff_exec_t *exec, size_t s, const char *err, long status, const char *detail)
 {
     bff_source_outcome_t *out = exec->out + s;
     src_run_t *sr = exec->src + s;

@@ -39,7 +39,8 @@ static size_t collect_items(const bff_exec_t *exec, const bff_source_t *src, con
 static void item_key(const bff_jdoc_t *doc, uint32_t el, char *buf, size_t size)
 {
     uint32_t tok = el;
-    if (doc->toks[el].type == BFF_J_OBJECT && (tok = bff_jdoc_obj_get(doc, el, "id", 2)) == BFF_JDOC_NONE) {
+    if (doc->toks[el].type == BFF_J_OBJECT &&
+        (tok = bff_jdoc_obj_get(doc, el, "id", 2)) == BFF_JDOC_NONE) {
         buf[0] = '\0';
         return;
     }
@@ -126,7 +127,7 @@ static size_t list_cap(const bff_source_t *src)
 {
     /* for_each's `max` caps the list; batch's splits it into calls of at most `max` */
     return src->mode == BFF_SOURCE_FOR_EACH && src->max_items < MAX_ITEMS ? src->max_items
-                                                                           : MAX_ITEMS;
+                                                                          : MAX_ITEMS;
 }
 
 /* Starts for-each calls up to the concurrency cap; completes the source when all are back. */

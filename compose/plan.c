@@ -25,12 +25,27 @@ int bff_plan_order(bff_plan_t *plan, bff_diag_t *diag)
     }
     if (done == n)
         return 0;
-    /* Names the sources that are part of or behind the cycle. */
+    /* Names the sources on a cycle, not those merely waiting behind one: a source is on a cycle
+     * when it can reach itself through the dependencies of unplaced sources. */
+    uint64_t reach[BFF_PLAN_MAX_SOURCES];
+    for (size_t i = 0; i != n; ++i)
+        reach[i] = plan->sources[i].deps & ~placed;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i != n; ++i) {
+            uint64_t r = reach[i];
+            for (size_t j = 0; j != n; ++j)
+                if (r & ((uint64_t)1 << j))
+                    r |= reach[j];
+            changed |= r != reach[i];
+            reach[i] = r;
+        }
+    }
     char names[512] = "";
     size_t len = 0;
     const bff_source_t *first = NULL;
     for (size_t i = 0; i != n; ++i) {
-        if (placed & ((uint64_t)1 << i))
+        if ((placed & ((uint64_t)1 << i)) || !(reach[i] & ((uint64_t)1 << i)))
             continue;
         if (first == NULL)
             first = plan->sources + i;

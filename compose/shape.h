@@ -71,13 +71,13 @@ struct st_bff_shape_t {
     struct {
         bff_jpath_t path; /* relative to the element */
         bff_filter_op_t op;
-        char *value_json;   /* literal compared against */
-        bff_jdoc_t value;   /* value_json, scanned at load */
-        bff_jpath_t ref;    /* or a request value / source value: `rating >= {minRating}` */
-        int ref_binding;    /* -1 = no ref; an absent ref value skips the filter */
+        char *value_json; /* literal compared against */
+        bff_jdoc_t value; /* value_json, scanned at load */
+        bff_jpath_t ref;  /* or a request value / source value: `rating >= {minRating}` */
+        int ref_binding;  /* -1 = no ref; an absent ref value skips the filter */
     } filter;
-    bff_jpath_t *sort;   /* $sort keys, relative to the element, most significant first */
-    int *sort_desc;      /* per key: descending ("-date") */
+    bff_jpath_t *sort; /* $sort keys, relative to the element, most significant first */
+    int *sort_desc;    /* per key: descending ("-date") */
     size_t nsort;
     int count;           /* $count: the number of elements instead of the elements */
     int64_t limit;       /* -1: none */

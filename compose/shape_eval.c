@@ -104,8 +104,8 @@ static int sort_cmp(const bff_shape_t *s, const bff_jdoc_t *doc, const sort_item
     return 0;
 }
 
-static void merge_sort(const bff_shape_t *s, const bff_jdoc_t *doc, sort_item_t *v, sort_item_t *tmp,
-                       size_t n)
+static void merge_sort(const bff_shape_t *s, const bff_jdoc_t *doc, sort_item_t *v,
+                       sort_item_t *tmp, size_t n)
 {
     if (n < 2)
         return;
@@ -129,10 +129,10 @@ static void sort_elements(const bff_shape_t *s, const bff_jdoc_t *doc, uint32_t 
         items[i].el = els[i];
         for (size_t k = 0; k != s->nsort; ++k) {
             const bff_jpath_t *key = s->sort + k;
-            uint32_t found, start = strcmp(key->root, "@") == 0 /* the element itself */
-                                        ? els[i]
-                                        : bff_jdoc_obj_get(doc, els[i], key->root,
-                                                           strlen(key->root));
+            uint32_t found,
+                start = strcmp(key->root, "@") == 0 /* the element itself */
+                            ? els[i]
+                            : bff_jdoc_obj_get(doc, els[i], key->root, strlen(key->root));
             items[i].key[k] = start != BFF_JDOC_NONE &&
                                       bff_jpath_eval(key, 0, doc, start, &found, 1) == 1 &&
                                       doc->toks[found].type != BFF_J_NULL
@@ -441,9 +441,8 @@ static void eval_merge(const bff_shape_t *s, const eval_ctx_t *ctx, bff_jwrite_t
     for (size_t i = 0; i != s->nparts; ++i) {
         bff_jwrite_init(bufs + i, 256, w->max);
         eval_shape(s->parts[i], ctx, bufs + i);
-        if (bff_jwrite_done(bufs + i) == 0 &&
-            bff_jdoc_scan(docs + i, bufs[i].buf, bufs[i].len, 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) ==
-                0)
+        if (bff_jwrite_done(bufs + i) == 0 && bff_jdoc_scan(docs + i, bufs[i].buf, bufs[i].len, 0,
+                                                            BFF_JDOC_MAX_DEPTH, NULL, NULL) == 0)
             parts[i] = docs + i;
     }
     bff_jwrite_t merged;

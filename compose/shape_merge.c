@@ -139,7 +139,8 @@ static mnode_t **find_keyed(merger_t *m, mnode_t *arr, mnode_t *el)
         for (size_t a = 0; a != obj->n; ++a) {
             const bff_jdoc_t *kd = obj->members[a].kdoc;
             const bff_jtok_t *kt = kd->toks + obj->members[a].ktok;
-            if (kt->end - kt->start != strlen(key) || memcmp(kd->json + kt->start, key, strlen(key)))
+            if (kt->end - kt->start != strlen(key) ||
+                memcmp(kd->json + kt->start, key, strlen(key)))
                 continue;
             mmember_t *other = find_member(cand, kd, obj->members[a].ktok);
             mnode_t *x = obj->members[a].value, *y = other ? other->value : NULL;

@@ -151,6 +151,8 @@ static bff_shape_t *parse_template_string(struct shape_parser *p, const bff_yaml
 
 static bff_shape_t *parse_scalar(struct shape_parser *p, const bff_yaml_node_t *node)
 {
+    if (node->invalid) /* its ${VAR} was reported */
+        return NULL;
     if (!node->quoted && is_json_literal(node->str)) {
         bff_shape_t *s = new_shape(BFF_SHAPE_LITERAL, node);
         s->literal_json = bff_shape_yaml_to_json(node);
@@ -317,8 +319,9 @@ static int parse_sort(struct shape_parser *p, const bff_yaml_node_t *node, bff_s
 {
     size_t n = node->kind == BFF_YAML_SEQ ? node->size : 1;
     if ((node->kind != BFF_YAML_SCALAR && node->kind != BFF_YAML_SEQ) || n == 0 || n > 8) {
-        bff_yaml_error(p->diag, node, "$sort must be a field or a list of up to 8 fields, each "
-                                      "with '-' in front for descending order");
+        bff_yaml_error(p->diag, node,
+                       "$sort must be a field or a list of up to 8 fields, each "
+                       "with '-' in front for descending order");
         return -1;
     }
     s->sort = bff_calloc(n, sizeof(*s->sort));
@@ -458,10 +461,9 @@ static int parse_value_source(struct shape_parser *p, const bff_yaml_node_t *map
 
 static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *map, unsigned depth)
 {
-    static const char *const keys[] = {"$from",   "$value",  "$template", "$merge",
-                                       "$policy", "$key",    "$filter",   "$sort",
-                                       "$limit",  "$count",  "$select",   "$allow",
-                                       "$deny",   "$format", "$default",  NULL};
+    static const char *const keys[] = {
+        "$from",  "$value", "$template", "$merge", "$policy", "$key",    "$filter",  "$sort",
+        "$limit", "$count", "$select",   "$allow", "$deny",   "$format", "$default", NULL};
     if (bff_yaml_check_map(p->diag, map, "a $-value", keys) != 0)
         return NULL;
     bff_shape_t *s = new_shape(BFF_SHAPE_PATH, map);
@@ -490,8 +492,8 @@ static bff_shape_t *parse_value(struct shape_parser *p, const bff_yaml_node_t *m
     if (ret == 0 && (s->kind == BFF_SHAPE_LITERAL ||
                      (s->kind == BFF_SHAPE_TEMPLATE && !bff_template_is_single_ref(&s->tmpl)))) {
         /* A literal or a text template is final: a pipeline key would be silently ignored. */
-        static const char *const pipeline[] = {"$filter", "$sort",   "$limit",   "$count", "$select",
-                                               "$allow",  "$deny",   "$format",  "$default", NULL};
+        static const char *const pipeline[] = {"$filter", "$sort", "$limit",  "$count",   "$select",
+                                               "$allow",  "$deny", "$format", "$default", NULL};
         for (const char *const *k = pipeline; *k != NULL; ++k) {
             if ((n = bff_yaml_get(map, *k)) != NULL) {
                 bff_yaml_error(p->diag, n, "%s has no effect on a %s", *k,

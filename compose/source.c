@@ -38,6 +38,8 @@ static int parse_template(source_parser_t *sp, const bff_yaml_node_t *node, cons
         bff_yaml_error(sp->diag, node, "%s must be a string", what);
         return -1;
     }
+    if (node->invalid) /* its ${VAR} was reported */
+        return -1;
     const char *err;
     size_t off;
     if (bff_template_parse(node->str, out, &err, &off) != 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #define MAX_DEPTH 64
@@ -26,6 +27,7 @@ struct st_bff_yaml_doc_t {
         int open; /* a collection still being parsed: an alias to it would make a cycle */
     } * anchors;
     size_t nanchors;
+    int failed; /* some value could not be expanded */
 };
 
 struct parse_ctx {
@@ -33,7 +35,10 @@ struct parse_ctx {
     yaml_parser_t parser;
     bff_diag_t *diag;
     size_t alias_nodes; /* nodes reached again through aliases */
-    int failed;
+    int failed;         /* the structure is broken: no document */
+    int value_failed;   /* a value is: the document still serves to find more problems */
+    const char *input;  /* the text, to place libyaml's reader errors, which carry offsets */
+    size_t input_len;
 };
 
 static void *doc_alloc(bff_yaml_doc_t *doc, size_t size)
@@ -96,7 +101,7 @@ static char *expand_env(struct parse_ctx *ctx, const char *src, size_t len, bff_
             const char *end = memchr(src + i, '}', len - i);
             if (end == NULL) {
                 bff_yaml_error(ctx->diag, at, "unterminated ${ in value");
-                ctx->failed = 1;
+                ctx->value_failed = 1;
                 free(out);
                 return NULL;
             }
@@ -110,7 +115,7 @@ static char *expand_env(struct parse_ctx *ctx, const char *src, size_t len, bff_
             char varname[256];
             if (namelen == 0 || namelen >= sizeof(varname)) {
                 bff_yaml_error(ctx->diag, at, "bad environment variable reference");
-                ctx->failed = 1;
+                ctx->value_failed = 1;
                 free(out);
                 return NULL;
             }
@@ -126,7 +131,7 @@ static char *expand_env(struct parse_ctx *ctx, const char *src, size_t len, bff_
                                "environment variable %s is not set and has no default "
                                "(write ${%s:-default})",
                                varname, varname);
-                ctx->failed = 1;
+                ctx->value_failed = 1;
                 free(out);
                 return NULL;
             }
@@ -192,11 +197,53 @@ static size_t count_nodes(const bff_yaml_node_t *n, size_t budget, unsigned *hei
     return total;
 }
 
+/* 1-based line and column of byte `offset` of the input. */
+static void place_offset(const struct parse_ctx *ctx, size_t offset, unsigned *line,
+                         unsigned *column)
+{
+    *line = 1, *column = 1;
+    for (size_t i = 0; i < offset && i < ctx->input_len; ++i) {
+        if (ctx->input[i] == '\n')
+            ++*line, *column = 1;
+        else if (((unsigned char)ctx->input[i] & 0xc0) != 0x80) /* count characters */
+            ++*column;
+    }
+}
+
+/* A tab in the indentation of line `line` (0-based) of the input. */
+static int tab_in_indentation(const struct parse_ctx *ctx, size_t line)
+{
+    const char *p = ctx->input, *end = ctx->input + ctx->input_len;
+    for (; line != 0 && p < end; ++p)
+        if (*p == '\n')
+            --line;
+    for (; p < end && (*p == ' ' || *p == '\t'); ++p)
+        if (*p == '\t')
+            return 1;
+    return 0;
+}
+
 static int next_event(struct parse_ctx *ctx, yaml_event_t *ev)
 {
     if (yaml_parser_parse(&ctx->parser, ev))
         return 0;
+    if (ctx->parser.error == YAML_READER_ERROR) {
+        /* Invalid UTF-8 or a control character: libyaml gives a byte offset, not a position. */
+        unsigned line, column;
+        place_offset(ctx, ctx->parser.problem_offset, &line, &column);
+        bff_diag_add(ctx->diag, ctx->doc->file, line, column, "%s (byte 0x%02x)",
+                     ctx->parser.problem ? ctx->parser.problem : "unreadable input",
+                     ctx->parser.problem_value & 0xff);
+        ctx->failed = 1;
+        return -1;
+    }
     yaml_mark_t m = ctx->parser.problem_mark, c = ctx->parser.context_mark;
+    if (tab_in_indentation(ctx, m.line)) {
+        bff_diag_add(ctx->diag, ctx->doc->file, (unsigned)m.line + 1, (unsigned)m.column + 1,
+                     "tabs are not allowed for indentation (use spaces)");
+        ctx->failed = 1;
+        return -1;
+    }
     /* Name where the unfinished construct began: the problem is often only at the end of input. */
     char started[64] = "";
     if (ctx->parser.context != NULL && (c.line != m.line || c.column != m.column))
@@ -222,6 +269,7 @@ static bff_yaml_node_t *parse_scalar(struct parse_ctx *ctx, yaml_event_t *ev)
     if (s == NULL) {
         s = bff_strdup("");
         len = 0;
+        n->invalid = 1;
     }
     n->str = doc_alloc(ctx->doc, len + 1);
     memcpy(n->str, s, len + 1);
@@ -380,6 +428,8 @@ bff_yaml_doc_t *bff_yaml_load_string(const char *name, const char *buf, size_t l
     ctx.doc->file = bff_strdup(name);
     yaml_parser_initialize(&ctx.parser);
     yaml_parser_set_input_string(&ctx.parser, (const unsigned char *)buf, len);
+    ctx.input = buf;
+    ctx.input_len = len;
     ctx.doc->root = parse_document(&ctx);
     yaml_parser_delete(&ctx.parser);
     if (ctx.failed || ctx.doc->root == NULL) {
@@ -388,7 +438,13 @@ bff_yaml_doc_t *bff_yaml_load_string(const char *name, const char *buf, size_t l
         bff_yaml_free(ctx.doc);
         return NULL;
     }
+    ctx.doc->failed = ctx.value_failed;
     return ctx.doc;
+}
+
+int bff_yaml_doc_failed(const bff_yaml_doc_t *doc)
+{
+    return doc->failed;
 }
 
 bff_yaml_doc_t *bff_yaml_load_file(const char *path, bff_diag_t *diag)
@@ -539,6 +595,10 @@ static bff_yaml_node_t *get_scalar(bff_diag_t *diag, const bff_yaml_node_t *map,
         *err = -1;
         return NULL;
     }
+    if (n->invalid) { /* reported where its ${VAR} failed */
+        *err = -1;
+        return NULL;
+    }
     return n;
 }
 
@@ -590,10 +650,13 @@ int bff_yaml_get_bool(bff_diag_t *diag, const bff_yaml_node_t *map, const char *
     bff_yaml_node_t *n = get_scalar(diag, map, key, 0, &err);
     if (n == NULL)
         return err;
-    if (strcmp(n->str, "true") == 0 || strcmp(n->str, "yes") == 0 || strcmp(n->str, "on") == 0) {
+    /* YAML 1.2's core schema spells booleans true, True, TRUE (and false alike); YAML 1.1's
+     * yes/no/on/off are taken too, in any case. */
+    if (strcasecmp(n->str, "true") == 0 || strcasecmp(n->str, "yes") == 0 ||
+        strcasecmp(n->str, "on") == 0) {
         *out = 1;
-    } else if (strcmp(n->str, "false") == 0 || strcmp(n->str, "no") == 0 ||
-               strcmp(n->str, "off") == 0) {
+    } else if (strcasecmp(n->str, "false") == 0 || strcasecmp(n->str, "no") == 0 ||
+               strcasecmp(n->str, "off") == 0) {
         *out = 0;
     } else {
         bff_yaml_error(diag, n, "'%s' must be true or false, not '%s'", key, n->str);

@@ -21,6 +21,7 @@ struct st_bff_yaml_node_t {
     char *str;
     size_t len;
     int quoted;
+    int invalid; /* its ${VAR} could not be expanded (reported): checks skip it silently */
     /* BFF_YAML_MAP: keys[i] -> items[i], in document order. BFF_YAML_SEQ: items[i]. */
     size_t size;
     bff_yaml_node_t **keys;
@@ -35,6 +36,9 @@ bff_yaml_doc_t *bff_yaml_load_file(const char *path, bff_diag_t *diag);
 /** Parses a buffer; `name` is used as the file name in positions. */
 bff_yaml_doc_t *bff_yaml_load_string(const char *name, const char *buf, size_t len,
                                      bff_diag_t *diag);
+/** 1 when a value of the document could not be expanded (already reported): the document is
+ * usable for finding further problems, but whatever loads it must fail. */
+int bff_yaml_doc_failed(const bff_yaml_doc_t *doc);
 /** The root node (an empty map for an empty document); borrowed, lives as long as the doc. */
 bff_yaml_node_t *bff_yaml_root(bff_yaml_doc_t *doc);
 void bff_yaml_free(bff_yaml_doc_t *doc);

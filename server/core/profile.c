@@ -31,6 +31,8 @@ int bff_profile_parse_listen(const char *s, char **host, uint16_t *port)
 
 static int check_url(bff_diag_t *diag, const bff_yaml_node_t *at, const char *url)
 {
+    if (at != NULL && at->invalid) /* its ${VAR} was reported already */
+        return -1;
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         bff_yaml_error(diag, at, "upstream URL must start with http:// or https://, not '%s'", url);
         return -1;
@@ -320,6 +322,10 @@ static int load_endpoints(bff_diag_t *diag, bff_profile_t *p)
     for (size_t i = 0; i != nfiles; ++i) {
         bff_yaml_doc_t *doc = bff_yaml_load_file(files[i], diag);
         bff_spec_t *spec = doc ? bff_spec_parse(bff_yaml_root(doc), &env, diag) : NULL;
+        if (doc != NULL && bff_yaml_doc_failed(doc)) { /* a ${VAR}: reported, and fatal */
+            bff_spec_free(spec);
+            spec = NULL;
+        }
         bff_yaml_free(doc);
         free(files[i]);
         if (spec == NULL) {
@@ -364,6 +370,7 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
     ret |= parse_upstreams(diag, root, p);
+    ret |= bff_yaml_doc_failed(doc) ? -1 : 0; /* an unset ${VAR}: reported, the rest checked too */
     bff_yaml_free(doc);
     ret |= load_endpoints(diag, p);
     if (ret != 0) {

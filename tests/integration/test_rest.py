@@ -473,6 +473,30 @@ def test_optional_query_parameters():
     eq(bff.stop(), 0)
 
 
+def test_check_reports_everything_once():
+    d = harness.tmpdir()
+    os.makedirs(os.path.join(d, "endpoints"))
+    harness.write(os.path.join(d, "profile.yaml"),
+                  "name: c\nlisten: 127.0.0.1:1\nupstreams:\n  users:\n    url: ${BFF_TEST_NEVER_SET}\n")
+    harness.write(os.path.join(d, "endpoints", "a.yaml"),
+                  "endpoint: GET /a\nsorces: {}\nresponse: { a: { $value: 1 } }\n")
+    harness.write(os.path.join(d, "endpoints", "b.yaml"),
+                  "endpoint: GET /b\nsources:\n  u: { upstream: users, path: /u, optional: True,"
+                  " fallback: {} }\nresponse: { u: u }\n")
+    env = dict(os.environ)
+    env.pop("BFF_TEST_NEVER_SET", None)
+    r = subprocess.run([harness.BFFD, "check", d], capture_output=True, text=True, env=env,
+                       timeout=20)
+    eq(r.returncode, 1, r.stderr)
+    # The unset variable does not hide the endpoints' problems ...
+    check("environment variable BFF_TEST_NEVER_SET is not set" in r.stderr, r.stderr)
+    check("a.yaml:2:1: unknown key 'sorces'" in r.stderr, r.stderr)
+    # ... and causes no knock-on message; `True` is a boolean (YAML 1.2), so no message at all.
+    check("must start with http" not in r.stderr, r.stderr)
+    check("b.yaml" not in r.stderr, r.stderr)
+    eq(len(r.stderr.strip().splitlines()), 2, r.stderr)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
@@ -487,4 +511,5 @@ if __name__ == "__main__":
         test_status_codes_are_honest,
         test_retries_on_throttling_and_writes,
         test_optional_query_parameters,
+        test_check_reports_everything_once,
     ])

@@ -345,6 +345,19 @@ static void test_deps_and_order(void)
         ASSERT_INT_EQ(l.spec->plan.sources[1].deps, 1);
     }
     unload(&l);
+
+    /* A cycle names its own sources only: not those that merely wait behind it. */
+    load_text(&l, "endpoint: GET /c\n"
+                  "sources:\n"
+                  "  behind: {upstream: users, path: \"/x/{a.id}\"}\n"
+                  "  a: {upstream: users, path: \"/a/{b.id}\"}\n"
+                  "  b: {upstream: users, path: \"/b/{a.id}\"}\n"
+                  "  c: {upstream: users, path: \"/c/{c2.id}\"}\n"
+                  "  c2: {upstream: users, path: \"/c2/{c.id}\"}\n"
+                  "response: {a: a}\n");
+    ASSERT_STR_EQ(diag_text(&l.diag),
+                  "t.yaml:4:3: sources depend on each other in a cycle: a, b, c, c2");
+    unload(&l);
 }
 
 static void test_many_sources(void)
