@@ -140,13 +140,76 @@ static int parse_breaker(bff_diag_t *diag, const bff_yaml_node_t *def, bff_upstr
     return ret;
 }
 
+static int check_readable(bff_diag_t *diag, const bff_yaml_node_t *at, const char *path);
+static char *resolve_relative(const char *dir, const char *path);
+
+/* `tls:` of an upstream: how bffd verifies it and who bffd is to it. */
+static int parse_upstream_tls(bff_diag_t *diag, const bff_yaml_node_t *def, const char *dir,
+                              bff_upstream_conf_t *up)
+{
+    const bff_yaml_node_t *tls = bff_yaml_get(def, "tls");
+    up->tls.verify = 1;
+    if (tls == NULL)
+        return 0;
+    static const char *const keys[] = {"ca", "certificate", "key", "server_name", "verify", NULL};
+    if (bff_yaml_check_map(diag, tls, "tls", keys) != 0)
+        return -1;
+    const char *ca = NULL, *cert = NULL, *key = NULL, *name = NULL;
+    int ret = bff_yaml_get_str(diag, tls, "ca", 0, &ca);
+    ret |= bff_yaml_get_str(diag, tls, "certificate", 0, &cert);
+    ret |= bff_yaml_get_str(diag, tls, "key", 0, &key);
+    ret |= bff_yaml_get_str(diag, tls, "server_name", 0, &name);
+    ret |= bff_yaml_get_bool(diag, tls, "verify", &up->tls.verify);
+    if (ret != 0)
+        return -1;
+    if ((cert == NULL) != (key == NULL)) {
+        bff_yaml_error(diag, tls,
+                       "a client certificate needs its key (certificate and key together)");
+        return -1;
+    }
+    struct {
+        const char *value, *key;
+        char **out;
+    } files[] = {{ca, "ca", &up->tls.ca},
+                 {cert, "certificate", &up->tls.certificate},
+                 {key, "key", &up->tls.key}};
+    for (size_t i = 0; i != sizeof(files) / sizeof(files[0]); ++i) {
+        if (files[i].value == NULL)
+            continue;
+        *files[i].out = resolve_relative(dir, files[i].value);
+        ret |= check_readable(diag, bff_yaml_get(tls, files[i].key), *files[i].out);
+    }
+    if (name != NULL) {
+        if (*name == '\0' || strpbrk(name, ":/ \t") != NULL) {
+            bff_yaml_error(diag, bff_yaml_get(tls, "server_name"),
+                           "server_name is a host name, not '%s'", name);
+            return -1;
+        }
+        up->tls.server_name = bff_strdup(name);
+    }
+    for (size_t i = 0; i != up->ninstances; ++i) {
+        if (strncmp(up->instances[i].url, "https://", 8) != 0) {
+            bff_yaml_error(diag, tls, "upstream '%s' has tls settings but a plain http:// URL",
+                           up->name);
+            return -1;
+        }
+    }
+    if (!up->tls.verify) /* loud: this is how man-in-the-middle attacks get in */
+        fprintf(stderr,
+                "%s:%u:%u: warning: upstream '%s' does not verify its TLS certificate; anyone "
+                "on the path can impersonate it\n",
+                tls->file, tls->line, tls->column, up->name);
+    return ret;
+}
+
 static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bff_yaml_node_t *def,
-                          bff_upstream_conf_t *up)
+                          const char *dir, bff_upstream_conf_t *up)
 {
     static const char *const keys[] = {
         "url",     "instances",       "load_balancing",  "connect_timeout",
         "timeout", "max_body",        "max_connections", "max_concurrent",
-        "http2",   "circuit_breaker", "passive_health",  NULL};
+        "http2",   "circuit_breaker", "passive_health",  "tls",
+        NULL};
     up->name = bff_strdup(key->str);
     up->connect_timeout_ms = 1000;
     up->timeout_ms = 5000;
@@ -185,6 +248,8 @@ static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bf
         ret = -1;
     }
     ret |= parse_breaker(diag, def, up);
+    if (ret == 0)
+        ret |= parse_upstream_tls(diag, def, dir, up);
     return ret;
 }
 
@@ -200,7 +265,8 @@ static int parse_upstreams(bff_diag_t *diag, const bff_yaml_node_t *root, bff_pr
     p->upstreams = bff_calloc(ups->size, sizeof(*p->upstreams));
     int ret = 0;
     for (size_t i = 0; i != ups->size; ++i)
-        ret |= parse_upstream(diag, ups->keys[i], ups->items[i], p->upstreams + p->nupstreams++);
+        ret |= parse_upstream(diag, ups->keys[i], ups->items[i], p->dir,
+                              p->upstreams + p->nupstreams++);
     return ret;
 }
 
@@ -385,6 +451,10 @@ void bff_upstream_conf_copy(bff_upstream_conf_t *dst, const bff_upstream_conf_t 
     *dst = *src;
     dst->name = bff_strdup(src->name);
     dst->instances = bff_calloc(src->ninstances, sizeof(*dst->instances));
+    dst->tls.ca = src->tls.ca ? bff_strdup(src->tls.ca) : NULL;
+    dst->tls.certificate = src->tls.certificate ? bff_strdup(src->tls.certificate) : NULL;
+    dst->tls.key = src->tls.key ? bff_strdup(src->tls.key) : NULL;
+    dst->tls.server_name = src->tls.server_name ? bff_strdup(src->tls.server_name) : NULL;
     for (size_t i = 0; i != src->ninstances; ++i) {
         dst->instances[i].url = bff_strdup(src->instances[i].url);
         dst->instances[i].weight = src->instances[i].weight;
@@ -397,6 +467,15 @@ void bff_upstream_conf_dispose(bff_upstream_conf_t *up)
         free(up->instances[j].url);
     free(up->instances);
     free(up->name);
+    free(up->tls.ca);
+    free(up->tls.certificate);
+    free(up->tls.key);
+    free(up->tls.server_name);
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 int bff_upstream_conf_equal(const bff_upstream_conf_t *a, const bff_upstream_conf_t *b)
@@ -411,7 +490,10 @@ int bff_upstream_conf_equal(const bff_upstream_conf_t *a, const bff_upstream_con
         a->breaker.window_ms != b->breaker.window_ms ||
         a->breaker.cooldown_ms != b->breaker.cooldown_ms ||
         a->passive_health.consecutive_failures != b->passive_health.consecutive_failures ||
-        a->passive_health.ejection_ms != b->passive_health.ejection_ms)
+        a->passive_health.ejection_ms != b->passive_health.ejection_ms ||
+        !same_str(a->tls.ca, b->tls.ca) || !same_str(a->tls.certificate, b->tls.certificate) ||
+        !same_str(a->tls.key, b->tls.key) || !same_str(a->tls.server_name, b->tls.server_name) ||
+        a->tls.verify != b->tls.verify)
         return 0;
     for (size_t i = 0; i != a->ninstances; ++i)
         if (strcmp(a->instances[i].url, b->instances[i].url) != 0 ||

@@ -41,6 +41,13 @@ typedef struct st_bff_upstream_conf_t {
     int http2;
     bff_breaker_conf_t breaker;
     bff_passive_health_conf_t passive_health;
+    struct {
+        char *ca;          /* CA bundle to verify the upstream with; NULL = the system's */
+        char *certificate; /* client certificate (mTLS) and its key; NULL = none */
+        char *key;
+        char *server_name; /* the name to verify and send (SNI) instead of the URL's host */
+        int verify;        /* 0 only when the profile says so, with a warning */
+    } tls;
 } bff_upstream_conf_t;
 
 /* How much a client learns about a failed source (neither mode ever shows a URL or a host). */

@@ -55,6 +55,7 @@ struct st_bff_call_t {
     int retry_after;
     char *headers_json;
     char *url;
+    struct curl_slist *connect_to; /* tls.server_name: where the URL's host really is */
     bff_fetch_cb cb;
     void *data;
     bff_timer_t retry_timer;
@@ -150,23 +151,70 @@ static CURL *take_handle(bff_fetcher_t *f)
     return curl_easy_init();
 }
 
-static void give_back_handle(bff_fetcher_t *f, CURL *easy)
+/* Whether the upstream's calls set TLS options, which a reused handle would carry into calls to
+ * other upstreams: such handles are reset before they are reused. */
+static int has_tls_options(const bff_upstream_conf_t *conf)
 {
+    return conf->tls.ca != NULL || conf->tls.certificate != NULL || conf->tls.server_name != NULL ||
+           !conf->tls.verify;
+}
+
+static void give_back_handle(bff_fetcher_t *f, CURL *easy, const bff_upstream_conf_t *conf)
+{
+    if (has_tls_options(conf))
+        curl_easy_reset(easy);
     if (f->nfree < FREE_HANDLES_MAX)
         f->free_handles[f->nfree++] = easy;
     else
         curl_easy_cleanup(easy);
 }
 
+/* With a server_name, the URL names that host (so curl verifies it and sends it as SNI) and
+ * CURLOPT_CONNECT_TO sends the connection to the instance's own address. */
+static void set_url_and_tls(bff_call_t *call)
+{
+    const bff_upstream_conf_t *conf = &call->up->conf;
+    CURL *e = call->easy;
+    const char *base = call->inst->conf->url, *host = strstr(base, "://") + 3;
+    size_t pathlen = strlen(call->path);
+    if (conf->tls.server_name == NULL) {
+        size_t baselen = strlen(base);
+        call->url = bff_realloc(call->url, baselen + pathlen + 1);
+        memcpy(call->url, base, baselen);
+        memcpy(call->url + baselen, call->path, pathlen + 1);
+    } else {
+        const char *end = host[0] == '[' ? strchr(host, ']') : host;
+        const char *colon = strchr(end != NULL ? end : host, ':');
+        const char *port = colon ? colon + 1 : "443";
+        size_t hostlen = colon ? (size_t)(colon - host) : strlen(host);
+        size_t n = strlen(conf->tls.server_name) + strlen(port) + pathlen + 16;
+        call->url = bff_realloc(call->url, n);
+        snprintf(call->url, n, "https://%s:%s%s", conf->tls.server_name, port, call->path);
+        char connect_to[512];
+        snprintf(connect_to, sizeof(connect_to), "%s:%s:%.*s:%s", conf->tls.server_name, port,
+                 (int)hostlen, host, port);
+        curl_slist_free_all(call->connect_to);
+        call->connect_to = curl_slist_append(NULL, connect_to);
+        curl_easy_setopt(e, CURLOPT_CONNECT_TO, call->connect_to);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, call->url);
+    if (conf->tls.ca != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, conf->tls.ca);
+    if (conf->tls.certificate != NULL) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, conf->tls.certificate);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, conf->tls.key);
+    }
+    if (!conf->tls.verify) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
 static void configure(bff_call_t *call, uint64_t attempt_ms)
 {
     const bff_upstream_conf_t *conf = &call->up->conf;
     CURL *e = call->easy;
-    size_t baselen = strlen(call->inst->conf->url), pathlen = strlen(call->path);
-    call->url = bff_realloc(call->url, baselen + pathlen + 1);
-    memcpy(call->url, call->inst->conf->url, baselen);
-    memcpy(call->url + baselen, call->path, pathlen + 1);
-    curl_easy_setopt(e, CURLOPT_URL, call->url);
+    set_url_and_tls(call);
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* no proxy environment lookup per transfer */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)attempt_ms);
@@ -220,7 +268,7 @@ static int start_attempt(bff_call_t *call)
     if (bff_curl_loop_start(f->curl, call->easy, on_transfer_done, call) != 0) {
         --call->inst->outstanding;
         --call->up->inflight;
-        give_back_handle(f, call->easy);
+        give_back_handle(f, call->easy, &call->up->conf);
         call->easy = NULL;
         return -1;
     }
@@ -238,6 +286,7 @@ static void call_free(bff_call_t *call)
     free(call->resp);
     free(call->url);
     free(call->headers_json);
+    curl_slist_free_all(call->connect_to);
     bff_upstream_release(call->up);
     call->magic = 0;
     free(call);
@@ -374,7 +423,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     call->retry_after = status == 429 || status == 503 ? read_retry_after(easy) : -1;
     free(call->headers_json);
     call->headers_json = call->want_headers && status != 0 ? headers_as_json(easy) : NULL;
-    give_back_handle(up->fetcher, easy);
+    give_back_handle(up->fetcher, easy, &up->conf);
     call->easy = NULL;
     --call->inst->outstanding;
     --up->inflight;
@@ -460,7 +509,7 @@ void bff_call_cancel(bff_call_t *call)
     bff_timer_cancel(&call->retry_timer);
     if (call->easy != NULL) {
         bff_curl_loop_cancel(call->up->fetcher->curl, call->easy);
-        give_back_handle(call->up->fetcher, call->easy);
+        give_back_handle(call->up->fetcher, call->easy, &call->up->conf);
         --call->inst->outstanding;
         --call->up->inflight;
     }

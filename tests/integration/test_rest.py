@@ -497,6 +497,88 @@ def test_check_reports_everything_once():
     eq(len(r.stderr.strip().splitlines()), 2, r.stderr)
 
 
+TLS_UPSTREAM = r"""
+import http.server, json, ssl, sys
+port, cert, key, ca, need_client = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1"
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        peer = self.connection.getpeercert()
+        who = dict(x[0] for x in peer["subject"])["commonName"] if peer else None
+        body = json.dumps({"ok": True, "client": who}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+if need_client:
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(ca)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"""
+
+
+def make_pki(d):
+    """A CA, a server certificate for upstream.test and a client certificate, by openssl(1)."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True, timeout=60)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    with open(os.path.join(d, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:upstream.test\n")
+    for name, cn, ext in (("server", "upstream.test", True), ("client", "bffd-client", False)):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn, "-keyout", name + ".key",
+            "-out", name + ".csr")
+        args = ["x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", name + ".pem"]
+        run(*(args + (["-extfile", "ext.cnf"] if ext else [])))
+
+
+def test_upstream_tls():
+    d = harness.tmpdir()
+    make_pki(d)
+    ports = {}
+    for mode, need_client in (("plain", "0"), ("mtls", "1")):
+        ports[mode] = harness.free_port()
+        p = subprocess.Popen([sys.executable, "-c", TLS_UPSTREAM, str(ports[mode]),
+                              os.path.join(d, "server.pem"), os.path.join(d, "server.key"),
+                              os.path.join(d, "ca.pem"), need_client],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        harness._processes.append(p)
+        harness.wait_port(ports[mode], proc=p)
+
+    def upstream(name, port, tls):
+        return "  %s:\n    url: https://127.0.0.1:%d\n    tls: %s\n" % (name, port, tls)
+
+    prof = "name: t\nlisten: 127.0.0.1:@PORT@\naccess_log: off\nupstreams:\n"
+    prof += upstream("good", ports["plain"], "{ ca: %s/ca.pem, server_name: upstream.test }" % d)
+    prof += upstream("noca", ports["plain"], "{ server_name: upstream.test }")
+    prof += upstream("wrongname", ports["plain"], "{ ca: %s/ca.pem, server_name: other.test }" % d)
+    prof += upstream("nocert", ports["mtls"], "{ ca: %s/ca.pem, server_name: upstream.test }" % d)
+    prof += upstream("mtls", ports["mtls"], "{ ca: %s/ca.pem, server_name: upstream.test, "
+                     "certificate: %s/client.pem, key: %s/client.key }" % (d, d, d))
+    prof += upstream("insecure", ports["plain"], "{ verify: false }")
+    eps = {}
+    for name in ("good", "noca", "wrongname", "nocert", "mtls", "insecure"):
+        eps[name + ".yaml"] = ("endpoint: GET /%s\nsources:\n  u: { upstream: %s, path: /x }\n"
+                               "response: { ok: u.ok, client: u.client }\n" % (name, name))
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": eps}})
+    # Turning verification off is loud, at load.
+    check("upstream 'insecure' does not verify its TLS certificate" in bff.output(), bff.output())
+    eq(harness.get_json(bff.port, "/good")[1:][1], {"ok": True, "client": None})
+    eq(harness.get_json(bff.port, "/mtls")[1:][1], {"ok": True, "client": "bffd-client"})
+    eq(harness.get_json(bff.port, "/insecure")[0], 200)
+    for name in ("noca", "wrongname", "nocert"):  # never trusted without proof
+        eq(harness.get_json(bff.port, "/" + name)[0], 502, name)
+    eq(bff.stop(), 0)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
@@ -512,4 +594,5 @@ if __name__ == "__main__":
         test_retries_on_throttling_and_writes,
         test_optional_query_parameters,
         test_check_reports_everything_once,
+        test_upstream_tls,
     ])
