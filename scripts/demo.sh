@@ -17,18 +17,31 @@ export BFF_ACCESS_LOG=${BFF_ACCESS_LOG:-off}
 build/bffd check bff/web bff/mobile bff/partner
 build/tests/upstream/demo_upstream --port "$UPSTREAM_PORT" --latency-ms "${UPSTREAM_LATENCY_MS:-5}" >/dev/null &
 UPSTREAM_PID=$!
-build/bffd --profile bff/web --profile bff/mobile --profile bff/partner &
+RUN=$(mktemp -d)
+build/bffd --profile bff/web --profile bff/mobile --profile bff/partner >"$RUN/bffd.out" &
 BFFD_PID=$!
-trap 'kill $BFFD_PID $UPSTREAM_PID 2>/dev/null; wait 2>/dev/null' INT TERM EXIT
+trap 'kill $BFFD_PID $UPSTREAM_PID $TAIL_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' INT TERM EXIT
+TAIL_PID=
 
 # Both must really be up (a port held by something else is a failure, not a half demo).
-up() { for i in $(seq 1 50); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+up() { for i in $(seq 1 50); do curl -skf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 kill -0 $UPSTREAM_PID 2>/dev/null && up "http://127.0.0.1:$UPSTREAM_PORT/users/1" ||
     { echo "demo: the demo upstream did not start on port $UPSTREAM_PORT (in use? set UPSTREAM_PORT)"; exit 1; }
-for port in 8081 8082 8083; do
-    kill -0 $BFFD_PID 2>/dev/null && up "http://127.0.0.1:$port/health" ||
-        { echo "demo: bffd is not serving on port $port (see its message above)"; exit 1; }
+# Each profile says where it listens (profile.yaml, or BFF_*_LISTEN): follow what it says.
+for i in $(seq 1 50); do
+    [ "$(grep -c ' listening on ' "$RUN/bffd.out")" -ge 3 ] && break
+    kill -0 $BFFD_PID 2>/dev/null || break
+    sleep 0.1
 done
+ADDRS=$(sed -n 's/^bffd: profile [^ ]* listening on \([^ ]*\) .*/\1/p' "$RUN/bffd.out")
+[ -n "$ADDRS" ] || { cat "$RUN/bffd.out"; echo "demo: bffd did not start (see its message above)"; exit 1; }
+for addr in $ADDRS; do
+    kill -0 $BFFD_PID 2>/dev/null && up "$addr/health" ||
+        { echo "demo: bffd is not serving on $addr (see its message above)"; exit 1; }
+done
+cat "$RUN/bffd.out"
+tail -n 0 -f "$RUN/bffd.out" &   # access log lines, if BFF_ACCESS_LOG says so
+TAIL_PID=$!
 
 cat <<EOT
 
@@ -46,6 +59,17 @@ bffd demo is running (upstream latency ${UPSTREAM_LATENCY_MS:-5} ms per call). T
   health                     curl -s localhost:8081/health   (8082, 8083 alike)
   see the timings            curl -si localhost:8082/dashboard/42 | grep -i server-timing
   HTTP/2 (h2c)               curl -s --http2-prior-knowledge localhost:8082/dashboard/42
+  a write                    curl -s -X POST localhost:8081/users/42/orders -H 'content-type: application/json' \\
+                                  -d '{"items": [{"sku": "p-1", "qty": 2}], "note": "gift"}'
+
+Break a service and watch bffd cope (the demo upstream's switch, no spec edited):
+  partial answer             curl -s -X POST 'localhost:$UPSTREAM_PORT/__chaos?service=catalog&status=503'
+                             curl -si localhost:8082/dashboard/42      # bff-partial: true, "errors"
+  circuit breaker opens      for i in \$(seq 20); do curl -s localhost:8082/dashboard/42 >/dev/null; done
+                             curl -s localhost:8082/dashboard/42       # reason "circuit open": no call made
+  a slow service             curl -s -X POST 'localhost:$UPSTREAM_PORT/__chaos?service=notifications&delay_ms=900'
+                             curl -s localhost:8082/dashboard/42       # answered at the endpoint's deadline
+  heal everything            curl -s -X POST localhost:$UPSTREAM_PORT/__chaos
 
 Ctrl-C stops the demo.
 EOT

@@ -1,11 +1,19 @@
 /*
  * demo_upstream: the demo "shop" backend (users, orders, catalog, notifications, shipping) in one
- * libh2o-evloop process, with deterministic data for any id plus test knobs (delay_ms, status,
- * hang, ...) for the demo, integration tests and benchmarks. It deliberately keeps no state besides
- * debug counters and fail_first keys, does no logging, no TLS and no real validation: it is a
- * fixture, not a service.
+ * libh2o-evloop process, with deterministic data for any id plus test knobs for the demo,
+ * integration tests and benchmarks. It deliberately keeps no state besides debug counters,
+ * fail_first keys and the chaos switches, does no logging, no TLS and no real validation: it is
+ * a fixture, not a service.
  *
  * usage: demo_upstream [--host 127.0.0.1] [--port 9100] [--threads 1] [--latency-ms 0]
+ *
+ * Per-request knobs in the query: delay_ms, status (answer with it), hang, malformed, notjson,
+ * size, fail_first=KEY (503 the first time), fail_every=N, limit, retry_after (a Retry-After
+ * header); on /echo also code (its status), location (a Location header), ctype (its
+ * Content-Type), empty (no body). POST /orders places an order (201, Location).
+ * Whole services: POST /__chaos?service=NAME&status=503 and/or &delay_ms=800 breaks or slows
+ * every call to users, orders, catalog, notifications or shipping; POST /__chaos?service=NAME
+ * heals one, POST /__chaos all; GET /__chaos shows the switches. /__stats and /__reset count.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1045,6 +1053,27 @@ static void route(h2o_req_t *req, const struct knobs *k, h2o_iovec_t *segs, size
                   k->empty ? h2o_iovec_init("", 0) : jb_iovec(&b));
         return;
     }
+    if (n == 1 && SEG(0, "orders") &&
+        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        /* Places an order: its id from the user and a counter, the request echoed back. */
+        static _Atomic uint64_t next_order = 1;
+        uint64_t no = atomic_fetch_add(&next_order, 1);
+        h2o_iovec_t user = k->user_id.len ? url_decode(&req->pool, k->user_id)
+                                          : h2o_iovec_init(H2O_STRLIT("0"));
+        char loc[96];
+        int len = snprintf(loc, sizeof(loc), "/orders/o-%.*s-n%" PRIu64, (int)user.len, user.base,
+                           no);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
+                       h2o_strdup(&req->pool, loc, (size_t)len).base, (size_t)len);
+        jb_init(&b, &req->pool, 256 + req->entity.len);
+        jb_fmt(&b, "{\"id\":\"o-%.*s-n%" PRIu64 "\",\"userId\":", (int)user.len, user.base, no);
+        jb_str(&b, user);
+        JB_LIT(&b, ",\"status\":\"placed\",\"request\":");
+        jb_str(&b, req->entity.base != NULL ? req->entity : h2o_iovec_init("", 0));
+        JB_LIT(&b, "}");
+        send_json(req, 201, jb_iovec(&b));
+        return;
+    }
     if (!is_get_or_head(req) && n >= 1 &&
         (SEG(0, "users") || SEG(0, "orders") || SEG(0, "recommendations") || SEG(0, "products") ||
          SEG(0, "notifications") || SEG(0, "shipments"))) {
@@ -1254,11 +1283,100 @@ static void start_hang(struct worker *w, h2o_req_t *req, const struct knobs *k)
         h2o_timeout_link(w->ctx.loop, &w->probe_timeout, &w->probe_entry);
 }
 
+/* ---------------------------------------------------------------- whole-service chaos (demo) */
+
+/* One switch per demo service, set with POST /__chaos?service=NAME&status=503 or &delay_ms=800
+ * (both at once is fine), cleared with POST /__chaos?service=NAME, all of them with POST
+ * /__chaos. It lets a demo user break a service without editing a spec. */
+static const char *const SERVICES[] = {"users", "orders", "catalog", "notifications", "shipping"};
+static _Atomic int chaos_status[5];
+static _Atomic uint64_t chaos_delay_ms[5];
+
+static int service_of(h2o_iovec_t path)
+{
+    static const struct {
+        const char *prefix;
+        int service;
+    } map[] = {{"/users", 0},         {"/orders", 1},        {"/recommendations", 2},
+               {"/products", 2},      {"/notifications", 3}, {"/shipments", 4}};
+    for (size_t i = 0; i != ARRAY_SIZE(map); ++i) {
+        size_t n = strlen(map[i].prefix);
+        if (path.len >= n && memcmp(path.base, map[i].prefix, n) == 0 &&
+            (path.len == n || path.base[n] == '/'))
+            return map[i].service;
+    }
+    return -1;
+}
+
+static void apply_chaos(h2o_iovec_t path, struct knobs *k)
+{
+    int s = service_of(path);
+    if (s < 0)
+        return;
+    int status = atomic_load(&chaos_status[s]);
+    uint64_t delay = atomic_load(&chaos_delay_ms[s]);
+    if (status != 0 && k->status == 0)
+        k->status = status;
+    if (delay != 0 && !k->has_delay) {
+        k->delay_ms = delay;
+        k->has_delay = 1;
+    }
+}
+
+static void handle_chaos(h2o_req_t *req)
+{
+    h2o_iovec_t service = {NULL, 0}, status = {NULL, 0}, delay = {NULL, 0};
+    if (req->query_at != SIZE_MAX) {
+        const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+        while (p < end) {
+            const char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
+            if (amp == NULL)
+                amp = end;
+            if ((eq = memchr(p, '=', (size_t)(amp - p))) != NULL) {
+                h2o_iovec_t name = h2o_iovec_init(p, (size_t)(eq - p)),
+                            val = h2o_iovec_init(eq + 1, (size_t)(amp - eq - 1));
+                if (h2o_memis(name.base, name.len, H2O_STRLIT("service")))
+                    service = val;
+                else if (h2o_memis(name.base, name.len, H2O_STRLIT("status")))
+                    status = val;
+                else if (h2o_memis(name.base, name.len, H2O_STRLIT("delay_ms")))
+                    delay = val;
+            }
+            p = amp + 1;
+        }
+    }
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        jbuf_t b;
+        jb_init(&b, &req->pool, 512);
+        JB_LIT(&b, "{");
+        for (size_t i = 0; i != ARRAY_SIZE(SERVICES); ++i)
+            jb_fmt(&b, "%s\"%s\":{\"status\":%d,\"delay_ms\":%" PRIu64 "}", i ? "," : "",
+                   SERVICES[i], atomic_load(&chaos_status[i]), atomic_load(&chaos_delay_ms[i]));
+        JB_LIT(&b, "}");
+        send_json(req, 200, jb_iovec(&b));
+        return;
+    }
+    for (size_t i = 0; i != ARRAY_SIZE(SERVICES); ++i) {
+        if (service.len != 0 && !h2o_memis(service.base, service.len, SERVICES[i], strlen(SERVICES[i])))
+            continue;
+        uint64_t v = 0;
+        atomic_store(&chaos_status[i],
+                     status.len && parse_u64(status, 599, &v) == 0 && v >= 200 ? (int)v : 0);
+        v = 0;
+        atomic_store(&chaos_delay_ms[i], delay.len && parse_clamped(delay, MAX_DELAY_MS, &v) == 0 ? v : 0);
+    }
+    SEND_JSON_LIT(req, 200, "{\"ok\":true}");
+}
+
 /* ---------------------------------------------------------------- handler */
 
 static int handle_debug(h2o_req_t *req, h2o_iovec_t path)
 {
     jbuf_t b;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__chaos"))) {
+        handle_chaos(req);
+        return 1;
+    }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/__stats"))) {
         jb_init(&b, &req->pool, 4096);
         write_stats(&b);
@@ -1284,6 +1402,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (handle_debug(req, path))
         return 0;
     parse_knobs(req, &k);
+    apply_chaos(path, &k);
     stats_count(&w->stats, path);
     if (k.hang) {
         start_hang(w, req, &k);
