@@ -579,6 +579,60 @@ def test_upstream_tls():
     eq(bff.stop(), 0)
 
 
+def test_shaping_end_to_end():
+    up, bff = serve({"e.yaml": """\
+        endpoint: GET /e2e/{userId}
+        query: { minTotal: { type: number } }
+        sources:
+          orders: { upstream: orders, path: "/orders?userId={userId}&limit=7" }
+          prices:
+            upstream: catalog
+            path: "/products?ids={items}"
+            batch: { items: "orders.orders[*].items[0].sku", max: 3 }
+        response:
+          latest: { $from: orders.orders, $sort: -date, $select: [id, date] }
+          cancelled: { $from: orders.orders, $filter: status == cancelled, $count: true }
+          big: { $from: orders.orders, $filter: "total >= {minTotal}", $select: [id] }
+          first: { $merge: [ { $value: { source: bff } }, "prices.products[0]" ] }
+          nprices: { $from: prices.products, $count: true }
+        """})
+    status, _, raw = harness.request(bff.port, "GET", "/e2e/7?minTotal=100")
+    eq(status, 200, raw)
+    doc = json.loads(raw)
+    orders = json.loads(harness.request(up.port, "GET", "/orders?userId=7&limit=7")[2])["orders"]
+    eq([o["id"] for o in doc["latest"]],
+       [o["id"] for o in sorted(orders, key=lambda o: o["date"], reverse=True)])
+    eq(doc["cancelled"], len([o for o in orders if o["status"] == "cancelled"]))
+    eq([o["id"] for o in doc["big"]], [o["id"] for o in orders if o["total"] >= 100])
+    # Seven skus at three per call: three calls, one merged list.
+    eq(doc["nprices"], 7)
+    # $merge keeps the upstream's number text (the demo writes prices with two decimals).
+    sku = orders[0]["items"][0]["sku"]
+    product = harness.request(up.port, "GET", "/products/" + sku)[2].decode()
+    price_text = product.split('"price":')[1].split(",")[0]
+    check(('"price":%s,' % price_text) in raw.decode(), (price_text, raw))
+    eq(bff.stop(), 0)
+
+
+def test_partner_profile_answers_safely():
+    up = harness.Upstream()
+    port = harness.free_port()
+    env = dict(os.environ, BFF_PARTNER_LISTEN="127.0.0.1:%d" % port, BFF_ACCESS_LOG="off",
+               USERS_URL="http://127.0.0.1:%d" % harness.free_port(),  # nothing listens there
+               ORDERS_URL=up.url, CATALOG_URL=up.url, SHIPPING_URL=up.url, NOTIFICATIONS_URL=up.url)
+    p = subprocess.Popen([harness.BFFD, "--profile", os.path.join(harness.SOURCE_DIR, "bff", "partner"),
+                          "--threads", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    harness._processes.append(p)
+    harness.wait_port(port, proc=p)
+    status, _, raw = harness.request(port, "GET", "/v1/customers/42/summary")
+    eq(status, 502, raw)
+    err = json.loads(raw)["error"]
+    eq((err["reason"], "upstream" in err, "source" in err), ("unavailable", False, False), err)
+    check(b"127.0.0.1" not in raw and b"users" not in raw, raw)
+    p.terminate()
+    p.wait(10)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
@@ -595,4 +649,6 @@ if __name__ == "__main__":
         test_optional_query_parameters,
         test_check_reports_everything_once,
         test_upstream_tls,
+        test_shaping_end_to_end,
+        test_partner_profile_answers_safely,
     ])
