@@ -8,6 +8,7 @@ const char bff_err_upstream_too_large[] = "response too large";
 const char bff_err_upstream_transport[] = "transfer failed";
 const char bff_err_circuit_open[] = "circuit open";
 const char bff_err_bulkhead_full[] = "too many concurrent calls";
+const char bff_err_overloaded[] = "overloaded";
 
 const char bff_err_invalid_json[] = "invalid JSON";
 const char bff_err_input_failed[] = "input failed";

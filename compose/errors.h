@@ -12,6 +12,7 @@ extern const char bff_err_upstream_too_large[]; /* body over the upstream's max_
 extern const char bff_err_upstream_transport[]; /* any other transfer error */
 extern const char bff_err_circuit_open[];       /* breaker open: failed fast */
 extern const char bff_err_bulkhead_full[];      /* too many calls in flight: failed fast */
+extern const char bff_err_overloaded[]; /* too many calls already waiting for a connection */
 
 /* Reported by the executor. */
 extern const char bff_err_invalid_json[]; /* the body is not valid JSON, or not declared as JSON */

@@ -288,6 +288,7 @@ static int parse_filter(struct shape_parser *p, const bff_yaml_node_t *node, bff
                                "$filter value refers to '%s', which is not a parameter, a source "
                                "or 'header'",
                                s->filter.ref.root);
+                bff_jpath_dispose(&s->filter.ref); /* freed only with a binding, later */
                 return -1;
             }
             return 0;

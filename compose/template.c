@@ -164,6 +164,13 @@ static int append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok,
 
 #define DROPPED '\x01' /* stands for an absent optional value until its pair is cut out */
 
+/* "." or ".." written right after a '/' (it ends there or at the next '/' or '?'): checked
+ * when the value is written, so its end is the end of what was rendered so far. */
+static int is_dot_segment(const char *s, size_t n, char before)
+{
+    return before == '/' && ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'));
+}
+
 /* A request value the client may leave out: a query parameter or a header, not the body. */
 static int optional_input(const bff_template_part_t *part)
 {
@@ -223,8 +230,15 @@ int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
             append_scalar(out, doc, tok, encode);
             continue;
         }
-        if (found && append_scalar(out, doc, tok, encode) == 0)
-            continue;
+        size_t before = out->len;
+        if (found && append_scalar(out, doc, tok, encode) == 0) {
+            /* A value that is a whole dot-segment would climb the upstream's path. */
+            if (!(urlencode && !in_query &&
+                  is_dot_segment(out->buf + before, out->len - before,
+                                 before == 0 ? '/' : out->buf[before - 1])))
+                continue;
+            out->len = before;
+        }
         if (urlencode && in_query && optional_input(part)) {
             bff_jwrite_char(out, DROPPED);
             dropped = 1;

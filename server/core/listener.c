@@ -65,7 +65,15 @@ SSL_CTX *bff_listener_ssl_ctx(const char *certificate, const char *key, char *er
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+    /* TLS 1.2: forward-secret AEAD suites only (Mozilla's "intermediate" set); TLS 1.3 keeps
+     * OpenSSL's defaults, which are all AEAD. No renegotiation (a client-driven CPU cost and a
+     * history of attacks), no compression (CRIME). */
+    SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                 "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                 "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                                 "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384");
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(ctx, certificate) != 1) {
         snprintf(err, errsize, "%s: cannot load TLS certificate: %s", certificate,
                  ERR_reason_error_string(ERR_get_error()));

@@ -331,11 +331,25 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
     p->max_body_bytes = 1 << 20;
     p->request_timeout_ms = 3000;
     p->drain_timeout_ms = 10000;
+    p->max_inflight = 1024;     /* per worker: 16 times the benchmarks' 64 connections */
+    p->max_queued_calls = 1024; /* per worker and upstream, beyond its connections */
     if (limits != NULL) {
-        static const char *const keys[] = {"max_header_bytes", "max_body_bytes", "request_timeout",
-                                           "drain_timeout", NULL};
+        static const char *const keys[] = {"max_header_bytes",
+                                           "max_body_bytes",
+                                           "request_timeout",
+                                           "drain_timeout",
+                                           "max_inflight",
+                                           "max_queued_calls",
+                                           NULL};
         if (bff_yaml_check_map(diag, limits, "limits", keys) != 0)
             return -1;
+        int64_t v;
+        if ((ret |= bff_yaml_get_int(diag, limits, "max_inflight", 0, 1, 10000000, &v)) == 0 &&
+            bff_yaml_get(limits, "max_inflight"))
+            p->max_inflight = (size_t)v;
+        if ((ret |= bff_yaml_get_int(diag, limits, "max_queued_calls", 0, 0, 10000000, &v)) == 0 &&
+            bff_yaml_get(limits, "max_queued_calls"))
+            p->max_queued_calls = (unsigned)v;
         ret |= bff_yaml_get_size(diag, limits, "max_header_bytes", &p->max_header_bytes);
         ret |= bff_yaml_get_size(diag, limits, "max_body_bytes", &p->max_body_bytes);
         ret |= bff_yaml_get_duration_ms(diag, limits, "request_timeout", &p->request_timeout_ms);
@@ -436,6 +450,8 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
     ret |= parse_upstreams(diag, root, p);
+    for (size_t i = 0; i != p->nupstreams; ++i)
+        p->upstreams[i].max_queued = p->max_queued_calls;
     ret |= bff_yaml_doc_failed(doc) ? -1 : 0; /* an unset ${VAR}: reported, the rest checked too */
     bff_yaml_free(doc);
     ret |= load_endpoints(diag, p);
@@ -483,7 +499,8 @@ int bff_upstream_conf_equal(const bff_upstream_conf_t *a, const bff_upstream_con
     if (strcmp(a->name, b->name) != 0 || a->ninstances != b->ninstances || a->lb != b->lb ||
         a->connect_timeout_ms != b->connect_timeout_ms || a->timeout_ms != b->timeout_ms ||
         a->max_body_bytes != b->max_body_bytes || a->max_connections != b->max_connections ||
-        a->max_concurrent != b->max_concurrent || a->http2 != b->http2 ||
+        a->max_concurrent != b->max_concurrent || a->max_queued != b->max_queued ||
+        a->http2 != b->http2 ||
         a->breaker.consecutive_failures != b->breaker.consecutive_failures ||
         a->breaker.error_ratio_percent != b->breaker.error_ratio_percent ||
         a->breaker.min_calls != b->breaker.min_calls ||

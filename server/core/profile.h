@@ -38,6 +38,7 @@ typedef struct st_bff_upstream_conf_t {
     uint64_t max_body_bytes;
     unsigned max_connections; /* per worker */
     unsigned max_concurrent;  /* bulkhead: calls in flight per worker; 0 = unlimited */
+    unsigned max_queued; /* calls waiting for a connection, per worker (limits.max_queued_calls) */
     int http2;
     bff_breaker_conf_t breaker;
     bff_passive_health_conf_t passive_health;
@@ -66,7 +67,10 @@ typedef struct st_bff_profile_t {
     uint64_t max_body_bytes;
     uint64_t request_timeout_ms; /* default overall deadline of an endpoint */
     uint64_t drain_timeout_ms;
-    char *access_log; /* "-" = stdout, "off", or a path */
+    size_t max_inflight; /* client requests in progress per worker; past it: 503 */
+    unsigned
+        max_queued_calls; /* upstream calls waiting for a connection, per worker and upstream */
+    char *access_log;     /* "-" = stdout, "off", or a path */
     bff_errors_mode_t errors;
     bff_upstream_conf_t *upstreams;
     size_t nupstreams;

@@ -29,7 +29,9 @@ typedef struct st_bff_site_ctx_t {
     h2o_socket_t *listener;
     struct st_bff_listener_t *listener_data;
     bff_worker_t *worker;
-    size_t index; /* the profile's position in every configuration */
+    size_t index;    /* the profile's position in every configuration */
+    size_t inflight; /* this profile's requests in progress on this worker */
+    uint64_t shed;   /* requests answered 503 because inflight was at its cap */
     bff_access_log_buf_t log;
 } bff_site_ctx_t;
 

@@ -216,6 +216,8 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
     CURL *e = call->easy;
     set_url_and_tls(call);
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* no proxy environment lookup per transfer */
+    /* The URL bffd built is the URL the upstream gets, byte for byte: no dot-segment removal. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)attempt_ms);
     uint64_t connect_ms =
@@ -456,6 +458,12 @@ bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint6
     uint64_t now = h2o_now(up->fetcher->loop);
     if (up->conf.max_concurrent != 0 && up->inflight >= up->conf.max_concurrent) {
         *err = bff_err_bulkhead_full;
+        return NULL;
+    }
+    /* Past what its connections carry plus the queue allowed, a call would only wait: shed. */
+    if (up->inflight >=
+        (uint64_t)up->conf.max_connections * up->conf.ninstances + up->conf.max_queued) {
+        *err = bff_err_overloaded;
         return NULL;
     }
     bff_call_t *call = bff_calloc(1, sizeof(*call));

@@ -198,6 +198,12 @@ int bff_params_build(const bff_spec_t *spec, const h2o_iovec_t *path_values, h2o
         } else if (bff_url_decode(pool, raw.base, raw.len, !p->in_path, &v) != 0) {
             snprintf(msg, msg_size, "parameter '%s' has a malformed percent-encoding", p->name);
             return -1;
+        } else if (p->in_path && (h2o_memis(v.base, v.len, H2O_STRLIT(".")) ||
+                                  h2o_memis(v.base, v.len, H2O_STRLIT("..")))) {
+            /* A dot-segment would climb the upstream's path ("/users/{id}/orders" with ".."
+             * is "/users/orders" after normalization): never the client's to choose. */
+            snprintf(msg, msg_size, "path parameter '%s' cannot be '.' or '..'", p->name);
+            return -1;
         }
         if (check_param(p, v, w, msg, msg_size) != 0)
             return -1;

@@ -17,6 +17,7 @@ static void on_dispose(void *p)
     if (r->req->res.status == 0) /* cancelled by the client before any response */
         bff_reset_guard_on_cancel(&w->reset_guard, r->req, h2o_now(w->loop));
     --w->inflight;
+    --r->site->inflight;
     bff_conf_view_release(r->view);
 }
 
@@ -39,6 +40,7 @@ bff_req_t *bff_req_create(bff_site_ctx_t *site, h2o_req_t *req)
     r->route_path =
         h2o_iovec_init(req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len);
     ++w->inflight;
+    ++site->inflight;
     r->request_id = bff_trace_request_id(req, w->id, &w->request_seq);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
                           r->request_id.base, r->request_id.len);

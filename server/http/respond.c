@@ -7,6 +7,7 @@
 
 #include "compose/json_write.h"
 
+const char bff_code_bad_request[] = "bad_request";
 const char bff_code_not_found[] = "not_found";
 const char bff_code_method_not_allowed[] = "method_not_allowed";
 const char bff_code_headers_too_large[] = "headers_too_large";
@@ -18,12 +19,13 @@ const char bff_code_upstream_failed[] = "upstream_failed";
 const char bff_code_upstream_timeout[] = "upstream_timeout";
 const char bff_code_response_too_large[] = "response_too_large";
 const char bff_code_client_closed_request[] = "client_closed_request";
+const char bff_code_overloaded[] = "overloaded";
 
 const char *bff_code_for_status(int status)
 {
     switch (status) {
     case 400:
-        return "bad_request";
+        return bff_code_bad_request;
     case 401:
         return "unauthorized";
     case 403:

@@ -6,6 +6,7 @@
 #include <h2o.h>
 
 /* The `error.code` values a client can see (compared by pointer, like bff_err_*). */
+extern const char bff_code_bad_request[];
 extern const char bff_code_not_found[];
 extern const char bff_code_method_not_allowed[];
 extern const char bff_code_headers_too_large[];
@@ -17,6 +18,7 @@ extern const char bff_code_upstream_failed[];
 extern const char bff_code_upstream_timeout[];
 extern const char bff_code_response_too_large[];
 extern const char bff_code_client_closed_request[];
+extern const char bff_code_overloaded[];
 /** The code of an answer whose status an upstream decided (on_status): "not_found" for 404... */
 const char *bff_code_for_status(int status);
 

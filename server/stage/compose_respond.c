@@ -256,6 +256,16 @@ static void respond_failed_source(bff_req_t *r, const bff_plan_t *plan, const bf
     const bff_source_outcome_t *o = bff_exec_outcome(exec, s);
     const bff_source_t *src = plan->sources + s;
     int timeout = o->err == bff_err_upstream_timeout;
+    if (o->err == bff_err_overloaded) { /* bffd's own queue is full: come back shortly */
+        add_server_timing(r->req, plan, exec, started_us);
+        h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       H2O_STRLIT("1"));
+        bff_respond_error(r->req, 503, bff_code_overloaded,
+                          "too many requests in progress; "
+                          "try again shortly",
+                          NULL);
+        return;
+    }
     char msg[400];
     if (r->profile->errors == BFF_ERRORS_SAFE)
         snprintf(msg, sizeof(msg), "a required source failed");

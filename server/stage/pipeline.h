@@ -30,10 +30,12 @@ void bff_pipeline_resume(bff_req_t *r);
 void bff_pipeline_on_end(bff_req_t *r);
 
 /* The stages, in pipeline order (one file each). */
-bff_stage_result_t bff_stage_limits(bff_req_t *r);  /* request header size: 431 */
-bff_stage_result_t bff_stage_builtin(bff_req_t *r); /* /health and /ready */
-bff_stage_result_t bff_stage_route(bff_req_t *r);   /* finds the endpoint: 404, 405 */
-bff_stage_result_t bff_stage_compose(bff_req_t *r); /* parameters, sources, shaped response */
+bff_stage_result_t bff_stage_request_head(bff_req_t *r); /* smuggling-prone HTTP/1 heads: 400 */
+bff_stage_result_t bff_stage_limits(bff_req_t *r);       /* request header size: 431 */
+bff_stage_result_t bff_stage_builtin(bff_req_t *r);      /* /health and /ready */
+bff_stage_result_t bff_stage_shed(bff_req_t *r);         /* too many requests in progress: 503 */
+bff_stage_result_t bff_stage_route(bff_req_t *r);        /* finds the endpoint: 404, 405 */
+bff_stage_result_t bff_stage_compose(bff_req_t *r);      /* parameters, sources, shaped response */
 
 /* The end hooks. */
 void bff_request_log_on_end(bff_req_t *r); /* obs/request_log.c: the access log line */

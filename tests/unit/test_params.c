@@ -59,6 +59,9 @@ static const param_case_t cases[] = {
     {"encoded NUL refused", "", "GET /u/{id}", "a%00b", NULL, NULL, "malformed percent-encoding",
      "id"},
     {"truncated escape", "", "GET /u/{id}", "a%2", NULL, NULL, "malformed percent-encoding", "id"},
+    {"dot-segment refused", "", "GET /u/{id}", "%2e%2E", NULL, NULL, "cannot be '.' or '..'", "id"},
+    {"single dot refused", "", "GET /u/{id}", ".", NULL, NULL, "cannot be '.' or '..'", "id"},
+    {"dots inside a value pass", "", "GET /u/{id}", "a..b", NULL, "{\"id\":\"a..b\"}"},
     {"utf-8 and quotes escaped", "", "GET /u/{id}", "%C3%A9%22", NULL, "{\"id\":\"\xc3\xa9\\\"\"}"},
 };
 

@@ -954,6 +954,8 @@ static void write_echo(jbuf_t *b, h2o_req_t *req)
     jb_str(b, req->method);
     JB_LIT(b, ",\"path\":");
     jb_str(b, req->path);
+    JB_LIT(b, ",\"rawPath\":"); /* the request line's target, before h2o normalizes it */
+    jb_str(b, req->input.path);
     JB_LIT(b, ",\"headers\":{");
     write_echo_headers(b, req);
     JB_LIT(b, "},\"body\":");
