@@ -80,6 +80,9 @@ void bff_jwrite_str(bff_jwrite_t *w, const char *s, size_t n);
  * copied from an upstream body with bff_jdoc_raw), verbatim as a value.
  */
 void bff_jwrite_raw(bff_jwrite_t *w, const char *p, size_t n);
+/** 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code points past
+ * U+10FFFF): what a JSON string may hold. */
+int bff_utf8_valid(const char *s, size_t n);
 /** Writes an integer value. */
 void bff_jwrite_int(bff_jwrite_t *w, int64_t v);
 /**

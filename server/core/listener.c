@@ -41,6 +41,13 @@ int bff_listener_open(const struct sockaddr_storage *addr, socklen_t addrlen)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    /* Accepted sockets inherit a fixed receive buffer. libh2o reads until the kernel has nothing
+     * more, doubling its input buffer as it goes: with autotuning (up to tcp_rmem's 32 MiB) a
+     * client that sends without pause grew one connection's buffer by 16 MiB. Requests are small
+     * (bodies 1 MiB by default); 256 KiB (the kernel doubles it) keeps uploads at line rate on a
+     * LAN and caps that buffer near 1 MiB. */
+    int rcvbuf = 256 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     if (bind(fd, (const struct sockaddr *)addr, addrlen) != 0 || listen(fd, 1024) != 0) {
         int saved = errno;
         close(fd);

@@ -333,16 +333,19 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
     p->drain_timeout_ms = 10000;
     p->max_inflight = 1024;     /* per worker: 16 times the benchmarks' 64 connections */
     p->max_queued_calls = 1024; /* per worker and upstream, beyond its connections */
+    p->write_timeout_ms = 10000;
+    p->max_unsent_bytes = 32u << 20;
     if (limits != NULL) {
-        static const char *const keys[] = {"max_header_bytes",
-                                           "max_body_bytes",
-                                           "request_timeout",
-                                           "drain_timeout",
-                                           "max_inflight",
-                                           "max_queued_calls",
-                                           NULL};
+        static const char *const keys[] = {
+            "max_header_bytes", "max_body_bytes",   "request_timeout",
+            "drain_timeout",    "max_inflight",     "max_queued_calls",
+            "write_timeout",    "max_unsent_bytes", NULL};
         if (bff_yaml_check_map(diag, limits, "limits", keys) != 0)
             return -1;
+        ret |= bff_yaml_get_duration_ms(diag, limits, "write_timeout", &p->write_timeout_ms);
+        ret |= bff_yaml_get_size(diag, limits, "max_unsent_bytes", &p->max_unsent_bytes);
+        if (p->write_timeout_ms == 0)
+            p->write_timeout_ms = 10000;
         int64_t v;
         if ((ret |= bff_yaml_get_int(diag, limits, "max_inflight", 0, 1, 10000000, &v)) == 0 &&
             bff_yaml_get(limits, "max_inflight"))

@@ -67,7 +67,9 @@ typedef struct st_bff_profile_t {
     uint64_t max_body_bytes;
     uint64_t request_timeout_ms; /* default overall deadline of an endpoint */
     uint64_t drain_timeout_ms;
-    size_t max_inflight; /* client requests in progress per worker; past it: 503 */
+    size_t max_inflight;       /* client requests in progress per worker; past it: 503 */
+    uint64_t write_timeout_ms; /* a connection taking no response bytes this long is cut */
+    uint64_t max_unsent_bytes; /* response bytes one connection may hold unsent */
     unsigned
         max_queued_calls; /* upstream calls waiting for a connection, per worker and upstream */
     char *access_log;     /* "-" = stdout, "off", or a path */

@@ -52,8 +52,21 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             }
             break;
         }
+        bff_write_watch_add(&sc->write_watch, sock);
         h2o_accept(&sc->accept_ctx, sock);
     }
+}
+
+#define WRITE_SWEEP_MS 1000
+
+static void on_write_sweep(bff_timer_t *timer)
+{
+    bff_worker_t *w = H2O_STRUCT_FROM_MEMBER(bff_worker_t, write_sweep, timer);
+    uint64_t now = h2o_now(w->loop);
+    for (size_t i = 0; i != w->nsites; ++i)
+        bff_write_watch_sweep(&w->sites[i].write_watch, now,
+                              w->view->config->sites[i].profile->write_timeout_ms);
+    bff_timer_start(&w->timers, &w->write_sweep, WRITE_SWEEP_MS, on_write_sweep);
 }
 
 static void on_wakeup(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -110,6 +123,7 @@ static void init_site_ctx(bff_worker_t *w, size_t i, int fd)
     bff_site_ctx_t *sc = w->sites + i;
     sc->worker = w;
     sc->index = i;
+    bff_write_watch_init(&sc->write_watch);
     h2o_config_init(&sc->globalconf);
     sc->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("bffd"));
     sc->globalconf.http1.upgrade_to_http2 = 1; /* h2c upgrade and prior knowledge */
@@ -146,6 +160,7 @@ void bff_worker_init(bff_worker_t *w, bff_server_t *server, unsigned id, const i
     for (size_t i = 0; i != w->nsites; ++i)
         init_site_ctx(w, i, fds[i]);
     adopt_config(w);
+    bff_timer_start(&w->timers, &w->write_sweep, WRITE_SWEEP_MS, on_write_sweep);
 }
 
 void bff_worker_wake(bff_worker_t *w)

@@ -16,6 +16,8 @@
 #include "server/loop/timer.h"
 #include "server/obs/access_log.h"
 #include "server/obs/reset_guard.h"
+#include "server/obs/send_guard.h"
+#include "server/http/write_watch.h"
 
 typedef struct st_bff_worker_t bff_worker_t;
 typedef struct st_bff_server_t bff_server_t;
@@ -33,6 +35,7 @@ typedef struct st_bff_site_ctx_t {
     size_t inflight; /* this profile's requests in progress on this worker */
     uint64_t shed;   /* requests answered 503 because inflight was at its cap */
     bff_access_log_buf_t log;
+    bff_write_watch_t write_watch; /* this profile's connections on this worker */
 } bff_site_ctx_t;
 
 struct st_bff_worker_t {
@@ -52,6 +55,8 @@ struct st_bff_worker_t {
     int worked_outside_loop; /* the last turn ran curl timeouts or timers after h2o's poll */
     size_t inflight;         /* requests being handled */
     bff_reset_guard_t reset_guard;
+    bff_send_guard_t send_guard;
+    bff_timer_t write_sweep; /* each second: the sites' write watches */
     uint64_t request_seq;
 };
 

@@ -159,7 +159,9 @@ static void add_headers_to_doc(const bff_spec_t *spec, const h2o_headers_t *head
     for (size_t i = 0; i != spec->nrequest_headers; ++i) {
         const char *name = spec->request_headers[i];
         ssize_t idx = h2o_find_header_by_str(headers, name, strlen(name), -1);
-        if (idx < 0)
+        /* HTTP allows header bytes JSON does not (obs-text): such a value counts as absent. */
+        if (idx < 0 ||
+            !bff_utf8_valid(headers->entries[idx].value.base, headers->entries[idx].value.len))
             continue;
         bff_jwrite_key(w, name, strlen(name));
         bff_jwrite_str(w, headers->entries[idx].value.base, headers->entries[idx].value.len);
@@ -197,6 +199,9 @@ int bff_params_build(const bff_spec_t *spec, const h2o_iovec_t *path_values, h2o
             v = raw;
         } else if (bff_url_decode(pool, raw.base, raw.len, !p->in_path, &v) != 0) {
             snprintf(msg, msg_size, "parameter '%s' has a malformed percent-encoding", p->name);
+            return -1;
+        } else if (!bff_utf8_valid(v.base, v.len)) {
+            snprintf(msg, msg_size, "parameter '%s' is not valid UTF-8", p->name);
             return -1;
         } else if (p->in_path && (h2o_memis(v.base, v.len, H2O_STRLIT(".")) ||
                                   h2o_memis(v.base, v.len, H2O_STRLIT("..")))) {

@@ -6,13 +6,47 @@
 #include <string.h>
 
 #include "server/core/clock.h"
+#include "server/http/conn.h"
 #include "server/http/trace.h"
 #include "server/stage/pipeline.h"
+
+/* An HTTP/2 stream's progress is its DATA moved into the connection's buffer, which stops when
+ * the peer holds this stream's window at zero (the socket may be idle: the write watch does not
+ * see it) or stops reading altogether; other streams' progress does not count for it. HTTP/1
+ * responses are the write watch's alone (http/write_watch.h). */
+static void on_send_watch(bff_timer_t *timer)
+{
+    bff_req_t *r = H2O_STRUCT_FROM_MEMBER(bff_req_t, send_watch, timer);
+    size_t now = r->req->bytes_sent;
+    if (now == r->send_baseline) { /* nothing taken in a whole write timeout */
+        ++r->site->worker->send_guard.cut_stalled;
+        bff_conn_cut(r->req);
+        return;
+    }
+    r->send_baseline = now;
+    bff_timer_start(&r->site->worker->timers, &r->send_watch, r->profile->write_timeout_ms,
+                    on_send_watch);
+}
+
+void bff_req_sent(bff_req_t *r)
+{
+    bff_worker_t *w = r->site->worker;
+    h2o_req_t *req = r->req;
+    r->sent_bytes = req->res.content_length != SIZE_MAX ? req->res.content_length : 0;
+    if (bff_send_guard_add(&w->send_guard, req, r->sent_bytes, r->profile->max_unsent_bytes))
+        return;
+    if (req->version < 0x200)
+        return;
+    r->send_baseline = req->bytes_sent;
+    bff_timer_start(&w->timers, &r->send_watch, r->profile->write_timeout_ms, on_send_watch);
+}
 
 static void on_dispose(void *p)
 {
     bff_req_t *r = p;
     bff_worker_t *w = r->site->worker;
+    bff_timer_cancel(&r->send_watch);
+    bff_send_guard_done(&w->send_guard, r->req, r->sent_bytes);
     bff_pipeline_on_end(r);
     if (r->req->res.status == 0) /* cancelled by the client before any response */
         bff_reset_guard_on_cancel(&w->reset_guard, r->req, h2o_now(w->loop));

@@ -27,11 +27,17 @@ typedef struct st_bff_req_t {
     h2o_iovec_t log_failed;        /* JSON array of failed sources for the access log */
     int log_partial;               /* answered with some optional sources missing */
     unsigned stage;                /* the next stage to run (pipeline.c) */
+    bff_timer_t send_watch;        /* while the response is being sent: write progress */
+    size_t send_baseline;          /* write progress (send_progress) at the last look */
+    size_t sent_bytes;             /* the response's size, counted against its connection */
 } bff_req_t;
 
 /** Creates the request object for `req` arriving on slot `site`, on the worker's current
  * configuration. Never fails. */
 bff_req_t *bff_req_create(bff_site_ctx_t *site, h2o_req_t *req);
+/** The response was handed to h2o: from now on its connection must make write progress within
+ * the profile's write_timeout, and hold no more than max_unsent_bytes unsent. */
+void bff_req_sent(bff_req_t *r);
 /** HTTP/1 only: 1 when the client hung up. libh2o 2.2.5 does not read an HTTP/1 connection
  * while its request is in flight, so this peeks at the socket (one poll(2)). */
 int bff_req_client_gone(const bff_req_t *r);

@@ -23,11 +23,13 @@ void bff_timer_start(bff_timers_t *timers, bff_timer_t *timer, uint64_t delay_ms
     bff_timer_cancel(timer);
     timer->at = h2o_now(timers->loop) + delay_ms;
     timer->cb = cb;
-    h2o_linklist_t *pos = timers->pending.next;
+    /* From the back: a new timer is almost always the latest (per-request deadlines and
+     * watchdogs of equal delay), so insertion is O(1) however many are armed. */
+    h2o_linklist_t *pos = timers->pending.prev;
     while (pos != &timers->pending &&
-           H2O_STRUCT_FROM_MEMBER(bff_timer_t, _link, pos)->at <= timer->at)
-        pos = pos->next;
-    h2o_linklist_insert(pos, &timer->_link);
+           H2O_STRUCT_FROM_MEMBER(bff_timer_t, _link, pos)->at > timer->at)
+        pos = pos->prev;
+    h2o_linklist_insert(pos->next, &timer->_link);
 }
 
 int32_t bff_timers_wait_ms(bff_timers_t *timers, int32_t cap)

@@ -2,14 +2,7 @@
  * collision only resets a counter early, which errs on the side of the client). */
 #include "server/obs/reset_guard.h"
 
-#include <sys/socket.h>
-
-/* The head of libh2o 2.2.5's h2o_http2_conn_t (http2_internal.h, which needs headers Debian
- * does not ship): the connection, then its socket. */
-struct http2_conn_head {
-    h2o_conn_t super;
-    h2o_socket_t *sock;
-};
+#include "server/http/conn.h"
 
 int bff_reset_guard_on_cancel(bff_reset_guard_t *guard, h2o_req_t *req, uint64_t now_ms)
 {
@@ -25,11 +18,9 @@ int bff_reset_guard_on_cancel(bff_reset_guard_t *guard, h2o_req_t *req, uint64_t
     }
     if (++guard->slots[i].cancelled <= BFF_RESET_GUARD_MAX)
         return 0;
-    /* shutdown(2) rather than close: h2o owns the fd and cleans up through its normal path
-     * when the next read fails. */
-    struct http2_conn_head *conn = (struct http2_conn_head *)req->conn;
-    if (conn->sock != NULL)
-        shutdown(h2o_socket_get_fd(conn->sock), SHUT_RDWR);
+    /* GOAWAY where it can be sent, then shutdown(2) rather than close: h2o owns the fd and
+     * cleans up through its normal path when the next read fails. */
+    bff_conn_cut(req);
     guard->slots[i].cancelled = 0;
     ++guard->connections_closed;
     return 1;

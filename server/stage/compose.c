@@ -72,6 +72,7 @@ static void abandon(compose_t *c)
     /* Nobody reads it; sending it lets h2o close the connection and free the request. */
     bff_respond_error(req, 499, bff_code_client_closed_request, "the client closed the connection",
                       NULL);
+    bff_req_sent(c->r);
 }
 
 static void on_exec_done(void *data, bff_exec_t *exec)
@@ -84,6 +85,7 @@ static void on_exec_done(void *data, bff_exec_t *exec)
     }
     bff_compose_respond(c->r, &c->r->route.spec->plan, exec, c->started_us);
     stop(c);
+    bff_req_sent(c->r);
 }
 
 static void on_deadline(bff_timer_t *timer)
@@ -263,7 +265,11 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
                             .data = c};
     c->exec = bff_exec_create(&conf);
     bff_jwrite_dispose(&doc);
-    assert(c->exec != NULL && "bff_params_build writes a JSON object");
+    if (c->exec == NULL) { /* params.c writes valid JSON; should a byte slip by, say so */
+        bff_respond_error(req, 400, bff_code_bad_parameter, "request values could not be encoded",
+                          NULL);
+        return BFF_STAGE_RESPONDED;
+    }
     const char *missing = bff_exec_missing_input(c->exec);
     if (missing != NULL) { /* before any call: a write is never half-sent */
         stop(c);

@@ -20,7 +20,10 @@ static void (*const end_hooks[])(bff_req_t *r) = {
 static void run(bff_req_t *r)
 {
     while (r->stage < NSTAGES) {
-        if (stages[r->stage++](r) != BFF_STAGE_NEXT)
+        bff_stage_result_t res = stages[r->stage++](r);
+        if (res == BFF_STAGE_RESPONDED)
+            bff_req_sent(r);
+        if (res != BFF_STAGE_NEXT)
             return;
     }
     assert(!"the last stage always responds or goes pending");

@@ -64,8 +64,8 @@ static void check_spec(const bff_spec_t *spec)
     check_shape(spec->response, 0);
 
     /* Sources: known upstreams, dependencies on other sources only, a topological order. */
-    uint64_t placed = 0,
-             all = spec->plan.nsources == 64 ? UINT64_MAX : ((uint64_t)1 << spec->plan.nsources) - 1;
+    uint64_t placed = 0, all = spec->plan.nsources == 64 ? UINT64_MAX
+                                                         : ((uint64_t)1 << spec->plan.nsources) - 1;
     for (size_t i = 0; i != spec->plan.nsources; ++i) {
         const bff_source_t *src = spec->plan.sources + i;
         CHECK(src->index == i && src->upstream < 5);

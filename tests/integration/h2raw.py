@@ -110,14 +110,17 @@ def hpack_status(block):
 class H2Conn:
     """h2c with prior knowledge, raw frames; records per stream :status, DATA and how it ended."""
 
-    def __init__(self, sock, table_size_zero=True):
+    def __init__(self, sock, table_size_zero=True, initial_window=None):
         self.sock = sock
         self.buf = b""
         self.status, self.data, self.ended, self.block = {}, {}, {}, {}
         self.closed = False
         self.goaway = False
+        self.goaway_code = None  # the error code of the GOAWAY received
         self.reset_by_us = set()
         settings = struct.pack(">HI", 1, 0) if table_size_zero else b""  # HEADER_TABLE_SIZE = 0
+        if initial_window is not None:  # SETTINGS_INITIAL_WINDOW_SIZE: 0 stalls every stream
+            settings += struct.pack(">HI", 4, initial_window)
         self.sock.sendall(H2_PREFACE + h2_frame(SETTINGS, 0, 0, settings))
 
     def send(self, data):
@@ -155,6 +158,7 @@ class H2Conn:
                     out += h2_frame(PING, 1, 0, payload)
                 elif ftype == GOAWAY:
                     self.goaway = True
+                    self.goaway_code = int.from_bytes(payload[4:8], "big")
                 elif ftype in (HEADERS, CONTINUATION) and sid:
                     if ftype == HEADERS:
                         p = payload

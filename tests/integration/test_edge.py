@@ -8,6 +8,7 @@ Needs openssl(1). Run from the repository root: python3 tests/integration/test_e
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -179,6 +180,209 @@ def test_overload_is_shed_with_503():
     eq(bff.stop(), 0)
 
 
+BIG = """\
+    endpoint: GET /big/{n}
+    timeout: 10s
+    query:
+      kb: { type: int, default: "8000", min: 1, max: 20000 }
+    sources:
+      blob: { upstream: users, path: "/users/{n}?size={kb}000", timeout: 9s }
+    response: { pad: blob.padding }
+    """
+
+
+def big_bffd(limits):
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra="limits: { %s }" % limits,
+                                    extra_upstream="max_body: 32MiB")
+    return up, harness.Bffd({"t": {"profile": prof, "endpoints": {"b.yaml": BIG}}})
+
+
+def drain(s, timeout):
+    """Reads until the peer closes: (bytes read, closed?)."""
+    s.settimeout(timeout)
+    n = 0
+    try:
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                return n, True
+            n += len(d)
+    except socket.timeout:
+        return n, False
+    except ConnectionResetError:
+        return n, True
+
+
+def h1_reader(port, path, rcvbuf=4096):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+    return s
+
+
+def test_peers_that_do_not_read_are_cut():
+    import h2raw
+    up, bff = big_bffd("write_timeout: 1s, max_unsent_bytes: 1MiB")
+    # HTTP/1: a client that asks for 8 MB and reads nothing is cut after the write timeout.
+    s = h1_reader(bff.port, "/big/1")
+    time.sleep(3.5)
+    n, closed = drain(s, 5)
+    s.close()
+    check(closed and n < 8000000, "a non-reader is cut (%d bytes, closed=%s)" % (n, closed))
+    # One that reads slowly but steadily is not: 6 MB at about 1 MB/s, far longer than the
+    # write timeout, with its response written in one piece (h2o hands the body over at once).
+    s = h1_reader(bff.port, "/big/2?kb=6000", rcvbuf=65536)
+    s.settimeout(5)
+    got = b""
+    t0 = time.time()
+    while b"}" not in got[-4:]:
+        d = s.recv(200000)
+        if not d:
+            break
+        got += d
+        time.sleep(0.15)
+    check(time.time() - t0 > 3, "the read took longer than the write timeout")
+    check(got.startswith(b"HTTP/1.1 200") and got.endswith(b"\"}"), "the slow reader got it all")
+    s.close()
+    # HTTP/2: a stream held at a zero window, the connection otherwise idle, is cut as well.
+    c = h2raw.H2Conn(socket.create_connection(("127.0.0.1", bff.port)), initial_window=0)
+    c.send(h2raw.h2_headers(1, harness_req("/big/3?kb=100")))
+    c.pump(4)
+    eq(c.status.get(1), 200, "the response began")
+    check(c.closed and c.goaway_code == ENHANCE_YOUR_CALM, "the stalled stream's connection got GOAWAY and was closed")
+    # Many stalled streams on one connection: cut once they hold more than max_unsent_bytes,
+    # long before the write timeout.
+    up2, bff2 = big_bffd("write_timeout: 60s, max_unsent_bytes: 1MiB")
+    c = h2raw.H2Conn(socket.create_connection(("127.0.0.1", bff2.port)), initial_window=0)
+    t0 = time.time()
+    for i in range(20):
+        c.send(h2raw.h2_headers(1 + 2 * i, harness_req("/big/%d?kb=300" % i)))
+    c.pump(8)
+    check(c.closed and time.time() - t0 < 8, "cut past 1 MiB held")
+    # Well-behaved clients are unaffected.
+    status, _, body = harness.request(bff2.port, "GET", "/big/1?kb=3000")
+    eq((status, len(body) > 2900000), (200, True), len(body))
+    eq(bff.stop(), 0)
+    eq(bff2.stop(), 0)
+
+
+class harness_req:
+    def __init__(self, path, method="GET"):
+        self.path, self.method, self.headers = path, method, {}
+
+
+def test_http2_control_frame_floods():
+    import h2raw
+    up = harness.Upstream()
+    # A small ASan quarantine keeps RSS meaningful under the sanitizer build.
+    asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=1"]))
+    bff = harness.Bffd({"t": {"profile": harness.upstream_profile("t", up.url), "endpoints": {}}},
+                       env={"ASAN_OPTIONS": asan})
+    # SETTINGS flood: GOAWAY ENHANCE_YOUR_CALM, then the close.
+    s = socket.create_connection(("127.0.0.1", bff.port))
+    c = h2raw.H2Conn(s)
+    c.send(h2raw.h2_frame(h2raw.SETTINGS, 0, 0, struct.pack(">HI", 3, 100)) * 1000)
+    c.pump(3)
+    check(c.closed and c.goaway_code == ENHANCE_YOUR_CALM, "a SETTINGS flood is cut")
+    # A normal number of SETTINGS is fine.
+    s = socket.create_connection(("127.0.0.1", bff.port))
+    c = h2raw.H2Conn(s)
+    c.send(h2raw.h2_frame(h2raw.SETTINGS, 0, 0, struct.pack(">HI", 3, 100)) * 20)
+    c.send(h2raw.h2_headers(1, harness_req("/health")))
+    c.pump(1)
+    eq(c.status.get(1), 200)
+    check(not c.closed)
+    c.close()
+    # PINGs at a sane rate are answered; 100k of them (a reading peer) end the connection.
+    c = h2raw.H2Conn(socket.create_connection(("127.0.0.1", bff.port)))
+    c.send(h2raw.h2_frame(h2raw.PING, 0, 0, b"12345678") * 20)
+    c.send(h2raw.h2_headers(1, harness_req("/health")))
+    c.pump(1)
+    eq((c.status.get(1), c.closed), (200, False))
+    c.send(h2raw.h2_frame(h2raw.PING, 0, 0, b"12345678") * 100000)
+    c.pump(5)
+    check(c.closed and c.goaway_code == ENHANCE_YOUR_CALM, "a PING flood gets GOAWAY and the close")
+    # Both floods from a peer that never reads: cut as well, and memory stays bounded.
+    for name, frame in (("PING", h2raw.h2_frame(h2raw.PING, 0, 0, b"12345678")),
+                        ("SETTINGS", h2raw.h2_frame(h2raw.SETTINGS, 0, 0, struct.pack(">HI", 3, 100)))):
+        rss0 = rss_kb(bff.proc.pid)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", bff.port))
+        s.sendall(h2raw.H2_PREFACE + h2raw.h2_frame(h2raw.SETTINGS, 0, 0))
+        flood = frame * 4096
+        s.settimeout(0.2)
+        sent, cut = 0, False
+        deadline = time.time() + 5
+        while time.time() < deadline and sent < 400 << 20:
+            try:
+                sent += s.send(flood)
+            except socket.timeout:
+                pass
+            except OSError:
+                cut = True
+                break
+        grown = rss_kb(bff.proc.pid) - rss0
+        h2raw.close_rst(s)
+        check(cut, "a non-reading %s flooder is cut (%d bytes went in)" % (name, sent))
+        check(grown < 16 * 1024, "RSS grew %d KiB under a %d MB %s flood" % (grown, sent >> 20, name))
+    # Frames h2o takes without a word (WINDOW_UPDATE) as fast as a peer can send them: not cut,
+    # but the connection's input buffer stays small (the listener's fixed receive buffer; with
+    # the kernel's autotuning it grew by 16 MiB).
+    rss0 = rss_kb(bff.proc.pid)
+    s = socket.create_connection(("127.0.0.1", bff.port))
+    s.sendall(h2raw.H2_PREFACE + h2raw.h2_frame(h2raw.SETTINGS, 0, 0))
+    flood = h2raw.h2_frame(h2raw.WINDOW_UPDATE, 0, 0, struct.pack(">I", 1)) * 8192
+    sent, deadline = 0, time.time() + 3
+    while time.time() < deadline and sent < 300 << 20:
+        sent += s.send(flood)
+    grown = rss_kb(bff.proc.pid) - rss0
+    h2raw.close_rst(s)
+    check(grown < 6 * 1024, "RSS grew %d KiB under a %d MB WINDOW_UPDATE stream" % (grown, sent >> 20))
+    eq(harness.request(bff.port, "GET", "/health")[0], 200)
+    eq(bff.stop(), 0)
+
+
+def test_rapid_reset_closes_with_goaway():
+    import h2raw
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url)
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": """\
+        endpoint: GET /u/{id}
+        sources:
+          user: { upstream: users, path: "/users/{id}?delay_ms=50" }
+        response: { id: user.id }
+        """}}})
+    c = h2raw.H2Conn(socket.create_connection(("127.0.0.1", bff.port)))
+    for i in range(400):
+        try:
+            c.send(h2raw.h2_headers(1 + 2 * i, harness_req("/u/%d" % i)))
+            time.sleep(0.002)
+            c.send(h2raw.h2_rst(1 + 2 * i))
+        except OSError:
+            break
+        c.pump(0.001)
+        if c.closed:
+            break
+    c.pump(2)
+    check(c.closed and c.goaway_code == ENHANCE_YOUR_CALM,
+          "rapid reset: GOAWAY ENHANCE_YOUR_CALM, then the close (got %r)" % c.goaway_code)
+    eq(bff.stop(), 0)
+
+
+ENHANCE_YOUR_CALM = 0xb
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def s_client(port, *args):
     r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port] + list(args),
                        input=b"", capture_output=True, timeout=20)
@@ -211,5 +415,8 @@ if __name__ == "__main__":
         test_request_smuggling_is_refused,
         test_path_values_never_climb_the_upstream_path,
         test_overload_is_shed_with_503,
+        test_peers_that_do_not_read_are_cut,
+        test_http2_control_frame_floods,
+        test_rapid_reset_closes_with_goaway,
         test_tls_listener_floor,
     ])
