@@ -236,6 +236,19 @@ static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bf
         bff_yaml_get(def, "max_concurrent"))
         up->max_concurrent = (unsigned)v;
     ret |= bff_yaml_get_bool(diag, def, "http2", &up->http2);
+    for (size_t i = 0; ret == 0 && up->http2 && i != up->ninstances; ++i) {
+        if (strncmp(up->instances[i].url, "http://", 7) == 0) {
+            /* curl 7.88 breaks the second stream on a reused h2c connection (prior knowledge)
+             * and loses calls while many connections upgrade at once: HTTP/2 is kept to TLS. */
+            const bff_yaml_node_t *n = bff_yaml_get(def, "http2");
+            fprintf(stderr,
+                    "%s:%u:%u: warning: upstream '%s' has http2 with a plain http:// URL; "
+                    "libcurl 7.88 cannot keep cleartext HTTP/2 (h2c) connections reliably, so "
+                    "its calls use HTTP/1.1\n",
+                    n->file, n->line, n->column, up->name);
+            up->http2 = 0;
+        }
+    }
     const char *lb = "round_robin";
     ret |= bff_yaml_get_str(diag, def, "load_balancing", 0, &lb);
     if (strcmp(lb, "round_robin") == 0) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "compose/diag.h"
+#include "server/loop/curl_poll.h"
 
 /* An h2o wrapper closes the fd it watches, so it watches curl's fd itself only once curl will
  * close that fd through CLOSESOCKETFUNCTION. Until then it watches a dup, which is ours to close:
@@ -22,8 +23,9 @@ typedef struct st_curl_sock_t {
     h2o_socket_t *sock;
     int want_in, want_out;
     int write_armed;
-    int ours;   /* opened in OPENSOCKETFUNCTION */
-    int direct; /* sock wraps fd itself (not a dup): closing sock closes curl's socket */
+    int ours;       /* opened in OPENSOCKETFUNCTION */
+    int direct;     /* sock wraps fd itself (not a dup): closing sock closes curl's socket */
+    int spoke_idle; /* readable while idle in curl's pool: the peer closed it (curl_poll.h) */
 } curl_sock_t;
 
 typedef struct st_transfer_t {
@@ -96,6 +98,12 @@ static void sock_go_direct(curl_sock_t *cs)
     h2o_socket_close(dupsock); /* may be inside its own callback: h2o frees it later */
 }
 
+int bff_curl_loop_fd_quiet(bff_curl_loop_t *cl, int fd)
+{
+    curl_sock_t *cs = sock_get(cl, fd);
+    return cs != NULL && cs->direct && !cs->spoke_idle;
+}
+
 static void complete_done(bff_curl_loop_t *cl)
 {
     CURLMsg *msg;
@@ -122,7 +130,9 @@ static void socket_action(bff_curl_loop_t *cl, curl_socket_t fd, int ev)
     int running;
     assert(!cl->in_action);
     cl->in_action = 1;
+    bff_curl_poll_scope(cl);
     curl_multi_socket_action(cl->multi, fd, ev, &running);
+    bff_curl_poll_scope(NULL);
     cl->in_action = 0;
     complete_done(cl);
 }
@@ -146,7 +156,9 @@ static void on_readable(h2o_socket_t *sock, const char *err)
     curl_socket_t fd = cs->fd;
     if (!cs->want_in) {
         /* Idle in curl's pool and readable: the peer closed it (or sent junk). Curl notices
-         * on its next use; until then stop the level-triggered wake-ups. */
+         * on its next use (its poll now goes to the kernel); until then stop the
+         * level-triggered wake-ups. */
+        cs->spoke_idle = 1;
         h2o_socket_read_stop(sock);
         return;
     }

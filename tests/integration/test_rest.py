@@ -540,6 +540,32 @@ def make_pki(d):
         run(*(args + (["-extfile", "ext.cnf"] if ext else [])))
 
 
+def test_http2_on_cleartext_upstream_uses_http1():
+    import threading
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra_upstream="http2: true")
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": """\
+        endpoint: GET /u/{id}
+        sources:
+          user: { upstream: users, path: "/users/{id}" }
+        response: { id: user.id }
+        """}}})
+    check("upstream 'users' has http2 with a plain http:// URL" in bff.output(), bff.output())
+    # With h2c prior knowledge, curl 7.88 failed the second call on a reused connection.
+    results = []
+
+    def one(i):
+        results.append(harness.get_json(bff.port, "/u/%d" % i)[0])
+    for rnd in range(3):
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    eq(results, [200] * 48)
+    eq(bff.stop(), 0)
+
+
 def test_upstream_tls():
     d = harness.tmpdir()
     make_pki(d)
@@ -648,6 +674,7 @@ if __name__ == "__main__":
         test_retries_on_throttling_and_writes,
         test_optional_query_parameters,
         test_check_reports_everything_once,
+        test_http2_on_cleartext_upstream_uses_http1,
         test_upstream_tls,
         test_shaping_end_to_end,
         test_partner_profile_answers_safely,
