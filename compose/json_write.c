@@ -335,3 +335,15 @@ void bff_jwrite_null(bff_jwrite_t *w)
     if (before_value(w) == 0)
         bff_jwrite_bytes(w, "null", 4);
 }
+
+void bff_jwrite_rewind(bff_jwrite_t *w, const bff_jwrite_mark_t *m)
+{
+    if (w->overflow || w->_misuse || m->len > w->len)
+        return;
+    w->len = m->len;
+    w->_obj = m->obj;
+    w->_more = m->more;
+    w->_depth = m->depth;
+    w->_after_key = m->after_key;
+    w->_root = m->root;
+}

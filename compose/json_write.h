@@ -95,6 +95,25 @@ void bff_jwrite_bool(bff_jwrite_t *w, int b);
 /** Writes null. */
 void bff_jwrite_null(bff_jwrite_t *w);
 
+/** A position to come back to: the output and the structure state before a value. */
+typedef struct st_bff_jwrite_mark_t {
+    size_t len;
+    uint64_t obj, more;
+    unsigned depth;
+    int after_key, root;
+} bff_jwrite_mark_t;
+
+/** Remembers where the next value starts (call it right before writing that value). */
+static inline bff_jwrite_mark_t bff_jwrite_mark(const bff_jwrite_t *w)
+{
+    bff_jwrite_mark_t m = {w->len, w->_obj, w->_more, w->_depth, w->_after_key, w->_root};
+    return m;
+}
+
+/** Drops everything written since `m` (GraphQL's null propagation replaces a half-written
+ * object by null). A writer that has failed since stays failed. */
+void bff_jwrite_rewind(bff_jwrite_t *w, const bff_jwrite_mark_t *m);
+
 /**
  * Appends `p[0..n)` verbatim, OUTSIDE the structure tracking: no commas, no checks. For callers
  * that lay out a stretch of output by hand.

@@ -2,6 +2,8 @@
  * DAG (read from the templates, cycles rejected), and the response shape. No I/O. */
 #include "compose/spec.h"
 
+#include "compose/gql/parse.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -447,7 +449,7 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
 {
     static const char *const keys[] = {"endpoint", "description", "params",   "query",
                                        "timeout",  "sources",     "response", "status",
-                                       "headers",  "max_body",    NULL};
+                                       "headers",  "max_body",    "graphql",  NULL};
     struct spec_parser sp = {.env = env, .diag = diag};
     if (bff_yaml_check_map(diag, root, "an endpoint spec", keys) != 0)
         return NULL;
@@ -472,7 +474,23 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     if (ret == 0)
         ret |= bff_plan_order(&spec->plan, diag);
     const bff_yaml_node_t *response = bff_yaml_get(root, "response");
-    if (response == NULL) {
+    const bff_yaml_node_t *graphql = bff_yaml_get(root, "graphql");
+    if (graphql != NULL) {
+        if (graphql->kind != BFF_YAML_SCALAR) {
+            bff_yaml_error(diag, graphql, "'graphql' is the text of one GraphQL operation");
+            ret = -1;
+        } else {
+            spec->graphql = bff_strdup(graphql->str);
+            spec->graphql_line = graphql->line, spec->graphql_column = graphql->column;
+            spec->graphql_block = graphql->block;
+        }
+        if (response != NULL || bff_yaml_get(root, "sources") != NULL) {
+            bff_yaml_error(diag, graphql,
+                           "an endpoint with 'graphql' answers the operation's data: it has no "
+                           "'sources' or 'response'");
+            ret = -1;
+        }
+    } else if (response == NULL) {
         bff_yaml_error(diag, root, "missing 'response' (the shape of the JSON to return)");
         ret = -1;
     } else if ((spec->response = bff_shape_parse(response, resolve_root, &sp, diag)) == NULL) {
@@ -515,6 +533,8 @@ void bff_spec_free(bff_spec_t *spec)
 {
     if (spec == NULL)
         return;
+    free(spec->graphql);
+    bff_gql_document_free(spec->graphql_doc);
     for (size_t i = 0; i != spec->nsegments; ++i)
         free(spec->segments[i].literal);
     free(spec->segments);

@@ -59,6 +59,14 @@ typedef struct st_bff_spec_t {
     int reads_body;         /* a template or shape reads the client's `body` */
     char **request_headers; /* lower-cased headers the templates read */
     size_t nrequest_headers;
+    /* A stored GraphQL operation instead of sources and a response (`graphql:`): the
+     * parameters are its variables, its data the answer. The text is parsed and validated
+     * against the profile's graph when the profile loads (server/core/profile.c). */
+    char *graphql;
+    unsigned graphql_line, graphql_column;
+    int graphql_block; /* written as a block scalar: its text starts on the next line */
+    struct st_bff_gql_document_t *graphql_doc;
+    const struct st_bff_gql_operation_t *graphql_op;
 } bff_spec_t;
 
 /** What the spec loader needs from the profile. */

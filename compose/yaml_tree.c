@@ -264,6 +264,8 @@ static bff_yaml_node_t *parse_scalar(struct parse_ctx *ctx, yaml_event_t *ev)
     bff_yaml_node_t *n = new_node(ctx, BFF_YAML_SCALAR, ev->start_mark);
     n->quoted = ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                 ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    n->block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+               ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
     size_t len;
     char *s = expand_env(ctx, (const char *)ev->data.scalar.value, ev->data.scalar.length, n, &len);
     if (s == NULL) {

@@ -21,6 +21,7 @@ struct st_bff_yaml_node_t {
     char *str;
     size_t len;
     int quoted;
+    int block;   /* a literal (|) or folded (>) block scalar: the text starts on the next line */
     int invalid; /* its ${VAR} could not be expanded (reported): checks skip it silently */
     /* BFF_YAML_MAP: keys[i] -> items[i], in document order. BFF_YAML_SEQ: items[i]. */
     size_t size;

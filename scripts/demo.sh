@@ -56,6 +56,9 @@ bffd demo is running (upstream latency ${UPSTREAM_LATENCY_MS:-5} ms per call). T
   partner (versioned, /v1)   curl -s localhost:8083/v1/customers/42/summary
                              curl -s localhost:8083/v1/orders/o-42-1/shipment
                              curl -s localhost:8083/v1/customers/42/offers  # batch call
+                             curl -s localhost:8083/v1/customers/42/orders # a stored GraphQL operation
+  GraphQL (same sources)     curl -s localhost:8081/graphql -H 'content-type: application/json' \\
+                                  -d '{"query": "{ user(id: 42) { name orders(limit: 2) { id status items { product { name } } } } }"}'
   health                     curl -s localhost:8081/health   (8082, 8083 alike)
   see the timings            curl -si localhost:8082/dashboard/42 | grep -i server-timing
   HTTP/2 (h2c)               curl -s --http2-prior-knowledge localhost:8082/dashboard/42

@@ -16,3 +16,15 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
+# Node.js and npm for the standard clients the tests use (graphql-js): Debian's packages when
+# no node is installed yet; then the pinned npm packages of tests/js (package-lock.json).
+if ! command -v npm >/dev/null 2>&1; then
+    echo "installing: nodejs npm"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -d "$(dirname "$0")/../tests/js/node_modules/graphql" ]; then
+    (cd "$(dirname "$0")/../tests/js" && npm ci --no-audit --no-fund --silent)
+fi

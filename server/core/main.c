@@ -52,8 +52,14 @@ static int cmd_check(int argc, char **argv)
             continue;
         }
         const bff_profile_t *p = c->sites[0].profile;
-        printf("%s: ok (profile %s, %zu upstreams, %zu endpoints)\n", argv[i], p->name,
-               p->nupstreams, p->nendpoints);
+        if (p->graph != NULL)
+            printf("%s: ok (profile %s, %zu upstreams, %zu endpoints, GraphQL at %s with %zu "
+                   "resolvers)\n",
+                   argv[i], p->name, p->nupstreams, p->nendpoints, p->graph->path,
+                   p->graph->nresolvers);
+        else
+            printf("%s: ok (profile %s, %zu upstreams, %zu endpoints)\n", argv[i], p->name,
+                   p->nupstreams, p->nendpoints);
         bff_config_release(c);
     }
     return failed ? 1 : 0;

@@ -2,6 +2,10 @@
  * spec, collecting all problems with positions. Nothing here opens sockets. */
 #include "server/core/profile.h"
 
+#include "server/core/digest.h"
+
+#include "compose/gql/validate.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -444,6 +448,122 @@ static int load_endpoints(bff_diag_t *diag, bff_profile_t *p)
     return ret;
 }
 
+/* The indentation of line `line` of `file` (a block scalar's), 0 if unreadable. */
+static unsigned block_indent(const char *file, unsigned line)
+{
+    FILE *f = fopen(file, "r");
+    if (f == NULL)
+        return 0;
+    char buf[4096];
+    unsigned n = 0, indent = 0;
+    while (fgets(buf, sizeof(buf), f) != NULL)
+        if (++n == line) {
+            while (buf[indent] == ' ')
+                ++indent;
+            break;
+        }
+    fclose(f);
+    return indent;
+}
+
+/* Endpoints that run a stored GraphQL operation: parsed and validated against the profile's
+ * graph now; each variable must be one of the endpoint's parameters or optional. */
+static int load_stored_operations(bff_diag_t *diag, bff_profile_t *p)
+{
+    int ret = 0;
+    for (size_t i = 0; i != p->nendpoints; ++i) {
+        bff_spec_t *spec = p->endpoints[i];
+        if (spec->graphql == NULL)
+            continue;
+        if (p->graph == NULL) {
+            bff_diag_add(diag, spec->file, spec->graphql_line, spec->graphql_column,
+                         "'graphql' needs the profile's graph.yaml (the schema and resolvers)");
+            ret = -1;
+            continue;
+        }
+        bff_gql_errors_t errs = {0};
+        spec->graphql_doc = bff_gql_parse(spec->graphql, strlen(spec->graphql), NULL, &errs);
+        if (spec->graphql_doc != NULL)
+            bff_gql_validate(p->graph->schema, spec->graphql_doc, NULL, &errs);
+        if (errs.n == 0 && spec->graphql_doc->noperations != 1)
+            bff_gql_error_add(&errs, NULL, 0, "the text must hold exactly one operation");
+        const bff_gql_operation_t *op = errs.n == 0 ? spec->graphql_doc->operations : NULL;
+        if (op != NULL && op->kind != BFF_GQL_QUERY && strcmp(spec->method, "GET") == 0)
+            bff_gql_error_add(&errs, &op->loc, 1, "a GET endpoint runs a query, not a %s",
+                              op->kind == BFF_GQL_MUTATION ? "mutation" : "subscription");
+        for (size_t v = 0; op != NULL && v != op->nvars; ++v) {
+            const bff_gql_variable_def_t *var = op->vars + v;
+            int param = 0;
+            for (size_t k = 0; k != spec->nparams && !param; ++k)
+                param = strcmp(spec->params[k].name, var->name) == 0;
+            if (!param && var->type->kind == BFF_GQL_NON_NULL && var->default_value == NULL)
+                bff_gql_error_add(&errs, &var->loc, 1,
+                                  "variable $%s is required, but the endpoint has no parameter "
+                                  "of that name",
+                                  var->name);
+        }
+        /* Positions in the file: a block scalar's text starts on the line after `|`, indented. */
+        unsigned indent =
+            spec->graphql_block ? block_indent(spec->file, spec->graphql_line + 1) : 0;
+        for (size_t e = 0; e != errs.n; ++e) {
+            unsigned line = spec->graphql_line, column = spec->graphql_column;
+            if (errs.items[e].nlocs != 0) {
+                const bff_gql_loc_t *l = errs.items[e].locs;
+                if (spec->graphql_block) {
+                    line += l->line;
+                    column = indent + l->column;
+                } else {
+                    line += l->line - 1;
+                    column = l->line == 1 ? column + l->column - 1 : l->column;
+                }
+            }
+            bff_diag_add(diag, spec->file, line, column, "%s", errs.items[e].message);
+        }
+        if (errs.n == 0)
+            spec->graphql_op = op;
+        ret |= errs.n != 0 ? -1 : 0;
+        bff_gql_errors_dispose(&errs);
+    }
+    return ret;
+}
+
+/* graph.yaml, when the profile has one: its GraphQL endpoint over the same upstreams. */
+static int load_graph(bff_diag_t *diag, bff_profile_t *p)
+{
+    char *file = resolve_relative(p->dir, "graph.yaml");
+    struct stat st;
+    int ret = 0;
+    if (stat(file, &st) == 0) {
+        const char **names = bff_calloc(p->nupstreams + 1, sizeof(char *));
+        for (size_t i = 0; i != p->nupstreams; ++i)
+            names[i] = p->upstreams[i].name;
+        bff_spec_env_t env = {names, p->nupstreams};
+        p->graph = bff_gql_graph_load(file, &env, diag);
+        free(names);
+        ret = p->graph != NULL ? 0 : -1;
+        for (size_t i = 0; ret == 0 && i != p->graph->ntrusted; ++i) {
+            char hash[65];
+            bff_sha256_hex(p->graph->trusted[i].text, p->graph->trusted[i].len, hash);
+            if (strcmp(hash, p->graph->trusted[i].hash) != 0) {
+                bff_diag_add(diag, file, 0, 0,
+                             "trusted document %s: its sha256 is %s (the key must be the "
+                             "digest of the document's exact text)",
+                             p->graph->trusted[i].hash, hash);
+                ret = -1;
+            }
+        }
+        for (size_t i = 0; ret == 0 && i != p->nendpoints; ++i)
+            if (strcmp(p->endpoints[i]->route, p->graph->path) == 0) {
+                bff_diag_add(diag, file, 0, 0, "the GraphQL path %s is also the route of %s:%u:%u",
+                             p->graph->path, p->endpoints[i]->file, p->endpoints[i]->line,
+                             p->endpoints[i]->column);
+                ret = -1;
+            }
+    }
+    free(file);
+    return ret | load_stored_operations(diag, p);
+}
+
 bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
 {
     struct stat st;
@@ -471,6 +591,7 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     ret |= bff_yaml_doc_failed(doc) ? -1 : 0; /* an unset ${VAR}: reported, the rest checked too */
     bff_yaml_free(doc);
     ret |= load_endpoints(diag, p);
+    ret |= load_graph(diag, p);
     if (ret != 0) {
         bff_profile_free(p);
         return NULL;
@@ -542,6 +663,7 @@ void bff_profile_free(bff_profile_t *p)
     for (size_t i = 0; i != p->nupstreams; ++i)
         bff_upstream_conf_dispose(p->upstreams + i);
     free(p->upstreams);
+    bff_gql_graph_free(p->graph);
     for (size_t i = 0; i != p->nendpoints; ++i)
         bff_spec_free(p->endpoints[i]);
     free(p->endpoints);

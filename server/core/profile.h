@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "compose/diag.h"
+#include "compose/gql/graph.h"
 #include "compose/spec.h"
 
 typedef enum en_bff_lb_policy_t { BFF_LB_ROUND_ROBIN, BFF_LB_LEAST_OUTSTANDING } bff_lb_policy_t;
@@ -78,6 +79,7 @@ typedef struct st_bff_profile_t {
     size_t nupstreams;
     bff_spec_t **endpoints;
     size_t nendpoints;
+    bff_gql_graph_t *graph; /* graph.yaml: the GraphQL endpoint; NULL = none */
 } bff_profile_t;
 
 /** Loads and validates the profile in `dir`. Every problem is added to diag as

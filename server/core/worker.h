@@ -35,7 +35,8 @@ typedef struct st_bff_site_ctx_t {
     size_t inflight; /* this profile's requests in progress on this worker */
     uint64_t shed;   /* requests answered 503 because inflight was at its cap */
     bff_access_log_buf_t log;
-    bff_write_watch_t write_watch; /* this profile's connections on this worker */
+    bff_write_watch_t write_watch;        /* this profile's connections on this worker */
+    struct st_bff_gql_cache_t *gql_cache; /* parsed GraphQL documents; NULL until the first */
 } bff_site_ctx_t;
 
 struct st_bff_worker_t {

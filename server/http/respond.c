@@ -101,6 +101,12 @@ const char *bff_status_reason(int status)
 
 void bff_respond_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body)
 {
+    bff_respond_typed(req, status, reason, h2o_iovec_init(H2O_STRLIT("application/json")), body);
+}
+
+void bff_respond_typed(h2o_req_t *req, int status, const char *reason, h2o_iovec_t type,
+                       h2o_iovec_t body)
+{
     static h2o_generator_t generator = {NULL, NULL};
     req->res.status = status;
     req->res.reason = reason;
@@ -111,8 +117,8 @@ void bff_respond_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_
         return;
     }
     req->res.content_length = body.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type.base,
+                   type.len);
     h2o_start_response(req, &generator);
     /* HEAD: the headers GET would have (Content-Length included), no body. libh2o 2.2.5's
      * HTTP/2 would send the body anyway, which clients reject as a protocol error. */

@@ -25,6 +25,9 @@ const char *bff_code_for_status(int status);
 /** Sends `body` (borrowed; copied only if not pool memory is not required: it must outlive the
  * request, so pass pool memory or static text) as application/json with `status`. */
 void bff_respond_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body);
+/** The same with another media type (static text or pool memory). */
+void bff_respond_typed(h2o_req_t *req, int status, const char *reason, h2o_iovec_t type,
+                       h2o_iovec_t body);
 /** Sends a JSON error; `message` is escaped. `extra_json` (may be NULL) is raw members appended
  * inside "error" (e.g. "\"source\":\"user\""). */
 void bff_respond_error(h2o_req_t *req, int status, const char *code, const char *message,

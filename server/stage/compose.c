@@ -13,6 +13,7 @@
 #include "server/http/params.h"
 #include "server/http/respond.h"
 #include "server/http/trace.h"
+#include "server/stage/graphql.h"
 #include "server/stage/pipeline.h"
 
 #define COMPOSE_MAGIC 0xb1ffc0deu
@@ -236,6 +237,12 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
         return BFF_STAGE_RESPONDED;
     }
 
+    if (spec->graphql_op !=
+        NULL) { /* a stored GraphQL operation: the parameters are its variables */
+        bff_stage_result_t res = bff_graphql_rest(r, doc.buf, doc.len);
+        bff_jwrite_dispose(&doc);
+        return res;
+    }
     compose_t *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), on_dispose);
     memset(c, 0, sizeof(*c));
     c->magic = COMPOSE_MAGIC;

@@ -119,6 +119,8 @@ class Bffd:
             write(os.path.join(pdir, "profile.yaml"), yaml)
             for fname, text in spec.get("endpoints", {}).items():
                 write(os.path.join(pdir, "endpoints", fname), textwrap.dedent(text))
+            for fname, text in spec.get("files", {}).items():  # graph.yaml, schemas, ...
+                write(os.path.join(pdir, fname), textwrap.dedent(text))
             args += ["--profile", pdir]
         args += list(extra_args)
         self.log_path = os.path.join(self.dir, "bffd.log")

@@ -44,6 +44,11 @@ class Mobile:
     def __init__(self, upstream, threads=1, listen=True, extra_args=()):
         self.dir = os.path.join(harness.tmpdir(), "mobile")
         shutil.copytree(os.path.join(harness.SOURCE_DIR, "bff", "mobile"), self.dir)
+        graph = os.path.join(self.dir, "graph.yaml")  # its schema path is relative to bff/mobile
+        with open(graph) as f:
+            text = f.read().replace("../../schemas/", os.path.join(harness.SOURCE_DIR, "schemas") + "/")
+        with open(graph, "w") as f:
+            f.write(text)
         self.port = harness.free_port()
         env = dict(os.environ)
         for name in ("USERS", "ORDERS", "CATALOG", "NOTIFICATIONS", "SHIPPING"):

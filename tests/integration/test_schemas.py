@@ -46,6 +46,7 @@ def load_schema(name):
 try:
     PROFILE = load_schema("profile")
     ENDPOINT = load_schema("endpoint")
+    GRAPH = load_schema("graph")
 except Exception as e:  # unreadable or invalid schema: report it in the runner's format
     print("not ok - loading the schemas: %r" % e)
     print("0 passed, 1 failed")
@@ -186,7 +187,7 @@ BROKEN = [
 
 
 def test_schemas_are_valid_schemas():
-    for name in ("profile", "endpoint"):
+    for name in ("profile", "endpoint", "graph"):
         with open(os.path.join(SCHEMA_DIR, name + ".schema.json")) as f:
             schema = json.load(f)
         check("2020-12" in schema.get("$schema", ""), "%s: expected a draft 2020-12 schema" % name)
@@ -211,6 +212,17 @@ def test_example_endpoints_match_schema():
     check(len(files) >= 6, "expected the example endpoint specs, found %r" % files)
     for f in files:
         eq(schema_errors(ENDPOINT, load_yaml_file(f)), [], f)
+
+
+def test_example_graphs_match_schema():
+    files = sorted(glob.glob(os.path.join(BFF_DIR, "*", "graph.yaml")))
+    check(len(files) >= 2, "expected the web and partner graph.yaml, found %r" % files)
+    for f in files:
+        eq(schema_errors(GRAPH, load_yaml_file(f)), [], f)
+    # A graph with an unknown key is refused by both.
+    bad = load_yaml_file(files[0])
+    bad["introspektion"] = True
+    check(schema_errors(GRAPH, bad) != [], "the schema refuses an unknown key")
 
 
 def test_examples_pass_bffd_check():
@@ -314,7 +326,7 @@ def test_reference_examples_are_valid():
         eq(errs, [], "schema on the example at %s:%d" % (DOC, line))
         if kind == "profile":
             dirs.append(make_profile(profile=block))
-        else:
+        elif "\ngraphql:" not in block:  # stored operations need a graph: bff/partner has one
             dirs.append(make_profile(endpoints={"example.yaml": block}))
     rc, out = bffd_check(*dirs)
     eq(rc, 0, "bffd check on the reference's examples:\n" + out)
@@ -326,6 +338,7 @@ if __name__ == "__main__":
         test_schemas_are_valid_schemas,
         test_example_profiles_match_schema,
         test_example_endpoints_match_schema,
+        test_example_graphs_match_schema,
         test_examples_pass_bffd_check,
         test_good_baseline_passes_both,
         test_env_placeholders_where_numbers_are_expected,

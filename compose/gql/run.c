@@ -1,0 +1,396 @@
+/* A GraphQL operation's calls and life cycle (run.h); the walk over the selection is walk.c. */
+#include "compose/gql/run_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose/errors.h"
+#include "compose/mem.h"
+
+const char bff_gql_err_call_limit[] = "call limit";
+
+static uint64_t hash_key(const bff_gql_resolver_t *res, const char *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)res;
+    for (size_t i = 0; i != len; ++i)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    return h;
+}
+
+static void table_insert(bff_gql_run_t *run, gql_call_t *c)
+{
+    if ((run->ncalls + 1) * 2 > run->table_cap) {
+        size_t cap = run->table_cap ? run->table_cap * 2 : 64;
+        gql_call_t **t = bff_calloc(cap, sizeof(*t));
+        for (size_t i = 0; i != run->table_cap; ++i) {
+            gql_call_t *e = run->table[i];
+            if (e == NULL)
+                continue;
+            size_t j = (size_t)e->hash & (cap - 1);
+            while (t[j] != NULL)
+                j = (j + 1) & (cap - 1);
+            t[j] = e;
+        }
+        free(run->table);
+        run->table = t;
+        run->table_cap = cap;
+    }
+    size_t j = (size_t)c->hash & (run->table_cap - 1);
+    while (run->table[j] != NULL)
+        j = (j + 1) & (run->table_cap - 1);
+    run->table[j] = c;
+    ++run->ncalls;
+}
+
+/* The call's value from its materialized JSON (NULL = null). */
+static void set_value(gql_call_t *c, const char *json, size_t len)
+{
+    if (json == NULL)
+        return;
+    c->json = bff_malloc(len ? len : 1);
+    memcpy(c->json, json, len);
+    c->len = len;
+    if (bff_jdoc_scan(&c->doc, c->json, c->len, 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) != 0) {
+        free(c->json); /* a shape writes valid JSON; should it not, the value is null */
+        c->json = NULL;
+        c->len = 0;
+    }
+}
+
+static void maybe_finish(bff_gql_run_t *run);
+
+static void on_exec_done(void *data, bff_exec_t *exec)
+{
+    gql_call_t *c = data;
+    bff_gql_run_t *run = c->run;
+    const bff_source_outcome_t *o = bff_exec_outcome(exec, 0);
+    c->status = o->status;
+    c->upstream = c->res->plan.sources[0].upstream;
+    if (bff_exec_state(exec) == BFF_EXEC_COMPLETE) {
+        bff_shape_env_t env = bff_exec_env(exec);
+        if (c->res->value != NULL) {
+            bff_jwrite_t w;
+            bff_jwrite_init(&w, 1024, (size_t)64 << 20);
+            bff_shape_eval(c->res->value, &env, &w);
+            if (bff_jwrite_done(&w) == 0)
+                set_value(c, w.buf, w.len);
+            bff_jwrite_dispose(&w);
+        } else if (env.source_docs[0] != NULL) {
+            size_t len;
+            const char *raw = bff_jdoc_raw(env.source_docs[0], env.source_roots[0], &len);
+            set_value(c, raw, len);
+        }
+    } else if (o->respond_status == 404 || o->status == 404) {
+        /* Not found: for a field, null (GraphQL has no 404), not an error. */
+    } else {
+        c->err = o->err != NULL ? o->err : bff_err_upstream_transport;
+        snprintf(c->detail, sizeof(c->detail), "%s", o->detail);
+        ++run->failed;
+    }
+    c->state = GQL_CALL_DONE;
+    c->exec = NULL;
+    bff_exec_destroy(exec);
+    --run->running;
+    run->dirty = 1;
+    maybe_finish(run);
+}
+
+static void launch(bff_gql_run_t *run, gql_call_t *c)
+{
+    bff_exec_conf_t conf = {.plan = &c->res->plan,
+                            .request_doc = c->key,
+                            .request_doc_len = c->keylen,
+                            .headers = (const char *const *)run->call_headers,
+                            .nheaders = run->conf.ncall_headers,
+                            .ops = run->conf.ops,
+                            .host = run->conf.host,
+                            .on_done = on_exec_done,
+                            .data = c};
+    c->state = GQL_CALL_RUNNING;
+    ++run->running;
+    c->exec = bff_exec_create(&conf);
+    if (c->exec == NULL) { /* the key is JSON we wrote: only a bug gets here */
+        c->state = GQL_CALL_DONE;
+        c->err = bff_err_bad_request;
+        snprintf(c->detail, sizeof(c->detail), "the call could not be built");
+        --run->running;
+        ++run->failed;
+        return;
+    }
+    bff_exec_start(c->exec); /* may complete at once (breaker open, no time left) */
+}
+
+static void pump_queue(bff_gql_run_t *run)
+{
+    while (run->queue_head != run->nqueue && run->running < run->conf.graph->concurrency) {
+        gql_call_t *c = run->queue[run->queue_head++];
+        launch(run, c);
+    }
+}
+
+static void fail_call(bff_gql_run_t *run, gql_call_t *c, const char *err, const char *detail)
+{
+    c->state = GQL_CALL_DONE;
+    c->err = err;
+    snprintf(c->detail, sizeof(c->detail), "%s", detail);
+    ++run->failed;
+}
+
+gql_call_t *bff_gql_call_get(bff_gql_run_t *run, const bff_gql_resolver_t *res, const char *key,
+                             size_t keylen)
+{
+    uint64_t h = hash_key(res, key, keylen);
+    if (run->table_cap != 0) {
+        size_t j = (size_t)h & (run->table_cap - 1);
+        for (gql_call_t *e; (e = run->table[j]) != NULL; j = (j + 1) & (run->table_cap - 1))
+            if (e->hash == h && e->res == res && e->keylen == keylen &&
+                memcmp(e->key, key, keylen) == 0)
+                return e;
+    }
+    gql_call_t *c = bff_calloc(1, sizeof(*c));
+    c->res = res;
+    c->run = run;
+    c->key = bff_malloc(keylen + 1);
+    memcpy(c->key, key, keylen);
+    c->key[keylen] = '\0';
+    c->keylen = keylen;
+    c->hash = h;
+    table_insert(run, c);
+    if (res->kind == BFF_GQL_RESOLVE_VALUE) {
+        /* Computed from the key's `args` and `parent`: no call. */
+        bff_jdoc_t req = {0};
+        if (bff_jdoc_scan(&req, c->key, c->keylen, 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) == 0) {
+            bff_shape_env_t env = {.request_doc = &req};
+            bff_jwrite_t w;
+            bff_jwrite_init(&w, 256, (size_t)64 << 20);
+            bff_shape_eval(res->value, &env, &w);
+            if (bff_jwrite_done(&w) == 0)
+                set_value(c, w.buf, w.len);
+            bff_jwrite_dispose(&w);
+        }
+        bff_jdoc_dispose(&req);
+        c->state = GQL_CALL_DONE;
+        return c;
+    }
+    c->counted = 1;
+    if (run->expired) {
+        fail_call(run, c, bff_err_upstream_timeout, "the operation's deadline passed");
+        return c;
+    }
+    if (run->made >= run->conf.graph->max_calls) {
+        fail_call(run, c, bff_gql_err_call_limit,
+                  "the operation needs more upstream calls "
+                  "than this endpoint allows");
+        return c;
+    }
+    ++run->made;
+    c->state = GQL_CALL_QUEUED;
+    if (run->nqueue == run->queue_cap) {
+        run->queue_cap = run->queue_cap ? run->queue_cap * 2 : 16;
+        run->queue = bff_realloc(run->queue, run->queue_cap * sizeof(*run->queue));
+    }
+    run->queue[run->nqueue++] = c;
+    pump_queue(run);
+    return c;
+}
+
+/* Plans until stable: each pass may start calls whose inputs a previous pass made ready
+ * (computed values land at once); calls landing during a pass ask for another. */
+static void maybe_finish(bff_gql_run_t *run)
+{
+    if (run->walking || run->done)
+        return;
+    run->walking = 1;
+    int pending;
+    do {
+        run->dirty = 0;
+        pump_queue(run);
+        pending = bff_gql_walk(run, NULL);
+    } while (run->dirty);
+    run->walking = 0;
+    if (pending || run->running != 0 || run->queue_head != run->nqueue)
+        return;
+    run->done = 1;
+    run->conf.on_done(run->conf.data, run);
+}
+
+bff_gql_run_t *bff_gql_run_create(const bff_gql_run_conf_t *conf)
+{
+    bff_gql_run_t *run = bff_calloc(1, sizeof(*run));
+    run->conf = *conf;
+    run->variables = bff_malloc(conf->variables_len + 1);
+    memcpy(run->variables, conf->variables, conf->variables_len);
+    run->variables[conf->variables_len] = '\0';
+    if (bff_jdoc_scan(&run->vars, run->variables, conf->variables_len, 0, BFF_JDOC_MAX_DEPTH, NULL,
+                      NULL) != 0 ||
+        run->vars.toks[0].type != BFF_J_OBJECT) {
+        bff_jdoc_dispose(&run->vars);
+        free(run->variables);
+        free(run);
+        return NULL;
+    }
+    const char *headers = conf->headers != NULL ? conf->headers : "{}";
+    size_t hlen = conf->headers != NULL ? conf->headers_len : 2;
+    run->headers = bff_strndup(headers, hlen);
+    run->headers_len = hlen;
+    run->call_headers = bff_calloc(conf->ncall_headers + 1, sizeof(char *));
+    for (size_t i = 0; i != conf->ncall_headers; ++i)
+        run->call_headers[i] = bff_strdup(conf->call_headers[i]);
+    run->conf.call_headers = NULL;
+    run->conf.variables = run->conf.headers = NULL;
+    return run;
+}
+
+void bff_gql_run_start(bff_gql_run_t *run)
+{
+    maybe_finish(run);
+}
+
+void bff_gql_run_expire(bff_gql_run_t *run)
+{
+    if (run->done)
+        return;
+    run->expired = 1;
+    run->walking = 1; /* the execs' on_done calls below must not walk yet */
+    for (size_t i = 0; i != run->table_cap; ++i) {
+        gql_call_t *c = run->table[i];
+        if (c == NULL)
+            continue;
+        if (c->state == GQL_CALL_QUEUED)
+            fail_call(run, c, bff_err_upstream_timeout, "the operation's deadline passed");
+        else if (c->state == GQL_CALL_RUNNING)
+            bff_exec_expire(c->exec, "the operation's deadline passed");
+    }
+    run->queue_head = run->nqueue;
+    run->walking = 0;
+    maybe_finish(run);
+}
+
+void bff_gql_run_destroy(bff_gql_run_t *run)
+{
+    if (run == NULL)
+        return;
+    for (size_t i = 0; i != run->table_cap; ++i) {
+        gql_call_t *c = run->table[i];
+        if (c == NULL)
+            continue;
+        if (c->exec != NULL)
+            bff_exec_destroy(c->exec);
+        bff_jdoc_dispose(&c->doc);
+        free(c->json);
+        free(c->key);
+        free(c);
+    }
+    free(run->table);
+    free(run->queue);
+    for (size_t i = 0; i != run->nerrors; ++i)
+        free(run->errors[i].json);
+    free(run->errors);
+    for (size_t i = 0; i != run->conf.ncall_headers; ++i)
+        free(run->call_headers[i]);
+    free(run->call_headers);
+    bff_jdoc_dispose(&run->introspection);
+    bff_jdoc_dispose(&run->vars);
+    free(run->variables);
+    free(run->headers);
+    free(run);
+}
+
+size_t bff_gql_run_error_count(const bff_gql_run_t *run)
+{
+    return run->nerrors;
+}
+
+size_t bff_gql_run_calls(const bff_gql_run_t *run, size_t *failed)
+{
+    if (failed != NULL)
+        *failed = run->failed;
+    return run->made;
+}
+
+/* ---- errors ---- */
+
+static void write_path(bff_gql_run_t *run, bff_jwrite_t *w)
+{
+    bff_jwrite_key(w, "path", 4);
+    bff_jwrite_open(w, '[');
+    for (unsigned i = 0; i != run->depth; ++i) {
+        if (run->path[i].key != NULL)
+            bff_jwrite_str(w, run->path[i].key, strlen(run->path[i].key));
+        else
+            bff_jwrite_int(w, (int64_t)run->path[i].index);
+    }
+    bff_jwrite_close(w, ']');
+}
+
+void bff_gql_run_error(bff_gql_run_t *run, const bff_gql_loc_t *loc, const char *code,
+                       const gql_call_t *call, const char *fmt, ...)
+{
+    if (run->nerrors >= 1000) /* a list of 10,000 failing items needs no 10,000 errors */
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    bff_jwrite_t w;
+    bff_jwrite_init(&w, 256, 1 << 20);
+    bff_jwrite_open(&w, '{');
+    bff_jwrite_key(&w, "message", 7);
+    bff_jwrite_str(&w, msg, strlen(msg));
+    if (loc != NULL) {
+        bff_jwrite_key(&w, "locations", 9);
+        bff_jwrite_open(&w, '[');
+        bff_jwrite_open(&w, '{');
+        bff_jwrite_key(&w, "line", 4);
+        bff_jwrite_int(&w, loc->line);
+        bff_jwrite_key(&w, "column", 6);
+        bff_jwrite_int(&w, loc->column);
+        bff_jwrite_close(&w, '}');
+        bff_jwrite_close(&w, ']');
+    }
+    write_path(run, &w);
+    bff_jwrite_key(&w, "extensions", 10);
+    bff_jwrite_open(&w, '{');
+    bff_jwrite_key(&w, "code", 4);
+    bff_jwrite_str(&w, code, strlen(code));
+    if (call != NULL) {
+        bff_jwrite_key(&w, "source", 6);
+        bff_jwrite_str(&w, call->res->name, strlen(call->res->name));
+        const char *reason = run->conf.safe_errors ? bff_err_safe_code(call->err) : call->err;
+        bff_jwrite_key(&w, "reason", 6);
+        bff_jwrite_str(&w, reason, strlen(reason));
+        if (call->status != 0) {
+            bff_jwrite_key(&w, "status", 6);
+            bff_jwrite_int(&w, call->status);
+        }
+    }
+    bff_jwrite_close(&w, '}');
+    bff_jwrite_close(&w, '}');
+    if (bff_jwrite_done(&w) == 0) {
+        if (run->nerrors == run->errors_cap) {
+            run->errors_cap = run->errors_cap ? run->errors_cap * 2 : 8;
+            run->errors = bff_realloc(run->errors, run->errors_cap * sizeof(*run->errors));
+        }
+        run->errors[run->nerrors].json = bff_strndup(w.buf, w.len);
+        run->errors[run->nerrors++].len = w.len;
+    }
+    bff_jwrite_dispose(&w);
+}
+
+void bff_gql_run_write(bff_gql_run_t *run, bff_jwrite_t *out)
+{
+    bff_jwrite_open(out, '{');
+    bff_jwrite_key(out, "data", 4);
+    bff_gql_walk(run, out);
+    if (run->nerrors != 0) {
+        bff_jwrite_key(out, "errors", 6);
+        bff_jwrite_open(out, '[');
+        for (size_t i = 0; i != run->nerrors; ++i)
+            bff_jwrite_raw(out, run->errors[i].json, run->errors[i].len);
+        bff_jwrite_close(out, ']');
+    }
+    bff_jwrite_close(out, '}');
+}

@@ -1,0 +1,76 @@
+/* What run.c (calls, lifecycle) and walk.c (the selection walk, value completion) share. */
+#ifndef BFF_COMPOSE_GQL_RUN_INTERNAL_H
+#define BFF_COMPOSE_GQL_RUN_INTERNAL_H
+
+#include "compose/gql/run.h"
+#include "compose/json_scan.h"
+
+typedef enum en_gql_call_state_t {
+    GQL_CALL_QUEUED,
+    GQL_CALL_RUNNING,
+    GQL_CALL_DONE,
+} gql_call_state_t;
+
+/* One resolved (resolver, arguments, parent): an upstream call, or a computed value. */
+typedef struct st_gql_call_t {
+    const bff_gql_resolver_t *res;
+    char *key; /* {"args":..,"parent":..,"header":..}: the request doc of its run */
+    size_t keylen;
+    uint64_t hash;
+    gql_call_state_t state;
+    bff_exec_t *exec;
+    bff_gql_run_t *run;
+    char *json; /* the field's value as JSON; NULL = null */
+    size_t len;
+    bff_jdoc_t doc;
+    const char *err;  /* failed: a bff_err_* reason, or a message of our own */
+    long status;      /* the upstream's status, when known */
+    char detail[200]; /* for clients (never a host or URL) */
+    size_t upstream;  /* for the error's `upstream` */
+    int counted;      /* an upstream call (counts against max_calls) */
+} gql_call_t;
+
+typedef struct st_gql_error_t {
+    char *json; /* one complete error object */
+    size_t len;
+} gql_error_t;
+
+struct st_bff_gql_run_t {
+    bff_gql_run_conf_t conf;
+    char *variables;
+    bff_jdoc_t vars;
+    char *headers;
+    size_t headers_len;
+    char **call_headers;
+    gql_call_t **table; /* open addressing by hash */
+    size_t table_cap, ncalls;
+    gql_call_t **queue; /* waiting for a free slot, in order */
+    size_t nqueue, queue_cap, queue_head;
+    size_t running, made, failed;
+    int expired, walking, dirty, done;
+    bff_jdoc_t introspection;
+    int introspection_ready;
+    /* writing */
+    gql_error_t *errors;
+    size_t nerrors, errors_cap;
+    struct {
+        const char *key; /* NULL: an index */
+        size_t index;
+    } path[256];
+    unsigned depth;
+};
+
+extern const char bff_gql_err_call_limit[]; /* the operation reached max_calls */
+
+/** Finds or starts the call for (res, key); never NULL. */
+gql_call_t *bff_gql_call_get(bff_gql_run_t *run, const bff_gql_resolver_t *res, const char *key,
+                             size_t keylen);
+/** Walks the operation: plans (out == NULL; returns 1 while anything is pending) or writes the
+ * response's `data` value into out (returns 0). */
+int bff_gql_walk(bff_gql_run_t *run, bff_jwrite_t *out);
+/** Records an error at the current path. `call` (may be NULL) adds upstream extensions. */
+void bff_gql_run_error(bff_gql_run_t *run, const bff_gql_loc_t *loc, const char *code,
+                       const gql_call_t *call, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#endif

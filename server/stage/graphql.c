@@ -1,0 +1,595 @@
+/* Stage: the profile's GraphQL endpoint (graph.yaml), per the GraphQL-over-HTTP specification:
+ * GET (queries only) and POST with JSON, the answer as application/graphql-response+json when
+ * the client accepts it (400 for a request that does not parse, validate or coerce) and as
+ * application/json otherwise (200 with the errors); then the operation runs on the worker's
+ * upstreams under the graph's deadline (compose/gql/run.h). */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose/gql/parse.h"
+#include "compose/mem.h"
+#include "compose/gql/run.h"
+#include "compose/gql/validate.h"
+#include "compose/gql/values.h"
+#include "server/core/clock.h"
+#include "server/fetch/upstream.h"
+#include "server/http/respond.h"
+#include "server/http/trace.h"
+#include "server/core/digest.h"
+#include "server/stage/graphql.h"
+#include "server/stage/graphql_cache.h"
+#include "server/stage/graphql_request.h"
+#include "server/stage/pipeline.h"
+
+#define GQL_MAGIC 0xb1ff6a1u
+#define MAX_RESPONSE ((size_t)64 << 20)
+
+static const h2o_iovec_t type_json = {H2O_STRLIT("application/json")};
+static const h2o_iovec_t type_gql = {H2O_STRLIT("application/graphql-response+json")};
+
+typedef struct st_gql_state_t {
+    uint32_t magic;
+    bff_req_t *r;
+    bff_conf_view_t *view; /* retained: the graph and upstreams live in it */
+    bff_gql_cached_t *doc; /* a reference to the cached, validated document */
+    bff_gql_run_t *run;    /* NULL once answered */
+    int response_json;     /* answer as application/graphql-response+json */
+    int rest;              /* a REST route running a stored operation: answer its data */
+    uint64_t deadline_at;
+    bff_timer_t deadline_timer;
+} gql_state_t;
+
+/* ---- answers without execution ---- */
+
+static void write_errors(bff_jwrite_t *w, const bff_gql_errors_t *errs, const char *code)
+{
+    bff_jwrite_key(w, H2O_STRLIT("errors"));
+    bff_jwrite_open(w, '[');
+    for (size_t i = 0; i != errs->n; ++i) {
+        const bff_gql_error_t *e = errs->items + i;
+        bff_jwrite_open(w, '{');
+        bff_jwrite_key(w, H2O_STRLIT("message"));
+        bff_jwrite_str(w, e->message, strlen(e->message));
+        if (e->nlocs != 0) {
+            bff_jwrite_key(w, H2O_STRLIT("locations"));
+            bff_jwrite_open(w, '[');
+            for (size_t l = 0; l != e->nlocs; ++l) {
+                bff_jwrite_open(w, '{');
+                bff_jwrite_key(w, H2O_STRLIT("line"));
+                bff_jwrite_int(w, e->locs[l].line);
+                bff_jwrite_key(w, H2O_STRLIT("column"));
+                bff_jwrite_int(w, e->locs[l].column);
+                bff_jwrite_close(w, '}');
+            }
+            bff_jwrite_close(w, ']');
+        }
+        if (code != NULL) {
+            bff_jwrite_key(w, H2O_STRLIT("extensions"));
+            bff_jwrite_open(w, '{');
+            bff_jwrite_key(w, H2O_STRLIT("code"));
+            bff_jwrite_str(w, code, strlen(code));
+            bff_jwrite_close(w, '}');
+        }
+        bff_jwrite_close(w, '}');
+    }
+    bff_jwrite_close(w, ']');
+}
+
+static void send_json(h2o_req_t *req, int status, int response_json, bff_jwrite_t *w)
+{
+    h2o_iovec_t body = h2o_strdup(&req->pool, w->buf, w->len);
+    bff_respond_typed(req, status, bff_status_reason(status), response_json ? type_gql : type_json,
+                      body);
+}
+
+/* {"errors": [...]} with no data: a request that never ran. `status` is for
+ * application/graphql-response+json; application/json answers 200 unless the request itself
+ * was malformed (`always`). */
+static void respond_errors(bff_req_t *r, int response_json, int status, int always,
+                           const bff_gql_errors_t *errs, const char *code)
+{
+    bff_jwrite_t w;
+    bff_jwrite_init(&w, 512, 1 << 20);
+    bff_jwrite_open(&w, '{');
+    write_errors(&w, errs, code);
+    bff_jwrite_close(&w, '}');
+    send_json(r->req, response_json || always ? status : 200, response_json, &w);
+    bff_jwrite_dispose(&w);
+}
+
+static void respond_message(bff_req_t *r, int response_json, int status, int always,
+                            const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void respond_message(bff_req_t *r, int response_json, int status, int always,
+                            const char *code, const char *fmt, ...)
+{
+    bff_gql_errors_t errs = {0};
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    bff_gql_error_add(&errs, NULL, 0, "%s", msg);
+    respond_errors(r, response_json, status, always, &errs, code);
+    bff_gql_errors_dispose(&errs);
+}
+
+/* ---- the run ---- */
+
+static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
+                         const char **err)
+{
+    gql_state_t *s = host;
+    bff_upstream_t *up = s->view->upstreams[s->r->site->index][req->upstream];
+    return bff_call_start(up, req, s->deadline_at, cb, data, err);
+}
+
+static void fetch_cancel(void *host, void *call)
+{
+    bff_call_cancel(call);
+}
+
+static uint64_t host_now_us(void *host)
+{
+    return bff_now_us();
+}
+
+static int host_client_gone(void *host)
+{
+    return bff_req_client_gone(((gql_state_t *)host)->r);
+}
+
+static const bff_fetch_ops_t fetch_ops = {fetch_start, fetch_cancel, host_now_us, host_client_gone};
+
+static void stop(gql_state_t *s)
+{
+    bff_timer_cancel(&s->deadline_timer);
+    bff_gql_run_destroy(s->run);
+    s->run = NULL;
+}
+
+/* A stored operation behind a REST route answers its data as the resource, the errors (if any)
+ * beside it with bff-partial; no data at all is a 502 naming the first error. */
+static void respond_rest(bff_req_t *r, const bff_jwrite_t *result)
+{
+    h2o_req_t *req = r->req;
+    bff_jdoc_t d = {0};
+    uint32_t data = BFF_JDOC_NONE, errors = BFF_JDOC_NONE;
+    if (bff_jdoc_scan(&d, result->buf, result->len, 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) == 0) {
+        data = bff_jdoc_obj_get(&d, 0, "data", 4);
+        errors = bff_jdoc_obj_get(&d, 0, "errors", 6);
+    }
+    if (data == BFF_JDOC_NONE || d.toks[data].type != BFF_J_OBJECT) {
+        char msg[300] = "the operation produced no data";
+        uint32_t m = errors != BFF_JDOC_NONE
+                         ? bff_jdoc_obj_get(&d, bff_jdoc_arr_get(&d, errors, 0), "message", 7)
+                         : BFF_JDOC_NONE;
+        if (m != BFF_JDOC_NONE && d.toks[m].end - d.toks[m].start < sizeof(msg)) {
+            size_t n = bff_jdoc_unescape(&d, m, msg);
+            msg[n] = '\0';
+        }
+        bff_respond_error(req, 502, bff_code_upstream_failed, msg, NULL);
+        bff_jdoc_dispose(&d);
+        return;
+    }
+    bff_jwrite_t w;
+    bff_jwrite_init(&w, result->len + 64, MAX_RESPONSE);
+    bff_jwrite_open(&w, '{');
+    for (uint32_t k = data + 1, n = 0; n != d.toks[data].size; ++n, k = d.toks[k + 1].next) {
+        char key[256];
+        size_t klen =
+            d.toks[k].end - d.toks[k].start < sizeof(key) ? bff_jdoc_unescape(&d, k, key) : 0;
+        size_t len;
+        const char *raw = bff_jdoc_raw(&d, k + 1, &len);
+        bff_jwrite_key(&w, key, klen);
+        bff_jwrite_raw(&w, raw, len);
+    }
+    if (errors != BFF_JDOC_NONE) {
+        size_t len;
+        const char *raw = bff_jdoc_raw(&d, errors, &len);
+        bff_jwrite_key(&w, H2O_STRLIT("errors"));
+        bff_jwrite_raw(&w, raw, len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("bff-partial"), 0, NULL,
+                              H2O_STRLIT("true"));
+    }
+    bff_jwrite_close(&w, '}');
+    bff_respond_json(req, 200, "OK", h2o_strdup(&req->pool, w.buf, w.len));
+    bff_jwrite_dispose(&w);
+    bff_jdoc_dispose(&d);
+}
+
+static void on_run_done(void *data, bff_gql_run_t *run)
+{
+    gql_state_t *s = data;
+    assert(s->magic == GQL_MAGIC && s->run == run);
+    bff_jwrite_t w;
+    bff_jwrite_init(&w, 4096, MAX_RESPONSE);
+    bff_gql_run_write(run, &w);
+    if (bff_jwrite_done(&w) != 0) {
+        bff_jwrite_reset(&w);
+        bff_jwrite_open(&w, '{');
+        bff_jwrite_key(&w, H2O_STRLIT("data"));
+        bff_jwrite_null(&w);
+        bff_jwrite_key(&w, H2O_STRLIT("errors"));
+        bff_jwrite_raw(&w, H2O_STRLIT("[{\"message\":\"The response is too large.\","
+                                      "\"extensions\":{\"code\":\"RESPONSE_TOO_LARGE\"}}]"));
+        bff_jwrite_close(&w, '}');
+    }
+    s->r->log_partial = bff_gql_run_error_count(run) != 0;
+    if (s->rest)
+        respond_rest(s->r, &w);
+    else
+        send_json(s->r->req, 200, s->response_json, &w);
+    bff_jwrite_dispose(&w);
+    stop(s);
+    bff_req_sent(s->r);
+}
+
+static void on_deadline(bff_timer_t *timer)
+{
+    gql_state_t *s = H2O_STRUCT_FROM_MEMBER(gql_state_t, deadline_timer, timer);
+    assert(s->magic == GQL_MAGIC);
+    bff_gql_run_expire(s->run);
+}
+
+static void on_dispose(void *p)
+{
+    gql_state_t *s = p;
+    stop(s);
+    bff_gql_cache_release(s->doc);
+    bff_conf_view_release(s->view);
+    s->magic = 0;
+}
+
+/* {"lower-cased name": "value"} of the request headers the graph's templates read. */
+static void headers_json(bff_req_t *r, const bff_gql_graph_t *g, bff_jwrite_t *w)
+{
+    bff_jwrite_open(w, '{');
+    for (size_t i = 0; i != g->nrequest_headers; ++i) {
+        const char *name = g->request_headers[i];
+        ssize_t at = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
+        if (at < 0)
+            continue;
+        h2o_iovec_t v = r->req->headers.entries[at].value;
+        if (!bff_utf8_valid(v.base, v.len))
+            continue;
+        bff_jwrite_key(w, name, strlen(name));
+        bff_jwrite_str(w, v.base, v.len);
+    }
+    bff_jwrite_close(w, '}');
+}
+
+/* Runs `op` of `doc` with the coerced variables; `entry` (may be NULL) is a cache reference
+ * the run keeps until the request ends. */
+static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_gql_cached_t *entry,
+                                    const bff_gql_document_t *doc, const bff_gql_operation_t *op,
+                                    const char *vars, size_t vars_len, int rj, int rest)
+{
+    h2o_req_t *req = r->req;
+    gql_state_t *s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), on_dispose);
+    memset(s, 0, sizeof(*s));
+    s->magic = GQL_MAGIC;
+    s->r = r;
+    s->view = r->view;
+    bff_conf_view_retain(s->view);
+    s->doc = entry;
+    s->response_json = rj;
+    s->rest = rest;
+    char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80];
+    bff_trace_traceparent(req, traceparent);
+    memcpy(r->trace_id, traceparent + 3, 32);
+    r->trace_id[32] = '\0';
+    snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
+             r->request_id.base);
+    snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
+    const char *lines[] = {id_line, trace_line};
+    bff_jwrite_t hdrs;
+    bff_jwrite_init(&hdrs, 128, 64 * 1024);
+    headers_json(r, g, &hdrs);
+    bff_gql_run_conf_t conf = {.graph = g,
+                               .doc = doc,
+                               .op = op,
+                               .variables = vars,
+                               .variables_len = vars_len,
+                               .headers = hdrs.buf,
+                               .headers_len = hdrs.len,
+                               .call_headers = lines,
+                               .ncall_headers = 2,
+                               .safe_errors = r->profile->errors == BFF_ERRORS_SAFE,
+                               .ops = &fetch_ops,
+                               .host = s,
+                               .on_done = on_run_done,
+                               .data = s};
+    s->run = bff_gql_run_create(&conf);
+    bff_jwrite_dispose(&hdrs);
+    if (s->run == NULL) {
+        respond_message(r, rj, 400, 1, "BAD_REQUEST", "The variables could not be read.");
+        return BFF_STAGE_RESPONDED;
+    }
+    bff_worker_t *w = r->site->worker;
+    uint64_t timeout = g->timeout_ms ? g->timeout_ms : r->profile->request_timeout_ms;
+    if (rest && r->route.spec->timeout_ms != 0)
+        timeout = r->route.spec->timeout_ms;
+    s->deadline_at = h2o_now(w->loop) + timeout;
+    bff_timer_start(&w->timers, &s->deadline_timer, timeout, on_deadline);
+    bff_gql_run_start(s->run); /* may answer at once (nothing to fetch) */
+    return BFF_STAGE_PENDING;
+}
+
+bff_stage_result_t bff_graphql_rest(bff_req_t *r, const char *request_doc, size_t len)
+{
+    const bff_spec_t *spec = r->route.spec;
+    const bff_gql_graph_t *g = r->profile->graph;
+    bff_jdoc_t in = {0};
+    bff_jwrite_t vars;
+    bff_jwrite_init(&vars, 256, 1u << 20);
+    bff_gql_errors_t errs = {0};
+    int bad = bff_jdoc_scan(&in, request_doc, len, 0, 0, NULL, NULL) != 0 ||
+              bff_gql_coerce_variables(g->schema, spec->graphql_op, &in, 0, &vars, &errs) != 0 ||
+              bff_jwrite_done(&vars) != 0;
+    bff_jdoc_dispose(&in);
+    if (bad) {
+        bff_respond_error(r->req, 400, bff_code_bad_parameter,
+                          errs.n != 0 ? errs.items[0].message
+                                      : "the parameters do not fit the "
+                                        "operation's variables",
+                          NULL);
+        bff_gql_errors_dispose(&errs);
+        bff_jwrite_dispose(&vars);
+        return BFF_STAGE_RESPONDED;
+    }
+    bff_stage_result_t res =
+        start_run(r, g, NULL, spec->graphql_doc, spec->graphql_op, vars.buf, vars.len, 0, 1);
+    bff_jwrite_dispose(&vars);
+    return res;
+}
+
+/* ---- choosing and checking the operation ---- */
+
+static const bff_gql_operation_t *pick_operation(const bff_gql_document_t *doc, h2o_iovec_t name,
+                                                 char *msg, size_t size)
+{
+    if (name.base == NULL) {
+        if (doc->noperations == 1)
+            return doc->operations;
+        snprintf(msg, size,
+                 doc->noperations == 0 ? "Must provide an operation."
+                                       : "Must provide operation name if query contains multiple "
+                                         "operations.");
+        return NULL;
+    }
+    for (size_t i = 0; i != doc->noperations; ++i)
+        if (doc->operations[i].name != NULL && strlen(doc->operations[i].name) == name.len &&
+            memcmp(doc->operations[i].name, name.base, name.len) == 0)
+            return doc->operations + i;
+    snprintf(msg, size, "Unknown operation named \"%.*s\".", (int)(name.len > 100 ? 100 : name.len),
+             name.base);
+    return NULL;
+}
+
+/* 1 when the document selects __schema or __type anywhere (iteratively: no recursion). */
+static int uses_introspection(const bff_gql_document_t *doc)
+{
+    size_t cap = 64, n = 0;
+    const bff_gql_selection_set_t **stack = malloc(cap * sizeof(*stack));
+    if (stack == NULL)
+        return 1;
+    for (size_t i = 0; i != doc->noperations; ++i)
+        stack[n++] = doc->operations[i].selection_set, n = n < cap ? n : cap - 1;
+    int found = 0;
+    for (size_t i = 0; i != doc->nfragments && n < cap; ++i)
+        stack[n++] = doc->fragments[i].selection_set;
+    while (n != 0 && !found) {
+        const bff_gql_selection_set_t *set = stack[--n];
+        if (set == NULL)
+            continue;
+        for (size_t i = 0; i != set->nitems && !found; ++i) {
+            const bff_gql_selection_t *sel = set->items + i;
+            if (sel->kind == BFF_GQL_FIELD &&
+                (strcmp(sel->name, "__schema") == 0 || strcmp(sel->name, "__type") == 0))
+                found = 1;
+            if (sel->selection_set != NULL) {
+                if (n == cap) {
+                    const bff_gql_selection_set_t **bigger =
+                        realloc(stack, (cap *= 2) * sizeof(*stack));
+                    if (bigger == NULL) {
+                        found = 1;
+                        break;
+                    }
+                    stack = bigger;
+                }
+                stack[n++] = sel->selection_set;
+            }
+        }
+    }
+    free(stack);
+    return found;
+}
+
+/* The sha256 of extensions.persistedQuery (automatic persisted queries, version 1) into
+ * `hash`; 0 when there is none, -1 when it is malformed. */
+static int persisted_hash(const bff_gql_params_t *p, char hash[65])
+{
+    if (p->extensions.base == NULL)
+        return 0;
+    bff_jdoc_t d = {0};
+    int ret = 0;
+    if (bff_jdoc_scan(&d, p->extensions.base, p->extensions.len, 4096, 0, NULL, NULL) == 0) {
+        uint32_t pq = bff_jdoc_obj_get(&d, 0, "persistedQuery", 14);
+        if (pq != BFF_JDOC_NONE) {
+            uint32_t h = bff_jdoc_obj_get(&d, pq, "sha256Hash", 10);
+            ret = -1;
+            if (h != BFF_JDOC_NONE && d.toks[h].type == BFF_J_STRING &&
+                d.toks[h].end - d.toks[h].start == 64) {
+                memcpy(hash, d.json + d.toks[h].start, 64);
+                hash[64] = '\0';
+                ret = 1;
+                for (int i = 0; i != 64; ++i)
+                    if (!((hash[i] >= '0' && hash[i] <= '9') || (hash[i] >= 'a' && hash[i] <= 'f')))
+                        ret = -1;
+            }
+        }
+    }
+    bff_jdoc_dispose(&d);
+    return ret;
+}
+
+/* The validated document the request names: by its text or its digest (automatic persisted
+ * queries), from the worker's cache or parsed and validated now, and on a trusted-only
+ * endpoint one of the trusted documents. NULL after answering. */
+static bff_gql_cached_t *find_document(bff_req_t *r, const bff_gql_graph_t *g,
+                                       const bff_gql_params_t *params, char hash[65], int rj)
+{
+    char persisted[65];
+    int has_persisted = persisted_hash(params, persisted);
+    if (has_persisted < 0) {
+        respond_message(
+            r, rj, 400, 1, "BAD_REQUEST",
+            "extensions.persistedQuery needs a sha256Hash of 64 lower-case hex digits.");
+        return NULL;
+    }
+    if (params->query.base != NULL) {
+        bff_sha256_hex(params->query.base, params->query.len, hash);
+        if (has_persisted && strcmp(hash, persisted) != 0) {
+            respond_message(r, rj, 400, 1, "PERSISTED_QUERY_HASH_MISMATCH",
+                            "provided sha does not match query");
+            return NULL;
+        }
+    } else if (has_persisted) {
+        memcpy(hash, persisted, 65);
+    } else {
+        respond_message(r, rj, 400, 1, "BAD_REQUEST", "The request has no \"query\".");
+        return NULL;
+    }
+    const struct st_bff_gql_trusted_t *trusted = bff_gql_graph_trusted(g, hash);
+    if (g->trusted_only && trusted == NULL) {
+        respond_message(r, rj, 400, 1, "PERSISTED_QUERY_NOT_IN_LIST",
+                        "This endpoint only runs its trusted documents, and this is not one of "
+                        "them.");
+        return NULL;
+    }
+    bff_site_ctx_t *site = r->site;
+    if (site->gql_cache == NULL)
+        site->gql_cache = bff_calloc(1, sizeof(*site->gql_cache));
+    uint64_t generation = r->view->config->generation;
+    bff_gql_cached_t *entry = bff_gql_cache_find(site->gql_cache, hash, g, generation);
+    if (entry != NULL)
+        return entry;
+    const char *text = params->query.base;
+    size_t len = params->query.len;
+    if (text == NULL && trusted != NULL)
+        text = trusted->text, len = trusted->len;
+    if (text == NULL) { /* a persisted query this worker has not seen: the client resends */
+        respond_message(r, rj, 200, 0, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound");
+        return NULL;
+    }
+    bff_gql_errors_t errs = {0};
+    bff_gql_document_t *doc = bff_gql_parse(text, len, &g->parse_limits, &errs);
+    if (doc == NULL) {
+        respond_errors(r, rj, 400, 0, &errs, "GRAPHQL_PARSE_FAILED");
+        bff_gql_errors_dispose(&errs);
+        return NULL;
+    }
+    if (bff_gql_validate(g->schema, doc, &g->validate_limits, &errs) != 0) {
+        respond_errors(r, rj, 400, 0, &errs, "GRAPHQL_VALIDATION_FAILED");
+        bff_gql_errors_dispose(&errs);
+        bff_gql_document_free(doc);
+        return NULL;
+    }
+    return bff_gql_cache_add(site->gql_cache, hash, doc, g, generation);
+}
+
+bff_stage_result_t bff_stage_graphql(bff_req_t *r)
+{
+    const bff_gql_graph_t *g = r->profile->graph;
+    h2o_req_t *req = r->req;
+    if (g == NULL || !h2o_memis(r->route_path.base, r->route_path.len, g->path, strlen(g->path)))
+        return BFF_STAGE_NEXT;
+    int rj = bff_gql_wants_response_json(req);
+    int is_get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
+    if (!is_get && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                       H2O_STRLIT("GET, POST"));
+        respond_message(r, rj, 405, 1, "METHOD_NOT_ALLOWED",
+                        "GraphQL is served over GET and POST.");
+        return BFF_STAGE_RESPONDED;
+    }
+    if (!is_get && req->entity.len > r->profile->max_body_bytes) {
+        respond_message(r, rj, 413, 1, "BAD_REQUEST", "The request body is larger than %llu bytes.",
+                        (unsigned long long)r->profile->max_body_bytes);
+        return BFF_STAGE_RESPONDED;
+    }
+    bff_gql_params_t params;
+    size_t batch;
+    char msg[256];
+    int status = bff_gql_read_params(req, -1, &batch, &params, msg, sizeof(msg));
+    if (status == 0 && batch != 0) {
+        status = 400;
+        snprintf(msg, sizeof(msg),
+                 "Batched operations are not enabled on this endpoint: send one "
+                 "operation per request.");
+    }
+    if (status != 0) {
+        respond_message(r, rj, status, 1, "BAD_REQUEST", "%s", msg);
+        return BFF_STAGE_RESPONDED;
+    }
+    char hash[65];
+    bff_gql_errors_t errs = {0};
+    bff_gql_cached_t *entry = find_document(r, g, &params, hash, rj);
+    if (entry == NULL)
+        return BFF_STAGE_RESPONDED;
+    const bff_gql_document_t *doc = entry->doc;
+    if (!g->introspection && uses_introspection(doc)) {
+        respond_message(r, rj, 400, 0, "GRAPHQL_VALIDATION_FAILED",
+                        "GraphQL introspection is not allowed on this endpoint, but the query "
+                        "contained __schema or __type.");
+        goto Refused;
+    }
+    const bff_gql_operation_t *op = pick_operation(doc, params.operation_name, msg, sizeof(msg));
+    if (op == NULL) {
+        respond_message(r, rj, 400, 0, "BAD_REQUEST", "%s", msg);
+        goto Refused;
+    }
+    if (op->kind == BFF_GQL_SUBSCRIPTION) {
+        respond_message(r, rj, 400, 0, "BAD_REQUEST",
+                        "Subscriptions are not supported on this endpoint.");
+        goto Refused;
+    }
+    if (op->kind == BFF_GQL_MUTATION && is_get) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
+        respond_message(r, rj, 405, 1, "METHOD_NOT_ALLOWED",
+                        "Can only perform a mutation operation from a POST request.");
+        goto Refused;
+    }
+    bff_jdoc_t vars_in = {0};
+    if (params.variables.base != NULL &&
+        bff_jdoc_scan(&vars_in, params.variables.base, params.variables.len, 1u << 20, 0, NULL,
+                      NULL) != 0) {
+        bff_jdoc_dispose(&vars_in);
+        respond_message(r, rj, 400, 1, "BAD_REQUEST", "\"variables\" must be a JSON object.");
+        goto Refused;
+    }
+    bff_jwrite_t vars;
+    bff_jwrite_init(&vars, 256, 1u << 20);
+    int bad = bff_gql_coerce_variables(g->schema, op, params.variables.base ? &vars_in : NULL, 0,
+                                       &vars, &errs);
+    bff_jdoc_dispose(&vars_in);
+    if (bad != 0 || bff_jwrite_done(&vars) != 0) {
+        bff_jwrite_dispose(&vars);
+        respond_errors(r, rj, 400, 0, &errs, "BAD_USER_INPUT");
+        goto Refused;
+    }
+    bff_gql_errors_dispose(&errs);
+
+    bff_stage_result_t res = start_run(r, g, entry, entry->doc, op, vars.buf, vars.len, rj, 0);
+    bff_jwrite_dispose(&vars);
+    return res;
+
+Refused:
+    bff_gql_errors_dispose(&errs);
+    bff_gql_cache_release(entry);
+    return BFF_STAGE_RESPONDED;
+}
