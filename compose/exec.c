@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compose/cache_policy.h"
 #include "compose/errors.h"
 #include "compose/json_write.h"
 #include "compose/shape.h"
@@ -449,6 +450,10 @@ static void on_call_done(void *data, bff_fetch_result_t *res)
     cr->headers_json = res->headers_json;
     snprintf(cr->content_type, sizeof(cr->content_type), "%s", res->content_type);
     cr->retry_after = res->retry_after;
+    if ((res->cache_flags & BFF_CC_MAX_AGE) != 0 &&
+        (exec->cache_max_age < 0 || res->cache_max_age < exec->cache_max_age))
+        exec->cache_max_age = res->cache_max_age;
+    exec->cache_flags |= res->cache_flags;
     if (exec->conf.ops->client_gone != NULL && bff_exec_has_unstarted_work(exec) &&
         exec->conf.ops->client_gone(exec->conf.host)) {
         exec->state = BFF_EXEC_ABANDONED; /* no further calls for a client that left */
@@ -490,6 +495,7 @@ bff_exec_t *bff_exec_create(const bff_exec_conf_t *conf)
     exec->meta = bff_calloc(n, sizeof(*exec->meta));
     for (size_t i = 0; i != n; ++i)
         exec->out[i].retry_after = -1;
+    exec->cache_max_age = -1;
     exec->state = BFF_EXEC_RUNNING;
     return exec;
 }
@@ -616,4 +622,10 @@ int bff_exec_has_unstarted_work(const bff_exec_t *exec)
             return 1;
     }
     return 0;
+}
+
+void bff_exec_cache_hints(const bff_exec_t *exec, int *max_age_s, unsigned *flags)
+{
+    *max_age_s = exec->cache_max_age;
+    *flags = exec->cache_flags;
 }

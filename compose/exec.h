@@ -48,6 +48,8 @@ typedef struct st_bff_fetch_result_t {
     char *headers_json;    /* {"name": "value", ...}, lower-cased names; when asked for */
     char content_type[64]; /* as the upstream sent it; "" = none */
     int retry_after;       /* seconds from Retry-After; -1 = none */
+    int cache_max_age;     /* from Cache-Control (s-maxage, else max-age), with BFF_CC_MAX_AGE */
+    unsigned cache_flags;  /* BFF_CC_* of compose/cache_policy.h; 0 = it said nothing */
     uint64_t duration_us;
     char detail[160];     /* human-readable reason for errors: never a URL, host or curl wording */
     char log_detail[200]; /* for the log only: may name the instance and libcurl's error */
@@ -139,6 +141,9 @@ bff_shape_env_t bff_exec_env(const bff_exec_t *exec);
  * drop out instead). Checked before any call goes out, so the client gets a 400 naming it, and
  * a write is never half-sent. */
 const char *bff_exec_missing_input(const bff_exec_t *exec);
+/** What the upstreams' Cache-Control said, over every call of the run: the shortest max-age
+ * in seconds (-1 = none said one) and the BFF_CC_* flags any of them set. */
+void bff_exec_cache_hints(const bff_exec_t *exec, int *max_age_s, unsigned *flags);
 /** 1 while sources wait for inputs or for-each items wait to start: the calls a departed
  * client would still cause. */
 int bff_exec_has_unstarted_work(const bff_exec_t *exec);

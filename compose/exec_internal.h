@@ -61,6 +61,8 @@ struct st_bff_exec_t {
     call_rec_t *recs;
     size_t nrecs, recs_cap;
     bff_exec_state_t state;
+    int cache_max_age;    /* shortest Cache-Control max-age of the calls; -1 = none */
+    unsigned cache_flags; /* BFF_CC_* any call's Cache-Control set */
     size_t failed_source;
 };
 

@@ -447,9 +447,9 @@ static int parse_answer(struct spec_parser *sp, const bff_yaml_node_t *root)
 
 bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag)
 {
-    static const char *const keys[] = {"endpoint", "description", "params",   "query",
-                                       "timeout",  "sources",     "response", "status",
-                                       "headers",  "max_body",    "graphql",  NULL};
+    static const char *const keys[] = {"endpoint", "description", "params", "query",   "timeout",
+                                       "sources",  "response",    "status", "headers", "max_body",
+                                       "graphql",  "cache",       NULL};
     struct spec_parser sp = {.env = env, .diag = diag};
     if (bff_yaml_check_map(diag, root, "an endpoint spec", keys) != 0)
         return NULL;
@@ -499,6 +499,15 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     bff_shape_foreach_path(spec->response, note_path, &sp);
     ret |= parse_answer(&sp, root);
     ret |= bff_yaml_get_size(diag, root, "max_body", &spec->max_body);
+    const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
+    ret |= bff_cache_policy_parse(cache, diag, &spec->cache);
+    if (spec->cache.enabled && strcmp(spec->method, "GET") != 0) {
+        bff_yaml_error(diag, cache,
+                       "only GET endpoints are cached; a %s is never answered from "
+                       "a cache",
+                       spec->method);
+        ret = -1;
+    }
     if (bff_yaml_get(root, "max_body") != NULL && strcmp(spec->method, "GET") == 0) {
         bff_yaml_error(diag, bff_yaml_get(root, "max_body"),
                        "max_body is for endpoints that take a body (POST, PUT, PATCH, DELETE)");

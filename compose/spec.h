@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "compose/cache_policy.h"
 #include "compose/diag.h"
 #include "compose/plan.h"
 #include "compose/shape.h"
@@ -63,6 +64,10 @@ typedef struct st_bff_spec_t {
      * parameters are its variables, its data the answer. The text is parsed and validated
      * against the profile's graph when the profile loads (server/core/profile.c). */
     char *graphql;
+    bff_cache_policy_t cache; /* the composed answer's (GET endpoints only) */
+    /* SHA-256 of what shapes the answer (the endpoint's file and its profile's), set by the
+     * profile loader: part of every cache key, so no reload serves an older spec's entry. */
+    unsigned char digest[32];
     unsigned graphql_line, graphql_column;
     int graphql_block; /* written as a block scalar: its text starts on the next line */
     struct st_bff_gql_document_t *graphql_doc;

@@ -16,15 +16,37 @@ static bff_upstream_t *find_unchanged(const bff_conf_view_t *prev, size_t site,
     return NULL;
 }
 
+/* The previous view's cache of the same profile name when its store is unchanged. */
+static bff_cache_t *find_cache(const bff_conf_view_t *prev, const bff_profile_t *p)
+{
+    for (size_t s = 0; prev != NULL && s != prev->config->nsites; ++s) {
+        const bff_profile_t *old = prev->config->sites[s].profile;
+        if (prev->caches[s] != NULL && strcmp(old->name, p->name) == 0 &&
+            bff_cache_conf_same_store(&old->cache, &p->cache))
+            return prev->caches[s];
+    }
+    return NULL;
+}
+
 bff_conf_view_t *bff_conf_view_create(bff_config_t *config, bff_fetcher_t *fetcher,
-                                      const bff_conf_view_t *prev)
+                                      const bff_conf_view_t *prev, h2o_evloop_t *loop,
+                                      bff_timers_t *timers)
 {
     bff_conf_view_t *view = bff_calloc(1, sizeof(*view));
     view->refcnt = 1;
     view->config = config;
     view->upstreams = bff_calloc(config->nsites, sizeof(*view->upstreams));
+    view->caches = bff_calloc(config->nsites, sizeof(*view->caches));
     for (size_t s = 0; s != config->nsites; ++s) {
         const bff_profile_t *p = config->sites[s].profile;
+        if (p->cache.present) {
+            bff_cache_t *c = find_cache(prev, p);
+            if (c != NULL)
+                bff_cache_retain(c);
+            else
+                c = bff_cache_create(loop, timers, &p->cache);
+            view->caches[s] = c;
+        }
         view->upstreams[s] = bff_calloc(p->nupstreams, sizeof(bff_upstream_t *));
         for (size_t u = 0; u != p->nupstreams; ++u) {
             bff_upstream_t *up = find_unchanged(prev, s, p->upstreams + u);
@@ -51,8 +73,10 @@ void bff_conf_view_release(bff_conf_view_t *view)
         for (size_t u = 0; u != view->config->sites[s].profile->nupstreams; ++u)
             bff_upstream_release(view->upstreams[s][u]);
         free(view->upstreams[s]);
+        bff_cache_release(view->caches[s]);
     }
     free(view->upstreams);
+    free(view->caches);
     bff_config_release(view->config);
     free(view);
 }

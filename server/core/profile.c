@@ -564,6 +564,48 @@ static int load_graph(bff_diag_t *diag, bff_profile_t *p)
     return ret | load_stored_operations(diag, p);
 }
 
+/* Adds a file's bytes to a digest: its content, not its path, so every instance deployed from
+ * the same files computes the same keys (a file that cannot be read adds nothing: it was read
+ * moments ago, so the loader reported any problem). */
+static void digest_file(bff_sha256_t *h, const char *path)
+{
+    bff_sha256_add(h, "\n--\n", 4);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return;
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) != 0)
+        bff_sha256_add(h, buf, n);
+    fclose(f);
+}
+
+/* Endpoint cache policies take the profile's defaults, and each endpoint's digest covers the
+ * profile's name and the endpoint's file (its sources and shape): a changed spec never meets
+ * its old entries, while instances of one deployment (whose profile.yaml may differ in
+ * listen addresses or upstream URLs) share theirs. Caching an endpoint needs the profile's
+ * cache block. */
+static int settle_cache_policies(bff_diag_t *diag, bff_profile_t *p)
+{
+    int ret = 0;
+    for (size_t i = 0; i != p->nendpoints; ++i) {
+        bff_spec_t *spec = p->endpoints[i];
+        if (spec->cache.enabled && !p->cache.present) {
+            bff_diag_add(diag, spec->file, spec->line, spec->column,
+                         "the endpoint asks for caching but profile.yaml has no 'cache' block "
+                         "(add 'cache: {}' for the in-process cache alone)");
+            ret = -1;
+        }
+        bff_cache_conf_apply_defaults(&p->cache, &spec->cache);
+        bff_sha256_t h;
+        bff_sha256_begin(&h);
+        bff_sha256_add(&h, p->name, strlen(p->name) + 1);
+        digest_file(&h, spec->file);
+        bff_sha256_end(&h, spec->digest);
+    }
+    return ret;
+}
+
 bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
 {
     struct stat st;
@@ -580,18 +622,20 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         bff_profile_free(p);
         return NULL;
     }
-    static const char *const keys[] = {"name",       "listen", "tls",       "limits",
-                                       "access_log", "errors", "upstreams", NULL};
+    static const char *const keys[] = {"name",   "listen",    "tls",   "limits", "access_log",
+                                       "errors", "upstreams", "cache", NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
     ret |= parse_upstreams(diag, root, p);
+    ret |= bff_cache_conf_parse(bff_yaml_get(root, "cache"), p->name, diag, &p->cache);
     for (size_t i = 0; i != p->nupstreams; ++i)
         p->upstreams[i].max_queued = p->max_queued_calls;
     ret |= bff_yaml_doc_failed(doc) ? -1 : 0; /* an unset ${VAR}: reported, the rest checked too */
     bff_yaml_free(doc);
     ret |= load_endpoints(diag, p);
     ret |= load_graph(diag, p);
+    ret |= settle_cache_policies(diag, p);
     if (ret != 0) {
         bff_profile_free(p);
         return NULL;
@@ -673,5 +717,6 @@ void bff_profile_free(bff_profile_t *p)
     free(p->tls_certificate);
     free(p->tls_key);
     free(p->access_log);
+    bff_cache_conf_dispose(&p->cache);
     free(p);
 }

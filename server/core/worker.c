@@ -104,7 +104,7 @@ static void adopt_config(bff_worker_t *w)
 {
     bff_config_t *config = bff_server_acquire_config(w->server);
     bff_conf_view_t *prev = w->view;
-    w->view = bff_conf_view_create(config, w->fetcher, prev);
+    w->view = bff_conf_view_create(config, w->fetcher, prev, w->loop, &w->timers);
     w->generation = config->generation;
     for (size_t i = 0; i != w->nsites; ++i) {
         bff_site_ctx_t *sc = w->sites + i;

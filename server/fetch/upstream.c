@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compose/cache_policy.h"
 #include "compose/json_write.h"
 
 #include "server/core/clock.h"
@@ -53,6 +54,8 @@ struct st_bff_call_t {
     int want_headers;
     char content_type[64];
     int retry_after;
+    int cache_max_age; /* from its Cache-Control (compose/cache_policy.h) */
+    unsigned cache_flags;
     char *headers_json;
     char *url;
     struct curl_slist *connect_to; /* tls.server_name: where the URL's host really is */
@@ -304,7 +307,9 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
     bff_fetch_result_t res = {.err = err,
                               .status = status,
                               .duration_us = bff_now_us() - call->started_us,
-                              .retry_after = call->retry_after};
+                              .retry_after = call->retry_after,
+                              .cache_max_age = call->cache_max_age,
+                              .cache_flags = call->cache_flags};
     if (err == NULL || err == bff_err_upstream_status) { /* an answer, maybe an error body */
         res.body = call->resp;
         res.body_len = call->resp_len;
@@ -423,6 +428,10 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
     snprintf(call->content_type, sizeof(call->content_type), "%s", ct ? ct : "");
     call->retry_after = status == 429 || status == 503 ? read_retry_after(easy) : -1;
+    struct curl_header *cc;
+    call->cache_flags = 0;
+    if (curl_easy_header(easy, "Cache-Control", 0, CURLH_HEADER, -1, &cc) == CURLHE_OK)
+        bff_cache_control_parse(cc->value, &call->cache_max_age, &call->cache_flags);
     free(call->headers_json);
     call->headers_json = call->want_headers && status != 0 ? headers_as_json(easy) : NULL;
     give_back_handle(up->fetcher, easy, &up->conf);

@@ -13,23 +13,25 @@
 
 typedef struct st_bff_req_t {
     h2o_req_t *req;
-    bff_site_ctx_t *site;          /* the profile's slot on this worker */
-    bff_conf_view_t *view;         /* retained: the configuration the request started with */
-    const bff_config_site_t *conf; /* the profile's part of it */
-    const bff_profile_t *profile;  /* conf->profile */
-    uint64_t started_us;           /* bff_now_us() */
-    h2o_iovec_t request_id;        /* echoed, logged, sent upstream */
-    h2o_iovec_t method, path;      /* copies for the access log */
-    h2o_iovec_t route_path;        /* the raw path without the query */
-    bff_route_match_t route;       /* set by the route stage */
-    const void *principal;         /* set by the auth stage (auth issue); NULL = anonymous */
-    char trace_id[33];             /* of the traceparent sent upstream ("" = none yet) */
-    h2o_iovec_t log_failed;        /* JSON array of failed sources for the access log */
-    int log_partial;               /* answered with some optional sources missing */
-    unsigned stage;                /* the next stage to run (pipeline.c) */
-    bff_timer_t send_watch;        /* while the response is being sent: write progress */
-    size_t send_baseline;          /* write progress (send_progress) at the last look */
-    size_t sent_bytes;             /* the response's size, counted against its connection */
+    bff_site_ctx_t *site;             /* the profile's slot on this worker */
+    bff_conf_view_t *view;            /* retained: the configuration the request started with */
+    const bff_config_site_t *conf;    /* the profile's part of it */
+    const bff_profile_t *profile;     /* conf->profile */
+    uint64_t started_us;              /* bff_now_us() */
+    h2o_iovec_t request_id;           /* echoed, logged, sent upstream */
+    h2o_iovec_t method, path;         /* copies for the access log */
+    h2o_iovec_t route_path;           /* the raw path without the query */
+    bff_route_match_t route;          /* set by the route stage */
+    h2o_iovec_t doc;                  /* the request doc (params stage): parameters, headers read */
+    struct st_bff_cache_req_t *cache; /* the cache stage's state; NULL = not cached */
+    const void *principal;            /* set by the auth stage (auth issue); NULL = anonymous */
+    char trace_id[33];                /* of the traceparent sent upstream ("" = none yet) */
+    h2o_iovec_t log_failed;           /* JSON array of failed sources for the access log */
+    int log_partial;                  /* answered with some optional sources missing */
+    unsigned stage;                   /* the next stage to run (pipeline.c) */
+    bff_timer_t send_watch;           /* while the response is being sent: write progress */
+    size_t send_baseline;             /* write progress (send_progress) at the last look */
+    size_t sent_bytes;                /* the response's size, counted against its connection */
 } bff_req_t;
 
 /** Creates the request object for `req` arriving on slot `site`, on the worker's current

@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -47,6 +48,8 @@ struct st_bff_redis_t {
     h2o_timeout_entry_t connect_timeout_entry;
     h2o_timeout_entry_t reconnect_entry;
     size_t num_commands; /* command objects hiredis still holds a pointer to */
+    char *password;      /* AUTH first on every connection; NULL = none */
+    unsigned db;         /* then SELECT, when not 0 */
     struct {
         uint64_t connect_attempts, connects, connect_timeouts, command_timeouts;
     } _stats;
@@ -189,6 +192,19 @@ static void ev_cleanup(void *data)
         schedule_reconnect(r);
 }
 
+/* AUTH or SELECT refused: the connection would act on the wrong data, so it goes, and the
+ * reconnect backoff paces the retries (an operator fixes the password meanwhile). */
+static void on_setup_reply(void *cbdata, const char *err, const redisReply *reply)
+{
+    bff_redis_t *r = cbdata;
+    if (err == NULL && reply->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "bffd: redis %s:%u refused the connection setup: %s\n", r->host, r->port,
+                reply->str);
+        r->connected = 0;
+        redisAsyncDisconnect(r->ac);
+    }
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     bff_redis_t *r = ac->data;
@@ -202,6 +218,17 @@ static void on_connect(const redisAsyncContext *ac, int status)
     int fd = h2o_socket_get_fd(r->sock), on = 1, idle = 15;
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    /* Pipelined ahead of anything a caller sends on this connection. */
+    if (r->password != NULL) {
+        const char *argv[] = {"AUTH", r->password};
+        bff_redis_command_start(r, on_setup_reply, r, 2, argv, NULL);
+    }
+    if (r->db != 0) {
+        char db[16];
+        snprintf(db, sizeof(db), "%u", r->db);
+        const char *argv[] = {"SELECT", db};
+        bff_redis_command_start(r, on_setup_reply, r, 2, argv, NULL);
+    }
 }
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
@@ -294,8 +321,23 @@ void bff_redis_destroy(bff_redis_t *r)
         h2o_timeout_dispose(r->loop, &r->backoff[i]);
     free(r->host);
     free(r->addr);
+    free(r->password);
     r->_magic = 0;
     free(r);
+}
+
+void bff_redis_set_setup(bff_redis_t *r, const char *password, unsigned db)
+{
+    free(r->password);
+    r->password = password != NULL ? dup_string(password) : NULL;
+    r->db = db;
+    if (bff_redis_is_connected(r)) /* connected already: drop it so the setup runs */
+        redisAsyncDisconnect(r->ac);
+}
+
+int bff_redis_in_callback(const bff_redis_t *r)
+{
+    return r->callback_depth != 0;
 }
 
 int bff_redis_is_connected(bff_redis_t *r)

@@ -61,6 +61,12 @@ bff_redis_t *bff_redis_create(h2o_evloop_t *loop, const char *host, uint16_t por
  */
 void bff_redis_destroy(bff_redis_t *r);
 
+/** Every new connection first sends AUTH `password` (NULL = none) and SELECT `db` (0 = none);
+ * a refused one is closed and retried with backoff. Call right after create. */
+void bff_redis_set_setup(bff_redis_t *r, const char *password, unsigned db);
+/** 1 while one of this client's callbacks runs (it must not be destroyed then). */
+int bff_redis_in_callback(const bff_redis_t *r);
+
 /** Returns 1 if commands can be started now, else 0 (connecting, waiting to reconnect, or
  * tearing the connection down). */
 int bff_redis_is_connected(bff_redis_t *r);

@@ -1,6 +1,6 @@
 /* Stage: the routes every profile serves itself, before routing, authentication or limits:
  * GET /health (the process is alive) and GET /ready (configuration loaded; 503 while
- * draining), for orchestrators' probes. */
+ * draining; its body says when the cache's Redis is unreachable), for orchestrators' probes. */
 #include <stdio.h>
 
 #include "server/core/server.h"
@@ -28,8 +28,15 @@ bff_stage_result_t bff_stage_builtin(bff_req_t *r)
     }
     int stopping = atomic_load(&r->site->worker->server->stopping);
     char buf[512];
-    int n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"profile\":\"%s\",\"endpoints\":%zu}",
-                     stopping ? "draining" : "ready", r->profile->name, r->profile->nendpoints);
+    /* A cache whose Redis is down degrades this instance, it does not unready it: upstreams
+     * still answer, and pulling every instance at once would turn a cache outage into one. */
+    bff_cache_t *cache = r->view->caches[r->site->index];
+    const char *cache_state = cache == NULL               ? ""
+                              : bff_cache_degraded(cache) ? ",\"cache\":\"degraded\""
+                                                          : ",\"cache\":\"ok\"";
+    int n = snprintf(buf, sizeof(buf), "{\"status\":\"%s\",\"profile\":\"%s\",\"endpoints\":%zu%s}",
+                     stopping ? "draining" : "ready", r->profile->name, r->profile->nendpoints,
+                     cache_state);
     bff_respond_json(req, stopping ? 503 : 200, stopping ? "Service Unavailable" : "OK",
                      h2o_strdup(&req->pool, buf, (size_t)n));
     return BFF_STAGE_RESPONDED;

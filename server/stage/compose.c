@@ -1,7 +1,6 @@
-/* Stage: composes the routed endpoint. Builds the request doc from the parameters (400 when
- * they are wrong), runs the endpoint's plan on the executor with the worker's upstreams as its
- * fetcher, bounds it by the endpoint's deadline, watches HTTP/1 clients that hang up, and
- * answers with the shaped response (compose_respond.c). */
+/* Stage: composes the routed endpoint. From the request doc (params.c), runs the endpoint's plan on
+ * the executor with the worker's upstreams as its fetcher, bounds it by the endpoint's deadline,
+ * watches HTTP/1 clients that hang up, and answers with the shaped response (compose_respond.c). */
 #include "server/stage/compose.h"
 
 #include <assert.h>
@@ -10,7 +9,6 @@
 
 #include "compose/exec.h"
 #include "server/core/clock.h"
-#include "server/http/params.h"
 #include "server/http/respond.h"
 #include "server/http/trace.h"
 #include "server/stage/graphql.h"
@@ -18,7 +16,6 @@
 
 #define COMPOSE_MAGIC 0xb1ffc0deu
 #define CLIENT_WATCH_MS 250 /* HTTP/1: how often to look for a client that hung up */
-#define MAX_REQUEST_DOC (64 * 1024)
 
 /* The stage's state for one request, in the request's pool. */
 typedef struct st_compose_t {
@@ -116,14 +113,6 @@ static void on_dispose(void *p)
     c->magic = 0;
 }
 
-static void respond_bad_parameter(h2o_req_t *req, const char *msg, const char *bad)
-{
-    char extra[160] = "";
-    if (bad != NULL) /* parameter names are plain identifiers: no escaping needed */
-        snprintf(extra, sizeof(extra), "\"parameter\":\"%s\"", bad);
-    bff_respond_error(req, 400, bff_code_bad_parameter, msg, bad != NULL ? extra : NULL);
-}
-
 /* 400 naming what the request lacks: a body field, a parameter or a header. */
 static void respond_missing_input(h2o_req_t *req, const char *ref)
 {
@@ -148,56 +137,6 @@ static void respond_missing_input(h2o_req_t *req, const char *ref)
     bff_respond_error(req, 400, code, msg, fits ? extra : NULL);
 }
 
-/* A JSON media type: application/json, or any type with a +json suffix (RFC 6839). */
-static int is_json_type(h2o_iovec_t ct)
-{
-    size_t n = 0;
-    while (n != ct.len && ct.base[n] != ';' && ct.base[n] != ' ')
-        ++n;
-    return (n == 16 && h2o_lcstris(ct.base, 16, H2O_STRLIT("application/json"))) ||
-           (n > 5 && h2o_lcstris(ct.base + n - 5, 5, H2O_STRLIT("+json")));
-}
-
-/* The client's body of a write endpoint, checked: at most the endpoint's max_body (413); when the
- * spec reads it, JSON by its declared type (415) and by its content (400). *body stays empty
- * when there is none, or nothing reads it. */
-static int read_body_or_respond(bff_req_t *r, h2o_iovec_t *body)
-{
-    h2o_req_t *req = r->req;
-    const bff_spec_t *spec = r->route.spec;
-    *body = h2o_iovec_init(NULL, 0);
-    if (strcmp(spec->method, "GET") == 0 || req->entity.base == NULL || req->entity.len == 0)
-        return 0;
-    uint64_t max = spec->max_body ? spec->max_body : r->profile->max_body_bytes;
-    char msg[200];
-    if (req->entity.len > max) {
-        snprintf(msg, sizeof(msg), "the request body is larger than %llu bytes",
-                 (unsigned long long)max);
-        bff_respond_error(req, 413, bff_code_body_too_large, msg, NULL);
-        return -1;
-    }
-    if (!spec->reads_body) /* an endpoint that never reads it takes any body, as it always did */
-        return 0;
-    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    if (ct >= 0 && !is_json_type(req->headers.entries[ct].value)) {
-        bff_respond_error(req, 415, bff_code_unsupported_media_type,
-                          "the request body must be JSON (Content-Type: application/json)", NULL);
-        return -1;
-    }
-    bff_jdoc_t probe = {0};
-    const char *err;
-    size_t off;
-    int bad = bff_jdoc_scan(&probe, req->entity.base, req->entity.len, 1u << 20, 0, &err, &off);
-    bff_jdoc_dispose(&probe);
-    if (bad) {
-        snprintf(msg, sizeof(msg), "the request body is not valid JSON: %s at byte %zu", err, off);
-        bff_respond_error(req, 400, bff_code_bad_body, msg, NULL);
-        return -1;
-    }
-    *body = req->entity;
-    return 0;
-}
-
 /* A client's Idempotency-Key is forwarded, and makes retrying a write safe (drafted in the IETF
  * httpapi group; Stripe's convention). Returns the header line in `line`, or 0. */
 static int idempotency_line(h2o_req_t *req, char *line, size_t size)
@@ -219,30 +158,8 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
 {
     h2o_req_t *req = r->req;
     const bff_spec_t *spec = r->route.spec;
-    h2o_iovec_t body;
-    if (read_body_or_respond(r, &body) != 0)
-        return BFF_STAGE_RESPONDED;
-    h2o_iovec_t query =
-        req->query_at != SIZE_MAX
-            ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
-            : h2o_iovec_init(NULL, 0);
-    bff_jwrite_t doc;
-    bff_jwrite_init(&doc, 256, MAX_REQUEST_DOC + body.len);
-    char msg[256];
-    const char *bad;
-    if (bff_params_build(spec, r->route.values, query, &req->headers, body, &req->pool, &doc, msg,
-                         sizeof(msg), &bad) != 0) {
-        bff_jwrite_dispose(&doc);
-        respond_bad_parameter(req, msg, bad);
-        return BFF_STAGE_RESPONDED;
-    }
-
-    if (spec->graphql_op !=
-        NULL) { /* a stored GraphQL operation: the parameters are its variables */
-        bff_stage_result_t res = bff_graphql_rest(r, doc.buf, doc.len);
-        bff_jwrite_dispose(&doc);
-        return res;
-    }
+    if (spec->graphql_op != NULL) /* a stored GraphQL operation: the parameters are its variables */
+        return bff_graphql_rest(r, r->doc.base, r->doc.len);
     compose_t *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), on_dispose);
     memset(c, 0, sizeof(*c));
     c->magic = COMPOSE_MAGIC;
@@ -261,8 +178,8 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     const char *lines[] = {id_line, trace_line, key_line};
     int keyed = idempotency_line(req, key_line, sizeof(key_line));
     bff_exec_conf_t conf = {.plan = &spec->plan,
-                            .request_doc = doc.buf,
-                            .request_doc_len = doc.len,
+                            .request_doc = r->doc.base,
+                            .request_doc_len = r->doc.len,
                             .headers = lines,
                             .nheaders = keyed ? 3 : 2,
                             .idempotency_key = keyed,
@@ -271,7 +188,6 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
                             .on_done = on_exec_done,
                             .data = c};
     c->exec = bff_exec_create(&conf);
-    bff_jwrite_dispose(&doc);
     if (c->exec == NULL) { /* params.c writes valid JSON; should a byte slip by, say so */
         bff_respond_error(req, 400, bff_code_bad_parameter, "request values could not be encoded",
                           NULL);

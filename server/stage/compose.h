@@ -6,11 +6,18 @@
 #include <stdint.h>
 
 #include "compose/exec.h"
+#include "compose/json_write.h"
 #include "server/http/request.h"
 
 /** Answers a finished run of `plan`: the shaped response (with an `errors` list and
  * `bff-partial: true` when optional sources failed), or 502/504 naming the failed required
  * source; Server-Timing per source and in total (since `started_us`). */
+/** The shaped body of a run that did not fail (with `errors` when partial) into `w` (which
+ * this initialises; the caller disposes of it), and the success status. Returns 0, or -1 when
+ * the body exceeds the size limit. Used for clients and for background cache refreshes. */
+int bff_compose_render(const bff_profile_t *profile, const bff_spec_t *spec, const bff_exec_t *exec,
+                       bff_jwrite_t *w, int *status);
+
 void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
                          uint64_t started_us);
 

@@ -6,6 +6,7 @@
 #include "compose/json_write.h"
 #include "server/core/clock.h"
 #include "server/http/respond.h"
+#include "server/stage/cache.h"
 #include "server/stage/compose.h"
 
 #define MAX_RESPONSE_BYTES (8u << 20)
@@ -159,29 +160,38 @@ static int answer_status(const bff_spec_t *spec, const bff_shape_env_t *env)
     return status;
 }
 
+int bff_compose_render(const bff_profile_t *profile, const bff_spec_t *spec, const bff_exec_t *exec,
+                       bff_jwrite_t *w, int *status)
+{
+    const bff_shape_t *shape = spec->response;
+    bff_shape_env_t env = bff_exec_env(exec);
+    bff_jwrite_init(w, 4096, MAX_RESPONSE_BYTES);
+    if (shape->kind == BFF_SHAPE_OBJECT) {
+        bff_jwrite_open(w, '{');
+        for (size_t i = 0; i != shape->nfields; ++i) {
+            bff_jwrite_key(w, shape->keys[i], strlen(shape->keys[i]));
+            bff_shape_eval(shape->fields[i], &env, w);
+        }
+        if (bff_exec_partial(exec))
+            write_errors(profile, &spec->plan, exec, w);
+        bff_jwrite_close(w, '}');
+    } else {
+        bff_shape_eval(shape, &env, w);
+    }
+    *status = answer_status(spec, &env);
+    return bff_jwrite_done(w);
+}
+
 static void respond_composed(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
                              uint64_t started_us)
 {
     h2o_req_t *req = r->req;
-    const bff_shape_t *shape = r->route.spec->response;
     bff_shape_env_t env = bff_exec_env(exec);
-    int partial = bff_exec_partial(exec);
+    int partial = bff_exec_partial(exec), status;
     bff_jwrite_t w;
-    bff_jwrite_init(&w, 4096, MAX_RESPONSE_BYTES);
-    if (shape->kind == BFF_SHAPE_OBJECT) {
-        bff_jwrite_open(&w, '{');
-        for (size_t i = 0; i != shape->nfields; ++i) {
-            bff_jwrite_key(&w, shape->keys[i], strlen(shape->keys[i]));
-            bff_shape_eval(shape->fields[i], &env, &w);
-        }
-        if (partial)
-            write_errors(r->profile, plan, exec, &w);
-        bff_jwrite_close(&w, '}');
-    } else {
-        bff_shape_eval(shape, &env, &w);
-    }
+    int rendered = bff_compose_render(r->profile, r->route.spec, exec, &w, &status);
     add_server_timing(req, plan, exec, started_us);
-    if (bff_jwrite_done(&w) != 0) {
+    if (rendered != 0) {
         bff_jwrite_dispose(&w);
         bff_respond_error(req, 500, bff_code_response_too_large,
                           "the composed response exceeds the size limit", NULL);
@@ -194,7 +204,8 @@ static void respond_composed(bff_req_t *r, const bff_plan_t *plan, const bff_exe
     h2o_iovec_t body = h2o_strdup(&req->pool, w.buf, w.len);
     bff_jwrite_dispose(&w);
     add_answer_headers(r, &env);
-    int status = answer_status(r->route.spec, &env);
+    if (r->cache != NULL && bff_cache_on_composed(r, status, body, exec))
+        return; /* 304 */
     bff_respond_json(req, status, bff_status_reason(status), body);
 }
 
@@ -291,6 +302,9 @@ void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t 
                          uint64_t started_us)
 {
     note_for_log(r, plan, exec);
+    int whole = bff_exec_state(exec) == BFF_EXEC_COMPLETE && !bff_exec_partial(exec);
+    if (r->cache != NULL && !whole && bff_cache_on_failed(r))
+        return; /* a stale answer within stale-if-error */
     if (bff_exec_state(exec) != BFF_EXEC_FAILED)
         respond_composed(r, plan, exec, started_us);
     else if (bff_exec_outcome(exec, bff_exec_failed_source(exec))->respond_status != 0)

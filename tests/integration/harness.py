@@ -103,6 +103,68 @@ class Upstream:
         self.proc.wait(timeout=5)
 
 
+class Redis:
+    """A real redis-server on a free port, no persistence; stopped with the test process."""
+
+    def __init__(self, port=None, password=None):
+        self.port = port or free_port()
+        self.dir = tmpdir()
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", self.dir]
+        if password:
+            args += ["--requirepass", password]
+        self.password = password
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _processes.append(self.proc)
+        wait_port(self.port, proc=self.proc)
+        self.url = "redis://127.0.0.1:%d/0" % self.port
+
+    def cmd(self, *args):
+        """One command over RESP; returns the decoded reply (bytes, int, list, None)."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        try:
+            f = s.makefile("rb")
+            def send(parts):
+                out = b"*%d\r\n" % len(parts)
+                for p in parts:
+                    p = p if isinstance(p, bytes) else str(p).encode()
+                    out += b"$%d\r\n%s\r\n" % (len(p), p)
+                s.sendall(out)
+            def read():
+                line = f.readline().rstrip(b"\r\n")
+                kind, rest = line[:1], line[1:]
+                if kind == b"+":
+                    return rest
+                if kind == b"-":
+                    raise RuntimeError(rest.decode())
+                if kind == b":":
+                    return int(rest)
+                if kind == b"$":
+                    n = int(rest)
+                    if n < 0:
+                        return None
+                    data = f.read(n + 2)
+                    return data[:-2]
+                if kind == b"*":
+                    n = int(rest)
+                    return None if n < 0 else [read() for _ in range(n)]
+                raise RuntimeError("bad reply %r" % line)
+            if self.password:
+                send(["AUTH", self.password])
+                read()
+            send(list(args))
+            return read()
+        finally:
+            s.close()
+
+    def keys(self, pattern="*"):
+        return self.cmd("KEYS", pattern)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=5)
+
+
 class Bffd:
     """The real bffd serving profiles written by the test."""
 

@@ -9,11 +9,12 @@
  *
  * Per-request knobs in the query: delay_ms, status (answer with it), hang, malformed, notjson,
  * size, fail_first=KEY (503 the first time), fail_every=N, limit, retry_after (a Retry-After
- * header); on /echo also code (its status), location (a Location header), ctype (its
- * Content-Type), empty (no body). POST /orders places an order (201, Location).
- * Whole services: POST /__chaos?service=NAME&status=503 and/or &delay_ms=800 breaks or slows
- * every call to users, orders, catalog, notifications or shipping; POST /__chaos?service=NAME
- * heals one, POST /__chaos all; GET /__chaos shows the switches. /__stats and /__reset count.
+ * header), cache_control (a Cache-Control header, e.g. max-age%3D60); on /echo also code (its
+ * status), location (a Location header), ctype (its Content-Type), empty (no body). POST /orders
+ * places an order (201, Location). Whole services: POST /__chaos?service=NAME&status=503 and/or
+ * &delay_ms=800 breaks or slows every call to users, orders, catalog, notifications or shipping;
+ * POST /__chaos?service=NAME heals one, POST /__chaos all; GET /__chaos shows the switches.
+ * /__stats and /__reset count.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,9 +106,9 @@ enum outcome {
 };
 
 struct knobs {
-    h2o_iovec_t user_id, ids, fail_first, location, retry_after, ctype;
+    h2o_iovec_t user_id, ids, fail_first, location, retry_after, ctype, cache_control;
     uint64_t delay_ms, size, fail_every, limit;
-    int status, code; /* code: /echo answers with this status (201, 204, ...) */
+    int status, code;   /* code: /echo answers with this status (201, 204, ...) */
     unsigned empty : 1; /* /echo: an empty body */
     unsigned has_delay : 1, has_limit : 1, has_size : 1, malformed : 1, notjson : 1, hang : 1;
 };
@@ -645,6 +646,8 @@ static void apply_knob(struct knobs *k, h2o_iovec_t name, h2o_iovec_t val)
         k->location = val;
     } else if (IS("retry_after")) {
         k->retry_after = val;
+    } else if (IS("cache_control")) {
+        k->cache_control = val;
     } else if (IS("ctype")) {
         k->ctype = val;
     } else if (IS("empty")) {
@@ -1060,11 +1063,11 @@ static void route(h2o_req_t *req, const struct knobs *k, h2o_iovec_t *segs, size
         /* Places an order: its id from the user and a counter, the request echoed back. */
         static _Atomic uint64_t next_order = 1;
         uint64_t no = atomic_fetch_add(&next_order, 1);
-        h2o_iovec_t user = k->user_id.len ? url_decode(&req->pool, k->user_id)
-                                          : h2o_iovec_init(H2O_STRLIT("0"));
+        h2o_iovec_t user =
+            k->user_id.len ? url_decode(&req->pool, k->user_id) : h2o_iovec_init(H2O_STRLIT("0"));
         char loc[96];
-        int len = snprintf(loc, sizeof(loc), "/orders/o-%.*s-n%" PRIu64, (int)user.len, user.base,
-                           no);
+        int len =
+            snprintf(loc, sizeof(loc), "/orders/o-%.*s-n%" PRIu64, (int)user.len, user.base, no);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
                        h2o_strdup(&req->pool, loc, (size_t)len).base, (size_t)len);
         jb_init(&b, &req->pool, 256 + req->entity.len);
@@ -1144,6 +1147,11 @@ static void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome)
     if (k->retry_after.len != 0)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
                        k->retry_after.base, k->retry_after.len);
+    if (k->cache_control.len != 0) {
+        h2o_iovec_t cc = url_decode(&req->pool, k->cache_control);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cc.base,
+                       cc.len);
+    }
     switch (outcome) {
     case OUT_STATUS:
         send_json(req, k->status,
@@ -1299,8 +1307,8 @@ static int service_of(h2o_iovec_t path)
     static const struct {
         const char *prefix;
         int service;
-    } map[] = {{"/users", 0},         {"/orders", 1},        {"/recommendations", 2},
-               {"/products", 2},      {"/notifications", 3}, {"/shipments", 4}};
+    } map[] = {{"/users", 0},    {"/orders", 1},        {"/recommendations", 2},
+               {"/products", 2}, {"/notifications", 3}, {"/shipments", 4}};
     for (size_t i = 0; i != ARRAY_SIZE(map); ++i) {
         size_t n = strlen(map[i].prefix);
         if (path.len >= n && memcmp(path.base, map[i].prefix, n) == 0 &&
@@ -1359,13 +1367,15 @@ static void handle_chaos(h2o_req_t *req)
         return;
     }
     for (size_t i = 0; i != ARRAY_SIZE(SERVICES); ++i) {
-        if (service.len != 0 && !h2o_memis(service.base, service.len, SERVICES[i], strlen(SERVICES[i])))
+        if (service.len != 0 &&
+            !h2o_memis(service.base, service.len, SERVICES[i], strlen(SERVICES[i])))
             continue;
         uint64_t v = 0;
         atomic_store(&chaos_status[i],
                      status.len && parse_u64(status, 599, &v) == 0 && v >= 200 ? (int)v : 0);
         v = 0;
-        atomic_store(&chaos_delay_ms[i], delay.len && parse_clamped(delay, MAX_DELAY_MS, &v) == 0 ? v : 0);
+        atomic_store(&chaos_delay_ms[i],
+                     delay.len && parse_clamped(delay, MAX_DELAY_MS, &v) == 0 ? v : 0);
     }
     SEND_JSON_LIT(req, 200, "{\"ok\":true}");
 }

@@ -1,0 +1,79 @@
+/* One profile's cache on one worker: the in-process level (l1.h), the Redis level through the
+ * worker's loop (loop/redis_loop.h), and the fills in progress that identical misses wait on.
+ * Refcounted and held by the worker's configuration views, so a reload that keeps the same
+ * store keeps L1's entries and the Redis connection, and a request or background refresh
+ * keeps the cache it started with alive.
+ *
+ * Redis is optional at every step: an operation that cannot start (no Redis configured, not
+ * connected) reports so at once, and one that times out or loses its connection completes as
+ * a miss. Nothing here ever fails a request. */
+#ifndef BFF_SERVER_CACHE_CACHE_H
+#define BFF_SERVER_CACHE_CACHE_H
+
+#include <h2o.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/cache/cache_conf.h"
+#include "server/loop/redis_loop.h"
+#include "server/loop/timer.h"
+
+typedef struct st_bff_cache_t bff_cache_t;
+typedef struct st_bff_cache_fill_t bff_cache_fill_t;
+
+typedef struct st_bff_cache_stats_t {
+    uint64_t hits, stale, misses, stores, l2_hits, l2_errors, coalesced, refreshes;
+} bff_cache_stats_t;
+
+/** A cache for `conf` (copied) on the worker's loop; connects to Redis when conf names one. */
+bff_cache_t *bff_cache_create(h2o_evloop_t *loop, bff_timers_t *timers,
+                              const bff_cache_conf_t *conf);
+void bff_cache_retain(bff_cache_t *c);
+/** The last release frees it (deferred a loop turn when called from a Redis callback). */
+void bff_cache_release(bff_cache_t *c);
+const bff_cache_conf_t *bff_cache_conf(const bff_cache_t *c);
+bff_cache_stats_t *bff_cache_stats(bff_cache_t *c);
+
+/** 1 when a Redis level is configured but not connected (requests go to the upstreams). */
+int bff_cache_degraded(bff_cache_t *c);
+
+/** L1: the blob under `key` (borrowed until the next put), or -1. */
+int bff_cache_l1_get(bff_cache_t *c, const unsigned char key[32], const char **blob, size_t *len);
+
+/** L2 read. The callback gets the blob (borrowed for the call) or NULL on a miss, a timeout
+ * or a lost connection. Returns NULL when Redis cannot be asked now: the callback never runs.
+ * An answer also fills L1. */
+typedef void (*bff_cache_l2_cb)(void *data, const char *blob, size_t len);
+void *bff_cache_l2_get(bff_cache_t *c, const unsigned char key[32], bff_cache_l2_cb cb, void *data);
+void bff_cache_l2_cancel(void *op);
+
+/** Stores a blob in both levels until `expires_ms` (wall clock); Redis's copy is written in
+ * the background, its outcome only counted. */
+void bff_cache_put(bff_cache_t *c, const unsigned char key[32], const char *blob, size_t len,
+                   uint64_t expires_ms);
+
+/** Asks Redis for the refresh lock of `key` (SET NX PX lock). The callback gets 1 when this
+ * instance should refresh (it got the lock, or Redis could not say), 0 when another instance
+ * holds it. Returns NULL when Redis cannot be asked: refresh (the callback never runs). */
+typedef void (*bff_cache_lock_cb)(void *data, int acquired);
+void *bff_cache_lock(bff_cache_t *c, const unsigned char key[32], bff_cache_lock_cb cb, void *data);
+
+/* Fills: identical misses on this worker wait for one composition. */
+typedef struct st_bff_cache_waiter_t bff_cache_waiter_t;
+struct st_bff_cache_waiter_t {
+    /* Called from a timer a loop turn after the fill ends: with the stored blob, or NULL when
+     * the fill produced nothing cacheable (the waiter then composes on its own). */
+    void (*cb)(bff_cache_waiter_t *w, const char *blob, size_t len);
+    h2o_linklist_t _link;
+};
+/** The fill in progress for `key`, or NULL. */
+bff_cache_fill_t *bff_cache_fill_find(bff_cache_t *c, const unsigned char key[32]);
+/** Starts a fill for `key` (none may be in progress). */
+bff_cache_fill_t *bff_cache_fill_begin(bff_cache_t *c, const unsigned char key[32]);
+void bff_cache_fill_wait(bff_cache_fill_t *f, bff_cache_waiter_t *w);
+/** A waiter that goes away before its callback (its request was disposed). */
+void bff_cache_fill_unwait(bff_cache_waiter_t *w);
+/** Ends a fill: every waiter gets `blob` (copied; NULL = nothing cacheable) next loop turn. */
+void bff_cache_fill_end(bff_cache_t *c, bff_cache_fill_t *f, const char *blob, size_t len);
+
+#endif

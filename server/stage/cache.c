@@ -1,0 +1,382 @@
+/* Stage: the response cache (cache.h). A request for a cached endpoint is keyed by its
+ * endpoint's digest and its request doc, looked up in L1, then in Redis; a fresh entry is the
+ * answer, a stale one within stale-while-revalidate is the answer while one refresh runs, and
+ * a miss either waits for the same key's composition on this worker or composes itself. */
+#include "server/stage/cache.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compose/cache_policy.h"
+#include "server/cache/entry.h"
+#include "server/core/clock.h"
+#include "server/core/digest.h"
+#include "server/http/params.h"
+#include "server/http/respond.h"
+#include "server/stage/cache_internal.h"
+#include "server/stage/pipeline.h"
+
+#define CACHE_REQ_MAGIC 0xb1ffcac4u
+
+typedef struct st_bff_cache_req_t {
+    uint32_t magic;
+    bff_req_t *r;
+    bff_cache_t *cache; /* the request's view holds it */
+    unsigned char key[32];
+    int per_principal;
+    void *l2;               /* a Redis read in flight */
+    bff_cache_fill_t *fill; /* this request composes for the waiters on it */
+    bff_cache_waiter_t waiter;
+    int waiting;
+    h2o_iovec_t stale; /* an entry past fresh, kept for stale-if-error (pool) */
+    h2o_iovec_t l1;    /* L1's stale entry while Redis is asked for a fresher one (pool) */
+} bff_cache_req_t;
+
+/* Headers that carry who the client is: an endpoint that reads one answers per principal. */
+static int is_credential(const char *name)
+{
+    return strcmp(name, "authorization") == 0 || strcmp(name, "cookie") == 0 ||
+           strcmp(name, "proxy-authorization") == 0 || strcmp(name, "x-api-key") == 0;
+}
+
+/* The key: the endpoint's digest and the request doc (parameters and the headers the spec
+ * reads, credentials included unless the endpoint is `shared`). */
+static int compute_key(bff_cache_req_t *cr)
+{
+    bff_req_t *r = cr->r;
+    const bff_spec_t *spec = r->route.spec;
+    int reads_credentials = 0;
+    for (size_t i = 0; i != spec->nrequest_headers; ++i)
+        reads_credentials |= is_credential(spec->request_headers[i]);
+    h2o_iovec_t doc = r->doc;
+    bff_jwrite_t shared_doc = {0};
+    if (reads_credentials && spec->cache.shared) {
+        /* The doc again without the credentials: one entry for every principal. */
+        const char *kept[BFF_SPEC_MAX_PATH_PARAMS];
+        bff_spec_t view = *spec;
+        view.request_headers = (char **)kept;
+        view.nrequest_headers = 0;
+        for (size_t i = 0; i != spec->nrequest_headers && i != BFF_SPEC_MAX_PATH_PARAMS; ++i)
+            if (!is_credential(spec->request_headers[i]))
+                kept[view.nrequest_headers++] = spec->request_headers[i];
+        h2o_req_t *req = r->req;
+        h2o_iovec_t query = req->query_at != SIZE_MAX
+                                ? h2o_iovec_init(req->path.base + req->query_at + 1,
+                                                 req->path.len - req->query_at - 1)
+                                : h2o_iovec_init(NULL, 0);
+        char msg[64];
+        const char *bad;
+        bff_jwrite_init(&shared_doc, 256, 64 * 1024);
+        if (bff_params_build(&view, r->route.values, query, &req->headers, h2o_iovec_init(NULL, 0),
+                             &req->pool, &shared_doc, msg, sizeof(msg), &bad) != 0) {
+            bff_jwrite_dispose(&shared_doc);
+            return -1;
+        }
+        doc = h2o_iovec_init(shared_doc.buf, shared_doc.len);
+    }
+    cr->per_principal = reads_credentials && !spec->cache.shared;
+    bff_sha256_t h;
+    bff_sha256_begin(&h);
+    bff_sha256_add(&h, "endpoint-v1", 12);
+    bff_sha256_add(&h, spec->digest, sizeof(spec->digest));
+    bff_sha256_add(&h, doc.base, doc.len);
+    bff_sha256_end(&h, cr->key);
+    bff_jwrite_dispose(&shared_doc);
+    return 0;
+}
+
+static void add_header(h2o_req_t *req, const char *name, size_t namelen, const char *value,
+                       size_t len)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, namelen, 0, NULL,
+                          h2o_strdup(&req->pool, value, len).base, len);
+}
+
+/* Cache-Control for the client: never looser than the entry (private when per principal),
+ * max-age at most what is left of its freshness and the endpoint's client_max_age. */
+static void add_client_control(bff_req_t *r, int private_, uint64_t fresh_left_ms)
+{
+    uint64_t client = r->route.spec->cache.client_ms;
+    uint64_t age = (client < fresh_left_ms ? client : fresh_left_ms) / 1000;
+    char v[64];
+    int n = age != 0 ? snprintf(v, sizeof(v), "%s, max-age=%llu", private_ ? "private" : "public",
+                                (unsigned long long)age)
+                     : snprintf(v, sizeof(v), "%s, no-cache", private_ ? "private" : "public");
+    add_header(r->req, H2O_STRLIT("cache-control"), v, (size_t)n);
+}
+
+/* If-None-Match against a strong ETag (a list, or "*"; weak validators compare by their
+ * opaque part as RFC 9110 13.1.2 allows for GET). */
+static int etag_matches(h2o_req_t *req, const char *etag, size_t len)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
+    if (i < 0 || len == 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t p = 0;
+    while (p < v.len) {
+        while (p < v.len && (v.base[p] == ' ' || v.base[p] == ','))
+            ++p;
+        if (p < v.len && v.base[p] == '*')
+            return 1;
+        if (p + 2 <= v.len && v.base[p] == 'W' && v.base[p + 1] == '/')
+            p += 2;
+        size_t start = p;
+        while (p < v.len && v.base[p] != ',')
+            ++p;
+        size_t end = p;
+        while (end > start && v.base[end - 1] == ' ')
+            --end;
+        if (end - start == len && memcmp(v.base + start, etag, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Answers from an entry: hit, stale, or 304 when the client has it. */
+static void serve(bff_cache_req_t *cr, const bff_cache_entry_t *e, const char *how)
+{
+    bff_req_t *r = cr->r;
+    h2o_req_t *req = r->req;
+    uint64_t now = bff_wall_ms();
+    char age[24];
+    int n = snprintf(age, sizeof(age), "%llu",
+                     (unsigned long long)(now > e->stored_ms ? (now - e->stored_ms) / 1000 : 0));
+    add_header(req, H2O_STRLIT("age"), age, (size_t)n);
+    add_header(req, H2O_STRLIT("x-cache"), how, strlen(how));
+    char timing[64];
+    n = snprintf(timing, sizeof(timing), "cache;desc=%s;dur=%.1f", how,
+                 (double)(bff_now_us() - r->started_us) / 1000.0);
+    add_header(req, H2O_STRLIT("server-timing"), timing, (size_t)n);
+    if (e->etag_len != 0)
+        add_header(req, H2O_STRLIT("etag"), e->etag, e->etag_len);
+    add_client_control(r, (e->flags & BFF_CACHE_PRIVATE) != 0,
+                       e->fresh_until_ms > now ? e->fresh_until_ms - now : 0);
+    if (etag_matches(req, e->etag, e->etag_len)) {
+        bff_respond_typed(req, 304, "Not Modified", h2o_iovec_init(NULL, 0),
+                          h2o_iovec_init(NULL, 0));
+        return;
+    }
+    h2o_iovec_t type = h2o_strdup(&req->pool, e->content_type, e->content_type_len);
+    h2o_iovec_t body = h2o_strdup(&req->pool, e->body, e->body_len);
+    bff_respond_typed(req, (int)e->status, bff_status_reason((int)e->status), type, body);
+}
+
+static void end_fill(bff_cache_req_t *cr, const char *blob, size_t len)
+{
+    if (cr->fill != NULL) {
+        bff_cache_fill_end(cr->cache, cr->fill, blob, len);
+        cr->fill = NULL;
+    }
+}
+
+static void on_dispose(void *p)
+{
+    bff_cache_req_t *cr = p;
+    if (cr->l2 != NULL)
+        bff_cache_l2_cancel(cr->l2);
+    if (cr->waiting)
+        bff_cache_fill_unwait(&cr->waiter);
+    end_fill(cr, NULL, 0); /* the client left first: the waiters compose on their own */
+    cr->magic = 0;
+}
+
+static void on_fill_done(bff_cache_waiter_t *w, const char *blob, size_t len);
+
+/* Nothing usable: wait for this worker's composition of the key, or be it. */
+static bff_stage_result_t miss(bff_cache_req_t *cr)
+{
+    ++bff_cache_stats(cr->cache)->misses;
+    bff_cache_fill_t *f = bff_cache_fill_find(cr->cache, cr->key);
+    if (f != NULL) {
+        cr->waiter.cb = on_fill_done;
+        cr->waiting = 1;
+        bff_cache_fill_wait(f, &cr->waiter);
+        return BFF_STAGE_PENDING;
+    }
+    cr->fill = bff_cache_fill_begin(cr->cache, cr->key);
+    return BFF_STAGE_NEXT;
+}
+
+/* Decides with the entry found (or none): the stage's result. */
+static bff_stage_result_t decide(bff_cache_req_t *cr, const char *blob, size_t len)
+{
+    bff_cache_entry_t e;
+    if (blob == NULL || bff_cache_entry_decode(blob, len, &e) != 0)
+        return miss(cr);
+    uint64_t now = bff_wall_ms();
+    bff_cache_stats_t *stats = bff_cache_stats(cr->cache);
+    if (now < e.fresh_until_ms) {
+        ++stats->hits;
+        serve(cr, &e, "hit");
+        return BFF_STAGE_RESPONDED;
+    }
+    if (now < e.swr_until_ms) {
+        ++stats->stale;
+        serve(cr, &e, "stale");
+        bff_cache_i_refresh(cr->r, cr->cache, cr->key, cr->per_principal);
+        return BFF_STAGE_RESPONDED;
+    }
+    if (now < e.sie_until_ms)
+        cr->stale = h2o_strdup(&cr->r->req->pool, blob, len);
+    return miss(cr);
+}
+
+static void continue_with(bff_cache_req_t *cr, bff_stage_result_t res)
+{
+    if (res == BFF_STAGE_NEXT)
+        bff_pipeline_resume(cr->r);
+    else if (res == BFF_STAGE_RESPONDED)
+        bff_req_sent(cr->r);
+}
+
+static void on_fill_done(bff_cache_waiter_t *w, const char *blob, size_t len)
+{
+    bff_cache_req_t *cr = H2O_STRUCT_FROM_MEMBER(bff_cache_req_t, waiter, w);
+    assert(cr->magic == CACHE_REQ_MAGIC);
+    cr->waiting = 0;
+    bff_cache_entry_t e;
+    if (blob != NULL && bff_cache_entry_decode(blob, len, &e) == 0) {
+        serve(cr, &e, "hit");
+        bff_req_sent(cr->r);
+        return;
+    }
+    /* Nothing cacheable came of it: compose for this request (no new fill: the next miss
+     * leads one). */
+    bff_pipeline_resume(cr->r);
+}
+
+static void on_l2(void *data, const char *blob, size_t len)
+{
+    bff_cache_req_t *cr = data;
+    assert(cr->magic == CACHE_REQ_MAGIC);
+    cr->l2 = NULL;
+    if (blob == NULL) /* Redis has none (or is down): L1's stale copy still serves */
+        blob = cr->l1.base, len = cr->l1.len;
+    continue_with(cr, decide(cr, blob, len));
+}
+
+bff_stage_result_t bff_stage_cache(bff_req_t *r)
+{
+    const bff_spec_t *spec = r->route.spec;
+    if (!spec->cache.enabled || spec->graphql_op != NULL)
+        return BFF_STAGE_NEXT;
+    bff_cache_t *cache = r->view->caches[r->site->index];
+    if (cache == NULL)
+        return BFF_STAGE_NEXT;
+    bff_cache_req_t *cr = h2o_mem_alloc_shared(&r->req->pool, sizeof(*cr), on_dispose);
+    memset(cr, 0, sizeof(*cr));
+    cr->magic = CACHE_REQ_MAGIC;
+    cr->r = r;
+    cr->cache = cache;
+    if (compute_key(cr) != 0)
+        return BFF_STAGE_NEXT; /* params accepted it once; should it not again, do not cache */
+    r->cache = cr;
+    const char *blob;
+    size_t len;
+    if (bff_cache_l1_get(cache, cr->key, &blob, &len) == 0) {
+        bff_cache_entry_t e;
+        /* A fresh L1 entry answers; a stale one may be fresher in Redis (another instance). */
+        if (bff_cache_entry_decode(blob, len, &e) == 0 && bff_wall_ms() < e.fresh_until_ms)
+            return decide(cr, blob, len);
+        cr->l1 = h2o_strdup(&r->req->pool, blob, len);
+        if ((cr->l2 = bff_cache_l2_get(cache, cr->key, on_l2, cr)) != NULL)
+            return BFF_STAGE_PENDING;
+        return decide(cr, cr->l1.base, cr->l1.len);
+    }
+    if ((cr->l2 = bff_cache_l2_get(cache, cr->key, on_l2, cr)) != NULL)
+        return BFF_STAGE_PENDING;
+    return decide(cr, NULL, 0);
+}
+
+/* A strong ETag: the body's SHA-256, shortened (collisions need 2^64 work). */
+static size_t make_etag(h2o_iovec_t body, char out[36])
+{
+    unsigned char md[32];
+    bff_sha256_t h;
+    bff_sha256_begin(&h);
+    bff_sha256_add(&h, body.base, body.len);
+    bff_sha256_end(&h, md);
+    char hex[65];
+    bff_hex32(md, hex);
+    out[0] = '"';
+    memcpy(out + 1, hex, 32);
+    out[33] = '"';
+    out[34] = '\0';
+    return 34;
+}
+
+char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int status,
+                        h2o_iovec_t body, const bff_exec_t *exec, size_t *len)
+{
+    int max_age;
+    unsigned flags;
+    bff_exec_cache_hints(exec, &max_age, &flags);
+    if (status != 200 || bff_exec_state(exec) != BFF_EXEC_COMPLETE || bff_exec_partial(exec) ||
+        (flags & BFF_CC_NO_STORE) != 0 || ((flags & BFF_CC_PRIVATE) != 0 && !per_principal))
+        return NULL;
+    uint64_t ttl = policy->ttl_ms;
+    if ((flags & BFF_CC_MAX_AGE) != 0 && (uint64_t)max_age * 1000 < ttl)
+        ttl = (uint64_t)max_age * 1000; /* an upstream may shorten, never lengthen */
+    if (ttl == 0)
+        return NULL;
+    char etag[36];
+    uint64_t now = bff_wall_ms();
+    bff_cache_entry_t e = {.stored_ms = now,
+                           .fresh_until_ms = now + ttl,
+                           .swr_until_ms = now + ttl + policy->swr_ms,
+                           .sie_until_ms = now + ttl + policy->sie_ms,
+                           .status = (unsigned)status,
+                           .flags = per_principal ? BFF_CACHE_PRIVATE : 0,
+                           .etag = etag,
+                           .etag_len = make_etag(body, etag),
+                           .content_type = "application/json",
+                           .content_type_len = 16,
+                           .body = body.base,
+                           .body_len = body.len};
+    *len = bff_cache_entry_size(&e);
+    char *blob = h2o_mem_alloc(*len);
+    bff_cache_entry_encode(&e, blob);
+    return blob;
+}
+
+int bff_cache_on_composed(bff_req_t *r, int status, h2o_iovec_t body, const bff_exec_t *exec)
+{
+    bff_cache_req_t *cr = r->cache;
+    h2o_req_t *req = r->req;
+    size_t len;
+    char *blob =
+        bff_cache_i_build(&r->route.spec->cache, cr->per_principal, status, body, exec, &len);
+    add_header(req, H2O_STRLIT("x-cache"), H2O_STRLIT("miss"));
+    if (blob == NULL) {
+        add_header(req, H2O_STRLIT("cache-control"), H2O_STRLIT("no-store"));
+        end_fill(cr, NULL, 0);
+        return 0;
+    }
+    bff_cache_entry_t e;
+    bff_cache_entry_decode(blob, len, &e);
+    bff_cache_put(cr->cache, cr->key, blob, len, bff_cache_entry_expires(&e));
+    end_fill(cr, blob, len);
+    add_header(req, H2O_STRLIT("etag"), e.etag, e.etag_len);
+    add_client_control(r, cr->per_principal, e.fresh_until_ms - e.stored_ms);
+    int not_modified = etag_matches(req, e.etag, e.etag_len);
+    free(blob);
+    if (not_modified)
+        bff_respond_typed(req, 304, "Not Modified", h2o_iovec_init(NULL, 0),
+                          h2o_iovec_init(NULL, 0));
+    return not_modified;
+}
+
+int bff_cache_on_failed(bff_req_t *r)
+{
+    bff_cache_req_t *cr = r->cache;
+    end_fill(cr, NULL, 0);
+    bff_cache_entry_t e;
+    if (cr->stale.base == NULL || bff_cache_entry_decode(cr->stale.base, cr->stale.len, &e) != 0 ||
+        bff_wall_ms() >= e.sie_until_ms)
+        return 0;
+    ++bff_cache_stats(cr->cache)->stale;
+    serve(cr, &e, "stale");
+    return 1;
+}

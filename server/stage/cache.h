@@ -1,0 +1,20 @@
+/* The response cache around compose. The cache stage (bff_stage_cache, in pipeline.h) answers
+ * GET endpoints that turn caching on from L1 or Redis, serves a stale entry while one
+ * background refresh runs, and lets identical misses on a worker wait for one composition.
+ * Compose reports back through the two hooks below. */
+#ifndef BFF_SERVER_STAGE_CACHE_H
+#define BFF_SERVER_STAGE_CACHE_H
+
+#include "compose/exec.h"
+#include "server/http/request.h"
+
+/** A composed answer of a cached endpoint: adds ETag, Cache-Control and X-Cache, stores it
+ * when it may be (a whole 200 the upstreams let be cached), and hands it to waiting requests.
+ * Returns 1 when it answered 304 (the client's If-None-Match matched), else 0 (the caller
+ * sends the body). */
+int bff_cache_on_composed(bff_req_t *r, int status, h2o_iovec_t body, const bff_exec_t *exec);
+/** The composition failed or is partial: answers from a stale entry within stale-if-error
+ * (returns 1), else returns 0 and the caller answers as usual. */
+int bff_cache_on_failed(bff_req_t *r);
+
+#endif

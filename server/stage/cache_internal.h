@@ -1,0 +1,19 @@
+/* Shared by the cache stage (cache.c) and its background refresh (cache_refresh.c). */
+#ifndef BFF_SERVER_STAGE_CACHE_INTERNAL_H
+#define BFF_SERVER_STAGE_CACHE_INTERNAL_H
+
+#include "compose/exec.h"
+#include "server/cache/cache.h"
+#include "server/http/request.h"
+
+/** The entry blob for a composed answer (malloc'ed; NULL when it must not be stored: not a
+ * 200, a source failed, or an upstream's Cache-Control forbids it). */
+char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int status,
+                        h2o_iovec_t body, const bff_exec_t *exec, size_t *len);
+/** Refreshes `key` in the background from request `r`'s endpoint and doc (stale-while-
+ * revalidate): at most one refresh per key on this worker, and with Redis, per key across
+ * instances. */
+void bff_cache_i_refresh(bff_req_t *r, bff_cache_t *cache, const unsigned char key[32],
+                         int per_principal);
+
+#endif

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Caching against real processes: the demo upstream counts the calls a cached request must not
+make, a real redis-server is the second level (and is killed, stopped and slowed), and the real
+bffd answers: hits and misses, TTL expiry, the upstream's Cache-Control, per-principal keys,
+stale-while-revalidate with exactly one refresh, stale-if-error, coalescing of identical
+misses, ETag/304, two instances sharing Redis, and Redis failures that never fail a request.
+
+Run from the repository root: python3 tests/integration/test_cache.py
+"""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, eq  # noqa: E402
+
+USER = """
+endpoint: GET /users/{id}
+params:
+  id: { max_length: 32 }
+%(cache)s
+sources:
+  user: { upstream: users, path: "/users/{id}%(query)s" }
+response:
+  id: user.id
+  name: user.firstName
+"""
+
+
+def user_endpoint(cache="cache: 30s", query=""):
+    return USER % {"cache": cache, "query": query}
+
+
+def serve(endpoints, cache_block="cache: {}", upstream=None, threads=1, name="t"):
+    up = upstream or harness.Upstream()
+    prof = harness.upstream_profile(name, up.url, extra=cache_block)
+    return up, harness.Bffd({name: {"profile": prof, "endpoints": endpoints}}, threads=threads)
+
+
+def calls(up, path):
+    return up.stats()["paths"].get(path, 0)
+
+
+def test_hits_and_misses_counted_at_the_upstream():
+    up, b = serve({"u.yaml": user_endpoint()})
+    st, h, body = harness.request(b.port, "GET", "/users/7")
+    eq((st, h.get("x-cache")), (200, "miss"), body)
+    first = json.loads(body)
+    st, h2, body2 = harness.request(b.port, "GET", "/users/7")
+    eq((st, h2.get("x-cache")), (200, "hit"), body2)
+    eq(json.loads(body2), first, "the hit is the composed answer")
+    eq(calls(up, "/users/7"), 1, "a cached request does not reach the upstream")
+    check(h2.get("etag") == h.get("etag") and h.get("etag", "").startswith('"'), (h, h2))
+    check("age" in h2 and h2["age"].isdigit(), h2)
+    check("cache;desc=hit" in h2.get("server-timing", ""), h2)
+    st, _, _ = harness.request(b.port, "GET", "/users/8")
+    eq(calls(up, "/users/8"), 1, "another parameter is another entry")
+    # HEAD is GET without the body: the same entry
+    st, hh, body = harness.request(b.port, "HEAD", "/users/7")
+    eq((st, hh.get("x-cache"), body), (200, "hit", b""))
+    eq(calls(up, "/users/7"), 1)
+
+
+def test_etag_and_304():
+    up, b = serve({"u.yaml": user_endpoint()})
+    st, h, _ = harness.request(b.port, "GET", "/users/5")
+    etag = h["etag"]
+    st, h2, body = harness.request(b.port, "GET", "/users/5", headers={"If-None-Match": etag})
+    eq((st, body, h2.get("etag")), (304, b"", etag))
+    st, _, _ = harness.request(b.port, "GET", "/users/5", headers={"If-None-Match": '"other", ' + etag})
+    eq(st, 304, "a list of validators")
+    st, _, body = harness.request(b.port, "GET", "/users/5", headers={"If-None-Match": '"nope"'})
+    eq(st, 200, body)
+    eq(calls(up, "/users/5"), 1)
+    # A miss that composes the same bytes the client holds is a 304 too.
+    b2 = harness.Bffd({"t": {"profile": harness.upstream_profile("t", up.url, extra="cache: {}"),
+                             "endpoints": {"u.yaml": user_endpoint()}}})
+    st, h3, body = harness.request(b2.port, "GET", "/users/5", headers={"If-None-Match": etag})
+    eq((st, h3.get("x-cache"), body), (304, "miss", b""), "same spec, same body, same ETag")
+
+
+def test_ttl_expiry():
+    up, b = serve({"u.yaml": user_endpoint("cache: 1s")})
+    harness.request(b.port, "GET", "/users/1")
+    harness.request(b.port, "GET", "/users/1")
+    eq(calls(up, "/users/1"), 1)
+    time.sleep(1.2)
+    st, h, _ = harness.request(b.port, "GET", "/users/1")
+    eq((st, h.get("x-cache")), (200, "miss"), "expired")
+    eq(calls(up, "/users/1"), 2)
+
+
+def test_upstream_cache_control_shortens_or_forbids():
+    up, b = serve({"a.yaml": user_endpoint("cache: 60s", "?cache_control=no-store"),
+                   "b.yaml": user_endpoint("cache: 60s", "?cache_control=max-age%3D1").replace(
+                       "/users/{id}", "/short/{id}", 1)})
+    for _ in range(2):
+        st, h, _ = harness.request(b.port, "GET", "/users/3")
+        eq((st, h.get("x-cache"), h.get("cache-control")), (200, "miss", "no-store"))
+    eq(calls(up, "/users/3"), 2, "no-store from the upstream: never stored")
+    harness.request(b.port, "GET", "/short/4")
+    st, h, _ = harness.request(b.port, "GET", "/short/4")
+    eq(h.get("x-cache"), "hit")
+    time.sleep(1.2)
+    st, h, _ = harness.request(b.port, "GET", "/short/4")
+    eq(h.get("x-cache"), "miss", "max-age=1 shortened the 60s ttl")
+
+
+def test_credentials_split_the_key():
+    ep = """
+endpoint: GET /me
+%s
+sources:
+  user: { upstream: users, path: "/users/me", headers: { Authorization: "{header.authorization}" } }
+response: { id: user.id }
+"""
+    up, b = serve({"me.yaml": ep % "cache: 30s", "shared.yaml": (ep % "cache: { ttl: 30s, shared: true }").replace("/me\n", "/shared\n", 1)})
+    for tok in ("Bearer a", "Bearer b", "Bearer a"):
+        st, h, _ = harness.request(b.port, "GET", "/me", headers={"Authorization": tok})
+        eq(st, 200)
+    eq(calls(up, "/users/me"), 2, "one entry per credential")
+    check(h.get("cache-control", "").startswith("private"), h)
+    for tok in ("Bearer a", "Bearer b"):
+        harness.request(b.port, "GET", "/shared", headers={"Authorization": tok})
+    eq(calls(up, "/users/me"), 3, "shared: one entry for every principal")
+
+
+def test_stale_while_revalidate_refreshes_once():
+    up, b = serve({"u.yaml": user_endpoint("cache: { ttl: 1s, stale_while_revalidate: 30s }")})
+    harness.request(b.port, "GET", "/users/9")
+    time.sleep(1.2)
+    xs = []
+    for _ in range(5):
+        st, h, _ = harness.request(b.port, "GET", "/users/9")
+        xs.append(h.get("x-cache"))
+    eq(xs[0], "stale", xs)
+    time.sleep(0.3)
+    eq(calls(up, "/users/9"), 2, "exactly one background refresh")
+    st, h, _ = harness.request(b.port, "GET", "/users/9")
+    eq(h.get("x-cache"), "hit", "the refresh stored a fresh entry")
+
+
+def test_stale_if_error():
+    up, b = serve({"u.yaml": user_endpoint("cache: { ttl: 1s, stale_if_error: 60s }")})
+    st, _, body = harness.request(b.port, "GET", "/users/2")
+    harness.request(up.port, "POST", "/__chaos?service=users&status=503")
+    time.sleep(1.2)
+    st, h, body2 = harness.request(b.port, "GET", "/users/2")
+    eq((st, h.get("x-cache")), (200, "stale"), body2)
+    eq(json.loads(body2), json.loads(body))
+    harness.request(up.port, "POST", "/__chaos")
+    st, h, _ = harness.request(b.port, "GET", "/users/2")
+    eq((st, h.get("x-cache")), (200, "miss"), "healed: composed again")
+
+
+def hammer(port, path, n, results):
+    def one():
+        try:
+            st, h, _ = harness.request(port, "GET", path, timeout=20)
+            results.append((st, h.get("x-cache")))
+        except Exception as e:  # noqa: BLE001
+            results.append((0, repr(e)))
+    ts = [threading.Thread(target=one) for _ in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def test_coalescing_identical_misses():
+    up, b = serve({"u.yaml": user_endpoint("cache: 30s", "?delay_ms=400")})
+    results = []
+    hammer(b.port, "/users/11", 100, results)
+    eq(sorted(set(r[0] for r in results)), [200], results[:5])
+    eq(calls(up, "/users/11"), 1, "100 concurrent identical misses, one upstream call")
+
+
+def test_two_instances_share_redis():
+    redis = harness.Redis()
+    block = "cache:\n  redis: %s\n  prefix: \"t1:\"" % redis.url
+    up = harness.Upstream()
+    _, a = serve({"u.yaml": user_endpoint("cache: 30s", "?delay_ms=300")}, block, upstream=up)
+    _, b = serve({"u.yaml": user_endpoint("cache: 30s", "?delay_ms=300")}, block, upstream=up)
+    time.sleep(0.3)  # both connected
+    st, h, _ = harness.request(a.port, "GET", "/users/21")
+    eq(h.get("x-cache"), "miss")
+    st, h, _ = harness.request(b.port, "GET", "/users/21")
+    eq((st, h.get("x-cache")), (200, "hit"), "the other instance found it in Redis")
+    eq(calls(up, "/users/21"), 1)
+    check(any(k.startswith(b"t1:") for k in redis.keys()), redis.keys())
+
+
+def test_redis_down_never_fails_a_request():
+    redis = harness.Redis()
+    block = "cache:\n  redis: %s\n  command_timeout: 100ms" % redis.url
+    up, b = serve({"u.yaml": user_endpoint("cache: 30s")}, block)
+    time.sleep(0.3)
+    harness.request(b.port, "GET", "/users/31")
+    st, _, body = harness.request(b.port, "GET", "/ready")
+    eq(st, 200, body)
+    redis.stop()
+    for i in range(5):
+        st, h, _ = harness.request(b.port, "GET", "/users/4%d" % i)
+        eq(st, 200, "answered from the upstream with Redis gone")
+    st, _, body = harness.request(b.port, "GET", "/ready")
+    eq(st, 200, "an orchestrator must not pull the instance: %r" % body)
+    check(b"degraded" in body, body)
+    redis2 = harness.Redis(port=redis.port)
+    deadline = time.time() + 6
+    stored = False
+    i = 0
+    while time.time() < deadline and not stored:
+        i += 1
+        harness.request(b.port, "GET", "/users/5%d" % i)  # a new key each time: a miss, a store
+        stored = len(redis2.keys()) > 0
+        time.sleep(0.2)
+    check(stored, "caching resumed within 5 s of Redis coming back")
+
+
+def test_redis_that_stops_answering():
+    """SIGSTOP: connections are accepted and never answered. Every command has its own
+    timeout, so requests go on, slower by at most that timeout."""
+    redis = harness.Redis()
+    block = "cache:\n  redis: %s\n  command_timeout: 150ms" % redis.url
+    up, b = serve({"u.yaml": user_endpoint("cache: 30s")}, block)
+    time.sleep(0.3)
+    harness.request(b.port, "GET", "/users/61")
+    os.kill(redis.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        for i in range(5):
+            st, _, _ = harness.request(b.port, "GET", "/users/7%d" % i, timeout=5)
+            eq(st, 200)
+        check(time.time() - t0 < 4, "bounded by the command timeout, not hung")
+    finally:
+        os.kill(redis.proc.pid, signal.SIGCONT)
+
+
+def test_check_rejects_bad_cache_settings():
+    prof = harness.upstream_profile("t", "http://127.0.0.1:9", extra="cache:\n  redis: http://x")
+    d = harness.tmpdir()
+    os.makedirs(os.path.join(d, "endpoints"))
+    harness.write(os.path.join(d, "profile.yaml"), prof)
+    harness.write(os.path.join(d, "endpoints", "w.yaml"),
+                  "endpoint: POST /w\ncache: 10s\nsources:\n  u: { upstream: users, path: /x, method: POST }\nresponse: { a: u.a }\n")
+    r = subprocess.run([harness.BFFD, "check", "--profile", d], capture_output=True, text=True)
+    eq(r.returncode != 0, True, r.stdout + r.stderr)
+    out = r.stdout + r.stderr
+    check("profile.yaml:" in out and "redis must be a URL" in out, out)
+    check("w.yaml:2:" in out and "only GET endpoints are cached" in out, out)
+
+
+if __name__ == "__main__":
+    harness.set_time_limit(170)
+    harness.Runner().run([
+        test_hits_and_misses_counted_at_the_upstream,
+        test_etag_and_304,
+        test_ttl_expiry,
+        test_upstream_cache_control_shortens_or_forbids,
+        test_credentials_split_the_key,
+        test_stale_while_revalidate_refreshes_once,
+        test_stale_if_error,
+        test_coalescing_identical_misses,
+        test_two_instances_share_redis,
+        test_redis_down_never_fails_a_request,
+        test_redis_that_stops_answering,
+        test_check_rejects_bad_cache_settings,
+    ])
