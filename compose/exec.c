@@ -97,6 +97,7 @@ size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_
     size_t nowned = 0;
     for (size_t i = 0; i != exec->nheaders && nlines < MAX_COMMON_HEADERS; ++i)
         lines[nlines++] = exec->headers[i];
+    size_t own_headers_at = nlines;
     if (src->body != NULL)
         lines[nlines++] = "Content-Type: application/json";
     /* The coalescing key covers everything that makes two calls differ: upstream, method, URL,
@@ -145,6 +146,8 @@ size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_
             .retries = src->retries,
             .idempotent = exec->conf.idempotency_key,
             .want_headers = src->wants_headers,
+            .cache = src->cache.enabled && !src->wants_headers ? &src->cache : NULL,
+            .own_headers_at = own_headers_at,
         };
         call_ctx_t *cc = bff_malloc(sizeof(*cc));
         cc->exec = exec;

@@ -35,6 +35,11 @@ typedef struct st_bff_fetch_req_t {
     unsigned retries;    /* attempts after the first (idempotent methods only) */
     int idempotent;      /* repeating it is safe whatever the method (an Idempotency-Key) */
     int want_headers;    /* bring back the response headers (headers_json) */
+    /* The source's cache policy (a GET source with `cache:`), NULL = not cached; then the
+     * lines from headers[own_headers_at] on are the source's own, which a cache key covers
+     * (the ones before are the run's: request id, trace context). */
+    const struct st_bff_cache_policy_t *cache;
+    size_t own_headers_at;
 } bff_fetch_req_t;
 
 /** What a call brought back. `body` and `headers_json` are malloc'ed (or NULL) and belong to

@@ -287,7 +287,7 @@ int bff_source_parse(bff_source_t *src, const bff_yaml_node_t *key, const bff_ya
     static const char *const keys[] = {"upstream",     "method",    "path",     "headers",
                                        "body",         "optional",  "fallback", "timeout",
                                        "retries",      "for_each",  "batch",    "success",
-                                       "content_type", "on_status", NULL};
+                                       "content_type", "on_status", "cache",    NULL};
     source_parser_t sp = {.src = src, .scope = scope, .diag = diag, .item_visible = 1};
     src->file = key->file, src->line = key->line, src->column = key->column;
     if (bff_yaml_check_map(diag, def, "a source", keys) != 0)
@@ -322,6 +322,18 @@ int bff_source_parse(bff_source_t *src, const bff_yaml_node_t *key, const bff_ya
         ret = -1;
     }
     ret |= parse_headers(&sp, bff_yaml_get(def, "headers"));
+    const bff_yaml_node_t *cache = bff_yaml_get(def, "cache");
+    ret |= bff_cache_policy_parse(cache, diag, &src->cache);
+    if (src->cache.enabled && strcmp(src->method, "GET") != 0) {
+        bff_yaml_error(diag, cache, "only GET sources are cached, not %s", src->method);
+        ret = -1;
+    } else if (src->cache.enabled &&
+               (src->cache.has_swr || src->cache.has_sie || src->cache.has_client)) {
+        bff_yaml_error(diag, cache,
+                       "a source's cache takes ttl and shared; stale windows and client_max_age "
+                       "belong to the endpoint's cache");
+        ret = -1;
+    }
     const bff_yaml_node_t *body = bff_yaml_get(def, "body");
     if (body != NULL && (src->body = bff_shape_parse(body, resolve_root, &sp, diag)) == NULL)
         ret = -1;

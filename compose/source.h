@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "compose/cache_policy.h"
 #include "compose/diag.h"
 #include "compose/shape.h"
 #include "compose/template.h"
@@ -65,9 +66,10 @@ typedef struct st_bff_source_t {
     size_t non_status;
     unsigned *success; /* statuses that count as success; none = every 2xx */
     size_t nsuccess;
-    int any_content_type; /* `content_type: any`: a body need not be declared JSON */
-    int wants_meta;       /* a template or shape reads `<name>.$status` or `.$headers` */
-    int wants_headers;    /* ... `<name>.$headers` (the fetcher then keeps the headers) */
+    int any_content_type;     /* `content_type: any`: a body need not be declared JSON */
+    int wants_meta;           /* a template or shape reads `<name>.$status` or `.$headers` */
+    int wants_headers;        /* ... `<name>.$headers` (the fetcher then keeps the headers) */
+    bff_cache_policy_t cache; /* `cache:` of a GET source: its upstream answers are shared */
 } bff_source_t;
 
 /** What a source's templates may refer to, supplied by whoever defines the source. */

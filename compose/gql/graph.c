@@ -528,7 +528,7 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     static const char *const keys[] = {"path",    "schema", "hide",      "introspection",
                                        "timeout", "limits", "resolvers", "trusted_documents",
-                                       NULL};
+                                       "cache",   NULL};
     int ret = bff_yaml_check_map(diag, root, "graph.yaml", keys);
     const char *path = "/graphql";
     ret |= bff_yaml_get_str(diag, root, "path", 0, &path);
@@ -541,6 +541,14 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     ret |= bff_yaml_get_bool(diag, root, "introspection", &g->introspection);
     ret |= bff_yaml_get_duration_ms(diag, root, "timeout", &g->timeout_ms);
     ret |= load_limits(&gl, root);
+    const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
+    ret |= bff_cache_policy_parse(cache, diag, &g->cache);
+    if (g->cache.enabled && g->cache.has_swr) {
+        bff_yaml_error(diag, cache,
+                       "stale_while_revalidate is for REST endpoints; a GraphQL operation's "
+                       "entry takes ttl, stale_if_error, client_max_age and shared");
+        ret = -1;
+    }
     if (load_schema(&gl, root) == 0) {
         ret |= load_resolvers(&gl, root);
         ret |= load_trusted(&gl, root);

@@ -69,6 +69,10 @@ typedef struct st_bff_gql_graph_t {
     } * trusted;
     size_t ntrusted;
     int trusted_only;
+    /* `cache:` of query operations (their answer per document, operation and variables);
+     * mutations never. digest: set by the profile loader, part of every key. */
+    bff_cache_policy_t cache;
+    unsigned char digest[32];
     char *introspection_json; /* the schema as introspection's __schema value */
     size_t introspection_len;
 } bff_gql_graph_t;

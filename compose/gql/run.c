@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compose/cache_policy.h"
 #include "compose/errors.h"
 #include "compose/mem.h"
 
@@ -89,6 +90,13 @@ static void on_exec_done(void *data, bff_exec_t *exec)
         snprintf(c->detail, sizeof(c->detail), "%s", o->detail);
         ++run->failed;
     }
+    int max_age;
+    unsigned flags;
+    bff_exec_cache_hints(exec, &max_age, &flags);
+    if ((flags & BFF_CC_MAX_AGE) != 0 &&
+        ((run->cache_flags & BFF_CC_MAX_AGE) == 0 || max_age < run->cache_max_age))
+        run->cache_max_age = max_age;
+    run->cache_flags |= flags;
     c->state = GQL_CALL_DONE;
     c->exec = NULL;
     bff_exec_destroy(exec);
@@ -296,6 +304,12 @@ void bff_gql_run_destroy(bff_gql_run_t *run)
     free(run->variables);
     free(run->headers);
     free(run);
+}
+
+void bff_gql_run_cache_hints(const bff_gql_run_t *run, int *max_age_s, unsigned *flags)
+{
+    *max_age_s = run->cache_flags & BFF_CC_MAX_AGE ? run->cache_max_age : -1;
+    *flags = run->cache_flags;
 }
 
 size_t bff_gql_run_error_count(const bff_gql_run_t *run)

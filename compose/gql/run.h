@@ -52,6 +52,8 @@ void bff_gql_run_destroy(bff_gql_run_t *run);
 void bff_gql_run_write(bff_gql_run_t *run, bff_jwrite_t *out);
 /** Errors in the response (after bff_gql_run_write). */
 size_t bff_gql_run_error_count(const bff_gql_run_t *run);
+/** What the upstreams' Cache-Control said over the run's calls, as bff_exec_cache_hints. */
+void bff_gql_run_cache_hints(const bff_gql_run_t *run, int *max_age_s, unsigned *flags);
 /** Upstream calls made, and how many failed. */
 size_t bff_gql_run_calls(const bff_gql_run_t *run, size_t *failed);
 

@@ -47,6 +47,8 @@ struct st_bff_gql_run_t {
     gql_call_t **queue; /* waiting for a free slot, in order */
     size_t nqueue, queue_cap, queue_head;
     size_t running, made, failed;
+    int cache_max_age;    /* the shortest Cache-Control max-age of the calls (BFF_CC_MAX_AGE) */
+    unsigned cache_flags; /* BFF_CC_* any call's Cache-Control set */
     int expired, walking, dirty, done;
     bff_jdoc_t introspection;
     int introspection_ready;

@@ -116,6 +116,11 @@ bff_cache_stats_t *bff_cache_stats(bff_cache_t *c)
     return &c->stats;
 }
 
+bff_timers_t *bff_cache_timers(bff_cache_t *c)
+{
+    return c->timers;
+}
+
 int bff_cache_degraded(bff_cache_t *c)
 {
     return c->redis != NULL && !bff_redis_is_connected(c->redis);

@@ -33,6 +33,8 @@ void bff_cache_retain(bff_cache_t *c);
 void bff_cache_release(bff_cache_t *c);
 const bff_cache_conf_t *bff_cache_conf(const bff_cache_t *c);
 bff_cache_stats_t *bff_cache_stats(bff_cache_t *c);
+/** The worker's timers the cache was created with. */
+bff_timers_t *bff_cache_timers(bff_cache_t *c);
 
 /** 1 when a Redis level is configured but not connected (requests go to the upstreams). */
 int bff_cache_degraded(bff_cache_t *c);

@@ -580,6 +580,24 @@ static void digest_file(bff_sha256_t *h, const char *path)
     fclose(f);
 }
 
+/* Sources with `cache:` take the profile's default ttl, and need its cache block. */
+static int settle_sources(bff_diag_t *diag, bff_profile_t *p, bff_plan_t *plan)
+{
+    int ret = 0;
+    for (size_t s = 0; s != plan->nsources; ++s) {
+        bff_source_t *src = plan->sources + s;
+        if (src->cache.enabled && !p->cache.present) {
+            bff_diag_add(diag, src->file, src->line, src->column,
+                         "source '%s' asks for caching but profile.yaml has no 'cache' block "
+                         "(add 'cache: {}' for the in-process cache alone)",
+                         src->name);
+            ret = -1;
+        }
+        bff_cache_conf_apply_defaults(&p->cache, &src->cache);
+    }
+    return ret;
+}
+
 /* Endpoint cache policies take the profile's defaults, and each endpoint's digest covers the
  * profile's name and the endpoint's file (its sources and shape): a changed spec never meets
  * its old entries, while instances of one deployment (whose profile.yaml may differ in
@@ -597,11 +615,30 @@ static int settle_cache_policies(bff_diag_t *diag, bff_profile_t *p)
             ret = -1;
         }
         bff_cache_conf_apply_defaults(&p->cache, &spec->cache);
+        ret |= settle_sources(diag, p, &spec->plan);
         bff_sha256_t h;
         bff_sha256_begin(&h);
         bff_sha256_add(&h, p->name, strlen(p->name) + 1);
         digest_file(&h, spec->file);
         bff_sha256_end(&h, spec->digest);
+    }
+    if (p->graph != NULL) {
+        for (size_t i = 0; i != p->graph->nresolvers; ++i)
+            if (p->graph->resolvers[i].kind == BFF_GQL_RESOLVE_SOURCE)
+                ret |= settle_sources(diag, p, &p->graph->resolvers[i].plan);
+        if (p->graph->cache.enabled && !p->cache.present) {
+            bff_diag_add(diag, p->graph->file, 0, 0,
+                         "graph.yaml asks for caching but profile.yaml has no 'cache' block");
+            ret = -1;
+        }
+        bff_cache_conf_apply_defaults(&p->cache, &p->graph->cache);
+        /* graph.yaml and its schema shape every answer */
+        bff_sha256_t h;
+        bff_sha256_begin(&h);
+        bff_sha256_add(&h, p->name, strlen(p->name) + 1);
+        digest_file(&h, p->graph->file);
+        bff_sha256_add(&h, p->graph->introspection_json, p->graph->introspection_len);
+        bff_sha256_end(&h, p->graph->digest);
     }
     return ret;
 }

@@ -24,6 +24,7 @@ typedef struct st_bff_req_t {
     bff_route_match_t route;          /* set by the route stage */
     h2o_iovec_t doc;                  /* the request doc (params stage): parameters, headers read */
     struct st_bff_cache_req_t *cache; /* the cache stage's state; NULL = not cached */
+    struct st_gql_pending_t *graphql; /* a GraphQL run waiting for the cache's verdict */
     const void *principal;            /* set by the auth stage (auth issue); NULL = anonymous */
     char trace_id[33];                /* of the traceparent sent upstream ("" = none yet) */
     h2o_iovec_t log_failed;           /* JSON array of failed sources for the access log */

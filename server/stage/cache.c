@@ -31,6 +31,9 @@ typedef struct st_bff_cache_req_t {
     int waiting;
     h2o_iovec_t stale; /* an entry past fresh, kept for stale-if-error (pool) */
     h2o_iovec_t l1;    /* L1's stale entry while Redis is asked for a fresher one (pool) */
+    const bff_cache_policy_t *policy;
+    void (*resume)(bff_req_t *r); /* a miss found asynchronously continues here */
+    int can_refresh;              /* stale-while-revalidate refreshes (REST endpoints) */
 } bff_cache_req_t;
 
 /* Headers that carry who the client is: an endpoint that reads one answers per principal. */
@@ -97,7 +100,7 @@ static void add_header(h2o_req_t *req, const char *name, size_t namelen, const c
  * max-age at most what is left of its freshness and the endpoint's client_max_age. */
 static void add_client_control(bff_req_t *r, int private_, uint64_t fresh_left_ms)
 {
-    uint64_t client = r->route.spec->cache.client_ms;
+    uint64_t client = r->cache->policy->client_ms;
     uint64_t age = (client < fresh_left_ms ? client : fresh_left_ms) / 1000;
     char v[64];
     int n = age != 0 ? snprintf(v, sizeof(v), "%s, max-age=%llu", private_ ? "private" : "public",
@@ -212,7 +215,7 @@ static bff_stage_result_t decide(bff_cache_req_t *cr, const char *blob, size_t l
         serve(cr, &e, "hit");
         return BFF_STAGE_RESPONDED;
     }
-    if (now < e.swr_until_ms) {
+    if (now < e.swr_until_ms && cr->can_refresh) {
         ++stats->stale;
         serve(cr, &e, "stale");
         bff_cache_i_refresh(cr->r, cr->cache, cr->key, cr->per_principal);
@@ -226,7 +229,7 @@ static bff_stage_result_t decide(bff_cache_req_t *cr, const char *blob, size_t l
 static void continue_with(bff_cache_req_t *cr, bff_stage_result_t res)
 {
     if (res == BFF_STAGE_NEXT)
-        bff_pipeline_resume(cr->r);
+        cr->resume(cr->r);
     else if (res == BFF_STAGE_RESPONDED)
         bff_req_sent(cr->r);
 }
@@ -244,7 +247,7 @@ static void on_fill_done(bff_cache_waiter_t *w, const char *blob, size_t len)
     }
     /* Nothing cacheable came of it: compose for this request (no new fill: the next miss
      * leads one). */
-    bff_pipeline_resume(cr->r);
+    cr->resume(cr->r);
 }
 
 static void on_l2(void *data, const char *blob, size_t len)
@@ -257,21 +260,23 @@ static void on_l2(void *data, const char *blob, size_t len)
     continue_with(cr, decide(cr, blob, len));
 }
 
-bff_stage_result_t bff_stage_cache(bff_req_t *r)
+static bff_cache_req_t *create(bff_req_t *r, bff_cache_t *cache, const bff_cache_policy_t *policy,
+                               void (*resume)(bff_req_t *r))
 {
-    const bff_spec_t *spec = r->route.spec;
-    if (!spec->cache.enabled || spec->graphql_op != NULL)
-        return BFF_STAGE_NEXT;
-    bff_cache_t *cache = r->view->caches[r->site->index];
-    if (cache == NULL)
-        return BFF_STAGE_NEXT;
     bff_cache_req_t *cr = h2o_mem_alloc_shared(&r->req->pool, sizeof(*cr), on_dispose);
     memset(cr, 0, sizeof(*cr));
     cr->magic = CACHE_REQ_MAGIC;
     cr->r = r;
     cr->cache = cache;
-    if (compute_key(cr) != 0)
-        return BFF_STAGE_NEXT; /* params accepted it once; should it not again, do not cache */
+    cr->policy = policy;
+    cr->resume = resume;
+    return cr;
+}
+
+static bff_stage_result_t lookup(bff_cache_req_t *cr)
+{
+    bff_req_t *r = cr->r;
+    bff_cache_t *cache = cr->cache;
     r->cache = cr;
     const char *blob;
     size_t len;
@@ -288,6 +293,31 @@ bff_stage_result_t bff_stage_cache(bff_req_t *r)
     if ((cr->l2 = bff_cache_l2_get(cache, cr->key, on_l2, cr)) != NULL)
         return BFF_STAGE_PENDING;
     return decide(cr, NULL, 0);
+}
+
+bff_stage_result_t bff_stage_cache(bff_req_t *r)
+{
+    const bff_spec_t *spec = r->route.spec;
+    if (!spec->cache.enabled || spec->graphql_op != NULL)
+        return BFF_STAGE_NEXT;
+    bff_cache_t *cache = r->view->caches[r->site->index];
+    if (cache == NULL)
+        return BFF_STAGE_NEXT;
+    bff_cache_req_t *cr = create(r, cache, &spec->cache, bff_pipeline_resume);
+    cr->can_refresh = 1;
+    if (compute_key(cr) != 0)
+        return BFF_STAGE_NEXT; /* params accepted it once; should it not again, do not cache */
+    return lookup(cr);
+}
+
+bff_stage_result_t bff_cache_lookup(bff_req_t *r, bff_cache_t *cache,
+                                    const bff_cache_policy_t *policy, const unsigned char key[32],
+                                    int per_principal, void (*resume)(bff_req_t *r))
+{
+    bff_cache_req_t *cr = create(r, cache, policy, resume);
+    memcpy(cr->key, key, 32);
+    cr->per_principal = per_principal;
+    return lookup(cr);
 }
 
 /* A strong ETag: the body's SHA-256, shortened (collisions need 2^64 work). */
@@ -308,13 +338,11 @@ static size_t make_etag(h2o_iovec_t body, char out[36])
 }
 
 char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int status,
-                        h2o_iovec_t body, const bff_exec_t *exec, size_t *len)
+                        h2o_iovec_t type, h2o_iovec_t body, int whole, int max_age, unsigned flags,
+                        size_t *len)
 {
-    int max_age;
-    unsigned flags;
-    bff_exec_cache_hints(exec, &max_age, &flags);
-    if (status != 200 || bff_exec_state(exec) != BFF_EXEC_COMPLETE || bff_exec_partial(exec) ||
-        (flags & BFF_CC_NO_STORE) != 0 || ((flags & BFF_CC_PRIVATE) != 0 && !per_principal))
+    if (status != 200 || !whole || (flags & BFF_CC_NO_STORE) != 0 ||
+        ((flags & BFF_CC_PRIVATE) != 0 && !per_principal) || type.len > 200)
         return NULL;
     uint64_t ttl = policy->ttl_ms;
     if ((flags & BFF_CC_MAX_AGE) != 0 && (uint64_t)max_age * 1000 < ttl)
@@ -331,8 +359,8 @@ char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int
                            .flags = per_principal ? BFF_CACHE_PRIVATE : 0,
                            .etag = etag,
                            .etag_len = make_etag(body, etag),
-                           .content_type = "application/json",
-                           .content_type_len = 16,
+                           .content_type = type.base,
+                           .content_type_len = type.len,
                            .body = body.base,
                            .body_len = body.len};
     *len = bff_cache_entry_size(&e);
@@ -343,11 +371,22 @@ char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int
 
 int bff_cache_on_composed(bff_req_t *r, int status, h2o_iovec_t body, const bff_exec_t *exec)
 {
+    int max_age;
+    unsigned flags;
+    bff_exec_cache_hints(exec, &max_age, &flags);
+    int whole = bff_exec_state(exec) == BFF_EXEC_COMPLETE && !bff_exec_partial(exec);
+    return bff_cache_on_answer(r, status, h2o_iovec_init(H2O_STRLIT("application/json")), body,
+                               whole, max_age, flags);
+}
+
+int bff_cache_on_answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, int whole,
+                        int max_age, unsigned flags)
+{
     bff_cache_req_t *cr = r->cache;
     h2o_req_t *req = r->req;
     size_t len;
-    char *blob =
-        bff_cache_i_build(&r->route.spec->cache, cr->per_principal, status, body, exec, &len);
+    char *blob = bff_cache_i_build(cr->policy, cr->per_principal, status, type, body, whole,
+                                   max_age, flags, &len);
     add_header(req, H2O_STRLIT("x-cache"), H2O_STRLIT("miss"));
     if (blob == NULL) {
         add_header(req, H2O_STRLIT("cache-control"), H2O_STRLIT("no-store"));

@@ -7,12 +7,25 @@
 
 #include "compose/exec.h"
 #include "server/http/request.h"
+#include "server/stage/pipeline.h"
 
 /** A composed answer of a cached endpoint: adds ETag, Cache-Control and X-Cache, stores it
  * when it may be (a whole 200 the upstreams let be cached), and hands it to waiting requests.
  * Returns 1 when it answered 304 (the client's If-None-Match matched), else 0 (the caller
  * sends the body). */
 int bff_cache_on_composed(bff_req_t *r, int status, h2o_iovec_t body, const bff_exec_t *exec);
+/** The same for any answer: `whole` when nothing failed, and what the upstreams'
+ * Cache-Control said (bff_exec_cache_hints). */
+int bff_cache_on_answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, int whole,
+                        int max_age, unsigned flags);
+/** Another stage's cached answer (GraphQL operations): looks `key` up like the cache stage.
+ * RESPONDED: answered from the cache. NEXT: a miss, the caller runs it and reports through
+ * bff_cache_on_answer / bff_cache_on_failed. PENDING: later either answered, or `resume(r)` is
+ * called for the caller to run it. No stale-while-revalidate refresh here (stale entries past
+ * ttl are misses), stale-if-error applies. */
+bff_stage_result_t bff_cache_lookup(bff_req_t *r, bff_cache_t *cache,
+                                    const bff_cache_policy_t *policy, const unsigned char key[32],
+                                    int per_principal, void (*resume)(bff_req_t *r));
 /** The composition failed or is partial: answers from a stale entry within stale-if-error
  * (returns 1), else returns 0 and the caller answers as usual. */
 int bff_cache_on_failed(bff_req_t *r);

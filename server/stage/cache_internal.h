@@ -9,7 +9,8 @@
 /** The entry blob for a composed answer (malloc'ed; NULL when it must not be stored: not a
  * 200, a source failed, or an upstream's Cache-Control forbids it). */
 char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int status,
-                        h2o_iovec_t body, const bff_exec_t *exec, size_t *len);
+                        h2o_iovec_t type, h2o_iovec_t body, int whole, int max_age, unsigned flags,
+                        size_t *len);
 /** Refreshes `key` in the background from request `r`'s endpoint and doc (stale-while-
  * revalidate): at most one refresh per key on this worker, and with Redis, per key across
  * instances. */

@@ -11,6 +11,7 @@
 #include "compose/mem.h"
 #include "server/cache/entry.h"
 #include "server/core/clock.h"
+#include "server/fetch/call_cache.h"
 #include "server/stage/cache_internal.h"
 #include "server/stage/compose.h"
 
@@ -36,13 +37,13 @@ static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb
                          const char **err)
 {
     refresh_t *f = host;
-    return bff_call_start(f->view->upstreams[f->site][req->upstream], req, f->deadline_at, cb, data,
-                          err);
+    return bff_cached_call_start(f->cache, f->view->upstreams[f->site][req->upstream], req,
+                                 f->deadline_at, cb, data, err);
 }
 
 static void fetch_cancel(void *host, void *call)
 {
-    bff_call_cancel(call);
+    bff_cached_call_cancel(call);
 }
 
 static uint64_t host_now_us(void *host)
@@ -72,9 +73,15 @@ static void on_done(void *data, bff_exec_t *exec)
     size_t len = 0;
     const bff_profile_t *profile = f->view->config->sites[f->site].profile;
     if (bff_exec_state(exec) == BFF_EXEC_COMPLETE &&
-        bff_compose_render(profile, f->spec, exec, &w, &status) == 0)
+        bff_compose_render(profile, f->spec, exec, &w, &status) == 0) {
+        int max_age;
+        unsigned flags;
+        bff_exec_cache_hints(exec, &max_age, &flags);
         blob = bff_cache_i_build(&f->spec->cache, f->per_principal, status,
-                                 h2o_iovec_init(w.buf, w.len), exec, &len);
+                                 h2o_iovec_init(H2O_STRLIT("application/json")),
+                                 h2o_iovec_init(w.buf, w.len), !bff_exec_partial(exec), max_age,
+                                 flags, &len);
+    }
     bff_jwrite_dispose(&w);
     if (blob != NULL) {
         bff_cache_entry_t e;

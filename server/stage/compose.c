@@ -9,6 +9,7 @@
 
 #include "compose/exec.h"
 #include "server/core/clock.h"
+#include "server/fetch/call_cache.h"
 #include "server/http/respond.h"
 #include "server/http/trace.h"
 #include "server/stage/graphql.h"
@@ -33,12 +34,13 @@ static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb
 {
     compose_t *c = host;
     bff_upstream_t *up = c->view->upstreams[c->r->site->index][req->upstream];
-    return bff_call_start(up, req, c->deadline_at, cb, data, err);
+    return bff_cached_call_start(c->view->caches[c->r->site->index], up, req, c->deadline_at, cb,
+                                 data, err);
 }
 
 static void fetch_cancel(void *host, void *call)
 {
-    bff_call_cancel(call);
+    bff_cached_call_cancel(call);
 }
 
 static uint64_t host_now_us(void *host)

@@ -11,6 +11,9 @@
 
 #include "compose/gql/parse.h"
 #include "compose/mem.h"
+#include "server/core/digest.h"
+#include "server/fetch/call_cache.h"
+#include "server/stage/cache.h"
 #include "compose/gql/run.h"
 #include "compose/gql/validate.h"
 #include "compose/gql/values.h"
@@ -124,12 +127,13 @@ static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb
 {
     gql_state_t *s = host;
     bff_upstream_t *up = s->view->upstreams[s->r->site->index][req->upstream];
-    return bff_call_start(up, req, s->deadline_at, cb, data, err);
+    return bff_cached_call_start(s->view->caches[s->r->site->index], up, req, s->deadline_at, cb,
+                                 data, err);
 }
 
 static void fetch_cancel(void *host, void *call)
 {
-    bff_call_cancel(call);
+    bff_cached_call_cancel(call);
 }
 
 static uint64_t host_now_us(void *host)
@@ -219,10 +223,20 @@ static void on_run_done(void *data, bff_gql_run_t *run)
         bff_jwrite_close(&w, '}');
     }
     s->r->log_partial = bff_gql_run_error_count(run) != 0;
-    if (s->rest)
+    if (s->rest) {
         respond_rest(s->r, &w);
-    else
-        send_json(s->r->req, 200, s->response_json, &w);
+    } else if (s->r->cache != NULL && s->r->log_partial && bff_cache_on_failed(s->r)) {
+        /* a stale answer within stale_if_error */
+    } else {
+        int max_age;
+        unsigned flags;
+        bff_gql_run_cache_hints(run, &max_age, &flags);
+        h2o_iovec_t body = h2o_iovec_init(w.buf, w.len);
+        if (s->r->cache == NULL ||
+            !bff_cache_on_answer(s->r, 200, s->response_json ? type_gql : type_json, body,
+                                 !s->r->log_partial, max_age, flags))
+            send_json(s->r->req, 200, s->response_json, &w);
+    }
     bff_jwrite_dispose(&w);
     stop(s);
     bff_req_sent(s->r);
@@ -264,9 +278,9 @@ static void headers_json(bff_req_t *r, const bff_gql_graph_t *g, bff_jwrite_t *w
 
 /* Runs `op` of `doc` with the coerced variables; `entry` (may be NULL) is a cache reference
  * the run keeps until the request ends. */
-static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_gql_cached_t *entry,
-                                    const bff_gql_document_t *doc, const bff_gql_operation_t *op,
-                                    const char *vars, size_t vars_len, int rj, int rest)
+static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gql_cached_t *entry,
+                                  const bff_gql_document_t *doc, const bff_gql_operation_t *op,
+                                  const char *vars, size_t vars_len, int rj, int rest)
 {
     h2o_req_t *req = r->req;
     gql_state_t *s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), on_dispose);
@@ -317,6 +331,101 @@ static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_
     bff_timer_start(&w->timers, &s->deadline_timer, timeout, on_deadline);
     bff_gql_run_start(s->run); /* may answer at once (nothing to fetch) */
     return BFF_STAGE_PENDING;
+}
+
+/* ---- the response cache: query operations, when graph.yaml turns it on ---- */
+
+/* A query waiting for the cache's verdict (a Redis read, or an identical query in progress). */
+typedef struct st_gql_pending_t {
+    const bff_gql_graph_t *g;
+    bff_gql_cached_t *entry; /* a reference, handed to the run */
+    const bff_gql_document_t *doc;
+    const bff_gql_operation_t *op;
+    h2o_iovec_t vars;
+    int rj;
+} gql_pending_t;
+
+static void on_pending_dispose(void *p)
+{
+    gql_pending_t *gp = p;
+    bff_gql_cache_release(gp->entry);
+}
+
+static bff_stage_result_t run_pending(bff_req_t *r)
+{
+    gql_pending_t *gp = r->graphql;
+    bff_gql_cached_t *entry = gp->entry;
+    gp->entry = NULL;
+    return run_now(r, gp->g, entry, gp->doc, gp->op, gp->vars.base, gp->vars.len, gp->rj, 0);
+}
+
+static void resume_pending(bff_req_t *r)
+{
+    if (run_pending(r) == BFF_STAGE_RESPONDED)
+        bff_req_sent(r);
+}
+
+static int is_credential(const char *name)
+{
+    return strcmp(name, "authorization") == 0 || strcmp(name, "cookie") == 0 ||
+           strcmp(name, "proxy-authorization") == 0 || strcmp(name, "x-api-key") == 0;
+}
+
+/* The key: the graph's digest, the document, the operation, its coerced variables, the media
+ * type asked for, and the request headers the graph reads (credentials only when not shared). */
+static int query_key(bff_req_t *r, const bff_gql_graph_t *g, const bff_gql_cached_t *entry,
+                     const bff_gql_operation_t *op, const char *vars, size_t vars_len, int rj,
+                     unsigned char key[32])
+{
+    bff_sha256_t h;
+    bff_sha256_begin(&h);
+    bff_sha256_add(&h, "graphql-v1", 11);
+    bff_sha256_add(&h, g->digest, sizeof(g->digest));
+    bff_sha256_add(&h, entry->hash, 65);
+    const char *name = op->name != NULL ? op->name : "";
+    bff_sha256_add(&h, name, strlen(name) + 1);
+    bff_sha256_add(&h, vars, vars_len);
+    bff_sha256_add(&h, rj ? "\1" : "\0", 1);
+    int per_principal = 0;
+    for (size_t i = 0; i != g->nrequest_headers; ++i) {
+        const char *hname = g->request_headers[i];
+        if (is_credential(hname)) {
+            if (g->cache.shared)
+                continue;
+            per_principal = 1;
+        }
+        ssize_t at = h2o_find_header_by_str(&r->req->headers, hname, strlen(hname), -1);
+        bff_sha256_add(&h, hname, strlen(hname) + 1);
+        if (at >= 0)
+            bff_sha256_add(&h, r->req->headers.entries[at].value.base,
+                           r->req->headers.entries[at].value.len);
+        bff_sha256_add(&h, "", 1);
+    }
+    bff_sha256_end(&h, key);
+    return per_principal;
+}
+
+/* A query of a graph with `cache:` is looked up first; anything else runs now. */
+static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_gql_cached_t *entry,
+                                    const bff_gql_document_t *doc, const bff_gql_operation_t *op,
+                                    const char *vars, size_t vars_len, int rj, int rest)
+{
+    bff_cache_t *cache = r->view->caches[r->site->index];
+    if (rest || entry == NULL || cache == NULL || !g->cache.enabled || op->kind != BFF_GQL_QUERY)
+        return run_now(r, g, entry, doc, op, vars, vars_len, rj, rest);
+    unsigned char key[32];
+    int per_principal = query_key(r, g, entry, op, vars, vars_len, rj, key);
+    gql_pending_t *gp = h2o_mem_alloc_shared(&r->req->pool, sizeof(*gp), on_pending_dispose);
+    *gp = (gql_pending_t){.g = g,
+                          .entry = entry,
+                          .doc = doc,
+                          .op = op,
+                          .vars = h2o_strdup(&r->req->pool, vars, vars_len),
+                          .rj = rj};
+    r->graphql = gp;
+    bff_stage_result_t res =
+        bff_cache_lookup(r, cache, &g->cache, key, per_principal, resume_pending);
+    return res == BFF_STAGE_NEXT ? run_pending(r) : res;
 }
 
 bff_stage_result_t bff_graphql_rest(bff_req_t *r, const char *request_doc, size_t len)

@@ -242,6 +242,172 @@ def test_redis_that_stops_answering():
         os.kill(redis.proc.pid, signal.SIGCONT)
 
 
+def load_run(port, seconds, events):
+    """8 keep-alive clients over 200 keys for `seconds`; `events` are (at_seconds, fn) run
+    meanwhile. Returns (statuses, latencies)."""
+    stop = time.time() + seconds
+    statuses, lat = [], []
+    lock = threading.Lock()
+
+    def client(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        i = n
+        while time.time() < stop:
+            i += 7
+            t0 = time.time()
+            try:
+                conn.request("GET", "/users/%d" % (i % 200))
+                r = conn.getresponse()
+                r.read()
+                st = r.status
+            except Exception:  # noqa: BLE001
+                st = 0
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            with lock:
+                statuses.append(st)
+                lat.append(time.time() - t0)
+        conn.close()
+
+    ts = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    t_start = time.time()
+    for t in ts:
+        t.start()
+    for at, fn in events:
+        time.sleep(max(0, t_start + at - time.time()))
+        fn()
+    for t in ts:
+        t.join()
+    return statuses, sorted(lat)
+
+
+def test_load_while_redis_is_killed_stopped_and_back():
+    redis = harness.Redis()
+    block = "cache:\n  redis: %s\n  command_timeout: 100ms\n  memory: 0" % redis.url
+    up, b = serve({"u.yaml": user_endpoint("cache: 1s")}, block, threads=2)
+    time.sleep(0.3)
+    state = {}
+
+    def kill():
+        redis.stop()
+
+    def restart():
+        state["r"] = harness.Redis(port=redis.port)
+
+    def sigstop():
+        os.kill(state["r"].proc.pid, signal.SIGSTOP)
+
+    def sigcont():
+        os.kill(state["r"].proc.pid, signal.SIGCONT)
+
+    statuses, lat = load_run(b.port, 5.0, [(1.0, kill), (2.0, restart), (3.0, sigstop), (4.0, sigcont)])
+    bad = [s for s in statuses if s != 200]
+    p99 = lat[int(len(lat) * 0.99)] if lat else 0
+    sys.stderr.write("  load: %d requests, %d not 200, p99 %.0f ms, max %.0f ms\n"
+                     % (len(statuses), len(bad), p99 * 1000, lat[-1] * 1000))
+    check(len(statuses) > 100, "the run made requests: %d" % len(statuses))
+    check(len(bad) <= len(statuses) * 0.001, "at most 0.1%% errors: %d of %d" % (len(bad), len(statuses)))
+    check(lat[-1] < 3.0, "no request hung on Redis (slowest %.2f s)" % lat[-1])
+    # Back to normal: entries reach Redis again.
+    deadline = time.time() + 6
+    while time.time() < deadline and not state["r"].keys():
+        harness.request(b.port, "GET", "/users/%d" % (1000 + int(time.time() * 10) % 1000))
+        time.sleep(0.1)
+    check(len(state["r"].keys()) > 0, "caching resumed within 5 s")
+
+
+SDL = """
+type Query { user(id: ID!): User }
+type User { id: ID! firstName: String }
+"""
+
+
+def test_source_cache_shared_by_rest_and_graphql():
+    """A source's cache is keyed by its call: two endpoints and a GraphQL field that make the
+    same call share one upstream answer."""
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra="cache: {}")
+    src = 'user: { upstream: users, path: "/users/{id}", cache: 30s }'
+    a = "endpoint: GET /a/{id}\nsources:\n  %s\nresponse: { id: user.id }\n" % src
+    b_ = "endpoint: GET /b/{id}\nsources:\n  %s\nresponse: { name: user.firstName }\n" % src
+    graph = """
+schema: shop.graphql
+resolvers:
+  Query.user:
+    source: { upstream: users, path: "/users/{args.id}", cache: 30s }
+"""
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"a.yaml": a, "b.yaml": b_},
+                            "files": {"graph.yaml": graph, "shop.graphql": SDL}}})
+    st, h, body = harness.request(b.port, "GET", "/a/77")
+    eq(st, 200, body)
+    check("x-cache" not in h, "the endpoint itself is not cached: %r" % h)
+    st, _, body = harness.request(b.port, "GET", "/b/77")
+    eq(st, 200, body)
+    st, _, body = harness.request(b.port, "POST", "/graphql",
+                                  body=json.dumps({"query": '{ user(id: "77") { id firstName } }'}),
+                                  headers={"Content-Type": "application/json"})
+    eq(st, 200, body)
+    eq(json.loads(body)["data"]["user"]["id"], "77")
+    eq(calls(up, "/users/77"), 1, "one upstream call for two endpoints and a GraphQL field")
+    harness.request(b.port, "GET", "/a/78")
+    eq(calls(up, "/users/78"), 1)
+
+
+def test_source_cache_respects_no_store_and_coalesces():
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra="cache: {}")
+    ep = """
+endpoint: GET /s/{id}
+sources:
+  user: { upstream: users, path: "/users/{id}?delay_ms=300%s", cache: 30s }
+response: { id: user.id }
+"""
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {
+        "s.yaml": ep % "", "n.yaml": (ep % "&cache_control=no-store").replace("/s/", "/n/", 1)}}})
+    results = []
+    hammer(b.port, "/s/5", 30, results)
+    eq(sorted(set(r[0] for r in results)), [200], results[:3])
+    eq(calls(up, "/users/5"), 1, "30 concurrent requests, one call for the cached source")
+    harness.request(b.port, "GET", "/n/6")
+    harness.request(b.port, "GET", "/n/6")
+    eq(calls(up, "/users/6"), 2, "no-store from the upstream: the source is not kept")
+
+
+def gql(port, query, variables=None, headers=None):
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    return harness.request(port, "POST", "/graphql", body=json.dumps({"query": query, "variables": variables or {}}), headers=h)
+
+
+def test_graphql_queries_cached_per_variables():
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra="cache: {}")
+    graph = """
+schema: shop.graphql
+cache: { ttl: 30s, stale_if_error: 60s }
+resolvers:
+  Query.user:
+    source: { upstream: users, path: "/users/{args.id}" }
+"""
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {},
+                            "files": {"graph.yaml": graph, "shop.graphql": SDL}}})
+    q = "query U($id: ID!) { user(id: $id) { id firstName } }"
+    st, h, body = gql(b.port, q, {"id": "1"})
+    eq((st, h.get("x-cache")), (200, "miss"), body)
+    st, h2, body2 = gql(b.port, q, {"id": "1"})
+    eq((st, h2.get("x-cache"), body2), (200, "hit", body))
+    st, h3, _ = gql(b.port, q, {"id": "2"})
+    eq(h3.get("x-cache"), "miss", "other variables, other entry")
+    eq((calls(up, "/users/1"), calls(up, "/users/2")), (1, 1))
+    st, h4, body4 = gql(b.port, "query { user(id: \"1\") { id } }")
+    eq(h4.get("x-cache"), "miss", "another document")
+    # The same query as GET is the same operation: the same entry.
+    st, h5, _ = harness.request(b.port, "GET", "/graphql?query=" + __import__("urllib.parse").parse.quote(q) + "&variables=" + __import__("urllib.parse").parse.quote('{"id":"1"}'))
+    eq((st, h5.get("x-cache")), (200, "hit"))
+    st, h6, _ = gql(b.port, q, {"id": "1"}, headers={"If-None-Match": h2["etag"]})
+    eq(st, 304)
+
+
 def test_check_rejects_bad_cache_settings():
     prof = harness.upstream_profile("t", "http://127.0.0.1:9", extra="cache:\n  redis: http://x")
     d = harness.tmpdir()
@@ -270,5 +436,9 @@ if __name__ == "__main__":
         test_two_instances_share_redis,
         test_redis_down_never_fails_a_request,
         test_redis_that_stops_answering,
+        test_load_while_redis_is_killed_stopped_and_back,
+        test_source_cache_shared_by_rest_and_graphql,
+        test_source_cache_respects_no_store_and_coalesces,
+        test_graphql_queries_cached_per_variables,
         test_check_rejects_bad_cache_settings,
     ])
