@@ -338,6 +338,10 @@ int bff_source_parse(bff_source_t *src, const bff_yaml_node_t *key, const bff_ya
     if (body != NULL && (src->body = bff_shape_parse(body, resolve_root, &sp, diag)) == NULL)
         ret = -1;
     bff_shape_foreach_path(src->body, note_path, &sp);
+    if (src->cache.enabled && src->body != NULL) {
+        bff_yaml_error(diag, cache, "a source with a body is not cached");
+        ret = -1;
+    }
     const bff_yaml_node_t *fallback = bff_yaml_get(def, "fallback");
     if (fallback != NULL) {
         if (!src->optional) {

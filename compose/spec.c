@@ -507,6 +507,11 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
                        "a cache",
                        spec->method);
         ret = -1;
+    } else if (spec->cache.enabled && spec->graphql != NULL) {
+        bff_yaml_error(diag, cache,
+                       "a stored GraphQL operation is not cached here: its sources' cache "
+                       "applies (graph.yaml), and graph.yaml's cache covers /graphql queries");
+        ret = -1;
     }
     if (bff_yaml_get(root, "max_body") != NULL && strcmp(spec->method, "GET") == 0) {
         bff_yaml_error(diag, bff_yaml_get(root, "max_body"),

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The demo, from a fresh clone: installs what is missing, builds, starts the bundled demo shop
-# upstream and the three BFF profiles (web, mobile, partner), and prints URLs to try.
+# upstream, a redis-server for the shared cache, and the three BFF profiles (web, mobile,
+# partner), and prints URLs to try.
 # Ctrl-C stops everything.
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,20 +14,28 @@ export USERS_URL="http://127.0.0.1:$UPSTREAM_PORT" ORDERS_URL="http://127.0.0.1:
 export CATALOG_URL="http://127.0.0.1:$UPSTREAM_PORT" NOTIFICATIONS_URL="http://127.0.0.1:$UPSTREAM_PORT"
 export SHIPPING_URL="http://127.0.0.1:$UPSTREAM_PORT"
 export BFF_ACCESS_LOG=${BFF_ACCESS_LOG:-off}
+REDIS_PORT=${REDIS_PORT:-6390}
+export BFF_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
 build/bffd check bff/web bff/mobile bff/partner
 build/tests/upstream/demo_upstream --port "$UPSTREAM_PORT" --latency-ms "${UPSTREAM_LATENCY_MS:-5}" >/dev/null &
 UPSTREAM_PID=$!
 RUN=$(mktemp -d)
+# The cache's second level: a throwaway redis-server (no persistence) on its own port.
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN" >"$RUN/redis.out" 2>&1 &
+REDIS_PID=$!
 build/bffd --profile bff/web --profile bff/mobile --profile bff/partner >"$RUN/bffd.out" &
 BFFD_PID=$!
-trap 'kill $BFFD_PID $UPSTREAM_PID $TAIL_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' INT TERM EXIT
+trap 'kill $BFFD_PID $UPSTREAM_PID $REDIS_PID $TAIL_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' INT TERM EXIT
 TAIL_PID=
 
 # Both must really be up (a port held by something else is a failure, not a half demo).
 up() { for i in $(seq 1 50); do curl -skf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 kill -0 $UPSTREAM_PID 2>/dev/null && up "http://127.0.0.1:$UPSTREAM_PORT/users/1" ||
     { echo "demo: the demo upstream did not start on port $UPSTREAM_PORT (in use? set UPSTREAM_PORT)"; exit 1; }
+for i in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+kill -0 $REDIS_PID 2>/dev/null ||
+    { cat "$RUN/redis.out"; echo "demo: redis-server did not start on port $REDIS_PORT (in use? set REDIS_PORT)"; exit 1; }
 # Each profile says where it listens (profile.yaml, or BFF_*_LISTEN): follow what it says.
 for i in $(seq 1 50); do
     [ "$(grep -c ' listening on ' "$RUN/bffd.out")" -ge 3 ] && break
@@ -62,6 +71,8 @@ bffd demo is running (upstream latency ${UPSTREAM_LATENCY_MS:-5} ms per call). T
   health                     curl -s localhost:8081/health   (8082, 8083 alike)
   see the timings            curl -si localhost:8082/dashboard/42 | grep -i server-timing
   HTTP/2 (h2c)               curl -s --http2-prior-knowledge localhost:8082/dashboard/42
+  cached (L1 + Redis)        curl -si localhost:8081/users/42/settings | grep -i -e x-cache -e etag -e age
+                             (run it twice: miss, then hit; Redis holds it: redis-cli -p $REDIS_PORT keys 'bffd:*')
   a write                    curl -s -X POST localhost:8081/users/42/orders -H 'content-type: application/json' \\
                                   -d '{"items": [{"sku": "p-1", "qty": 2}], "note": "gift"}'
 
@@ -72,6 +83,8 @@ Break a service and watch bffd cope (the demo upstream's switch, no spec edited)
                              curl -s localhost:8082/dashboard/42       # reason "circuit open": no call made
   a slow service             curl -s -X POST 'localhost:$UPSTREAM_PORT/__chaos?service=notifications&delay_ms=900'
                              curl -s localhost:8082/dashboard/42       # answered at the endpoint's deadline
+  stale if error             curl -s -X POST 'localhost:$UPSTREAM_PORT/__chaos?service=users&status=503'
+                             curl -si localhost:8081/users/42/settings   # after 30s: X-Cache: stale, still 200
   heal everything            curl -s -X POST localhost:$UPSTREAM_PORT/__chaos
 
 Ctrl-C stops the demo.

@@ -33,6 +33,29 @@ static void usage(FILE *fp)
             "serving if the new one has errors); SIGTERM or SIGINT drain and stop.\n");
 }
 
+/* What `cache:` settles to: where entries live and what is cached. */
+static void print_cache(const bff_profile_t *p)
+{
+    if (!p->cache.present)
+        return;
+    size_t endpoints = 0, sources = 0;
+    for (size_t e = 0; e != p->nendpoints; ++e) {
+        endpoints += p->endpoints[e]->cache.enabled != 0;
+        for (size_t s = 0; s != p->endpoints[e]->plan.nsources; ++s)
+            sources += p->endpoints[e]->plan.sources[s].cache.enabled != 0;
+    }
+    for (size_t r = 0; p->graph != NULL && r != p->graph->nresolvers; ++r)
+        if (p->graph->resolvers[r].kind == BFF_GQL_RESOLVE_SOURCE)
+            sources += p->graph->resolvers[r].plan.sources[0].cache.enabled != 0;
+    char redis[300] = "no Redis (L1 only)";
+    if (p->cache.redis_host != NULL)
+        snprintf(redis, sizeof(redis), "Redis %s:%u/%u, keys %s*", p->cache.redis_host,
+                 p->cache.redis_port, p->cache.redis_db, p->cache.prefix);
+    printf("  cache: L1 %llu MiB per worker, %s; %zu cached endpoints, %zu cached sources%s\n",
+           (unsigned long long)(p->cache.memory_bytes >> 20), redis, endpoints, sources,
+           p->graph != NULL && p->graph->cache.enabled ? ", GraphQL queries" : "");
+}
+
 static int cmd_check(int argc, char **argv)
 {
     if (argc < 1) {
@@ -60,6 +83,7 @@ static int cmd_check(int argc, char **argv)
         else
             printf("%s: ok (profile %s, %zu upstreams, %zu endpoints)\n", argv[i], p->name,
                    p->nupstreams, p->nendpoints);
+        print_cache(p);
         bff_config_release(c);
     }
     return failed ? 1 : 0;

@@ -182,6 +182,10 @@ static void on_upstream(void *data, bff_fetch_result_t *res)
         cc->fill = NULL;
         free(blob);
     }
+    /* A per-principal call marks the answer private, as its cached copy would: an endpoint
+     * that is not per principal must not store it, however it was fetched. */
+    if (cc->per_principal)
+        res->cache_flags |= BFF_CC_PRIVATE;
     bff_fetch_cb cb = cc->cb;
     void *d = cc->data;
     free_call(cc);

@@ -415,7 +415,7 @@ def test_check_rejects_bad_cache_settings():
     harness.write(os.path.join(d, "profile.yaml"), prof)
     harness.write(os.path.join(d, "endpoints", "w.yaml"),
                   "endpoint: POST /w\ncache: 10s\nsources:\n  u: { upstream: users, path: /x, method: POST }\nresponse: { a: u.a }\n")
-    r = subprocess.run([harness.BFFD, "check", "--profile", d], capture_output=True, text=True)
+    r = subprocess.run([harness.BFFD, "check", d], capture_output=True, text=True)
     eq(r.returncode != 0, True, r.stdout + r.stderr)
     out = r.stdout + r.stderr
     check("profile.yaml:" in out and "redis must be a URL" in out, out)
