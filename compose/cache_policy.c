@@ -8,9 +8,12 @@ static int is_off(const char *s)
     return strcmp(s, "off") == 0 || strcmp(s, "false") == 0 || strcmp(s, "no") == 0;
 }
 
-int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_cache_policy_t *out)
+int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_cache_policy_t *out,
+                           const bff_yaml_node_t **tags)
 {
     memset(out, 0, sizeof(*out));
+    if (tags != NULL)
+        *tags = NULL;
     if (node == NULL)
         return 0;
     if (node->kind == BFF_YAML_SCALAR) {
@@ -32,8 +35,18 @@ int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_ca
     static const char *const keys[] = {"ttl",    "stale_while_revalidate", "stale_if_error",
                                        "shared", "client_max_age",         "enabled",
                                        NULL};
-    if (bff_yaml_check_map(diag, node, "cache", keys) != 0)
+    static const char *const keys_tags[] = {"ttl",
+                                            "stale_while_revalidate",
+                                            "stale_if_error",
+                                            "shared",
+                                            "client_max_age",
+                                            "enabled",
+                                            "tags",
+                                            NULL};
+    if (bff_yaml_check_map(diag, node, "cache", tags != NULL ? keys_tags : keys) != 0)
         return -1;
+    if (tags != NULL)
+        *tags = bff_yaml_get(node, "tags");
     out->enabled = 1;
     int ret = bff_yaml_get_bool(diag, node, "enabled", &out->enabled);
     if (bff_yaml_get(node, "enabled") == NULL)

@@ -30,7 +30,9 @@ typedef struct st_bff_cache_policy_t {
  * the RFC says. */
 void bff_cache_control_parse(const char *value, int *max_age_s, unsigned *flags);
 
-/** Reads `node` (may be NULL: off). Returns 0, or -1 after reporting to diag. */
-int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_cache_policy_t *out);
+/** Reads `node` (may be NULL: off). `tags` non-NULL accepts a `tags` list (endpoints), left
+ * in *tags for the caller to compile (NULL when absent). Returns 0, or -1 after reporting. */
+int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_cache_policy_t *out,
+                           const bff_yaml_node_t **tags);
 
 #endif

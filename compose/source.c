@@ -323,7 +323,7 @@ int bff_source_parse(bff_source_t *src, const bff_yaml_node_t *key, const bff_ya
     }
     ret |= parse_headers(&sp, bff_yaml_get(def, "headers"));
     const bff_yaml_node_t *cache = bff_yaml_get(def, "cache");
-    ret |= bff_cache_policy_parse(cache, diag, &src->cache);
+    ret |= bff_cache_policy_parse(cache, diag, &src->cache, NULL);
     if (src->cache.enabled && strcmp(src->method, "GET") != 0) {
         bff_yaml_error(diag, cache, "only GET sources are cached, not %s", src->method);
         ret = -1;

@@ -445,6 +445,31 @@ static int parse_answer(struct spec_parser *sp, const bff_yaml_node_t *root)
     return ret;
 }
 
+/* cache.tags: templates over the parameters and sources, rendered when an answer is stored,
+ * so an operator can purge every entry of, say, one user. */
+static int parse_cache_tags(struct spec_parser *sp, const bff_yaml_node_t *tags)
+{
+    if (tags == NULL)
+        return 0;
+    if (tags->kind != BFF_YAML_SEQ || tags->size > BFF_SPEC_MAX_CACHE_TAGS) {
+        bff_yaml_error(sp->diag, tags,
+                       "'tags' is a list of at most %d templates such as "
+                       "\"user:{userId}\"",
+                       BFF_SPEC_MAX_CACHE_TAGS);
+        return -1;
+    }
+    bff_spec_t *spec = sp->spec;
+    spec->cache_tags = bff_calloc(tags->size ? tags->size : 1, sizeof(bff_template_t));
+    int ret = 0;
+    for (size_t i = 0; i != tags->size; ++i) {
+        if (parse_answer_template(sp, tags->items[i], "a cache tag", spec->cache_tags + i) != 0)
+            ret = -1;
+        else
+            ++spec->ncache_tags;
+    }
+    return ret;
+}
+
 bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag)
 {
     static const char *const keys[] = {"endpoint", "description", "params", "query",   "timeout",
@@ -500,7 +525,9 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     ret |= parse_answer(&sp, root);
     ret |= bff_yaml_get_size(diag, root, "max_body", &spec->max_body);
     const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
-    ret |= bff_cache_policy_parse(cache, diag, &spec->cache);
+    const bff_yaml_node_t *tags;
+    ret |= bff_cache_policy_parse(cache, diag, &spec->cache, &tags);
+    ret |= parse_cache_tags(&sp, tags);
     if (spec->cache.enabled && strcmp(spec->method, "GET") != 0) {
         bff_yaml_error(diag, cache,
                        "only GET endpoints are cached; a %s is never answered from "
@@ -563,6 +590,9 @@ void bff_spec_free(bff_spec_t *spec)
     free(spec->params);
     bff_plan_dispose(&spec->plan);
     bff_template_dispose(&spec->status_tmpl);
+    for (size_t i = 0; i != spec->ncache_tags; ++i)
+        bff_template_dispose(spec->cache_tags + i);
+    free(spec->cache_tags);
     for (size_t i = 0; i != spec->nheaders; ++i) {
         free(spec->headers[i].name);
         bff_template_dispose(&spec->headers[i].value);

@@ -12,6 +12,7 @@
 #include "compose/yaml_tree.h"
 
 #define BFF_SPEC_MAX_SOURCES BFF_PLAN_MAX_SOURCES
+#define BFF_SPEC_MAX_CACHE_TAGS 16
 #define BFF_SPEC_MAX_PATH_PARAMS 64 /* callers size bff_spec_match's `values` for this many */
 
 typedef enum en_bff_param_type_t {
@@ -64,7 +65,9 @@ typedef struct st_bff_spec_t {
      * parameters are its variables, its data the answer. The text is parsed and validated
      * against the profile's graph when the profile loads (server/core/profile.c). */
     char *graphql;
-    bff_cache_policy_t cache; /* the composed answer's (GET endpoints only) */
+    bff_cache_policy_t cache;   /* the composed answer's (GET endpoints only) */
+    bff_template_t *cache_tags; /* cache.tags: purge tags rendered at store */
+    size_t ncache_tags;
     /* SHA-256 of what shapes the answer (the endpoint's file and its profile's), set by the
      * profile loader: part of every cache key, so no reload serves an older spec's entry. */
     unsigned char digest[32];

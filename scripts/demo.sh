@@ -24,7 +24,11 @@ RUN=$(mktemp -d)
 # The cache's second level: a throwaway redis-server (no persistence) on its own port.
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN" >"$RUN/redis.out" 2>&1 &
 REDIS_PID=$!
-build/bffd --profile bff/web --profile bff/mobile --profile bff/partner >"$RUN/bffd.out" &
+# The admin API (cache purge, reload) on its own port, with a demo token.
+ADMIN_PORT=${ADMIN_PORT:-8090}
+export BFFD_ADMIN_TOKEN=${BFFD_ADMIN_TOKEN:-demo-admin-token-change-me}
+build/bffd --profile bff/web --profile bff/mobile --profile bff/partner \
+    --admin "127.0.0.1:$ADMIN_PORT" >"$RUN/bffd.out" &
 BFFD_PID=$!
 trap 'kill $BFFD_PID $UPSTREAM_PID $REDIS_PID $TAIL_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' INT TERM EXIT
 TAIL_PID=
@@ -38,7 +42,7 @@ kill -0 $REDIS_PID 2>/dev/null ||
     { cat "$RUN/redis.out"; echo "demo: redis-server did not start on port $REDIS_PORT (in use? set REDIS_PORT)"; exit 1; }
 # Each profile says where it listens (profile.yaml, or BFF_*_LISTEN): follow what it says.
 for i in $(seq 1 50); do
-    [ "$(grep -c ' listening on ' "$RUN/bffd.out")" -ge 3 ] && break
+    [ "$(grep -c '^bffd: profile .* listening on ' "$RUN/bffd.out")" -ge 3 ] && break
     kill -0 $BFFD_PID 2>/dev/null || break
     sleep 0.1
 done
@@ -73,6 +77,8 @@ bffd demo is running (upstream latency ${UPSTREAM_LATENCY_MS:-5} ms per call). T
   HTTP/2 (h2c)               curl -s --http2-prior-knowledge localhost:8082/dashboard/42
   cached (L1 + Redis)        curl -si localhost:8081/users/42/settings | grep -i -e x-cache -e etag -e age
                              (run it twice: miss, then hit; Redis holds it: redis-cli -p $REDIS_PORT keys 'bffd:*')
+  purge (admin API)          curl -s localhost:$ADMIN_PORT/cache/purge -H 'authorization: Bearer $BFFD_ADMIN_TOKEN' \\
+                                  -d '{"tags": ["user:42"]}'
   a write                    curl -s -X POST localhost:8081/users/42/orders -H 'content-type: application/json' \\
                                   -d '{"items": [{"sku": "p-1", "qty": 2}], "note": "gift"}'
 

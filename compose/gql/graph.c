@@ -542,7 +542,7 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     ret |= bff_yaml_get_duration_ms(diag, root, "timeout", &g->timeout_ms);
     ret |= load_limits(&gl, root);
     const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
-    ret |= bff_cache_policy_parse(cache, diag, &g->cache);
+    ret |= bff_cache_policy_parse(cache, diag, &g->cache, NULL);
     if (g->cache.enabled && g->cache.has_swr) {
         bff_yaml_error(diag, cache,
                        "stale_while_revalidate is for REST endpoints; a GraphQL operation's "

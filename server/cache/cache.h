@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "server/cache/cache_conf.h"
+#include "server/cache/entry.h"
 #include "server/loop/redis_loop.h"
 #include "server/loop/timer.h"
 
@@ -49,16 +50,36 @@ typedef void (*bff_cache_l2_cb)(void *data, const char *blob, size_t len);
 void *bff_cache_l2_get(bff_cache_t *c, const unsigned char key[32], bff_cache_l2_cb cb, void *data);
 void bff_cache_l2_cancel(void *op);
 
-/** Stores a blob in both levels until `expires_ms` (wall clock); Redis's copy is written in
- * the background, its outcome only counted. */
+/** Stores a blob (`e` is its decoded form) in both levels until the entry expires; Redis's
+ * copy, and the key's membership in each of the entry's tag sets, are written in the
+ * background, their outcome only counted. */
 void bff_cache_put(bff_cache_t *c, const unsigned char key[32], const char *blob, size_t len,
-                   uint64_t expires_ms);
+                   const bff_cache_entry_t *e);
 
 /** Asks Redis for the refresh lock of `key` (SET NX PX lock). The callback gets 1 when this
  * instance should refresh (it got the lock, or Redis could not say), 0 when another instance
  * holds it. Returns NULL when Redis cannot be asked: refresh (the callback never runs). */
 typedef void (*bff_cache_lock_cb)(void *data, int acquired);
 void *bff_cache_lock(bff_cache_t *c, const unsigned char key[32], bff_cache_lock_cb cb, void *data);
+
+/* Purging: what an operator asks (server/admin), applied to this worker's L1, to Redis, and
+ * announced to other instances. A key is 64 hex digits; a tag is a rendered cache tag. */
+#define BFF_PURGE_KEY 'k'
+#define BFF_PURGE_TAG 't'
+#define BFF_PURGE_ALL 'a' /* L1 only: after missed announcements */
+/** Drops the matching L1 entries; returns how many. */
+size_t bff_cache_purge_l1(bff_cache_t *c, char kind, const char *what, size_t len);
+/** Deletes the key, or every entry of the tag, in Redis. The callback gets how many entries
+ * went, or -1 when Redis did not answer. Returns NULL (no callback) without Redis. */
+typedef void (*bff_cache_purge_cb)(void *data, long long deleted);
+void *bff_cache_l2_purge(bff_cache_t *c, char kind, const char *what, size_t len,
+                         bff_cache_purge_cb cb, void *data);
+/** Announces a purge on the profile's channel (PREFIXpurge) to the other instances. */
+void bff_cache_publish(bff_cache_t *c, const char *msg, size_t len);
+/** Subscribes to the profile's purge channel on a connection of its own (one worker per
+ * process does). Returns -1 without Redis or when already listening. */
+int bff_cache_listen(bff_cache_t *c, h2o_evloop_t *loop, bff_redis_message_cb on_message,
+                     bff_redis_subscribed_cb on_subscribed, void *data);
 
 /* Fills: identical misses on this worker wait for one composition. */
 typedef struct st_bff_cache_waiter_t bff_cache_waiter_t;

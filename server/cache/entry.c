@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-#define MAGIC "BFC1"
-#define HEAD_SIZE (4 + 4 * 8 + 4 * 2 + 4)
+#define MAGIC "BFC2"
+#define HEAD_SIZE (4 + 4 * 8 + 5 * 2 + 4)
 
 static char *put_u64(char *p, uint64_t v)
 {
@@ -30,7 +30,7 @@ static uint64_t get_u(const char *p, int n)
 
 size_t bff_cache_entry_size(const bff_cache_entry_t *e)
 {
-    return HEAD_SIZE + e->etag_len + e->content_type_len + e->body_len;
+    return HEAD_SIZE + e->etag_len + e->content_type_len + e->tags_len + e->body_len;
 }
 
 void bff_cache_entry_encode(const bff_cache_entry_t *e, char *out)
@@ -45,12 +45,16 @@ void bff_cache_entry_encode(const bff_cache_entry_t *e, char *out)
     p = put_u16(p, e->flags);
     p = put_u16(p, (unsigned)e->etag_len);
     p = put_u16(p, (unsigned)e->content_type_len);
+    p = put_u16(p, (unsigned)e->tags_len);
     p = put_u16(p, (unsigned)(e->body_len & 0xffff));
     p = put_u16(p, (unsigned)(e->body_len >> 16));
     memcpy(p, e->etag, e->etag_len);
     p += e->etag_len;
     memcpy(p, e->content_type, e->content_type_len);
     p += e->content_type_len;
+    if (e->tags_len != 0)
+        memcpy(p, e->tags, e->tags_len);
+    p += e->tags_len;
     if (e->body_len != 0)
         memcpy(p, e->body, e->body_len);
 }
@@ -69,18 +73,33 @@ int bff_cache_entry_decode(const char *blob, size_t len, bff_cache_entry_t *e)
     e->flags = (unsigned)get_u(p + 2, 2);
     e->etag_len = (size_t)get_u(p + 4, 2);
     e->content_type_len = (size_t)get_u(p + 6, 2);
-    e->body_len = (size_t)get_u(p + 8, 4);
-    p += 12;
+    e->tags_len = (size_t)get_u(p + 8, 2);
+    e->body_len = (size_t)get_u(p + 10, 4);
+    p += 14;
     if (e->status < 100 || e->status > 599 || e->fresh_until_ms < e->stored_ms ||
-        len - HEAD_SIZE != e->etag_len + e->content_type_len + e->body_len)
+        len - HEAD_SIZE != e->etag_len + e->content_type_len + e->tags_len + e->body_len)
         return -1;
     e->etag = p;
     e->content_type = p + e->etag_len;
-    e->body = e->content_type + e->content_type_len;
+    e->tags = e->content_type + e->content_type_len;
+    e->body = e->tags + e->tags_len;
     /* Values go into response headers: no line breaks or NULs, whatever Redis held. */
     for (size_t i = 0; i != e->etag_len + e->content_type_len; ++i)
         if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
             return -1;
+    return 0;
+}
+
+int bff_cache_entry_has_tag(const bff_cache_entry_t *e, const char *tag, size_t len)
+{
+    const char *p = e->tags, *end = e->tags + e->tags_len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl != NULL ? nl : end) - p);
+        if (n == len && memcmp(p, tag, len) == 0)
+            return 1;
+        p += n + 1;
+    }
     return 0;
 }
 

@@ -2,10 +2,10 @@
  * Redis, so a hit from either is decoded the same way and an L2 hit fills L1 without
  * re-encoding. Times are wall-clock milliseconds because other instances read the entry.
  *
- * Layout (little-endian): "BFC1", stored, fresh_until, swr_until, sie_until (u64 each),
- * status, flags, etag length, content-type length (u16 each), body length (u32), then the
- * etag, content type and body bytes. Redis is not trusted to hand back what was stored:
- * decode checks every length. */
+ * Layout (little-endian): "BFC2", stored, fresh_until, swr_until, sie_until (u64 each),
+ * status, flags, etag length, content-type length, tags length (u16 each), body length (u32),
+ * then the etag, content type, tags (newline-separated) and body bytes. Redis is not trusted to
+ * hand back what was stored: decode checks every length. */
 #ifndef BFF_SERVER_CACHE_ENTRY_H
 #define BFF_SERVER_CACHE_ENTRY_H
 
@@ -25,6 +25,8 @@ typedef struct st_bff_cache_entry_t {
     size_t etag_len;
     const char *content_type;
     size_t content_type_len;
+    const char *tags; /* purge tags, '\n' between them */
+    size_t tags_len;
     const char *body;
     size_t body_len;
 } bff_cache_entry_t;
@@ -36,6 +38,8 @@ void bff_cache_entry_encode(const bff_cache_entry_t *e, char *out);
 /** Reads a blob; the strings of *e point into `blob`. Returns 0, or -1 when it is not a whole,
  * well-formed entry of this version (treated as a miss). */
 int bff_cache_entry_decode(const char *blob, size_t len, bff_cache_entry_t *e);
+/** 1 when `tag` is one of the entry's tags. */
+int bff_cache_entry_has_tag(const bff_cache_entry_t *e, const char *tag, size_t len);
 /** The moment after which nobody may use the entry (the latest of its windows). */
 uint64_t bff_cache_entry_expires(const bff_cache_entry_t *e);
 

@@ -168,6 +168,20 @@ void bff_l1_put(bff_l1_t *l1, const unsigned char key[32], const char *blob, siz
         grow(l1);
 }
 
+size_t bff_l1_remove_if(bff_l1_t *l1, int (*pred)(void *data, const char *blob, size_t len),
+                        void *data)
+{
+    size_t n = 0;
+    for (l1_item_t *it = l1->newest, *next; it != NULL; it = next) {
+        next = it->older;
+        if (pred(data, it->blob, it->len)) {
+            drop(l1, find_slot(l1, it->key));
+            ++n;
+        }
+    }
+    return n;
+}
+
 size_t bff_l1_bytes(const bff_l1_t *l1)
 {
     return l1->bytes;

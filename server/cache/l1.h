@@ -22,6 +22,9 @@ int bff_l1_get(bff_l1_t *l1, const unsigned char key[32], uint64_t now_ms, const
 void bff_l1_put(bff_l1_t *l1, const unsigned char key[32], const char *blob, size_t len,
                 uint64_t expires_ms);
 void bff_l1_remove(bff_l1_t *l1, const unsigned char key[32]);
+/** Drops every entry for which `pred` returns 1 (a purge by tag: rare, so a full walk). */
+size_t bff_l1_remove_if(bff_l1_t *l1, int (*pred)(void *data, const char *blob, size_t len),
+                        void *data);
 /** Drops every entry. */
 void bff_l1_clear(bff_l1_t *l1);
 

@@ -45,3 +45,22 @@ void bff_sha256_end(bff_sha256_t *h, unsigned char out[32])
     EVP_MD_CTX_free(h->ctx);
     h->ctx = NULL;
 }
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int bff_unhex32(const char *in, unsigned char out[32])
+{
+    for (unsigned i = 0; i != 32; ++i) {
+        int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}

@@ -18,5 +18,7 @@ void bff_sha256_add(bff_sha256_t *h, const void *data, size_t len);
 void bff_sha256_end(bff_sha256_t *h, unsigned char out[32]);
 /** 32 bytes as 64 lower-case hex digits and a NUL. */
 void bff_hex32(const unsigned char in[32], char out[65]);
+/** 64 hex digits (either case) back into 32 bytes. Returns 0, or -1 on a non-hex digit. */
+int bff_unhex32(const char *in, unsigned char out[32]);
 
 #endif

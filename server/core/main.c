@@ -23,6 +23,9 @@ static void usage(FILE *fp)
             "  -p, --profile DIR      serve the BFF profile in DIR (profile.yaml + endpoints/)\n"
             "  -t, --threads N        worker threads (default: number of cores)\n"
             "  -l, --listen HOST:PORT override the listener (only with a single profile)\n"
+            "      --admin HOST:PORT  serve the admin API there (cache purge, reload); it needs\n"
+            "                         a token of at least 16 characters:\n"
+            "      --admin-token-file FILE   the token's file (or the BFFD_ADMIN_TOKEN variable)\n"
             "  -h, --help             show this help\n"
             "  -v, --version          show the version\n"
             "\n"
@@ -124,6 +127,39 @@ static void reload(bff_server_t *server, const bff_config_args_t *args)
     bff_diag_clear(&diag);
 }
 
+/* The admin token: the file's first line, or BFFD_ADMIN_TOKEN; 16 characters at least, so a
+ * guessable word never guards a purge. */
+static int read_admin_token(const char *file, char **out)
+{
+    char buf[512] = "";
+    if (file != NULL) {
+        FILE *f = fopen(file, "r");
+        if (f == NULL || fgets(buf, sizeof(buf), f) == NULL) {
+            fprintf(stderr, "bffd: cannot read the admin token from '%s'\n", file);
+            if (f != NULL)
+                fclose(f);
+            return -1;
+        }
+        fclose(f);
+        buf[strcspn(buf, "\r\n")] = '\0';
+    } else if (getenv("BFFD_ADMIN_TOKEN") != NULL) {
+        snprintf(buf, sizeof(buf), "%s", getenv("BFFD_ADMIN_TOKEN"));
+    }
+    size_t len = strlen(buf);
+    if (len < 16) {
+        fprintf(stderr, "bffd: --admin needs a token of at least 16 characters "
+                        "(--admin-token-file FILE or BFFD_ADMIN_TOKEN)\n");
+        return -1;
+    }
+    for (size_t i = 0; i != len; ++i)
+        if ((unsigned char)buf[i] <= ' ' || buf[i] == 0x7f) {
+            fprintf(stderr, "bffd: the admin token must be printable, without spaces\n");
+            return -1;
+        }
+    *out = strdup(buf);
+    return 0;
+}
+
 static int parse_threads(const char *s, unsigned *out)
 {
     int64_t v;
@@ -138,10 +174,15 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
 
-    static const struct option longopts[] = {
-        {"profile", required_argument, NULL, 'p'}, {"threads", required_argument, NULL, 't'},
-        {"listen", required_argument, NULL, 'l'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'v'},       {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"profile", required_argument, NULL, 'p'},
+                                             {"threads", required_argument, NULL, 't'},
+                                             {"listen", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'v'},
+                                             {"admin", required_argument, NULL, 'A'},
+                                             {"admin-token-file", required_argument, NULL, 'T'},
+                                             {NULL, 0, NULL, 0}};
+    const char *admin = NULL, *admin_token_file = NULL;
     const char *dirs[MAX_PROFILES], *listen = NULL;
     size_t ndirs = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -165,6 +206,12 @@ int main(int argc, char **argv)
             break;
         case 'l':
             listen = optarg;
+            break;
+        case 'A':
+            admin = optarg;
+            break;
+        case 'T':
+            admin_token_file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -202,6 +249,22 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    char *admin_host = NULL, *admin_token = NULL;
+    uint16_t admin_port = 0;
+    if (admin != NULL && (bff_profile_parse_listen(admin, &admin_host, &admin_port) != 0 ||
+                          read_admin_token(admin_token_file, &admin_token) != 0)) {
+        if (admin_host == NULL)
+            fprintf(stderr, "bffd: --admin must be HOST:PORT, not '%s'\n", admin);
+        free(admin_host);
+        free(listen_host);
+        return 2;
+    }
+    if (admin == NULL && admin_token_file != NULL) {
+        fprintf(stderr, "bffd: --admin-token-file is for --admin HOST:PORT\n");
+        free(listen_host);
+        return 2;
+    }
+
     bff_config_args_t args = {
         .dirs = dirs, .ndirs = ndirs, .listen_host = listen_host, .listen_port = listen_port};
     bff_diag_t diag = {0};
@@ -226,6 +289,9 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     static bff_server_t server;
+    server.admin_host = admin_host;
+    server.admin_port = admin_port;
+    server.admin_token = admin_token;
     if (bff_server_start(&server, config, nthreads) != 0)
         return 1;
     int sig = 0;
@@ -235,6 +301,8 @@ int main(int argc, char **argv)
     bff_server_stop(&server);
     bff_server_dispose(&server);
     free(listen_host);
+    free(admin_host);
+    free(admin_token);
     curl_global_cleanup();
     fprintf(stderr, "bffd: stopped\n");
     return 0;

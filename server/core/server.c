@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/admin/admin.h"
 #include "server/core/listener.h"
+#include "server/core/random.h"
 
 /* SO_REUSEPORT would let a second bffd silently share a port with the first; a probe without it
  * fails with EADDRINUSE if anything already listens on the address. */
@@ -77,8 +79,31 @@ Error:
     return NULL;
 }
 
+/* The admin listener: no SO_REUSEPORT, so it can never share a port with a profile's. */
+static int bind_admin(bff_server_t *server)
+{
+    struct sockaddr_storage addr;
+    socklen_t len;
+    if (bff_listener_resolve(server->admin_host, server->admin_port, &addr, &len) != 0)
+        return -1;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, len) != 0 || listen(fd, 64) != 0) {
+        fprintf(stderr, "bffd: admin: cannot listen on %s:%u: %s\n", server->admin_host,
+                server->admin_port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (server->admin_port == 0)
+        server->admin_port = bff_listener_port(fd);
+    return fd;
+}
+
 int bff_server_start(bff_server_t *server, bff_config_t *config, unsigned nthreads)
 {
+    snprintf(server->instance_id, sizeof(server->instance_id), "%016llx",
+             (unsigned long long)bff_random_u64());
     pthread_mutex_init(&server->config_mutex, NULL);
     server->config = config;
     atomic_store(&server->generation, config->generation);
@@ -90,15 +115,26 @@ int bff_server_start(bff_server_t *server, bff_config_t *config, unsigned nthrea
     int *fds = bind_all(server, config, nthreads);
     if (fds == NULL)
         return -1;
+    int admin_fd = -1;
+    if (server->admin_host != NULL && (admin_fd = bind_admin(server)) < 0) {
+        for (size_t k = 0; k != config->nsites * nthreads; ++k)
+            close(fds[k]);
+        free(fds);
+        return -1;
+    }
     for (unsigned t = 0; t != nthreads; ++t)
         bff_worker_init(server->workers + t, server, t, fds + t * config->nsites);
     free(fds);
+    if (admin_fd >= 0)
+        bff_admin_start(server->workers, admin_fd);
     for (size_t i = 0; i != config->nsites; ++i) {
         const bff_profile_t *p = config->sites[i].profile;
         printf("bffd: profile %s listening on %s://%s:%u (%zu endpoints)\n", p->name,
                config->sites[i].ssl_ctx ? "https" : "http", p->host, server->ports[i],
                p->nendpoints);
     }
+    if (admin_fd >= 0)
+        printf("bffd: admin listening on http://%s:%u\n", server->admin_host, server->admin_port);
     fflush(stdout);
     for (unsigned t = 0; t != nthreads; ++t) {
         if (pthread_create(&server->workers[t].thread, NULL, bff_worker_main,
@@ -139,6 +175,13 @@ void bff_server_stop(bff_server_t *server)
     for (unsigned t = 0; t != server->nworkers; ++t)
         bff_worker_wake(server->workers + t);
     bff_worker_wait_drained(server->nworkers);
+}
+
+void bff_server_purge_local(bff_server_t *server, size_t site, char kind, const char *what,
+                            size_t len)
+{
+    for (unsigned t = 0; t != server->nworkers; ++t)
+        bff_worker_send_purge(server->workers + t, site, kind, what, len);
 }
 
 void bff_server_dispose(bff_server_t *server)

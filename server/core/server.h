@@ -20,6 +20,11 @@ struct st_bff_server_t {
     bff_config_t *config;            /* the current snapshot; guarded by config_mutex */
     atomic_uint_fast64_t generation; /* config->generation, for the workers' cheap check */
     atomic_int stopping;
+    char instance_id[17]; /* random hex: names this process in purge announcements */
+    /* The admin listener (--admin): served by the first worker; off when admin_host is NULL. */
+    char *admin_host;
+    uint16_t admin_port;
+    char *admin_token;
 };
 
 /** Binds every profile's listener (so a port in use fails before any thread starts), then
@@ -35,6 +40,10 @@ bff_config_t *bff_server_acquire_config(bff_server_t *server);
  * drain_timeout), and waits until every worker has drained. Drained workers park rather than
  * exit (see worker.c); the caller is expected to end the process. */
 void bff_server_stop(bff_server_t *server);
+/** Purges L1 entries of profile `site` on every worker of this process (each applies it on its
+ * own loop, at its next turn). `kind` and `what` as bff_cache_purge_l1. Any thread. */
+void bff_server_purge_local(bff_server_t *server, size_t site, char kind, const char *what,
+                            size_t len);
 void bff_server_dispose(bff_server_t *server);
 
 #endif

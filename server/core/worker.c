@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "server/core/server.h"
@@ -69,9 +70,55 @@ static void on_write_sweep(bff_timer_t *timer)
     bff_timer_start(&w->timers, &w->write_sweep, WRITE_SWEEP_MS, on_write_sweep);
 }
 
+/* A purge for this worker's L1 (server.c sends one to every worker). */
+typedef struct st_purge_msg_t {
+    h2o_multithread_message_t super;
+    size_t site;
+    char kind;
+    size_t len;
+    char what[];
+} purge_msg_t;
+
 static void on_wakeup(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
-    /* Nothing to read: the message only interrupts the loop so it sees the server's flags. */
+    /* A wake-up alone (no message) only interrupts the loop so it sees the server's flags. */
+    bff_worker_t *w = H2O_STRUCT_FROM_MEMBER(bff_worker_t, wakeup, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        purge_msg_t *m = H2O_STRUCT_FROM_MEMBER(purge_msg_t, super.link, messages->next);
+        h2o_linklist_unlink(&m->super.link);
+        if (m->site < w->view->config->nsites && w->view->caches[m->site] != NULL)
+            bff_cache_purge_l1(w->view->caches[m->site], m->kind, m->what, m->len);
+        free(m);
+    }
+}
+
+void bff_worker_send_purge(bff_worker_t *w, size_t site, char kind, const char *what, size_t len)
+{
+    purge_msg_t *m = bff_calloc(1, sizeof(*m) + len + 1);
+    m->site = site;
+    m->kind = kind;
+    m->len = len;
+    memcpy(m->what, what, len);
+    h2o_multithread_send_message(&w->wakeup, &m->super);
+}
+
+/* Purges other instances announce on a profile's channel (the first worker listens). Messages
+ * read "INSTANCE KIND WHAT"; this process's own were applied when they were made. */
+static void on_purge_message(void *data, const char *msg, size_t len)
+{
+    bff_site_ctx_t *sc = data;
+    bff_server_t *server = sc->worker->server;
+    if (len < 19 || msg[16] != ' ' || msg[18] != ' ' || memcmp(msg, server->instance_id, 16) == 0)
+        return;
+    bff_server_purge_local(server, sc->index, msg[17], msg + 19, len - 19);
+}
+
+/* (Re)subscribed: announcements made while the connection was down are lost, so every worker
+ * drops its L1 entries of the profile (Redis still has the rest). */
+static void on_purge_subscribed(void *data)
+{
+    bff_site_ctx_t *sc = data;
+    bff_server_purge_local(sc->worker->server, sc->index, BFF_PURGE_ALL, "", 0);
 }
 
 /* curl caps connections per host for the whole multi handle: use the largest cap any upstream
@@ -115,6 +162,11 @@ static void adopt_config(bff_worker_t *w)
     if (w->curl != NULL)
         bff_curl_loop_set_limits(w->curl, max_host_connections(config),
                                  max_idle_connections(config));
+    if (w->id == 0) /* one listener per process for other instances' purges */
+        for (size_t i = 0; i != w->nsites; ++i)
+            if (w->view->caches[i] != NULL)
+                bff_cache_listen(w->view->caches[i], w->loop, on_purge_message, on_purge_subscribed,
+                                 w->sites + i);
     bff_conf_view_release(prev);
 }
 

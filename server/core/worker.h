@@ -68,6 +68,9 @@ void bff_worker_init(bff_worker_t *w, bff_server_t *server, unsigned id, const i
 void *bff_worker_main(void *arg);
 /** Blocks until `n` workers have drained (the main thread, at shutdown). */
 void bff_worker_wait_drained(unsigned n);
+/** Queues a purge of the worker's L1 for profile `site` (bff_cache_purge_l1), applied at its
+ * next loop turn. Any thread. */
+void bff_worker_send_purge(bff_worker_t *w, size_t site, char kind, const char *what, size_t len);
 /** Interrupts the worker's poll so it looks at the server's flags now. Any thread. */
 void bff_worker_wake(bff_worker_t *w);
 

@@ -176,7 +176,7 @@ static void on_upstream(void *data, bff_fetch_result_t *res)
         if (blob != NULL) {
             bff_cache_entry_t e;
             bff_cache_entry_decode(blob, len, &e);
-            bff_cache_put(cc->cache, cc->key, blob, len, e.fresh_until_ms);
+            bff_cache_put(cc->cache, cc->key, blob, len, &e);
         }
         bff_cache_fill_end(cc->cache, cc->fill, blob, len);
         cc->fill = NULL;

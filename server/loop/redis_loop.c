@@ -49,7 +49,11 @@ struct st_bff_redis_t {
     h2o_timeout_entry_t reconnect_entry;
     size_t num_commands; /* command objects hiredis still holds a pointer to */
     char *password;      /* AUTH first on every connection; NULL = none */
-    unsigned db;         /* then SELECT, when not 0 */
+    char *channel;       /* a subscriber: SUBSCRIBEd on every connection; NULL = commands */
+    bff_redis_message_cb on_message;
+    bff_redis_subscribed_cb on_subscribed;
+    void *sub_data;
+    unsigned db; /* then SELECT, when not 0 */
     struct {
         uint64_t connect_attempts, connects, connect_timeouts, command_timeouts;
     } _stats;
@@ -67,6 +71,8 @@ struct st_bff_redis_command_t {
 };
 
 static void start_connect(bff_redis_t *r);
+static bff_redis_command_t *start_command(bff_redis_t *r, bff_redis_cb cb, void *cbdata, int argc,
+                                          const char **argv, const size_t *argvlen);
 
 static char *dup_string(const char *s)
 {
@@ -205,6 +211,25 @@ static void on_setup_reply(void *cbdata, const char *err, const redisReply *repl
     }
 }
 
+/* Every reply of the subscription: its confirmation, then one per message. hiredis passes NULL
+ * when the connection goes (the reconnect subscribes again). */
+static void on_subscription(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    bff_redis_t *r = privdata;
+    const redisReply *rep = reply;
+    if (rep == NULL || r->destroying || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    r->backoff_level = 0;
+    ++r->callback_depth;
+    if (strcmp(rep->element[0]->str, "subscribe") == 0 && r->on_subscribed != NULL)
+        r->on_subscribed(r->sub_data);
+    else if (strcmp(rep->element[0]->str, "message") == 0 &&
+             rep->element[2]->type == REDIS_REPLY_STRING)
+        r->on_message(r->sub_data, rep->element[2]->str, rep->element[2]->len);
+    --r->callback_depth;
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     bff_redis_t *r = ac->data;
@@ -221,14 +246,16 @@ static void on_connect(const redisAsyncContext *ac, int status)
     /* Pipelined ahead of anything a caller sends on this connection. */
     if (r->password != NULL) {
         const char *argv[] = {"AUTH", r->password};
-        bff_redis_command_start(r, on_setup_reply, r, 2, argv, NULL);
+        start_command(r, on_setup_reply, r, 2, argv, NULL);
     }
     if (r->db != 0) {
         char db[16];
         snprintf(db, sizeof(db), "%u", r->db);
         const char *argv[] = {"SELECT", db};
-        bff_redis_command_start(r, on_setup_reply, r, 2, argv, NULL);
+        start_command(r, on_setup_reply, r, 2, argv, NULL);
     }
+    if (r->channel != NULL)
+        redisAsyncCommand(r->ac, on_subscription, r, "SUBSCRIBE %s", r->channel);
 }
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
@@ -322,6 +349,7 @@ void bff_redis_destroy(bff_redis_t *r)
     free(r->host);
     free(r->addr);
     free(r->password);
+    free(r->channel);
     r->_magic = 0;
     free(r);
 }
@@ -333,6 +361,18 @@ void bff_redis_set_setup(bff_redis_t *r, const char *password, unsigned db)
     r->db = db;
     if (bff_redis_is_connected(r)) /* connected already: drop it so the setup runs */
         redisAsyncDisconnect(r->ac);
+}
+
+void bff_redis_subscribe(bff_redis_t *r, const char *channel, bff_redis_message_cb on_message,
+                         bff_redis_subscribed_cb on_subscribed, void *data)
+{
+    assert(r->channel == NULL);
+    r->channel = dup_string(channel);
+    r->on_message = on_message;
+    r->on_subscribed = on_subscribed;
+    r->sub_data = data;
+    if (bff_redis_is_connected(r))
+        redisAsyncCommand(r->ac, on_subscription, r, "SUBSCRIBE %s", r->channel);
 }
 
 int bff_redis_in_callback(const bff_redis_t *r)
@@ -404,8 +444,15 @@ bff_redis_command_t *bff_redis_command_start(bff_redis_t *r, bff_redis_cb cb, vo
     assert(r->_magic == REDIS_MAGIC);
     assert(cb != NULL);
     /* argc 0 would trip an assert inside hiredis. */
-    if (argc < 1 || is_unsupported(argv[0], argvlen != NULL ? argvlen[0] : strlen(argv[0])))
+    if (argc < 1 || is_unsupported(argv[0], argvlen != NULL ? argvlen[0] : strlen(argv[0])) ||
+        r->channel != NULL)
         return NULL;
+    return start_command(r, cb, cbdata, argc, argv, argvlen);
+}
+
+static bff_redis_command_t *start_command(bff_redis_t *r, bff_redis_cb cb, void *cbdata, int argc,
+                                          const char **argv, const size_t *argvlen)
+{
     if (!bff_redis_is_connected(r))
         return NULL;
 

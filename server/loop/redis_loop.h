@@ -64,6 +64,14 @@ void bff_redis_destroy(bff_redis_t *r);
 /** Every new connection first sends AUTH `password` (NULL = none) and SELECT `db` (0 = none);
  * a refused one is closed and retried with backoff. Call right after create. */
 void bff_redis_set_setup(bff_redis_t *r, const char *password, unsigned db);
+/** Makes the client a subscriber of `channel` (it then starts no commands): SUBSCRIBE is sent
+ * on every connection; `on_subscribed` runs each time the server confirms it (after a
+ * reconnect too: messages sent meanwhile were missed), `on_message` per message (borrowed).
+ * No timeout applies: a silent server is noticed by TCP keepalive. */
+typedef void (*bff_redis_message_cb)(void *data, const char *msg, size_t len);
+typedef void (*bff_redis_subscribed_cb)(void *data);
+void bff_redis_subscribe(bff_redis_t *r, const char *channel, bff_redis_message_cb on_message,
+                         bff_redis_subscribed_cb on_subscribed, void *data);
 /** 1 while one of this client's callbacks runs (it must not be destroyed then). */
 int bff_redis_in_callback(const bff_redis_t *r);
 

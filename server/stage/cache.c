@@ -45,48 +45,57 @@ static int is_credential(const char *name)
 
 /* The key: the endpoint's digest and the request doc (parameters and the headers the spec
  * reads, credentials included unless the endpoint is `shared`). */
-static int compute_key(bff_cache_req_t *cr)
+int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2o_iovec_t query,
+                           const h2o_headers_t *headers, h2o_iovec_t doc, h2o_mem_pool_t *pool,
+                           unsigned char key[32], int *per_principal)
 {
-    bff_req_t *r = cr->r;
-    const bff_spec_t *spec = r->route.spec;
     int reads_credentials = 0;
     for (size_t i = 0; i != spec->nrequest_headers; ++i)
         reads_credentials |= is_credential(spec->request_headers[i]);
-    h2o_iovec_t doc = r->doc;
-    bff_jwrite_t shared_doc = {0};
-    if (reads_credentials && spec->cache.shared) {
-        /* The doc again without the credentials: one entry for every principal. */
+    bff_jwrite_t built = {0};
+    if (doc.base == NULL || (reads_credentials && spec->cache.shared)) {
+        /* The doc (again), without the credentials when shared: one entry for everybody. */
         const char *kept[BFF_SPEC_MAX_PATH_PARAMS];
         bff_spec_t view = *spec;
-        view.request_headers = (char **)kept;
-        view.nrequest_headers = 0;
-        for (size_t i = 0; i != spec->nrequest_headers && i != BFF_SPEC_MAX_PATH_PARAMS; ++i)
-            if (!is_credential(spec->request_headers[i]))
-                kept[view.nrequest_headers++] = spec->request_headers[i];
-        h2o_req_t *req = r->req;
-        h2o_iovec_t query = req->query_at != SIZE_MAX
-                                ? h2o_iovec_init(req->path.base + req->query_at + 1,
-                                                 req->path.len - req->query_at - 1)
-                                : h2o_iovec_init(NULL, 0);
+        if (spec->cache.shared) {
+            view.request_headers = (char **)kept;
+            view.nrequest_headers = 0;
+            for (size_t i = 0; i != spec->nrequest_headers && i != BFF_SPEC_MAX_PATH_PARAMS; ++i)
+                if (!is_credential(spec->request_headers[i]))
+                    kept[view.nrequest_headers++] = spec->request_headers[i];
+        }
         char msg[64];
         const char *bad;
-        bff_jwrite_init(&shared_doc, 256, 64 * 1024);
-        if (bff_params_build(&view, r->route.values, query, &req->headers, h2o_iovec_init(NULL, 0),
-                             &req->pool, &shared_doc, msg, sizeof(msg), &bad) != 0) {
-            bff_jwrite_dispose(&shared_doc);
+        bff_jwrite_init(&built, 256, 64 * 1024);
+        if (bff_params_build(&view, values, query, headers, h2o_iovec_init(NULL, 0), pool, &built,
+                             msg, sizeof(msg), &bad) != 0 ||
+            bff_jwrite_done(&built) != 0) {
+            bff_jwrite_dispose(&built);
             return -1;
         }
-        doc = h2o_iovec_init(shared_doc.buf, shared_doc.len);
+        doc = h2o_iovec_init(built.buf, built.len);
     }
-    cr->per_principal = reads_credentials && !spec->cache.shared;
+    *per_principal = reads_credentials && !spec->cache.shared;
     bff_sha256_t h;
     bff_sha256_begin(&h);
     bff_sha256_add(&h, "endpoint-v1", 12);
     bff_sha256_add(&h, spec->digest, sizeof(spec->digest));
     bff_sha256_add(&h, doc.base, doc.len);
-    bff_sha256_end(&h, cr->key);
-    bff_jwrite_dispose(&shared_doc);
+    bff_sha256_end(&h, key);
+    bff_jwrite_dispose(&built);
     return 0;
+}
+
+static int compute_key(bff_cache_req_t *cr)
+{
+    bff_req_t *r = cr->r;
+    h2o_req_t *req = r->req;
+    h2o_iovec_t query =
+        req->query_at != SIZE_MAX
+            ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
+            : h2o_iovec_init(NULL, 0);
+    return bff_cache_endpoint_key(r->route.spec, r->route.values, query, &req->headers, r->doc,
+                                  &req->pool, cr->key, &cr->per_principal);
 }
 
 static void add_header(h2o_req_t *req, const char *name, size_t namelen, const char *value,
@@ -337,9 +346,29 @@ static size_t make_etag(h2o_iovec_t body, char out[36])
     return 34;
 }
 
+size_t bff_cache_i_tags(const bff_spec_t *spec, const bff_exec_t *exec, char *buf, size_t size)
+{
+    size_t len = 0;
+    bff_shape_env_t env = bff_exec_env(exec);
+    for (size_t i = 0; i != spec->ncache_tags; ++i) {
+        bff_jwrite_t v;
+        bff_jwrite_init(&v, 128, 256);
+        if (bff_template_render(spec->cache_tags + i, &env, 0, &v, NULL) == 0 && !v.overflow &&
+            v.len != 0 && v.len <= 200 && memchr(v.buf, '\n', v.len) == NULL &&
+            len + v.len + 1 <= size) {
+            if (len != 0)
+                buf[len++] = '\n';
+            memcpy(buf + len, v.buf, v.len);
+            len += v.len;
+        }
+        bff_jwrite_dispose(&v);
+    }
+    return len;
+}
+
 char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int status,
-                        h2o_iovec_t type, h2o_iovec_t body, int whole, int max_age, unsigned flags,
-                        size_t *len)
+                        h2o_iovec_t type, h2o_iovec_t body, h2o_iovec_t tags, int whole,
+                        int max_age, unsigned flags, size_t *len)
 {
     if (status != 200 || !whole || (flags & BFF_CC_NO_STORE) != 0 ||
         ((flags & BFF_CC_PRIVATE) != 0 && !per_principal) || type.len > 200)
@@ -361,6 +390,8 @@ char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int
                            .etag_len = make_etag(body, etag),
                            .content_type = type.base,
                            .content_type_len = type.len,
+                           .tags = tags.base,
+                           .tags_len = tags.len,
                            .body = body.base,
                            .body_len = body.len};
     *len = bff_cache_entry_size(&e);
@@ -369,23 +400,34 @@ char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int
     return blob;
 }
 
+static int answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, h2o_iovec_t tags,
+                  int whole, int max_age, unsigned flags);
+
 int bff_cache_on_composed(bff_req_t *r, int status, h2o_iovec_t body, const bff_exec_t *exec)
 {
     int max_age;
     unsigned flags;
     bff_exec_cache_hints(exec, &max_age, &flags);
     int whole = bff_exec_state(exec) == BFF_EXEC_COMPLETE && !bff_exec_partial(exec);
-    return bff_cache_on_answer(r, status, h2o_iovec_init(H2O_STRLIT("application/json")), body,
-                               whole, max_age, flags);
+    char tags[BFF_CACHE_TAGS_MAX];
+    size_t ntags = bff_cache_i_tags(r->route.spec, exec, tags, sizeof(tags));
+    return answer(r, status, h2o_iovec_init(H2O_STRLIT("application/json")), body,
+                  h2o_iovec_init(tags, ntags), whole, max_age, flags);
 }
 
 int bff_cache_on_answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, int whole,
                         int max_age, unsigned flags)
 {
+    return answer(r, status, type, body, h2o_iovec_init(NULL, 0), whole, max_age, flags);
+}
+
+static int answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, h2o_iovec_t tags,
+                  int whole, int max_age, unsigned flags)
+{
     bff_cache_req_t *cr = r->cache;
     h2o_req_t *req = r->req;
     size_t len;
-    char *blob = bff_cache_i_build(cr->policy, cr->per_principal, status, type, body, whole,
+    char *blob = bff_cache_i_build(cr->policy, cr->per_principal, status, type, body, tags, whole,
                                    max_age, flags, &len);
     add_header(req, H2O_STRLIT("x-cache"), H2O_STRLIT("miss"));
     if (blob == NULL) {
@@ -395,7 +437,7 @@ int bff_cache_on_answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t 
     }
     bff_cache_entry_t e;
     bff_cache_entry_decode(blob, len, &e);
-    bff_cache_put(cr->cache, cr->key, blob, len, bff_cache_entry_expires(&e));
+    bff_cache_put(cr->cache, cr->key, blob, len, &e);
     end_fill(cr, blob, len);
     add_header(req, H2O_STRLIT("etag"), e.etag, e.etag_len);
     add_client_control(r, cr->per_principal, e.fresh_until_ms - e.stored_ms);

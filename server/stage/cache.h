@@ -26,6 +26,12 @@ int bff_cache_on_answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t 
 bff_stage_result_t bff_cache_lookup(bff_req_t *r, bff_cache_t *cache,
                                     const bff_cache_policy_t *policy, const unsigned char key[32],
                                     int per_principal, void (*resume)(bff_req_t *r));
+/** The cache key of a request for `spec` (the route's raw `values`, the raw `query`, its
+ * `headers`; `doc` when already built, else {NULL, 0}), as the cache stage computes it; the
+ * admin listener purges paths with it. Returns 0, or -1 when the parameters do not fit. */
+int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2o_iovec_t query,
+                           const h2o_headers_t *headers, h2o_iovec_t doc, h2o_mem_pool_t *pool,
+                           unsigned char key[32], int *per_principal);
 /** The composition failed or is partial: answers from a stale entry within stale-if-error
  * (returns 1), else returns 0 and the caller answers as usual. */
 int bff_cache_on_failed(bff_req_t *r);

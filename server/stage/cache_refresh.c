@@ -77,16 +77,18 @@ static void on_done(void *data, bff_exec_t *exec)
         int max_age;
         unsigned flags;
         bff_exec_cache_hints(exec, &max_age, &flags);
+        char tags[BFF_CACHE_TAGS_MAX];
+        size_t ntags = bff_cache_i_tags(f->spec, exec, tags, sizeof(tags));
         blob = bff_cache_i_build(&f->spec->cache, f->per_principal, status,
                                  h2o_iovec_init(H2O_STRLIT("application/json")),
-                                 h2o_iovec_init(w.buf, w.len), !bff_exec_partial(exec), max_age,
-                                 flags, &len);
+                                 h2o_iovec_init(w.buf, w.len), h2o_iovec_init(tags, ntags),
+                                 !bff_exec_partial(exec), max_age, flags, &len);
     }
     bff_jwrite_dispose(&w);
     if (blob != NULL) {
         bff_cache_entry_t e;
         bff_cache_entry_decode(blob, len, &e);
-        bff_cache_put(f->cache, f->key, blob, len, bff_cache_entry_expires(&e));
+        bff_cache_put(f->cache, f->key, blob, len, &e);
     }
     finish(f, blob, len); /* the waiters copy it */
     free(blob);

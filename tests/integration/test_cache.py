@@ -408,6 +408,88 @@ resolvers:
     eq(st, 304)
 
 
+TOKEN = "test-admin-token-0123456789"
+
+
+def admin(port, method, path, body=None, token=TOKEN):
+    h = {"Content-Type": "application/json"}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    st, _, raw = harness.request(port, method, path, body=json.dumps(body) if body is not None else None, headers=h)
+    return st, json.loads(raw) if raw else None
+
+
+TAGGED = user_endpoint('cache: { ttl: 60s, tags: ["user:{id}", "users"] }')
+
+
+def test_purge_by_tag_reaches_every_instance():
+    redis = harness.Redis()
+    block = "cache:\n  redis: %s" % redis.url
+    up = harness.Upstream()
+    aport = harness.free_port()
+    prof = harness.upstream_profile("t", up.url, extra=block)
+    a = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": TAGGED}}}, threads=2,
+                     extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": TOKEN})
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": TAGGED}}}, threads=2)
+    harness.wait_port(aport)
+    time.sleep(0.3)
+    for port in (a.port, b.port):
+        harness.request(port, "GET", "/users/7")
+        harness.request(port, "GET", "/users/8")
+    eq((calls(up, "/users/7"), calls(up, "/users/8")), (1, 1), "B found both in Redis")
+    eq(harness.request(b.port, "GET", "/users/7")[1].get("x-cache"), "hit")
+    st, out = admin(aport, "POST", "/cache/purge", {"tags": ["user:7"]})
+    eq(st, 200, out)
+    eq(out["redis"], {"deleted": 1, "errors": 0}, out)
+    eq(out["purged"], [{"profile": "t", "tag": "user:7"}])
+    # B's L1 copy goes too (Redis pub/sub); A's workers got it in-process.
+    deadline = time.time() + 3
+    while time.time() < deadline and harness.request(b.port, "GET", "/users/7")[1].get("x-cache") == "hit":
+        time.sleep(0.1)
+    eq(calls(up, "/users/7"), 2, "purged everywhere: the next request composed again")
+    eq(harness.request(a.port, "GET", "/users/8")[1].get("x-cache"), "hit", "other tags stay")
+    eq(harness.request(b.port, "GET", "/users/8")[1].get("x-cache"), "hit")
+    st, out = admin(aport, "POST", "/cache/purge", {"profile": "t", "tags": ["users"]})
+    eq((st, out["redis"]["deleted"]), (200, 2), out)
+
+
+def test_admin_api_purge_by_path_auth_and_reload():
+    up = harness.Upstream()
+    aport = harness.free_port()
+    d = harness.tmpdir()
+    tok = os.path.join(d, "token")
+    harness.write(tok, TOKEN + "\n")
+    prof = harness.upstream_profile("t", up.url, extra="cache: {}")
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": TAGGED}}}, threads=1,
+                     extra_args=["--admin", "127.0.0.1:%d" % aport, "--admin-token-file", tok])
+    harness.wait_port(aport)
+    eq(admin(aport, "POST", "/cache/purge", {"tags": ["x"]}, token=None)[0], 401)
+    eq(admin(aport, "POST", "/cache/purge", {"tags": ["x"]}, token="wrong-token-0123456789")[0], 401)
+    eq(admin(aport, "GET", "/health")[0], 200)
+    for bad in ({}, {"tags": "x"}, {"tags": [1]}, {"paths": ["a\nb"]}, [1]):
+        st, out = admin(aport, "POST", "/cache/purge", bad)
+        eq(st, 400, (bad, out))
+    eq(admin(aport, "POST", "/cache/purge", {"profile": "nope", "tags": ["x"]})[0], 404)
+    harness.request(b.port, "GET", "/users/3?x=1")  # an unknown query parameter: same doc
+    harness.request(b.port, "GET", "/users/3")
+    eq(calls(up, "/users/3"), 1)
+    st, out = admin(aport, "POST", "/cache/purge", {"paths": ["/users/3", "/nowhere"]})
+    eq(st, 200, out)
+    eq((len(out["purged"]), out["unmatched"]), (1, ["/nowhere"]), out)
+    time.sleep(0.1)
+    eq(harness.request(b.port, "GET", "/users/3")[1].get("x-cache"), "miss", "purged by path")
+    st, out = admin(aport, "POST", "/reload")
+    eq(st, 202, out)
+    deadline = time.time() + 5
+    while time.time() < deadline and "reloaded" not in b.output():
+        time.sleep(0.1)
+    check("reloaded" in b.output(), b.output())
+    r = subprocess.run([harness.BFFD, "--profile", d, "--admin", "127.0.0.1:1"], capture_output=True,
+                       text=True, env=dict(os.environ, BFFD_ADMIN_TOKEN="short"))
+    eq(r.returncode, 2, r.stderr)
+    check("at least 16 characters" in r.stderr, r.stderr)
+
+
 def test_check_rejects_bad_cache_settings():
     prof = harness.upstream_profile("t", "http://127.0.0.1:9", extra="cache:\n  redis: http://x")
     d = harness.tmpdir()
@@ -440,5 +522,7 @@ if __name__ == "__main__":
         test_source_cache_shared_by_rest_and_graphql,
         test_source_cache_respects_no_store_and_coalesces,
         test_graphql_queries_cached_per_variables,
+        test_purge_by_tag_reaches_every_instance,
+        test_admin_api_purge_by_path_auth_and_reload,
         test_check_rejects_bad_cache_settings,
     ])

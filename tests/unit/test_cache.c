@@ -55,6 +55,8 @@ static void test_entry_round_trip_and_refusals(void)
                            .etag_len = 5,
                            .content_type = "application/json",
                            .content_type_len = 16,
+                           .tags = "user:1\nusers",
+                           .tags_len = 12,
                            .body = "{\"a\":1}",
                            .body_len = 7};
     char buf[256], copy[256];
@@ -69,6 +71,10 @@ static void test_entry_round_trip_and_refusals(void)
     ASSERT_TRUE(d.body_len == 7 && memcmp(d.body, "{\"a\":1}", 7) == 0);
     ASSERT_TRUE(d.etag_len == 5 && memcmp(d.etag, "\"abc\"", 5) == 0);
     ASSERT_INT_EQ(bff_cache_entry_expires(&d), 91000);
+    ASSERT_TRUE(bff_cache_entry_has_tag(&d, "user:1", 6));
+    ASSERT_TRUE(bff_cache_entry_has_tag(&d, "users", 5));
+    ASSERT_TRUE(!bff_cache_entry_has_tag(&d, "user", 4));
+    ASSERT_TRUE(!bff_cache_entry_has_tag(&d, "user:1\nusers", 12));
     /* Every truncation, one byte more, and a foreign magic are refused. */
     for (size_t cut = 0; cut != len; ++cut)
         ASSERT_INT_EQ(bff_cache_entry_decode(buf, cut, &d), -1);
@@ -76,7 +82,7 @@ static void test_entry_round_trip_and_refusals(void)
     copy[len] = 'x';
     ASSERT_INT_EQ(bff_cache_entry_decode(copy, len + 1, &d), -1);
     memcpy(copy, buf, len);
-    copy[3] = '2';
+    copy[3] = '9'; /* another version */
     ASSERT_INT_EQ(bff_cache_entry_decode(copy, len, &d), -1);
     /* A header value that would split the response is refused. */
     e.etag = "\"a\r\n\"";
