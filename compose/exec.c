@@ -632,3 +632,11 @@ void bff_exec_cache_hints(const bff_exec_t *exec, int *max_age_s, unsigned *flag
     *max_age_s = exec->cache_max_age;
     *flags = exec->cache_flags;
 }
+
+int bff_exec_required_pending(const bff_exec_t *exec)
+{
+    for (size_t s = 0; s != exec->plan->nsources; ++s)
+        if (!exec->plan->sources[s].optional && exec->out[s].state != BFF_SRC_DONE)
+            return 1;
+    return 0;
+}

@@ -149,6 +149,8 @@ const char *bff_exec_missing_input(const bff_exec_t *exec);
 /** What the upstreams' Cache-Control said, over every call of the run: the shortest max-age
  * in seconds (-1 = none said one) and the BFF_CC_* flags any of them set. */
 void bff_exec_cache_hints(const bff_exec_t *exec, int *max_age_s, unsigned *flags);
+/** 1 while a required source has not succeeded yet (respond_by answers only without one). */
+int bff_exec_required_pending(const bff_exec_t *exec);
 /** 1 while sources wait for inputs or for-each items wait to start: the calls a departed
  * client would still cause. */
 int bff_exec_has_unstarted_work(const bff_exec_t *exec);

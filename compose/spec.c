@@ -472,9 +472,9 @@ static int parse_cache_tags(struct spec_parser *sp, const bff_yaml_node_t *tags)
 
 bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag)
 {
-    static const char *const keys[] = {"endpoint", "description", "params", "query",   "timeout",
-                                       "sources",  "response",    "status", "headers", "max_body",
-                                       "graphql",  "cache",       NULL};
+    static const char *const keys[] = {
+        "endpoint", "description", "params",   "query",   "timeout", "sources",    "response",
+        "status",   "headers",     "max_body", "graphql", "cache",   "respond_by", NULL};
     struct spec_parser sp = {.env = env, .diag = diag};
     if (bff_yaml_check_map(diag, root, "an endpoint spec", keys) != 0)
         return NULL;
@@ -494,6 +494,13 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     ret |= bff_yaml_get_str(diag, root, "description", 0, &desc);
     spec->description = desc ? bff_strdup(desc) : NULL;
     ret |= bff_yaml_get_duration_ms(diag, root, "timeout", &spec->timeout_ms);
+    ret |= bff_yaml_get_duration_ms(diag, root, "respond_by", &spec->respond_by_ms);
+    if (spec->respond_by_ms != 0 && spec->timeout_ms != 0 &&
+        spec->respond_by_ms >= spec->timeout_ms) {
+        bff_yaml_error(diag, bff_yaml_get(root, "respond_by"),
+                       "respond_by must be shorter than the endpoint's timeout");
+        ret = -1;
+    }
     ret |= parse_params(&sp, root);
     ret |= parse_sources(&sp, bff_yaml_get(root, "sources"));
     if (ret == 0)

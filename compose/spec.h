@@ -53,6 +53,8 @@ typedef struct st_bff_spec_t {
     bff_plan_t plan; /* the sources and their order */
     bff_shape_t *response;
     uint64_t timeout_ms;        /* overall deadline; 0 = profile default */
+    uint64_t respond_by_ms;     /* answer with what is in by then (late optional sources
+                                   pending); 0 = wait for every source */
     unsigned status;            /* the answer's status when every required source arrived (200) */
     bff_template_t status_tmpl; /* or a template giving it ("{created.$status}"); 0 parts = none */
     bff_header_tmpl_t *headers; /* the answer's own headers (Location, ...), templates */

@@ -288,6 +288,17 @@ void *bff_cache_lock(bff_cache_t *c, const unsigned char key[32], bff_cache_lock
     return op;
 }
 
+void bff_cache_unlock(bff_cache_t *c, const unsigned char key[32])
+{
+    if (c->redis == NULL)
+        return;
+    char rkey[256];
+    size_t rlen = redis_key(c, key, "lock:", rkey, sizeof(rkey));
+    const char *argv[] = {"DEL", rkey};
+    size_t lens[] = {3, rlen};
+    bff_redis_command_start(c->redis, on_set_reply, c, 2, argv, lens);
+}
+
 bff_cache_fill_t *bff_cache_fill_find(bff_cache_t *c, const unsigned char key[32])
 {
     for (h2o_linklist_t *l = c->fills.next; l != &c->fills; l = l->next) {

@@ -81,6 +81,9 @@ void bff_cache_publish(bff_cache_t *c, const char *msg, size_t len);
 int bff_cache_listen(bff_cache_t *c, h2o_evloop_t *loop, bff_redis_message_cb on_message,
                      bff_redis_subscribed_cb on_subscribed, void *data);
 
+/** Releases the lock of `key` (bff_cache_lock) once its composition is done. */
+void bff_cache_unlock(bff_cache_t *c, const unsigned char key[32]);
+
 /* Fills: identical misses on this worker wait for one composition. */
 typedef struct st_bff_cache_waiter_t bff_cache_waiter_t;
 struct st_bff_cache_waiter_t {

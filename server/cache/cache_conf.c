@@ -54,6 +54,7 @@ int bff_cache_conf_parse(const bff_yaml_node_t *node, const char *profile_name, 
     c->command_timeout_ms = 100;
     c->connect_timeout_ms = 500;
     c->lock_ms = 5000;
+    c->lock_wait_ms = 1000;
     c->defaults.ttl_ms = 30000;
     char prefix[160];
     snprintf(prefix, sizeof(prefix), "bffd:%s:", profile_name ? profile_name : "");
@@ -61,18 +62,10 @@ int bff_cache_conf_parse(const bff_yaml_node_t *node, const char *profile_name, 
         c->prefix = bff_strdup(prefix);
         return 0;
     }
-    static const char *const keys[] = {"redis",
-                                       "password",
-                                       "prefix",
-                                       "memory",
-                                       "command_timeout",
-                                       "connect_timeout",
-                                       "lock",
-                                       "ttl",
-                                       "stale_while_revalidate",
-                                       "stale_if_error",
-                                       "client_max_age",
-                                       NULL};
+    static const char *const keys[] = {
+        "redis",           "password",       "prefix",    "memory", "command_timeout",
+        "connect_timeout", "lock",           "lock_wait", "ttl",    "stale_while_revalidate",
+        "stale_if_error",  "client_max_age", NULL};
     if (bff_yaml_check_map(diag, node, "cache", keys) != 0)
         return -1;
     c->present = 1;
@@ -84,6 +77,7 @@ int bff_cache_conf_parse(const bff_yaml_node_t *node, const char *profile_name, 
     ret |= bff_yaml_get_duration_ms(diag, node, "command_timeout", &c->command_timeout_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "connect_timeout", &c->connect_timeout_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "lock", &c->lock_ms);
+    ret |= bff_yaml_get_duration_ms(diag, node, "lock_wait", &c->lock_wait_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "ttl", &c->defaults.ttl_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "stale_while_revalidate", &c->defaults.swr_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "stale_if_error", &c->defaults.sie_ms);
@@ -155,5 +149,6 @@ int bff_cache_conf_same_store(const bff_cache_conf_t *a, const bff_cache_conf_t 
            a->redis_port == b->redis_port && a->redis_db == b->redis_db &&
            same(a->redis_password, b->redis_password) && same(a->prefix, b->prefix) &&
            a->memory_bytes == b->memory_bytes && a->command_timeout_ms == b->command_timeout_ms &&
-           a->connect_timeout_ms == b->connect_timeout_ms && a->lock_ms == b->lock_ms;
+           a->connect_timeout_ms == b->connect_timeout_ms && a->lock_ms == b->lock_ms &&
+           a->lock_wait_ms == b->lock_wait_ms;
 }

@@ -18,7 +18,8 @@ typedef struct st_bff_cache_conf_t {
     char *prefix;          /* of every Redis key: "bffd:<profile>:" unless set */
     uint64_t memory_bytes; /* L1 cap per worker; 0 = no L1 */
     uint64_t command_timeout_ms, connect_timeout_ms;
-    uint64_t lock_ms;            /* a refresh lock across instances lives this long at most */
+    uint64_t lock_ms;            /* a composition lock across instances lives this long at most */
+    uint64_t lock_wait_ms;       /* a miss waits this long for another instance's entry */
     bff_cache_policy_t defaults; /* ttl, stale windows and client max-age of endpoints */
 } bff_cache_conf_t;
 

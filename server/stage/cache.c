@@ -32,6 +32,10 @@ typedef struct st_bff_cache_req_t {
     h2o_iovec_t stale; /* an entry past fresh, kept for stale-if-error (pool) */
     h2o_iovec_t l1;    /* L1's stale entry while Redis is asked for a fresher one (pool) */
     const bff_cache_policy_t *policy;
+    void *lock;                   /* asking Redis for the key's composition lock */
+    int holds_lock;               /* this instance composes the key; released when it is done */
+    bff_timer_t poll;             /* another instance composes: look for its entry */
+    uint64_t wait_until;          /* loop time (ms): then compose anyway */
     void (*resume)(bff_req_t *r); /* a miss found asynchronously continues here */
     int can_refresh;              /* stale-while-revalidate refreshes (REST endpoints) */
 } bff_cache_req_t;
@@ -181,6 +185,10 @@ static void end_fill(bff_cache_req_t *cr, const char *blob, size_t len)
         bff_cache_fill_end(cr->cache, cr->fill, blob, len);
         cr->fill = NULL;
     }
+    if (cr->holds_lock) { /* others need not wait out the lock: the entry is there, or won't be */
+        bff_cache_unlock(cr->cache, cr->key);
+        cr->holds_lock = 0;
+    }
 }
 
 static void on_dispose(void *p)
@@ -188,6 +196,9 @@ static void on_dispose(void *p)
     bff_cache_req_t *cr = p;
     if (cr->l2 != NULL)
         bff_cache_l2_cancel(cr->l2);
+    if (cr->lock != NULL)
+        bff_cache_l2_cancel(cr->lock);
+    bff_timer_cancel(&cr->poll);
     if (cr->waiting)
         bff_cache_fill_unwait(&cr->waiter);
     end_fill(cr, NULL, 0); /* the client left first: the waiters compose on their own */
@@ -195,6 +206,7 @@ static void on_dispose(void *p)
 }
 
 static void on_fill_done(bff_cache_waiter_t *w, const char *blob, size_t len);
+static void on_miss_lock(void *data, int acquired);
 
 /* Nothing usable: wait for this worker's composition of the key, or be it. */
 static bff_stage_result_t miss(bff_cache_req_t *cr)
@@ -208,7 +220,59 @@ static bff_stage_result_t miss(bff_cache_req_t *cr)
         return BFF_STAGE_PENDING;
     }
     cr->fill = bff_cache_fill_begin(cr->cache, cr->key);
+    /* Across instances: the one holding the key's lock composes, the others wait (bounded) for
+     * its entry in Redis. */
+    if ((cr->lock = bff_cache_lock(cr->cache, cr->key, on_miss_lock, cr)) != NULL)
+        return BFF_STAGE_PENDING;
     return BFF_STAGE_NEXT;
+}
+
+#define LOCK_POLL_MS 25
+
+static void on_lock_poll(bff_timer_t *t);
+
+static void on_poll_l2(void *data, const char *blob, size_t len)
+{
+    bff_cache_req_t *cr = data;
+    assert(cr->magic == CACHE_REQ_MAGIC);
+    cr->l2 = NULL;
+    bff_cache_entry_t e;
+    if (blob != NULL && bff_cache_entry_decode(blob, len, &e) == 0 &&
+        bff_wall_ms() < e.fresh_until_ms) {
+        serve(cr, &e, "hit");
+        end_fill(cr, blob, len); /* this worker's waiters get it too */
+        bff_req_sent(cr->r);
+        return;
+    }
+    bff_timers_t *timers = bff_cache_timers(cr->cache);
+    if (h2o_now(timers->loop) >= cr->wait_until) {
+        cr->resume(cr->r); /* waited long enough: compose here too */
+        return;
+    }
+    bff_timer_start(timers, &cr->poll, LOCK_POLL_MS, on_lock_poll);
+}
+
+static void on_lock_poll(bff_timer_t *t)
+{
+    bff_cache_req_t *cr = H2O_STRUCT_FROM_MEMBER(bff_cache_req_t, poll, t);
+    assert(cr->magic == CACHE_REQ_MAGIC);
+    if ((cr->l2 = bff_cache_l2_get(cr->cache, cr->key, on_poll_l2, cr)) == NULL)
+        cr->resume(cr->r); /* Redis went away: compose */
+}
+
+static void on_miss_lock(void *data, int acquired)
+{
+    bff_cache_req_t *cr = data;
+    assert(cr->magic == CACHE_REQ_MAGIC);
+    cr->lock = NULL;
+    if (acquired) {
+        cr->holds_lock = 1;
+        cr->resume(cr->r);
+        return;
+    }
+    bff_timers_t *timers = bff_cache_timers(cr->cache);
+    cr->wait_until = h2o_now(timers->loop) + bff_cache_conf(cr->cache)->lock_wait_ms;
+    bff_timer_start(timers, &cr->poll, LOCK_POLL_MS, on_lock_poll);
 }
 
 /* Decides with the entry found (or none): the stage's result. */
@@ -460,4 +524,14 @@ int bff_cache_on_failed(bff_req_t *r)
     ++bff_cache_stats(cr->cache)->stale;
     serve(cr, &e, "stale");
     return 1;
+}
+
+bff_cache_t *bff_cache_req_target(bff_req_t *r, unsigned char key[32], int *per_principal)
+{
+    bff_cache_req_t *cr = r->cache;
+    if (cr == NULL || !cr->can_refresh) /* REST endpoints only */
+        return NULL;
+    memcpy(key, cr->key, 32);
+    *per_principal = cr->per_principal;
+    return cr->cache;
 }

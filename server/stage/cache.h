@@ -32,6 +32,9 @@ bff_stage_result_t bff_cache_lookup(bff_req_t *r, bff_cache_t *cache,
 int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2o_iovec_t query,
                            const h2o_headers_t *headers, h2o_iovec_t doc, h2o_mem_pool_t *pool,
                            unsigned char key[32], int *per_principal);
+/** The cache and key a request composes for (its lookup missed), or NULL: a late run after
+ * respond_by fills that entry when it completes. */
+bff_cache_t *bff_cache_req_target(bff_req_t *r, unsigned char key[32], int *per_principal);
 /** The composition failed or is partial: answers from a stale entry within stale-if-error
  * (returns 1), else returns 0 and the caller answers as usual. */
 int bff_cache_on_failed(bff_req_t *r);

@@ -64,32 +64,41 @@ static void finish(refresh_t *f, const char *blob, size_t len)
     free(f);
 }
 
-static void on_done(void *data, bff_exec_t *exec)
+char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int per_principal,
+                            const bff_profile_t *profile, const bff_spec_t *spec,
+                            const bff_exec_t *exec, size_t *len)
 {
-    refresh_t *f = data;
     bff_jwrite_t w = {0};
     int status;
     char *blob = NULL;
-    size_t len = 0;
-    const bff_profile_t *profile = f->view->config->sites[f->site].profile;
     if (bff_exec_state(exec) == BFF_EXEC_COMPLETE &&
-        bff_compose_render(profile, f->spec, exec, &w, &status) == 0) {
+        bff_compose_render(profile, spec, exec, &w, &status) == 0) {
         int max_age;
         unsigned flags;
         bff_exec_cache_hints(exec, &max_age, &flags);
         char tags[BFF_CACHE_TAGS_MAX];
-        size_t ntags = bff_cache_i_tags(f->spec, exec, tags, sizeof(tags));
-        blob = bff_cache_i_build(&f->spec->cache, f->per_principal, status,
+        size_t ntags = bff_cache_i_tags(spec, exec, tags, sizeof(tags));
+        blob = bff_cache_i_build(&spec->cache, per_principal, status,
                                  h2o_iovec_init(H2O_STRLIT("application/json")),
                                  h2o_iovec_init(w.buf, w.len), h2o_iovec_init(tags, ntags),
-                                 !bff_exec_partial(exec), max_age, flags, &len);
+                                 !bff_exec_partial(exec), max_age, flags, len);
     }
     bff_jwrite_dispose(&w);
     if (blob != NULL) {
         bff_cache_entry_t e;
-        bff_cache_entry_decode(blob, len, &e);
-        bff_cache_put(f->cache, f->key, blob, len, &e);
+        bff_cache_entry_decode(blob, *len, &e);
+        bff_cache_put(cache, key, blob, *len, &e);
     }
+    return blob;
+}
+
+static void on_done(void *data, bff_exec_t *exec)
+{
+    refresh_t *f = data;
+    size_t len = 0;
+    char *blob =
+        bff_cache_i_store_run(f->cache, f->key, f->per_principal,
+                              f->view->config->sites[f->site].profile, f->spec, exec, &len);
     finish(f, blob, len); /* the waiters copy it */
     free(blob);
 }

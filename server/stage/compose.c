@@ -1,6 +1,7 @@
-/* Stage: composes the routed endpoint. From the request doc (params.c), runs the endpoint's plan on
- * the executor with the worker's upstreams as its fetcher, bounds it by the endpoint's deadline,
- * watches HTTP/1 clients that hang up, and answers with the shaped response (compose_respond.c). */
+/* Stage: composes the routed endpoint (and answers early at its respond_by deadline). From the
+ * request doc (params.c), runs the endpoint's plan on the executor with the worker's upstreams as
+ * its fetcher, bounds it by the endpoint's deadline, watches HTTP/1 clients that hang up, and
+ * answers with the shaped response (compose_respond.c). */
 #include "server/stage/compose.h"
 
 #include <assert.h>
@@ -12,35 +13,90 @@
 #include "server/fetch/call_cache.h"
 #include "server/http/respond.h"
 #include "server/http/trace.h"
+#include "compose/mem.h"
+#include "server/stage/cache.h"
+#include "server/stage/cache_internal.h"
 #include "server/stage/graphql.h"
 #include "server/stage/pipeline.h"
 
 #define COMPOSE_MAGIC 0xb1ffc0deu
 #define CLIENT_WATCH_MS 250 /* HTTP/1: how often to look for a client that hung up */
 
-/* The stage's state for one request, in the request's pool. */
+/* The stage's state for one request. Malloc'ed, not in the request's pool: after an answer at
+ * `respond_by` the run goes on without the request, to fill the caches. The pool holds a
+ * compose_ref_t whose dispose hook ends the run, or lets a late run finish on its own. */
 typedef struct st_compose_t {
     uint32_t magic;
-    bff_req_t *r;
+    bff_req_t *r;          /* NULL once the request is gone (a late run) */
     bff_conf_view_t *view; /* retained: the plan and the upstreams live in it */
-    bff_exec_t *exec;      /* NULL once answered */
+    size_t site;
+    bff_worker_t *worker;
+    const bff_spec_t *spec;
+    bff_exec_t *exec; /* NULL once answered (or, late, once complete) */
     uint64_t started_us;
     uint64_t deadline_at; /* loop time (ms) */
-    bff_timer_t deadline_timer, client_watch;
+    bff_timer_t deadline_timer, client_watch, respond_by_timer;
+    int late;              /* answered at respond_by; the run goes on */
+    int respond_by_passed; /* with a required source still out then */
+    /* The endpoint's cache entry a late run fills when it completes whole. */
+    bff_cache_t *cache;
+    unsigned char key[32];
+    int per_principal;
 } compose_t;
+
+typedef struct st_compose_ref_t {
+    compose_t *c;
+} compose_ref_t;
+
+/* With respond_by, each call's result also re-arms the respond_by check once its moment has
+ * passed: the answer goes out as soon as the last required source is in. */
+typedef struct st_watched_call_t {
+    compose_t *c;
+    void *call;
+    bff_fetch_cb cb;
+    void *data;
+} watched_call_t;
+
+static void on_respond_by(bff_timer_t *timer);
+
+static void on_watched_result(void *p, bff_fetch_result_t *res)
+{
+    watched_call_t w = *(watched_call_t *)p;
+    free(p);
+    /* Armed before the executor runs (it may end the run and free c, which cancels it). */
+    if (w.c->respond_by_passed && !w.c->late)
+        bff_timer_start(&w.c->worker->timers, &w.c->respond_by_timer, 0, on_respond_by);
+    w.cb(w.data, res);
+}
 
 static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
                          const char **err)
 {
     compose_t *c = host;
-    bff_upstream_t *up = c->view->upstreams[c->r->site->index][req->upstream];
-    return bff_cached_call_start(c->view->caches[c->r->site->index], up, req, c->deadline_at, cb,
-                                 data, err);
+    bff_upstream_t *up = c->view->upstreams[c->site][req->upstream];
+    bff_cache_t *cache = c->view->caches[c->site];
+    if (c->spec->respond_by_ms == 0)
+        return bff_cached_call_start(cache, up, req, c->deadline_at, cb, data, err);
+    watched_call_t *w = bff_malloc(sizeof(*w));
+    *w = (watched_call_t){.c = c, .cb = cb, .data = data};
+    if ((w->call = bff_cached_call_start(cache, up, req, c->deadline_at, on_watched_result, w,
+                                         err)) == NULL) {
+        free(w);
+        return NULL;
+    }
+    return w;
 }
 
 static void fetch_cancel(void *host, void *call)
 {
-    bff_cached_call_cancel(call);
+    compose_t *c = host;
+    if (c->spec->respond_by_ms == 0) {
+        bff_cached_call_cancel(call);
+        return;
+    }
+    watched_call_t *w = call;
+    bff_cached_call_cancel(w->call);
+    free(w);
 }
 
 static uint64_t host_now_us(void *host)
@@ -50,7 +106,9 @@ static uint64_t host_now_us(void *host)
 
 static int host_client_gone(void *host)
 {
-    return bff_req_client_gone(((compose_t *)host)->r);
+    compose_t *c = host;
+    /* A late run has answered already: it runs on for the caches whoever is listening. */
+    return c->r != NULL && !c->late && bff_req_client_gone(c->r);
 }
 
 static const bff_fetch_ops_t fetch_ops = {fetch_start, fetch_cancel, host_now_us, host_client_gone};
@@ -60,8 +118,17 @@ static void stop(compose_t *c)
 {
     bff_timer_cancel(&c->deadline_timer);
     bff_timer_cancel(&c->client_watch);
+    bff_timer_cancel(&c->respond_by_timer);
     bff_exec_destroy(c->exec);
     c->exec = NULL;
+}
+
+static void free_compose(compose_t *c)
+{
+    stop(c);
+    bff_conf_view_release(c->view);
+    c->magic = 0;
+    free(c);
 }
 
 static void abandon(compose_t *c)
@@ -75,15 +142,32 @@ static void abandon(compose_t *c)
     bff_req_sent(c->r);
 }
 
+/* A late run is over: a whole answer fills the endpoint's cache entry, so the next request is
+ * whole (its late sources' own cache entries, if any, were filled as their calls landed). */
+static void finish_late(compose_t *c, bff_exec_t *exec)
+{
+    size_t len;
+    if (c->cache != NULL)
+        free(bff_cache_i_store_run(c->cache, c->key, c->per_principal,
+                                   c->view->config->sites[c->site].profile, c->spec, exec, &len));
+    stop(c);
+    if (c->r == NULL) /* the request is gone: nobody else frees it */
+        free_compose(c);
+}
+
 static void on_exec_done(void *data, bff_exec_t *exec)
 {
     compose_t *c = data;
     assert(c->magic == COMPOSE_MAGIC && c->exec == exec);
+    if (c->late) {
+        finish_late(c, exec);
+        return;
+    }
     if (bff_exec_state(exec) == BFF_EXEC_ABANDONED) {
         abandon(c);
         return;
     }
-    bff_compose_respond(c->r, &c->r->route.spec->plan, exec, c->started_us);
+    bff_compose_respond(c->r, &c->spec->plan, exec, c->started_us);
     stop(c);
     bff_req_sent(c->r);
 }
@@ -95,6 +179,25 @@ static void on_deadline(bff_timer_t *timer)
     bff_exec_expire(c->exec, "the endpoint's deadline passed first");
 }
 
+/* respond_by: when only optional sources are still out, answer now with what is in (the late
+ * ones listed as pending) and let the run go on to its deadline. */
+static void on_respond_by(bff_timer_t *timer)
+{
+    compose_t *c = H2O_STRUCT_FROM_MEMBER(compose_t, respond_by_timer, timer);
+    assert(c->magic == COMPOSE_MAGIC);
+    if (c->exec == NULL || bff_exec_state(c->exec) != BFF_EXEC_RUNNING)
+        return;
+    if (bff_exec_required_pending(c->exec)) { /* the answer waits for the required sources */
+        c->respond_by_passed = 1;
+        return;
+    }
+    c->cache = bff_cache_req_target(c->r, c->key, &c->per_principal);
+    c->late = 1;
+    bff_timer_cancel(&c->client_watch);
+    bff_compose_respond(c->r, &c->spec->plan, c->exec, c->started_us);
+    bff_req_sent(c->r);
+}
+
 static void on_client_watch(bff_timer_t *timer)
 {
     compose_t *c = H2O_STRUCT_FROM_MEMBER(compose_t, client_watch, timer);
@@ -103,16 +206,17 @@ static void on_client_watch(bff_timer_t *timer)
         abandon(c);
         return;
     }
-    bff_timer_start(&c->r->site->worker->timers, &c->client_watch, CLIENT_WATCH_MS,
-                    on_client_watch);
+    bff_timer_start(&c->worker->timers, &c->client_watch, CLIENT_WATCH_MS, on_client_watch);
 }
 
 static void on_dispose(void *p)
 {
-    compose_t *c = p;
-    stop(c); /* the client went away, or the response is done */
-    bff_conf_view_release(c->view);
-    c->magic = 0;
+    compose_t *c = ((compose_ref_t *)p)->c;
+    if (c->late && c->exec != NULL) { /* answered at respond_by: the run goes on alone */
+        c->r = NULL;
+        return;
+    }
+    free_compose(c); /* the client went away, or the response is done */
 }
 
 /* 400 naming what the request lacks: a body field, a parameter or a header. */
@@ -162,12 +266,16 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     const bff_spec_t *spec = r->route.spec;
     if (spec->graphql_op != NULL) /* a stored GraphQL operation: the parameters are its variables */
         return bff_graphql_rest(r, r->doc.base, r->doc.len);
-    compose_t *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), on_dispose);
-    memset(c, 0, sizeof(*c));
+    compose_t *c = bff_calloc(1, sizeof(*c));
     c->magic = COMPOSE_MAGIC;
     c->r = r;
     c->view = r->view;
     bff_conf_view_retain(c->view);
+    c->site = r->site->index;
+    c->worker = r->site->worker;
+    c->spec = spec;
+    compose_ref_t *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_dispose);
+    ref->c = c;
     c->started_us = bff_now_us();
     /* Sent with every upstream call: the request id and the trace context. */
     char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80], key_line[300];
@@ -206,6 +314,8 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     uint64_t timeout = spec->timeout_ms ? spec->timeout_ms : r->profile->request_timeout_ms;
     c->deadline_at = h2o_now(w->loop) + timeout;
     bff_timer_start(&w->timers, &c->deadline_timer, timeout, on_deadline);
+    if (spec->respond_by_ms != 0 && spec->respond_by_ms < timeout)
+        bff_timer_start(&w->timers, &c->respond_by_timer, spec->respond_by_ms, on_respond_by);
     if (req->version < 0x200)
         bff_timer_start(&w->timers, &c->client_watch, CLIENT_WATCH_MS, on_client_watch);
     bff_exec_start(c->exec); /* may answer at once (every source failed fast) */

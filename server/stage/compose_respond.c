@@ -74,8 +74,21 @@ static void write_errors(const bff_profile_t *profile, const bff_plan_t *plan,
 {
     bff_jwrite_key(w, H2O_STRLIT("errors"));
     bff_jwrite_open(w, '[');
+    int early = bff_exec_state(exec) == BFF_EXEC_RUNNING; /* answered at respond_by */
     for (size_t s = 0; s != plan->nsources; ++s) {
         const bff_source_outcome_t *o = bff_exec_outcome(exec, s);
+        if (early && (o->state == BFF_SRC_WAITING || o->state == BFF_SRC_RUNNING)) {
+            /* Still out at respond_by: its call runs on and fills the caches. */
+            bff_jwrite_open(w, '{');
+            if (profile->errors == BFF_ERRORS_DETAILED) {
+                bff_jwrite_key(w, H2O_STRLIT("source"));
+                bff_jwrite_str(w, plan->sources[s].name, strlen(plan->sources[s].name));
+            }
+            bff_jwrite_key(w, H2O_STRLIT("reason"));
+            bff_jwrite_str(w, H2O_STRLIT("pending"));
+            bff_jwrite_close(w, '}');
+            continue;
+        }
         if (o->err == NULL)
             continue;
         bff_jwrite_open(w, '{');
@@ -160,6 +173,12 @@ static int answer_status(const bff_spec_t *spec, const bff_shape_env_t *env)
     return status;
 }
 
+/* Partial: an optional source failed, or (at respond_by) one is still out. */
+static int answer_partial(const bff_exec_t *exec)
+{
+    return bff_exec_partial(exec) || bff_exec_state(exec) == BFF_EXEC_RUNNING;
+}
+
 int bff_compose_render(const bff_profile_t *profile, const bff_spec_t *spec, const bff_exec_t *exec,
                        bff_jwrite_t *w, int *status)
 {
@@ -172,7 +191,7 @@ int bff_compose_render(const bff_profile_t *profile, const bff_spec_t *spec, con
             bff_jwrite_key(w, shape->keys[i], strlen(shape->keys[i]));
             bff_shape_eval(shape->fields[i], &env, w);
         }
-        if (bff_exec_partial(exec))
+        if (answer_partial(exec))
             write_errors(profile, &spec->plan, exec, w);
         bff_jwrite_close(w, '}');
     } else {
@@ -187,7 +206,7 @@ static void respond_composed(bff_req_t *r, const bff_plan_t *plan, const bff_exe
 {
     h2o_req_t *req = r->req;
     bff_shape_env_t env = bff_exec_env(exec);
-    int partial = bff_exec_partial(exec), status;
+    int partial = answer_partial(exec), status;
     bff_jwrite_t w;
     int rendered = bff_compose_render(r->profile, r->route.spec, exec, &w, &status);
     add_server_timing(req, plan, exec, started_us);

@@ -196,6 +196,26 @@ def test_two_instances_share_redis():
     check(any(k.startswith(b"t1:") for k in redis.keys()), redis.keys())
 
 
+def test_two_instances_coalesce_through_the_lock():
+    """Identical misses at two instances at once: one composes (it holds the key's lock in
+    Redis), the other waits for its entry: one upstream call in all."""
+    redis = harness.Redis()
+    block = "cache:\n  redis: %s" % redis.url
+    up = harness.Upstream()
+    _, a = serve({"u.yaml": user_endpoint("cache: 30s", "?delay_ms=400")}, block, upstream=up)
+    _, b = serve({"u.yaml": user_endpoint("cache: 30s", "?delay_ms=400")}, block, upstream=up)
+    time.sleep(0.3)
+    results = []
+    ts = [threading.Thread(target=hammer, args=(port, "/users/33", 10, results)) for port in (a.port, b.port)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    eq(sorted(set(r[0] for r in results)), [200], results[:4])
+    eq(calls(up, "/users/33"), 1, "20 concurrent misses at two instances, one upstream call")
+    eq(redis.keys("*lock:*"), [], "the lock is released once the entry is stored")
+
+
 def test_redis_down_never_fails_a_request():
     redis = harness.Redis()
     block = "cache:\n  redis: %s\n  command_timeout: 100ms" % redis.url
@@ -281,7 +301,7 @@ def load_run(port, seconds, events):
     return statuses, sorted(lat)
 
 
-def test_load_while_redis_is_killed_stopped_and_back():
+def test_load_while_redis_is_killed_stopped_slowed_and_back():
     redis = harness.Redis()
     block = "cache:\n  redis: %s\n  command_timeout: 100ms\n  memory: 0" % redis.url
     up, b = serve({"u.yaml": user_endpoint("cache: 1s")}, block, threads=2)
@@ -300,7 +320,15 @@ def test_load_while_redis_is_killed_stopped_and_back():
     def sigcont():
         os.kill(state["r"].proc.pid, signal.SIGCONT)
 
-    statuses, lat = load_run(b.port, 5.0, [(1.0, kill), (2.0, restart), (3.0, sigstop), (4.0, sigcont)])
+    def slow():
+        # A script that keeps Redis busy for 400 ms: every command waits behind it.
+        threading.Thread(target=state["r"].cmd, args=(
+            "EVAL", "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] "
+            "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 400000 return 1", "0"),
+            daemon=True).start()
+
+    statuses, lat = load_run(b.port, 6.0, [(1.0, kill), (2.0, restart), (3.0, sigstop), (4.0, sigcont),
+                                           (5.0, slow)])
     bad = [s for s in statuses if s != 200]
     p99 = lat[int(len(lat) * 0.99)] if lat else 0
     sys.stderr.write("  load: %d requests, %d not 200, p99 %.0f ms, max %.0f ms\n"
@@ -490,6 +518,53 @@ def test_admin_api_purge_by_path_auth_and_reload():
     check("at least 16 characters" in r.stderr, r.stderr)
 
 
+RESPOND_BY = """
+endpoint: GET /home/{id}
+timeout: 3s
+respond_by: 300ms
+%(cache)s
+sources:
+  user: { upstream: users, path: "/users/{id}%(user_delay)s" }
+  recs: { upstream: catalog, path: "/recommendations/{id}?delay_ms=900", optional: true%(recs_cache)s }
+response:
+  id: user.id
+  recs: { $from: recs.products, $default: [] }
+"""
+
+
+def test_respond_by_answers_early_and_the_late_call_fills_the_cache():
+    up, b = serve({"h.yaml": RESPOND_BY % {"cache": "cache: 30s", "user_delay": "", "recs_cache": ""},
+                   "s.yaml": (RESPOND_BY % {"cache": "", "user_delay": "", "recs_cache": ", cache: 30s"}).replace("/home/", "/src/", 1),
+                   "r.yaml": (RESPOND_BY % {"cache": "", "user_delay": "?delay_ms=600", "recs_cache": ""}).replace("/home/", "/req/", 1)})
+    t0 = time.time()
+    st, h, body = harness.request(b.port, "GET", "/home/5")
+    took = time.time() - t0
+    doc = json.loads(body)
+    eq((st, h.get("bff-partial"), h.get("x-cache")), (200, "true", "miss"), body)
+    eq(doc["errors"], [{"source": "recs", "reason": "pending"}], doc)
+    eq(doc["recs"], [])
+    check(took < 0.85, "answered at respond_by, not after the 900 ms call (%.2f s)" % took)
+    time.sleep(1.0)  # the late call lands and the run stores the whole answer
+    st, h, body = harness.request(b.port, "GET", "/home/5")
+    doc = json.loads(body)
+    eq((st, h.get("x-cache"), "errors" in doc), (200, "hit", False), body)
+    check(len(doc["recs"]) > 0, doc)
+    eq(calls(up, "/recommendations/5"), 1, "the late call was made once, and its answer kept")
+    # Without an endpoint cache, a cached late source makes the next answer whole.
+    st, _, body = harness.request(b.port, "GET", "/src/6")
+    eq(json.loads(body)["errors"][0]["reason"], "pending")
+    time.sleep(1.0)
+    st, _, body = harness.request(b.port, "GET", "/src/6")
+    check("errors" not in json.loads(body) and json.loads(body)["recs"], body)
+    # A required source still out at respond_by: the answer waits for it, and no longer.
+    t0 = time.time()
+    st, h, body = harness.request(b.port, "GET", "/req/7")
+    took = time.time() - t0
+    doc = json.loads(body)
+    eq((st, doc["id"], doc["errors"][0]["reason"]), (200, "7", "pending"), doc)
+    check(0.55 < took < 0.85, "answered when the 600 ms required source arrived (%.2f s)" % took)
+
+
 def test_check_rejects_bad_cache_settings():
     prof = harness.upstream_profile("t", "http://127.0.0.1:9", extra="cache:\n  redis: http://x")
     d = harness.tmpdir()
@@ -516,13 +591,15 @@ if __name__ == "__main__":
         test_stale_if_error,
         test_coalescing_identical_misses,
         test_two_instances_share_redis,
+        test_two_instances_coalesce_through_the_lock,
         test_redis_down_never_fails_a_request,
         test_redis_that_stops_answering,
-        test_load_while_redis_is_killed_stopped_and_back,
+        test_load_while_redis_is_killed_stopped_slowed_and_back,
         test_source_cache_shared_by_rest_and_graphql,
         test_source_cache_respects_no_store_and_coalesces,
         test_graphql_queries_cached_per_variables,
         test_purge_by_tag_reaches_every_instance,
         test_admin_api_purge_by_path_auth_and_reload,
+        test_respond_by_answers_early_and_the_late_call_fills_the_cache,
         test_check_rejects_bad_cache_settings,
     ])
