@@ -299,6 +299,10 @@ static int resolve_root(void *ctx, const char *root)
     struct spec_parser *sp = ctx;
     if (find_param(sp->spec, root) >= 0 || strcmp(root, "header") == 0)
         return BFF_BIND_REQUEST;
+    if (strcmp(root, "auth") == 0) { /* the verified principal's claims, in the request doc */
+        sp->spec->reads_auth = 1;
+        return BFF_BIND_REQUEST;
+    }
     if (strcmp(root, "body") == 0) { /* the client's JSON body, in the request doc */
         if (strcmp(sp->spec->method, "GET") == 0) {
             sp->body_on_get = 1;
@@ -473,8 +477,9 @@ static int parse_cache_tags(struct spec_parser *sp, const bff_yaml_node_t *tags)
 bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *env, bff_diag_t *diag)
 {
     static const char *const keys[] = {
-        "endpoint", "description", "params",   "query",   "timeout", "sources",    "response",
-        "status",   "headers",     "max_body", "graphql", "cache",   "respond_by", NULL};
+        "endpoint",   "description", "params",  "query",      "timeout", "sources",
+        "response",   "status",      "headers", "max_body",   "graphql", "cache",
+        "respond_by", "auth",        "scopes",  "rate_limit", NULL};
     struct spec_parser sp = {.env = env, .diag = diag};
     if (bff_yaml_check_map(diag, root, "an endpoint spec", keys) != 0)
         return NULL;
@@ -532,8 +537,20 @@ bff_spec_t *bff_spec_parse(const bff_yaml_node_t *root, const bff_spec_env_t *en
     ret |= parse_answer(&sp, root);
     ret |= bff_yaml_get_size(diag, root, "max_body", &spec->max_body);
     const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
+    ret |= bff_access_parse(root, diag, &spec->access);
+    if (spec->reads_auth && spec->access.auth == BFF_AUTH_NONE) {
+        bff_diag_add(diag, spec->file, spec->line, spec->column,
+                     "the endpoint reads auth.* but has no 'auth: required' (or optional)");
+        ret = -1;
+    }
     const bff_yaml_node_t *tags;
     ret |= bff_cache_policy_parse(cache, diag, &spec->cache, &tags);
+    if (spec->cache.enabled && spec->cache.shared && spec->reads_auth) {
+        bff_yaml_error(diag, cache,
+                       "shared: true would serve one principal's answer to all, and this "
+                       "endpoint reads auth.*");
+        ret = -1;
+    }
     ret |= parse_cache_tags(&sp, tags);
     if (spec->cache.enabled && strcmp(spec->method, "GET") != 0) {
         bff_yaml_error(diag, cache,
@@ -597,6 +614,7 @@ void bff_spec_free(bff_spec_t *spec)
     free(spec->params);
     bff_plan_dispose(&spec->plan);
     bff_template_dispose(&spec->status_tmpl);
+    bff_access_dispose(&spec->access);
     for (size_t i = 0; i != spec->ncache_tags; ++i)
         bff_template_dispose(spec->cache_tags + i);
     free(spec->cache_tags);

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "compose/access.h"
 #include "compose/cache_policy.h"
 #include "compose/diag.h"
 #include "compose/plan.h"
@@ -61,6 +62,8 @@ typedef struct st_bff_spec_t {
     size_t nheaders;
     uint64_t max_body;      /* the client's body at most (write endpoints); 0 = the profile's */
     int reads_body;         /* a template or shape reads the client's `body` */
+    int reads_auth;         /* ... or the verified principal's claims (`auth.sub`) */
+    bff_access_t access;    /* auth, scopes, rate_limit */
     char **request_headers; /* lower-cased headers the templates read */
     size_t nrequest_headers;
     /* A stored GraphQL operation instead of sources and a response (`graphql:`): the

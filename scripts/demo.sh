@@ -77,6 +77,10 @@ bffd demo is running (upstream latency ${UPSTREAM_LATENCY_MS:-5} ms per call). T
   HTTP/2 (h2c)               curl -s --http2-prior-knowledge localhost:8082/dashboard/42
   cached (L1 + Redis)        curl -si localhost:8081/users/42/settings | grep -i -e x-cache -e etag -e age
                              (run it twice: miss, then hit; Redis holds it: redis-cli -p $REDIS_PORT keys 'bffd:*')
+  auth (demo token, JWT)     TOKEN=\$(sh scripts/demo-token.sh 42)
+                             curl -s localhost:8082/me/dashboard -H "authorization: Bearer \$TOKEN"
+                             curl -s localhost:8081/me/settings --cookie "session=\$TOKEN"   # web: session cookie
+  API key + rate limit       curl -si localhost:8083/v2/customers/42/summary -H 'x-api-key: demo-partner-key-0123456789'
   purge (admin API)          curl -s localhost:$ADMIN_PORT/cache/purge -H 'authorization: Bearer $BFFD_ADMIN_TOKEN' \\
                                   -d '{"tags": ["user:42"]}'
   a write                    curl -s -X POST localhost:8081/users/42/orders -H 'content-type: application/json' \\

@@ -23,8 +23,8 @@ typedef enum en_bff_gql_value_kind_t {
     BFF_GQL_STRING,   /* str/len = the decoded UTF-8 (may hold NUL from \u0000) */
     BFF_GQL_BOOLEAN,  /* boolean */
     BFF_GQL_NULL,
-    BFF_GQL_ENUM, /* str = the enum value's name */
-    BFF_GQL_LIST, /* items */
+    BFF_GQL_ENUM,   /* str = the enum value's name */
+    BFF_GQL_LIST,   /* items */
     BFF_GQL_OBJECT, /* fields */
 } bff_gql_value_kind_t;
 
@@ -93,7 +93,7 @@ typedef struct st_bff_gql_selection_t {
     bff_gql_loc_t loc; /* FIELD: of the alias or name; spreads and inline fragments: of '...' */
     const char *alias; /* FIELD; NULL = none */
     const char *name;  /* FIELD: the field; FRAGMENT_SPREAD: the fragment */
-    bff_gql_loc_t name_loc; /* of name (0:0 = not recorded) */
+    bff_gql_loc_t name_loc;   /* of name (0:0 = not recorded) */
     bff_gql_argument_t *args; /* FIELD */
     size_t nargs;
     bff_gql_directive_t *directives;
@@ -116,8 +116,8 @@ typedef enum en_bff_gql_operation_kind_t {
 } bff_gql_operation_kind_t;
 
 typedef struct st_bff_gql_variable_def_t {
-    const char *name; /* without '$' */
-    bff_gql_loc_t loc; /* of '$' */
+    const char *name;       /* without '$' */
+    bff_gql_loc_t loc;      /* of '$' */
     bff_gql_loc_t name_loc; /* of name (0:0 = not recorded) */
     bff_gql_type_ref_t *type;
     bff_gql_value_t *default_value; /* NULL = none */
@@ -127,8 +127,8 @@ typedef struct st_bff_gql_variable_def_t {
 
 typedef struct st_bff_gql_operation_t {
     bff_gql_operation_kind_t kind;
-    const char *name; /* NULL = anonymous (also the `{ ... }` shorthand) */
-    bff_gql_loc_t loc; /* of the keyword, or of '{' for the shorthand */
+    const char *name;       /* NULL = anonymous (also the `{ ... }` shorthand) */
+    bff_gql_loc_t loc;      /* of the keyword, or of '{' for the shorthand */
     bff_gql_loc_t name_loc; /* of name (0:0 = not recorded) */
     bff_gql_variable_def_t *vars;
     size_t nvars;
@@ -139,7 +139,7 @@ typedef struct st_bff_gql_operation_t {
 
 typedef struct st_bff_gql_fragment_t {
     const char *name;
-    bff_gql_loc_t loc; /* of `fragment` */
+    bff_gql_loc_t loc;      /* of `fragment` */
     bff_gql_loc_t name_loc; /* of name (0:0 = not recorded) */
     const char *type_condition;
     bff_gql_loc_t type_condition_loc;
@@ -210,7 +210,7 @@ typedef struct st_bff_gql_type_def_t {
     int is_extension;
     const char *description;
     const char *name;
-    bff_gql_loc_t loc; /* of the keyword (`type`, `extend`, ...) */
+    bff_gql_loc_t loc;          /* of the keyword (`type`, `extend`, ...) */
     bff_gql_name_t *interfaces; /* OBJECT_TYPE, INTERFACE: `implements A & B` */
     size_t ninterfaces;
     bff_gql_field_def_t *fields; /* OBJECT_TYPE, INTERFACE */

@@ -67,13 +67,17 @@ static void add_request_header(void *ctx, const char *name)
     g->request_headers[g->nrequest_headers++] = bff_strdup(name);
 }
 
-/* The roots a resolver may read: `args`, `parent` (not on root fields), `header`, and in a
+/* The roots a resolver may read: `args`, `parent` (not on root fields), `header`, `auth`, and in a
  * source's value shape `response`. */
 static int resolve_root(void *ctx, const char *root)
 {
     graph_loader_t *gl = ctx;
     if (strcmp(root, "args") == 0 || strcmp(root, "header") == 0)
         return BFF_BIND_REQUEST;
+    if (strcmp(root, "auth") == 0) { /* the verified principal's claims */
+        gl->graph->reads_auth = 1;
+        return BFF_BIND_REQUEST;
+    }
     if (strcmp(root, "parent") == 0) {
         gl->res->reads_parent = 1;
         return gl->is_root_field ? -1 : BFF_BIND_REQUEST;
@@ -528,7 +532,8 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     static const char *const keys[] = {"path",    "schema", "hide",      "introspection",
                                        "timeout", "limits", "resolvers", "trusted_documents",
-                                       "cache",   NULL};
+                                       "cache",   "auth",   "scopes",    "rate_limit",
+                                       NULL};
     int ret = bff_yaml_check_map(diag, root, "graph.yaml", keys);
     const char *path = "/graphql";
     ret |= bff_yaml_get_str(diag, root, "path", 0, &path);
@@ -541,6 +546,7 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     ret |= bff_yaml_get_bool(diag, root, "introspection", &g->introspection);
     ret |= bff_yaml_get_duration_ms(diag, root, "timeout", &g->timeout_ms);
     ret |= load_limits(&gl, root);
+    ret |= bff_access_parse(root, diag, &g->access);
     const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
     ret |= bff_cache_policy_parse(cache, diag, &g->cache, NULL);
     if (g->cache.enabled && g->cache.has_swr) {
@@ -587,6 +593,7 @@ void bff_gql_graph_free(bff_gql_graph_t *g)
         free(g->trusted[i].text);
     free(g->trusted);
     free(g->introspection_json);
+    bff_access_dispose(&g->access);
     free(g->path);
     free(g->file);
     free(g);

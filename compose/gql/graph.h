@@ -73,6 +73,8 @@ typedef struct st_bff_gql_graph_t {
      * mutations never. digest: set by the profile loader, part of every key. */
     bff_cache_policy_t cache;
     unsigned char digest[32];
+    bff_access_t access;      /* auth, scopes, rate_limit of the endpoint */
+    int reads_auth;           /* a resolver reads `auth.*` (the principal's claims) */
     char *introspection_json; /* the schema as introspection's __schema value */
     size_t introspection_len;
 } bff_gql_graph_t;

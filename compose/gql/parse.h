@@ -11,8 +11,8 @@
 #include "compose/gql/error.h"
 
 typedef struct st_bff_gql_parse_limits_t {
-    size_t max_bytes;  /* document size; 0 = no limit */
-    size_t max_tokens; /* lexical tokens; 0 = no limit */
+    size_t max_bytes;   /* document size; 0 = no limit */
+    size_t max_tokens;  /* lexical tokens; 0 = no limit */
     unsigned max_depth; /* nesting of selection sets, lists, objects, type wrappers; 0 = 64 */
 } bff_gql_parse_limits_t;
 
@@ -20,8 +20,8 @@ typedef struct st_bff_gql_parse_limits_t {
  * graphql-js words it, "Syntax Error: Expected Name, found <EOF>.", with its location) and
  * returns NULL. A type system definition in it is refused as 'The "X" definition is not
  * executable.' (rule 5.1.1). `limits` may be NULL. */
-bff_gql_document_t *bff_gql_parse(const char *src, size_t len,
-                                  const bff_gql_parse_limits_t *limits, bff_gql_errors_t *errs);
+bff_gql_document_t *bff_gql_parse(const char *src, size_t len, const bff_gql_parse_limits_t *limits,
+                                  bff_gql_errors_t *errs);
 void bff_gql_document_free(bff_gql_document_t *doc);
 
 /** Parses a type system document (schema definitions and extensions, directive definitions).

@@ -243,6 +243,10 @@ bff_gql_run_t *bff_gql_run_create(const bff_gql_run_conf_t *conf)
     size_t hlen = conf->headers != NULL ? conf->headers_len : 2;
     run->headers = bff_strndup(headers, hlen);
     run->headers_len = hlen;
+    if (conf->auth != NULL) {
+        run->auth = bff_strndup(conf->auth, conf->auth_len);
+        run->auth_len = conf->auth_len;
+    }
     run->call_headers = bff_calloc(conf->ncall_headers + 1, sizeof(char *));
     for (size_t i = 0; i != conf->ncall_headers; ++i)
         run->call_headers[i] = bff_strdup(conf->call_headers[i]);
@@ -303,6 +307,7 @@ void bff_gql_run_destroy(bff_gql_run_t *run)
     bff_jdoc_dispose(&run->vars);
     free(run->variables);
     free(run->headers);
+    free(run->auth);
     free(run);
 }
 

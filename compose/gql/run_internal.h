@@ -41,6 +41,8 @@ struct st_bff_gql_run_t {
     bff_jdoc_t vars;
     char *headers;
     size_t headers_len;
+    char *auth; /* the principal's claims (JSON); NULL = anonymous */
+    size_t auth_len;
     char **call_headers;
     gql_call_t **table; /* open addressing by hash */
     size_t table_cap, ncalls;

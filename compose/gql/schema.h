@@ -27,7 +27,7 @@ struct st_bff_gql_wrapped_t {
 
 typedef struct st_bff_gql_input_value_t {
     const char *name;
-    const char *description;           /* NULL = none */
+    const char *description; /* NULL = none */
     const bff_gql_wrapped_t *type;
     const bff_gql_value_t *default_value; /* NULL = none (lives in the schema) */
     const char *default_text;             /* default_value printed as GraphQL, for
@@ -71,8 +71,8 @@ struct st_bff_gql_type_t {
     size_t nvalues;
     bff_gql_input_value_t *input_fields; /* INPUT_OBJECT */
     size_t ninput_fields;
-    int is_builtin;       /* a built-in scalar or an introspection type */
-    const char *file;     /* where it was defined (NULL for built-ins) */
+    int is_builtin;   /* a built-in scalar or an introspection type */
+    const char *file; /* where it was defined (NULL for built-ins) */
     unsigned line, column;
 };
 
@@ -116,7 +116,7 @@ typedef struct st_bff_gql_schema_t {
     const bff_gql_type_t **types; /* sorted by name, built-ins and introspection types included */
     size_t ntypes;
     const bff_gql_type_t *query, *mutation, *subscription; /* NULL = none (query never is) */
-    const bff_gql_directive_info_t **directives;          /* built-ins first, then by name */
+    const bff_gql_directive_info_t **directives;           /* built-ins first, then by name */
     size_t ndirectives;
     /* The meta fields' definitions, for validation and introspection: __typename on every
      * composite type, __schema and __type on the query type. */

@@ -17,7 +17,7 @@
 #include "compose/gql/schema.h"
 
 typedef struct st_bff_gql_validate_limits_t {
-    unsigned max_depth;  /* field nesting through fragments, 0 = no limit */
+    unsigned max_depth;   /* field nesting through fragments, 0 = no limit */
     unsigned max_aliases; /* aliased fields in the document, 0 = no limit */
     unsigned max_fields;  /* fields the operations select, fragments expanded, 0 = no limit */
 } bff_gql_validate_limits_t;

@@ -484,7 +484,7 @@ static status_t complete(walk_t *wk, const field_ctx_t *fc, const bff_gql_wrappe
 
 /* ---- fields ---- */
 
-/* The JSON of {"args":..,"parent":..,"header":..} a resolver's run reads. */
+/* The JSON of {"args":..,"parent":..,"header":..,"auth":..} a resolver's run reads. */
 static int build_key(walk_t *wk, const field_ctx_t *fc, const bff_gql_resolver_t *res,
                      const raw_t *parent, bff_jwrite_t *key)
 {
@@ -518,6 +518,10 @@ static int build_key(walk_t *wk, const field_ctx_t *fc, const bff_gql_resolver_t
     }
     bff_jwrite_key(key, "header", 6);
     bff_jwrite_raw(key, wk->run->headers, wk->run->headers_len);
+    if (wk->run->auth != NULL) { /* the verified principal's claims */
+        bff_jwrite_key(key, "auth", 4);
+        bff_jwrite_raw(key, wk->run->auth, wk->run->auth_len);
+    }
     bff_jwrite_close(key, '}');
     if (ret != 0 && errs.n != 0)
         field_error(wk, fc, "BAD_USER_INPUT", NULL, errs.items[0].message);

@@ -8,7 +8,7 @@
 #include "compose/mem.h"
 
 /* redis://[:password@]host[:port][/db] */
-static int parse_redis_url(const char *url, bff_cache_conf_t *c)
+int bff_cache_parse_redis_url(const char *url, bff_cache_conf_t *c)
 {
     if (strncmp(url, "redis://", 8) != 0)
         return -1;
@@ -82,7 +82,7 @@ int bff_cache_conf_parse(const bff_yaml_node_t *node, const char *profile_name, 
     ret |= bff_yaml_get_duration_ms(diag, node, "stale_while_revalidate", &c->defaults.swr_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "stale_if_error", &c->defaults.sie_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "client_max_age", &c->defaults.client_ms);
-    if (redis != NULL && redis[0] != '\0' && parse_redis_url(redis, c) != 0) {
+    if (redis != NULL && redis[0] != '\0' && bff_cache_parse_redis_url(redis, c) != 0) {
         bff_yaml_error(diag, bff_yaml_get(node, "redis"),
                        "redis must be a URL like redis://127.0.0.1:6379/0, not '%s'", redis);
         ret = -1;

@@ -26,6 +26,8 @@ typedef struct st_bff_cache_conf_t {
 /** Reads the profile's `cache:` (node may be NULL). Returns 0, or -1 after reporting. */
 int bff_cache_conf_parse(const bff_yaml_node_t *node, const char *profile_name, bff_diag_t *diag,
                          bff_cache_conf_t *out);
+/** Reads redis://[:password@]host[:port][/db] into c's redis_* members. Returns 0 or -1. */
+int bff_cache_parse_redis_url(const char *url, bff_cache_conf_t *c);
 /** Fills what an enabled policy left unset from the profile's defaults. */
 void bff_cache_conf_apply_defaults(const bff_cache_conf_t *conf, bff_cache_policy_t *policy);
 void bff_cache_conf_copy(bff_cache_conf_t *dst, const bff_cache_conf_t *src);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/ratelimit/limiter.h"
+
 static bff_upstream_t *find_unchanged(const bff_conf_view_t *prev, size_t site,
                                       const bff_upstream_conf_t *conf)
 {
@@ -37,6 +39,7 @@ bff_conf_view_t *bff_conf_view_create(bff_config_t *config, bff_fetcher_t *fetch
     view->config = config;
     view->upstreams = bff_calloc(config->nsites, sizeof(*view->upstreams));
     view->caches = bff_calloc(config->nsites, sizeof(*view->caches));
+    view->limiters = bff_calloc(config->nsites, sizeof(*view->limiters));
     for (size_t s = 0; s != config->nsites; ++s) {
         const bff_profile_t *p = config->sites[s].profile;
         if (p->cache.present) {
@@ -46,6 +49,22 @@ bff_conf_view_t *bff_conf_view_create(bff_config_t *config, bff_fetcher_t *fetch
             else
                 c = bff_cache_create(loop, timers, &p->cache);
             view->caches[s] = c;
+        }
+        if (p->rate.present) { /* its own Redis, else the cache's, else in-process */
+            const bff_rate_conf_t *rc = &p->rate;
+            int own = rc->redis_host != NULL;
+            bff_limiter_conf_t lc = {.host = own ? rc->redis_host : p->cache.redis_host,
+                                     .port = own ? rc->redis_port : p->cache.redis_port,
+                                     .db = own ? rc->redis_db : p->cache.redis_db,
+                                     .password = own ? rc->redis_password : p->cache.redis_password,
+                                     .command_timeout_ms = rc->command_timeout_ms,
+                                     .fail_closed = rc->fail_closed};
+            bff_limiter_t *l = prev != NULL && s < prev->config->nsites ? prev->limiters[s] : NULL;
+            if (l != NULL && bff_limiter_same(l, &lc))
+                bff_limiter_retain(l); /* a reload keeps the connection and local state */
+            else
+                l = bff_limiter_create(loop, timers, &lc);
+            view->limiters[s] = l;
         }
         view->upstreams[s] = bff_calloc(p->nupstreams, sizeof(bff_upstream_t *));
         for (size_t u = 0; u != p->nupstreams; ++u) {
@@ -74,9 +93,11 @@ void bff_conf_view_release(bff_conf_view_t *view)
             bff_upstream_release(view->upstreams[s][u]);
         free(view->upstreams[s]);
         bff_cache_release(view->caches[s]);
+        bff_limiter_release(view->limiters[s]);
     }
     free(view->upstreams);
     free(view->caches);
+    free(view->limiters);
     bff_config_release(view->config);
     free(view);
 }

@@ -17,6 +17,7 @@ typedef struct st_bff_conf_view_t {
     bff_config_t *config;
     bff_upstream_t ***upstreams; /* [site][upstream], parallel to the profiles' upstream lists */
     bff_cache_t **caches;        /* [site]: the profile's cache; NULL = it has no cache block */
+    struct st_bff_limiter_t **limiters; /* [site]: its rate limiter; NULL = no rate_limits */
 } bff_conf_view_t;
 
 /** Builds the view of `config` (taking over the caller's reference). Upstream state whose

@@ -580,6 +580,54 @@ static void digest_file(bff_sha256_t *h, const char *path)
     fclose(f);
 }
 
+/* An endpoint's (or the graph's) auth and rate_limit need the profile's blocks and plans. */
+static int check_access(bff_diag_t *diag, const bff_profile_t *p, const bff_access_t *a,
+                        const char *file, unsigned line, unsigned column)
+{
+    int ret = 0;
+    if (a->auth != BFF_AUTH_NONE && !p->auth.present) {
+        bff_diag_add(diag, file, line, column,
+                     "auth: %s needs an 'auth' block in profile.yaml (jwt or api_keys)",
+                     a->auth == BFF_AUTH_REQUIRED ? "required" : "optional");
+        ret = -1;
+    }
+    if (a->rate_limited && !p->rate.present) {
+        bff_diag_add(diag, file, line, column,
+                     "rate_limit needs a 'rate_limits' block with plans in profile.yaml");
+        ret = -1;
+    } else if (a->rate_plan != NULL && bff_rate_conf_plan(&p->rate, a->rate_plan) == NULL) {
+        bff_diag_add(diag, file, line, column, "rate_limit: no plan named '%s' in profile.yaml",
+                     a->rate_plan);
+        ret = -1;
+    }
+    return ret;
+}
+
+static int settle_access(bff_diag_t *diag, bff_profile_t *p)
+{
+    int ret = 0;
+    for (size_t i = 0; i != p->nendpoints; ++i)
+        ret |= check_access(diag, p, &p->endpoints[i]->access, p->endpoints[i]->file,
+                            p->endpoints[i]->line, p->endpoints[i]->column);
+    if (p->graph != NULL) {
+        ret |= check_access(diag, p, &p->graph->access, p->graph->file, 0, 0);
+        if (p->graph->reads_auth && p->graph->access.auth == BFF_AUTH_NONE) {
+            bff_diag_add(diag, p->graph->file, 0, 0,
+                         "a resolver reads auth.* but graph.yaml has no 'auth: required' (or "
+                         "optional)");
+            ret = -1;
+        }
+    }
+    for (size_t i = 0; i != p->auth.napi_keys; ++i)
+        if (p->auth.api_keys[i].plan != NULL &&
+            bff_rate_conf_plan(&p->rate, p->auth.api_keys[i].plan) == NULL) {
+            bff_diag_add(diag, p->dir, 0, 0, "API key '%s' has plan '%s', which rate_limits lacks",
+                         p->auth.api_keys[i].name, p->auth.api_keys[i].plan);
+            ret = -1;
+        }
+    return ret;
+}
+
 /* Sources with `cache:` take the profile's default ttl, and need its cache block. */
 static int settle_sources(bff_diag_t *diag, bff_profile_t *p, bff_plan_t *plan)
 {
@@ -659,13 +707,16 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         bff_profile_free(p);
         return NULL;
     }
-    static const char *const keys[] = {"name",   "listen",    "tls",   "limits", "access_log",
-                                       "errors", "upstreams", "cache", NULL};
+    static const char *const keys[] = {"name",       "listen",      "tls",       "limits",
+                                       "access_log", "errors",      "upstreams", "cache",
+                                       "auth",       "rate_limits", NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
     ret |= parse_upstreams(diag, root, p);
     ret |= bff_cache_conf_parse(bff_yaml_get(root, "cache"), p->name, diag, &p->cache);
+    ret |= bff_auth_conf_parse(bff_yaml_get(root, "auth"), p->dir, diag, &p->auth);
+    ret |= bff_rate_conf_parse(bff_yaml_get(root, "rate_limits"), p->name, diag, &p->rate);
     for (size_t i = 0; i != p->nupstreams; ++i)
         p->upstreams[i].max_queued = p->max_queued_calls;
     ret |= bff_yaml_doc_failed(doc) ? -1 : 0; /* an unset ${VAR}: reported, the rest checked too */
@@ -673,6 +724,7 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     ret |= load_endpoints(diag, p);
     ret |= load_graph(diag, p);
     ret |= settle_cache_policies(diag, p);
+    ret |= settle_access(diag, p);
     if (ret != 0) {
         bff_profile_free(p);
         return NULL;
@@ -755,5 +807,7 @@ void bff_profile_free(bff_profile_t *p)
     free(p->tls_key);
     free(p->access_log);
     bff_cache_conf_dispose(&p->cache);
+    bff_auth_conf_dispose(&p->auth);
+    bff_rate_conf_dispose(&p->rate);
     free(p);
 }

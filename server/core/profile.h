@@ -8,7 +8,9 @@
 #include "compose/diag.h"
 #include "compose/gql/graph.h"
 #include "compose/spec.h"
+#include "server/auth/auth_conf.h"
 #include "server/cache/cache_conf.h"
+#include "server/ratelimit/rate_conf.h"
 
 typedef enum en_bff_lb_policy_t { BFF_LB_ROUND_ROBIN, BFF_LB_LEAST_OUTSTANDING } bff_lb_policy_t;
 
@@ -82,6 +84,8 @@ typedef struct st_bff_profile_t {
     size_t nendpoints;
     bff_gql_graph_t *graph; /* graph.yaml: the GraphQL endpoint; NULL = none */
     bff_cache_conf_t cache;
+    bff_auth_conf_t auth;
+    bff_rate_conf_t rate;
 } bff_profile_t;
 
 /** Loads and validates the profile in `dir`. Every problem is added to diag as

@@ -37,6 +37,7 @@ typedef struct st_bff_site_ctx_t {
     bff_access_log_buf_t log;
     bff_write_watch_t write_watch;        /* this profile's connections on this worker */
     struct st_bff_gql_cache_t *gql_cache; /* parsed GraphQL documents; NULL until the first */
+    struct st_bff_l1_t *token_cache;      /* verified tokens (stage/auth.c); NULL until one */
 } bff_site_ctx_t;
 
 struct st_bff_worker_t {

@@ -25,14 +25,14 @@ typedef struct st_bff_req_t {
     h2o_iovec_t doc;                  /* the request doc (params stage): parameters, headers read */
     struct st_bff_cache_req_t *cache; /* the cache stage's state; NULL = not cached */
     struct st_gql_pending_t *graphql; /* a GraphQL run waiting for the cache's verdict */
-    const void *principal;            /* set by the auth stage (auth issue); NULL = anonymous */
-    char trace_id[33];                /* of the traceparent sent upstream ("" = none yet) */
-    h2o_iovec_t log_failed;           /* JSON array of failed sources for the access log */
-    int log_partial;                  /* answered with some optional sources missing */
-    unsigned stage;                   /* the next stage to run (pipeline.c) */
-    bff_timer_t send_watch;           /* while the response is being sent: write progress */
-    size_t send_baseline;             /* write progress (send_progress) at the last look */
-    size_t sent_bytes;                /* the response's size, counted against its connection */
+    const struct st_bff_principal_t *principal; /* set by the auth stage; NULL = anonymous */
+    char trace_id[33];      /* of the traceparent sent upstream ("" = none yet) */
+    h2o_iovec_t log_failed; /* JSON array of failed sources for the access log */
+    int log_partial;        /* answered with some optional sources missing */
+    unsigned stage;         /* the next stage to run (pipeline.c) */
+    bff_timer_t send_watch; /* while the response is being sent: write progress */
+    size_t send_baseline;   /* write progress (send_progress) at the last look */
+    size_t sent_bytes;      /* the response's size, counted against its connection */
 } bff_req_t;
 
 /** Creates the request object for `req` arriving on slot `site`, on the worker's current

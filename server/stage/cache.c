@@ -53,7 +53,7 @@ int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2
                            const h2o_headers_t *headers, h2o_iovec_t doc, h2o_mem_pool_t *pool,
                            unsigned char key[32], int *per_principal)
 {
-    int reads_credentials = 0;
+    int reads_credentials = spec->reads_auth; /* the doc holds the principal's claims */
     for (size_t i = 0; i != spec->nrequest_headers; ++i)
         reads_credentials |= is_credential(spec->request_headers[i]);
     bff_jwrite_t built = {0};

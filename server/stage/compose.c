@@ -14,6 +14,7 @@
 #include "server/http/respond.h"
 #include "server/http/trace.h"
 #include "compose/mem.h"
+#include "server/auth/principal.h"
 #include "server/stage/cache.h"
 #include "server/stage/cache_internal.h"
 #include "server/stage/graphql.h"
@@ -285,13 +286,22 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
-    const char *lines[] = {id_line, trace_line, key_line};
+    const char *lines[3 + BFF_MAX_CLAIM_HEADERS];
+    size_t nlines = 0;
+    lines[nlines++] = id_line;
+    lines[nlines++] = trace_line;
     int keyed = idempotency_line(req, key_line, sizeof(key_line));
+    if (keyed)
+        lines[nlines++] = key_line;
+    for (size_t i = 0;
+         r->principal != NULL && i != r->principal->nupstream_headers && i != BFF_MAX_CLAIM_HEADERS;
+         ++i)
+        lines[nlines++] = r->principal->upstream_headers[i]; /* X-User-ID: ... */
     bff_exec_conf_t conf = {.plan = &spec->plan,
                             .request_doc = r->doc.base,
                             .request_doc_len = r->doc.len,
                             .headers = lines,
-                            .nheaders = keyed ? 3 : 2,
+                            .nheaders = nlines,
                             .idempotency_key = keyed,
                             .ops = &fetch_ops,
                             .host = c,

@@ -11,6 +11,7 @@
 
 #include "compose/gql/parse.h"
 #include "compose/mem.h"
+#include "server/auth/principal.h"
 #include "server/core/digest.h"
 #include "server/fetch/call_cache.h"
 #include "server/stage/cache.h"
@@ -299,7 +300,12 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
-    const char *lines[] = {id_line, trace_line};
+    const char *lines[2 + BFF_MAX_CLAIM_HEADERS] = {id_line, trace_line};
+    size_t nlines = 2;
+    for (size_t i = 0;
+         r->principal != NULL && i != r->principal->nupstream_headers && i != BFF_MAX_CLAIM_HEADERS;
+         ++i)
+        lines[nlines++] = r->principal->upstream_headers[i]; /* X-User-ID: ... */
     bff_jwrite_t hdrs;
     bff_jwrite_init(&hdrs, 128, 64 * 1024);
     headers_json(r, g, &hdrs);
@@ -310,8 +316,10 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
                                .variables_len = vars_len,
                                .headers = hdrs.buf,
                                .headers_len = hdrs.len,
+                               .auth = r->principal != NULL ? r->principal->claims_json.base : NULL,
+                               .auth_len = r->principal != NULL ? r->principal->claims_json.len : 0,
                                .call_headers = lines,
-                               .ncall_headers = 2,
+                               .ncall_headers = nlines,
                                .safe_errors = r->profile->errors == BFF_ERRORS_SAFE,
                                .ops = &fetch_ops,
                                .host = s,
@@ -387,6 +395,11 @@ static int query_key(bff_req_t *r, const bff_gql_graph_t *g, const bff_gql_cache
     bff_sha256_add(&h, vars, vars_len);
     bff_sha256_add(&h, rj ? "\1" : "\0", 1);
     int per_principal = 0;
+    if (g->reads_auth) { /* resolvers read the principal's claims: one entry per principal */
+        per_principal = 1;
+        if (r->principal != NULL)
+            bff_sha256_add(&h, r->principal->claims_json.base, r->principal->claims_json.len);
+    }
     for (size_t i = 0; i != g->nrequest_headers; ++i) {
         const char *hname = g->request_headers[i];
         if (is_credential(hname)) {

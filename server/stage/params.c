@@ -7,6 +7,7 @@
 
 #include "compose/json_scan.h"
 #include "compose/json_write.h"
+#include "server/auth/principal.h"
 #include "server/http/params.h"
 #include "server/http/respond.h"
 #include "server/stage/pipeline.h"
@@ -92,7 +93,22 @@ bff_stage_result_t bff_stage_params(bff_req_t *r)
         respond_bad_parameter(req, msg, bad);
         return BFF_STAGE_RESPONDED;
     }
-    r->doc = h2o_strdup(&req->pool, doc.buf, doc.len);
+    if (r->principal != NULL && spec->reads_auth && doc.len >= 2) {
+        /* The principal's claims as the doc's `auth`: {..., "auth": {...}} */
+        h2o_iovec_t claims = r->principal->claims_json;
+        size_t n = doc.len - 1; /* without the closing brace */
+        int empty = doc.len == 2;
+        char *buf = h2o_mem_alloc_pool(&req->pool, n + claims.len + 10);
+        memcpy(buf, doc.buf, n);
+        memcpy(buf + n, empty ? "\"auth\":" : ",\"auth\":", empty ? 7 : 8);
+        n += empty ? 7 : 8;
+        memcpy(buf + n, claims.base, claims.len);
+        n += claims.len;
+        buf[n++] = '}';
+        r->doc = h2o_iovec_init(buf, n);
+    } else {
+        r->doc = h2o_strdup(&req->pool, doc.buf, doc.len);
+    }
     bff_jwrite_dispose(&doc);
     return BFF_STAGE_NEXT;
 }

@@ -36,9 +36,14 @@ bff_stage_result_t bff_stage_builtin(bff_req_t *r);      /* /health and /ready *
 bff_stage_result_t bff_stage_shed(bff_req_t *r);         /* too many requests in progress: 503 */
 bff_stage_result_t bff_stage_graphql(bff_req_t *r);      /* graph.yaml's endpoint: GraphQL */
 bff_stage_result_t bff_stage_route(bff_req_t *r);        /* finds the endpoint: 404, 405 */
+bff_stage_result_t bff_stage_auth(bff_req_t *r);         /* credentials: 401, 403 */
+bff_stage_result_t bff_stage_ratelimit(bff_req_t *r);    /* the plan's limit: 429 */
 bff_stage_result_t bff_stage_params(bff_req_t *r);       /* the request doc: 400, 413, 415 */
 bff_stage_result_t bff_stage_cache(bff_req_t *r);        /* answers from the cache, or waits */
 bff_stage_result_t bff_stage_compose(bff_req_t *r);      /* sources, shaped response */
+
+/** The route's auth, scopes and rate_limit (the GraphQL endpoint's on its path), or NULL. */
+const bff_access_t *bff_req_access(const bff_req_t *r);
 
 /* The end hooks. */
 void bff_request_log_on_end(bff_req_t *r); /* obs/request_log.c: the access log line */

@@ -7,6 +7,9 @@
 bff_stage_result_t bff_stage_route(bff_req_t *r)
 {
     h2o_req_t *req = r->req;
+    const bff_gql_graph_t *g = r->profile->graph;
+    if (g != NULL && h2o_memis(r->route_path.base, r->route_path.len, g->path, strlen(g->path)))
+        return BFF_STAGE_NEXT; /* the GraphQL endpoint: no route, the graphql stage answers */
     char allow[128];
     switch (bff_router_match(r->profile, req->method, r->route_path, &req->pool, &r->route, allow,
                              sizeof(allow))) {

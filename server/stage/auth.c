@@ -1,0 +1,395 @@
+/* Stage: authentication and authorization of routes (and the GraphQL endpoint) that ask for it.
+ * Credentials, in this order: an API key header, a bearer token, the session cookie (with its
+ * CSRF rule for state-changing requests). A verified principal goes to r->principal: its claims
+ * are the request doc's `auth`, chosen claims become upstream headers (a client's own copies of
+ * those headers are dropped here), and its plan picks its rate limit. 401 (with
+ * WWW-Authenticate) when credentials are missing or invalid, 403 when they are not enough;
+ * error bodies never echo a credential. */
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "compose/mem.h"
+#include "server/auth/principal.h"
+#include "server/cache/l1.h"
+#include "server/core/digest.h"
+#include "server/http/respond.h"
+#include "server/stage/pipeline.h"
+
+const bff_access_t *bff_req_access(const bff_req_t *r)
+{
+    if (r->route.spec != NULL)
+        return &r->route.spec->access;
+    return r->profile->graph != NULL ? &r->profile->graph->access : NULL;
+}
+
+static void respond_401(bff_req_t *r, const char *error, const char *reason)
+{
+    h2o_req_t *req = r->req;
+    char challenge[200];
+    int n = error != NULL
+                ? snprintf(challenge, sizeof(challenge),
+                           "Bearer realm=\"bffd\", error=\"%s\", error_description=\"%s\"", error,
+                           reason)
+                : snprintf(challenge, sizeof(challenge), "Bearer realm=\"bffd\"");
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                   h2o_strdup(&req->pool, challenge, (size_t)n).base, (size_t)n);
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             error != NULL ? "the credentials were refused: %s" : "this route needs credentials%s",
+             error != NULL ? reason : "");
+    bff_respond_error(req, 401, "unauthorized", msg, NULL);
+}
+
+static void respond_403(bff_req_t *r, const char *msg)
+{
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                   H2O_STRLIT("Bearer realm=\"bffd\", error=\"insufficient_scope\""));
+    bff_respond_error(r->req, 403, "forbidden", msg, NULL);
+}
+
+/* A claim as header text: a string, a number, or strings joined with commas. */
+static int claim_text(json_t *v, char *out, size_t size)
+{
+    if (json_is_string(v))
+        return snprintf(out, size, "%s", json_string_value(v));
+    if (json_is_integer(v))
+        return snprintf(out, size, "%lld", (long long)json_integer_value(v));
+    if (json_is_array(v)) {
+        size_t n = 0, i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (!json_is_string(e))
+                return -1;
+            int k = snprintf(out + n, size - n, "%s%s", n ? "," : "", json_string_value(e));
+            if (k < 0 || (size_t)k >= size - n)
+                return -1;
+            n += (size_t)k;
+        }
+        return (int)n;
+    }
+    return -1;
+}
+
+static h2o_iovec_t pool_str(h2o_req_t *req, const char *s)
+{
+    return h2o_strdup(&req->pool, s, strlen(s));
+}
+
+/* The principal of verified claims: id, plan, scopes, the doc's `auth`, upstream headers. */
+static bff_principal_t *principal_of_claims(bff_req_t *r, const char *kind, json_t *claims)
+{
+    h2o_req_t *req = r->req;
+    const bff_auth_conf_t *ac = &r->profile->auth;
+    bff_principal_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    memset(p, 0, sizeof(*p));
+    p->kind = kind;
+    char buf[1024];
+    json_t *sub = json_object_get(claims, "sub");
+    p->id = json_is_string(sub) ? pool_str(req, json_string_value(sub)) : h2o_iovec_init("", 0);
+    json_t *plan = json_object_get(claims, ac->plan_claim ? ac->plan_claim : "plan");
+    if (json_is_string(plan))
+        p->plan = pool_str(req, json_string_value(plan));
+    json_t *scope = json_object_get(claims, ac->scope_claim ? ac->scope_claim : "scope");
+    if (scope == NULL)
+        scope = json_object_get(claims, "scp");
+    if (json_is_string(scope))
+        p->scopes = pool_str(req, json_string_value(scope));
+    else if (json_is_array(scope) && claim_text(scope, buf, sizeof(buf)) >= 0) {
+        for (char *c = buf; *c; ++c)
+            if (*c == ',')
+                *c = ' ';
+        p->scopes = pool_str(req, buf);
+    }
+    char *json = json_dumps(claims, JSON_COMPACT);
+    p->claims_json = json != NULL ? pool_str(req, json) : h2o_iovec_init(H2O_STRLIT("{}"));
+    free(json);
+    p->upstream_headers =
+        h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (ac->nclaim_headers + 1));
+    for (size_t i = 0; i != ac->nclaim_headers; ++i) {
+        char value[900];
+        int n =
+            claim_text(json_object_get(claims, ac->claim_headers[i].claim), value, sizeof(value));
+        if (n <= 0 || strpbrk(value, "\r\n") != NULL)
+            continue;
+        snprintf(buf, sizeof(buf), "%s: %s", ac->claim_headers[i].header, value);
+        p->upstream_headers[p->nupstream_headers++] = pool_str(req, buf).base;
+    }
+    return p;
+}
+
+static int has_scopes(const bff_principal_t *p, const bff_access_t *a, const char **missing)
+{
+    for (size_t i = 0; i != a->nscopes; ++i) {
+        size_t n = strlen(a->scopes[i]);
+        const char *s = p->scopes.base, *end = s + p->scopes.len;
+        int found = 0;
+        while (s < end && !found) {
+            const char *sp = memchr(s, ' ', (size_t)(end - s));
+            size_t len = (size_t)((sp != NULL ? sp : end) - s);
+            found = len == n && memcmp(s, a->scopes[i], n) == 0;
+            s += len + 1;
+        }
+        if (!found) {
+            *missing = a->scopes[i];
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Verified tokens per worker and profile, by the token's hash and the configuration's
+ * generation (a reload's new keys never meet an old verdict), never past `exp`. The blob is
+ * the claims' JSON. */
+/* A principal as the token cache keeps it: its strings, each ended by a NUL, in the order
+ * id, plan, scopes, claims JSON, then the upstream header lines. */
+static char *principal_blob(const bff_principal_t *p, size_t *len)
+{
+    size_t n = p->id.len + p->plan.len + p->scopes.len + p->claims_json.len + 4;
+    for (size_t i = 0; i != p->nupstream_headers; ++i)
+        n += strlen(p->upstream_headers[i]) + 1;
+    char *blob = bff_malloc(n), *w = blob;
+    const h2o_iovec_t parts[] = {p->id, p->plan, p->scopes, p->claims_json};
+    for (size_t i = 0; i != 4; ++i) {
+        memcpy(w, parts[i].base, parts[i].len);
+        w += parts[i].len;
+        *w++ = '\0';
+    }
+    for (size_t i = 0; i != p->nupstream_headers; ++i) {
+        size_t l = strlen(p->upstream_headers[i]) + 1;
+        memcpy(w, p->upstream_headers[i], l);
+        w += l;
+    }
+    *len = n;
+    return blob;
+}
+
+static bff_principal_t *principal_from_blob(bff_req_t *r, const char *kind, const char *blob,
+                                            size_t len)
+{
+    h2o_req_t *req = r->req;
+    char *copy = h2o_mem_alloc_pool(&req->pool, len);
+    memcpy(copy, blob, len);
+    bff_principal_t *p = h2o_mem_alloc_pool(&req->pool, sizeof(*p));
+    memset(p, 0, sizeof(*p));
+    p->kind = kind;
+    h2o_iovec_t *parts[] = {&p->id, &p->plan, &p->scopes, &p->claims_json};
+    const char *c = copy, *end = copy + len;
+    for (size_t i = 0; i != 4; ++i) {
+        size_t l = strnlen(c, (size_t)(end - c));
+        *parts[i] = h2o_iovec_init(c, l);
+        c += l + 1;
+    }
+    p->upstream_headers =
+        h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * BFF_MAX_CLAIM_HEADERS);
+    while (c < end && p->nupstream_headers != BFF_MAX_CLAIM_HEADERS) {
+        p->upstream_headers[p->nupstream_headers++] = c;
+        c += strnlen(c, (size_t)(end - c)) + 1;
+    }
+    return p;
+}
+
+/* Verifies a token into its principal; NULL with *reason set. Verified tokens are kept per
+ * worker and profile, by the token's hash and the configuration's generation (a reload's new
+ * keys never meet an old verdict), never past `exp`. */
+static bff_principal_t *verify_token(bff_req_t *r, const char *kind, const char *token, size_t len,
+                                     const char **reason)
+{
+    const bff_auth_conf_t *ac = &r->profile->auth;
+    unsigned char key[32];
+    bff_sha256_t h;
+    bff_sha256_begin(&h);
+    bff_sha256_add(&h, &r->view->config->generation, sizeof(r->view->config->generation));
+    bff_sha256_add(&h, token, len);
+    bff_sha256_end(&h, key);
+    bff_l1_t *tc = r->site->token_cache;
+    const char *blob;
+    size_t blen;
+    if (tc != NULL && bff_l1_get(tc, key, (uint64_t)time(NULL) * 1000, &blob, &blen) == 0)
+        return principal_from_blob(r, kind, blob, blen);
+    json_t *claims;
+    bff_jwt_result_t res =
+        bff_jwt_verify(token, len, &ac->policy, &ac->keys, (int64_t)time(NULL), &claims, NULL);
+    if (res != BFF_JWT_OK) {
+        *reason = bff_jwt_result_reason(res);
+        return NULL;
+    }
+    bff_principal_t *p = principal_of_claims(r, kind, claims);
+    json_t *exp = json_object_get(claims, "exp");
+    if (ac->token_cache_bytes != 0 && json_is_number(exp)) {
+        if (tc == NULL)
+            tc = r->site->token_cache = bff_l1_create((size_t)ac->token_cache_bytes);
+        char *b = principal_blob(p, &blen);
+        bff_l1_put(tc, key, b, blen, (uint64_t)json_number_value(exp) * 1000);
+        free(b);
+    }
+    json_decref(claims);
+    return p;
+}
+
+/* The named cookie's value among the request's Cookie headers. */
+static h2o_iovec_t cookie_value(h2o_req_t *req, const char *name)
+{
+    size_t nlen = strlen(name);
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        size_t p = 0;
+        while (p < v.len) {
+            while (p < v.len && (v.base[p] == ' ' || v.base[p] == ';'))
+                ++p;
+            size_t start = p;
+            while (p < v.len && v.base[p] != ';')
+                ++p;
+            if (p - start > nlen && memcmp(v.base + start, name, nlen) == 0 &&
+                v.base[start + nlen] == '=')
+                return h2o_iovec_init(v.base + start + nlen + 1, p - start - nlen - 1);
+        }
+    }
+    return h2o_iovec_init(NULL, 0);
+}
+
+static int is_safe_method(h2o_iovec_t m)
+{
+    return h2o_memis(m.base, m.len, H2O_STRLIT("GET")) ||
+           h2o_memis(m.base, m.len, H2O_STRLIT("HEAD")) ||
+           h2o_memis(m.base, m.len, H2O_STRLIT("OPTIONS"));
+}
+
+/* A cookie-authenticated write needs proof it comes from the site itself: the CSRF header equal
+ * to the CSRF cookie (double submit), or an Origin naming this host. */
+static int csrf_ok(bff_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    const bff_auth_conf_t *ac = &r->profile->auth;
+    if (is_safe_method(req->method))
+        return 1;
+    ssize_t h = h2o_find_header_by_str(&req->headers, ac->csrf_header, strlen(ac->csrf_header), -1);
+    h2o_iovec_t c = cookie_value(req, ac->csrf_cookie);
+    if (h >= 0 && c.len >= 16 && req->headers.entries[h].value.len == c.len &&
+        CRYPTO_memcmp(req->headers.entries[h].value.base, c.base, c.len) == 0)
+        return 1;
+    ssize_t o = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);
+    if (o < 0)
+        return 0;
+    h2o_iovec_t origin = req->headers.entries[o].value;
+    const char *host = NULL;
+    for (size_t i = 0; i + 3 <= origin.len && host == NULL; ++i)
+        if (memcmp(origin.base + i, "://", 3) == 0)
+            host = origin.base + i + 3;
+    if (host == NULL)
+        return 0;
+    size_t hlen = origin.len - (size_t)(host - origin.base);
+    return hlen == req->authority.len && h2o_lcstris(host, hlen, req->authority.base, hlen);
+}
+
+/* An API key: its SHA-256 against every configured hash, in constant time, all compared. */
+static const bff_api_key_t *find_api_key(const bff_auth_conf_t *ac, h2o_iovec_t key)
+{
+    unsigned char hash[32];
+    bff_sha256_t h;
+    bff_sha256_begin(&h);
+    bff_sha256_add(&h, key.base, key.len);
+    bff_sha256_end(&h, hash);
+    const bff_api_key_t *found = NULL;
+    for (size_t i = 0; i != ac->napi_keys; ++i)
+        if (CRYPTO_memcmp(hash, ac->api_keys[i].hash, 32) == 0)
+            found = ac->api_keys + i;
+    return found;
+}
+
+static int route_allowed(const bff_api_key_t *k, h2o_iovec_t path)
+{
+    if (k->nroutes == 0)
+        return 1;
+    for (size_t i = 0; i != k->nroutes; ++i) {
+        size_t n = strlen(k->routes[i]);
+        if (path.len >= n && memcmp(path.base, k->routes[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Headers the principal's claims fill upstream: a client may not send its own. */
+static void strip_claim_headers(bff_req_t *r)
+{
+    const bff_auth_conf_t *ac = &r->profile->auth;
+    for (size_t i = 0; i != ac->nclaim_headers; ++i) {
+        const char *name = ac->claim_headers[i].header;
+        ssize_t at;
+        while ((at = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1)) != -1)
+            h2o_delete_header(&r->req->headers, at);
+    }
+}
+
+bff_stage_result_t bff_stage_auth(bff_req_t *r)
+{
+    const bff_access_t *a = bff_req_access(r);
+    const bff_auth_conf_t *ac = &r->profile->auth;
+    if (ac->present)
+        strip_claim_headers(r);
+    if (a == NULL || a->auth == BFF_AUTH_NONE)
+        return BFF_STAGE_NEXT;
+    h2o_req_t *req = r->req;
+    bff_principal_t *p = NULL;
+    const char *reason = NULL;
+    ssize_t at;
+    if (ac->napi_keys != 0 && (at = h2o_find_header_by_str(&req->headers, ac->api_key_header,
+                                                           strlen(ac->api_key_header), -1)) != -1) {
+        const bff_api_key_t *k = find_api_key(ac, req->headers.entries[at].value);
+        if (k == NULL) {
+            respond_401(r, "invalid_token", "unknown API key");
+            return BFF_STAGE_RESPONDED;
+        }
+        if (!route_allowed(k, r->route_path)) {
+            respond_403(r, "this API key may not call this route");
+            return BFF_STAGE_RESPONDED;
+        }
+        json_t *claims = json_pack("{s:s,s:s,s:s}", "sub", k->name, "plan",
+                                   k->plan != NULL ? k->plan : "", "kind", "api_key");
+        p = principal_of_claims(r, "api_key", claims);
+        json_decref(claims);
+    } else if (ac->jwt) {
+        h2o_iovec_t token = h2o_iovec_init(NULL, 0);
+        const char *kind = "jwt";
+        if ((at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) != -1) {
+            h2o_iovec_t v = req->headers.entries[at].value;
+            if (v.len <= 7 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer "))) {
+                respond_401(r, "invalid_request", "use the Bearer scheme");
+                return BFF_STAGE_RESPONDED;
+            }
+            token = h2o_iovec_init(v.base + 7, v.len - 7);
+        } else if (ac->cookie != NULL && (token = cookie_value(req, ac->cookie)).base != NULL) {
+            kind = "cookie";
+            if (!csrf_ok(r)) {
+                bff_respond_error(req, 403, "forbidden",
+                                  "a state-changing request with a session cookie needs the CSRF "
+                                  "header or a same-origin Origin",
+                                  NULL);
+                return BFF_STAGE_RESPONDED;
+            }
+        }
+        if (token.base != NULL &&
+            (p = verify_token(r, kind, token.base, token.len, &reason)) == NULL) {
+            respond_401(r, "invalid_token", reason);
+            return BFF_STAGE_RESPONDED;
+        }
+    }
+    if (p == NULL) {
+        if (a->auth == BFF_AUTH_OPTIONAL)
+            return BFF_STAGE_NEXT;
+        respond_401(r, NULL, "");
+        return BFF_STAGE_RESPONDED;
+    }
+    const char *missing;
+    if (!has_scopes(p, a, &missing)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "this route needs the scope '%s'", missing);
+        respond_403(r, msg);
+        return BFF_STAGE_RESPONDED;
+    }
+    r->principal = p;
+    return BFF_STAGE_NEXT;
+}

@@ -1,0 +1,143 @@
+/* Stage: rate limits of routes (and the GraphQL endpoint) with `rate_limit:`. The plan is the
+ * route's, else the principal's (an API key's plan, or the token's plan claim) when the
+ * profile has it, else the default; the key is the principal or the client's address. The
+ * verdict comes from Redis (limiter.h), shared by every instance. Every answer carries the
+ * limit's headers: RateLimit-Policy and RateLimit (the IETF httpapi draft's structured
+ * fields) and X-RateLimit-Limit/-Remaining/-Reset; a refusal is 429 with Retry-After. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/auth/principal.h"
+#include "server/http/respond.h"
+#include "server/ratelimit/limiter.h"
+#include "server/stage/pipeline.h"
+
+#define RATE_MAGIC 0xb1ff4a7eu
+
+typedef struct st_rate_req_t {
+    uint32_t magic;
+    bff_req_t *r;
+    const bff_rate_plan_t *plan;
+    void *op;
+} rate_req_t;
+
+static void add_header(h2o_req_t *req, const char *name, size_t namelen, const char *value, int n)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, namelen, 0, NULL,
+                          h2o_strdup(&req->pool, value, (size_t)n).base, (size_t)n);
+}
+
+/* Applies a verdict: headers, and 429/503 when refused. Returns the stage result. */
+static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
+                                const bff_rate_verdict_t *v)
+{
+    h2o_req_t *req = r->req;
+    if (v->unavailable) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+        bff_respond_error(req, 503, "rate_limit_unavailable",
+                          "the rate limit cannot be checked right now; try again shortly", NULL);
+        return BFF_STAGE_RESPONDED;
+    }
+    char buf[200];
+    uint64_t window = plan->period_ms / 1000 ? plan->period_ms / 1000 : 1;
+    int n = snprintf(buf, sizeof(buf), "\"%s\";q=%llu;w=%llu", plan->name,
+                     (unsigned long long)plan->limit, (unsigned long long)window);
+    add_header(req, H2O_STRLIT("ratelimit-policy"), buf, n);
+    n = snprintf(buf, sizeof(buf), "\"%s\";r=%llu;t=%llu", plan->name,
+                 (unsigned long long)v->remaining, (unsigned long long)v->reset_s);
+    add_header(req, H2O_STRLIT("ratelimit"), buf, n);
+    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)plan->limit);
+    add_header(req, H2O_STRLIT("x-ratelimit-limit"), buf, n);
+    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->remaining);
+    add_header(req, H2O_STRLIT("x-ratelimit-remaining"), buf, n);
+    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->reset_s);
+    add_header(req, H2O_STRLIT("x-ratelimit-reset"), buf, n);
+    if (v->allowed)
+        return BFF_STAGE_NEXT;
+    uint64_t retry = v->retry_after_s ? v->retry_after_s : 1;
+    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)retry);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                   h2o_strdup(&req->pool, buf, (size_t)n).base, (size_t)n);
+    char msg[200];
+    snprintf(msg, sizeof(msg),
+             "the rate limit of plan '%s' (%llu per %llu s) is used up; retry in %llu s",
+             plan->name, (unsigned long long)plan->limit, (unsigned long long)window,
+             (unsigned long long)retry);
+    bff_respond_error(req, 429, "too_many_requests", msg, NULL);
+    return BFF_STAGE_RESPONDED;
+}
+
+static void on_verdict(void *data, const bff_rate_verdict_t *v)
+{
+    rate_req_t *rr = data;
+    rr->op = NULL;
+    bff_req_t *r = rr->r;
+    if (apply(r, rr->plan, v) == BFF_STAGE_NEXT)
+        bff_pipeline_resume(r);
+    else
+        bff_req_sent(r);
+}
+
+static void on_dispose(void *p)
+{
+    rate_req_t *rr = p;
+    if (rr->op != NULL)
+        bff_limiter_cancel(rr->op);
+    rr->magic = 0;
+}
+
+/* The client's address, as text, or "" when unknown. */
+static size_t client_address(h2o_req_t *req, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    if (req->conn->callbacks->get_peername == NULL ||
+        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0)
+        return 0;
+    const void *addr = ss.ss_family == AF_INET6
+                           ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    if (inet_ntop(ss.ss_family, addr, buf, (socklen_t)size) == NULL)
+        return 0;
+    return strlen(buf);
+}
+
+bff_stage_result_t bff_stage_ratelimit(bff_req_t *r)
+{
+    const bff_access_t *a = bff_req_access(r);
+    if (a == NULL || !a->rate_limited)
+        return BFF_STAGE_NEXT;
+    const bff_rate_conf_t *rc = &r->profile->rate;
+    bff_limiter_t *l = r->view->limiters[r->site->index];
+    if (l == NULL)
+        return BFF_STAGE_NEXT;
+    const bff_principal_t *p = r->principal;
+    const bff_rate_plan_t *plan = NULL;
+    if (a->rate_plan != NULL)
+        plan = bff_rate_conf_plan(rc, a->rate_plan);
+    if (plan == NULL && p != NULL && p->plan.len != 0) {
+        char name[80];
+        snprintf(name, sizeof(name), "%.*s", (int)p->plan.len, p->plan.base);
+        plan = bff_rate_conf_plan(rc, name);
+    }
+    if (plan == NULL)
+        plan = rc->plans + rc->default_plan;
+    char key[300], ip[64] = "";
+    int n;
+    if (p != NULL && rc->key != BFF_RATE_KEY_IP)
+        n = snprintf(key, sizeof(key), "%s%s:%s:%.*s", rc->prefix, plan->name, p->kind,
+                     (int)(p->id.len < 200 ? p->id.len : 200), p->id.base);
+    else if (rc->key == BFF_RATE_KEY_PRINCIPAL)
+        n = snprintf(key, sizeof(key), "%s%s:anonymous", rc->prefix, plan->name);
+    else {
+        client_address(r->req, ip, sizeof(ip));
+        n = snprintf(key, sizeof(key), "%s%s:ip:%s", rc->prefix, plan->name, ip);
+    }
+    size_t keylen = n > 0 && (size_t)n < sizeof(key) ? (size_t)n : sizeof(key) - 1;
+    rate_req_t *rr = h2o_mem_alloc_shared(&r->req->pool, sizeof(*rr), on_dispose);
+    *rr = (rate_req_t){.magic = RATE_MAGIC, .r = r, .plan = plan};
+    bff_rate_verdict_t now;
+    if ((rr->op = bff_limiter_check(l, plan, key, keylen, on_verdict, rr, &now)) != NULL)
+        return BFF_STAGE_PENDING;
+    return apply(r, plan, &now);
+}
