@@ -123,14 +123,39 @@ static int parse_keys(const bff_yaml_node_t *node, const char *dir, bff_diag_t *
 static int parse_jwt(const bff_yaml_node_t *jwt, const char *dir, bff_diag_t *diag,
                      bff_auth_conf_t *c)
 {
-    static const char *const keys[] = {"algorithms",  "issuer",      "audience",   "leeway",
-                                       "max_bytes",   "keys",        "cookie",     "csrf_header",
-                                       "csrf_cookie", "scope_claim", "plan_claim", NULL};
+    static const char *const keys[] = {"algorithms",
+                                       "issuer",
+                                       "audience",
+                                       "leeway",
+                                       "max_bytes",
+                                       "keys",
+                                       "cookie",
+                                       "csrf_header",
+                                       "csrf_cookie",
+                                       "scope_claim",
+                                       "plan_claim",
+                                       "jwks_url",
+                                       "jwks_refresh",
+                                       "jwks_min_interval",
+                                       NULL};
     if (bff_yaml_check_map(diag, jwt, "jwt", keys) != 0)
         return -1;
     c->jwt = 1;
     int ret = parse_algorithms(bff_yaml_get(jwt, "algorithms"), diag, &c->policy.algs);
-    ret |= parse_keys(bff_yaml_get(jwt, "keys"), dir, diag, &c->keys);
+    const char *jwks_url = NULL;
+    ret |= bff_yaml_get_str(diag, jwt, "jwks_url", 0, &jwks_url);
+    if (jwks_url != NULL && strncmp(jwks_url, "http://", 7) != 0 &&
+        strncmp(jwks_url, "https://", 8) != 0) {
+        bff_yaml_error(diag, bff_yaml_get(jwt, "jwks_url"), "jwks_url is an http(s):// URL");
+        ret = -1;
+    }
+    c->jwks_url = jwks_url != NULL ? bff_strdup(jwks_url) : NULL;
+    c->jwks_refresh_ms = 600000;
+    c->jwks_min_interval_ms = 30000;
+    ret |= bff_yaml_get_duration_ms(diag, jwt, "jwks_refresh", &c->jwks_refresh_ms);
+    ret |= bff_yaml_get_duration_ms(diag, jwt, "jwks_min_interval", &c->jwks_min_interval_ms);
+    if (jwks_url == NULL || bff_yaml_get(jwt, "keys") != NULL)
+        ret |= parse_keys(bff_yaml_get(jwt, "keys"), dir, diag, &c->keys);
     const char *issuer = NULL, *cookie = NULL, *csrf_header = NULL, *csrf_cookie = NULL,
                *scope = NULL, *plan = NULL;
     ret |= bff_yaml_get_str(diag, jwt, "issuer", 0, &issuer);
@@ -308,6 +333,7 @@ void bff_auth_conf_dispose(bff_auth_conf_t *c)
         free(c->audiences[i]);
     free(c->audiences);
     bff_jwk_set_dispose(&c->keys);
+    free(c->jwks_url);
     free(c->cookie);
     free(c->csrf_header);
     free(c->csrf_cookie);

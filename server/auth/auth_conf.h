@@ -34,11 +34,14 @@ typedef struct st_bff_auth_conf_t {
     char **audiences;
     size_t naudiences;
     bff_jwk_set_t keys;
-    char *cookie;      /* the session cookie holding a token; NULL = none */
-    char *csrf_header; /* a state-changing cookie request needs it equal to ... */
-    char *csrf_cookie; /* ... this cookie's value, or a same-origin Origin */
-    char *scope_claim; /* "scope" (space-separated) or an array claim such as "scp" */
-    char *plan_claim;  /* the claim naming the principal's rate plan */
+    char *jwks_url;                /* keys fetched from the identity provider too; NULL = none */
+    uint64_t jwks_refresh_ms;      /* fetched again this often */
+    uint64_t jwks_min_interval_ms; /* an unknown kid fetches again, at most this often */
+    char *cookie;                  /* the session cookie holding a token; NULL = none */
+    char *csrf_header;             /* a state-changing cookie request needs it equal to ... */
+    char *csrf_cookie;             /* ... this cookie's value, or a same-origin Origin */
+    char *scope_claim;             /* "scope" (space-separated) or an array claim such as "scp" */
+    char *plan_claim;              /* the claim naming the principal's rate plan */
     /* API keys */
     char *api_key_header; /* "x-api-key" */
     bff_api_key_t *api_keys;

@@ -86,6 +86,8 @@ typedef struct st_bff_profile_t {
     bff_cache_conf_t cache;
     bff_auth_conf_t auth;
     bff_rate_conf_t rate;
+    struct st_bff_cidr_t *trusted_proxies; /* their X-Forwarded-For names the client */
+    size_t ntrusted_proxies;
 } bff_profile_t;
 
 /** Loads and validates the profile in `dir`. Every problem is added to diag as

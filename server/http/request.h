@@ -26,6 +26,7 @@ typedef struct st_bff_req_t {
     struct st_bff_cache_req_t *cache; /* the cache stage's state; NULL = not cached */
     struct st_gql_pending_t *graphql; /* a GraphQL run waiting for the cache's verdict */
     const struct st_bff_principal_t *principal; /* set by the auth stage; NULL = anonymous */
+    int auth_retried;       /* the auth stage fetched the JWKS again for this request */
     char trace_id[33];      /* of the traceparent sent upstream ("" = none yet) */
     h2o_iovec_t log_failed; /* JSON array of failed sources for the access log */
     int log_partial;        /* answered with some optional sources missing */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "compose/mem.h"
+#include "server/auth/jwks.h"
 #include "server/auth/principal.h"
 #include "server/cache/l1.h"
 #include "server/core/digest.h"
@@ -154,7 +155,8 @@ static char *principal_blob(const bff_principal_t *p, size_t *len)
     char *blob = bff_malloc(n), *w = blob;
     const h2o_iovec_t parts[] = {p->id, p->plan, p->scopes, p->claims_json};
     for (size_t i = 0; i != 4; ++i) {
-        memcpy(w, parts[i].base, parts[i].len);
+        if (parts[i].len != 0) /* an empty part may have no base */
+            memcpy(w, parts[i].base, parts[i].len);
         w += parts[i].len;
         *w++ = '\0';
     }
@@ -203,6 +205,8 @@ static bff_principal_t *verify_token(bff_req_t *r, const char *kind, const char 
     bff_sha256_t h;
     bff_sha256_begin(&h);
     bff_sha256_add(&h, &r->view->config->generation, sizeof(r->view->config->generation));
+    uint64_t keys_version = r->site->jwks != NULL ? bff_jwks_version(r->site->jwks) : 0;
+    bff_sha256_add(&h, &keys_version, sizeof(keys_version));
     bff_sha256_add(&h, token, len);
     bff_sha256_end(&h, key);
     bff_l1_t *tc = r->site->token_cache;
@@ -213,6 +217,15 @@ static bff_principal_t *verify_token(bff_req_t *r, const char *kind, const char 
     json_t *claims;
     bff_jwt_result_t res =
         bff_jwt_verify(token, len, &ac->policy, &ac->keys, (int64_t)time(NULL), &claims, NULL);
+    bff_jwks_t *jwks = r->site->jwks;
+    if (res != BFF_JWT_OK && jwks != NULL) { /* the identity provider's keys, as fetched */
+        const bff_jwk_set_t *fetched = bff_jwks_keys(jwks);
+        res = bff_jwt_verify(token, len, &ac->policy, fetched, (int64_t)time(NULL), &claims, NULL);
+        if ((res == BFF_JWT_UNKNOWN_KID || fetched->nkeys == 0) && !r->auth_retried) {
+            *reason = NULL; /* rotated keys, maybe: fetch them once, then decide */
+            return NULL;
+        }
+    }
     if (res != BFF_JWT_OK) {
         *reason = bff_jwt_result_reason(res);
         return NULL;
@@ -324,6 +337,62 @@ static void strip_claim_headers(bff_req_t *r)
     }
 }
 
+/* A request waiting for the JWKS to be fetched again. */
+typedef struct st_jwks_wait_t {
+    bff_jwks_waiter_t w;
+    bff_req_t *r;
+    int waiting;
+} jwks_wait_t;
+
+static void on_keys(bff_jwks_waiter_t *w)
+{
+    jwks_wait_t *jw = H2O_STRUCT_FROM_MEMBER(jwks_wait_t, w, w);
+    jw->waiting = 0;
+    bff_req_t *r = jw->r;
+    r->auth_retried = 1; /* decide with the keys there are now */
+    if (bff_stage_auth(r) == BFF_STAGE_NEXT)
+        bff_pipeline_resume(r);
+    else
+        bff_req_sent(r);
+}
+
+static void on_wait_dispose(void *p)
+{
+    jwks_wait_t *jw = p;
+    if (jw->waiting)
+        bff_jwks_unwait(&jw->w);
+}
+
+/* Fetches the JWKS again for this request (or joins the fetch in flight). Returns 0 when the
+ * request waits, -1 when the minimum interval refuses it. */
+static int wait_for_keys(bff_req_t *r)
+{
+    jwks_wait_t *jw = h2o_mem_alloc_shared(&r->req->pool, sizeof(*jw), on_wait_dispose);
+    memset(jw, 0, sizeof(*jw));
+    jw->r = r;
+    jw->w.cb = on_keys;
+    if (bff_jwks_refresh(r->site->jwks, &jw->w) != 0)
+        return -1;
+    jw->waiting = 1;
+    return 0;
+}
+
+/* The worker's JWKS of the profile: made on first use, made again when the URL changed. */
+static void ensure_jwks(bff_req_t *r)
+{
+    const bff_auth_conf_t *ac = &r->profile->auth;
+    bff_site_ctx_t *sc = r->site;
+    if (ac->jwks_url == NULL) {
+        return;
+    }
+    if (sc->jwks != NULL && strcmp(bff_jwks_url(sc->jwks), ac->jwks_url) == 0)
+        return;
+    bff_jwks_t *old = sc->jwks;
+    sc->jwks = bff_jwks_create(sc->worker->curl, &sc->worker->timers, ac->jwks_url,
+                               ac->jwks_refresh_ms, ac->jwks_min_interval_ms);
+    bff_jwks_destroy(old); /* its waiters decide again, with the new one */
+}
+
 bff_stage_result_t bff_stage_auth(bff_req_t *r)
 {
     const bff_access_t *a = bff_req_access(r);
@@ -332,6 +401,7 @@ bff_stage_result_t bff_stage_auth(bff_req_t *r)
         strip_claim_headers(r);
     if (a == NULL || a->auth == BFF_AUTH_NONE)
         return BFF_STAGE_NEXT;
+    ensure_jwks(r);
     h2o_req_t *req = r->req;
     bff_principal_t *p = NULL;
     const char *reason = NULL;
@@ -373,7 +443,9 @@ bff_stage_result_t bff_stage_auth(bff_req_t *r)
         }
         if (token.base != NULL &&
             (p = verify_token(r, kind, token.base, token.len, &reason)) == NULL) {
-            respond_401(r, "invalid_token", reason);
+            if (reason == NULL && wait_for_keys(r) == 0)
+                return BFF_STAGE_PENDING;
+            respond_401(r, "invalid_token", reason != NULL ? reason : "unknown key");
             return BFF_STAGE_RESPONDED;
         }
     }

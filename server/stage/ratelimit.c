@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/auth/principal.h"
+#include "server/http/client_addr.h"
 #include "server/http/respond.h"
 #include "server/ratelimit/limiter.h"
 #include "server/stage/pipeline.h"
@@ -87,21 +88,6 @@ static void on_dispose(void *p)
     rr->magic = 0;
 }
 
-/* The client's address, as text, or "" when unknown. */
-static size_t client_address(h2o_req_t *req, char *buf, size_t size)
-{
-    struct sockaddr_storage ss;
-    if (req->conn->callbacks->get_peername == NULL ||
-        req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0)
-        return 0;
-    const void *addr = ss.ss_family == AF_INET6
-                           ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                           : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-    if (inet_ntop(ss.ss_family, addr, buf, (socklen_t)size) == NULL)
-        return 0;
-    return strlen(buf);
-}
-
 bff_stage_result_t bff_stage_ratelimit(bff_req_t *r)
 {
     const bff_access_t *a = bff_req_access(r);
@@ -130,7 +116,8 @@ bff_stage_result_t bff_stage_ratelimit(bff_req_t *r)
     else if (rc->key == BFF_RATE_KEY_PRINCIPAL)
         n = snprintf(key, sizeof(key), "%s%s:anonymous", rc->prefix, plan->name);
     else {
-        client_address(r->req, ip, sizeof(ip));
+        bff_client_address(r->req, r->profile->trusted_proxies, r->profile->ntrusted_proxies, ip,
+                           sizeof(ip));
         n = snprintf(key, sizeof(key), "%s%s:ip:%s", rc->prefix, plan->name, ip);
     }
     size_t keylen = n > 0 && (size_t)n < sizeof(key) ? (size_t)n : sizeof(key) - 1;

@@ -337,6 +337,88 @@ def test_redis_failure_modes():
     eq(sts, [200] * 5 + [429] * 2, "fail open: the in-process limiter holds the same plan")
 
 
+def test_client_address_through_trusted_proxies_and_no_secrets_in_the_log():
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra=AUTH + "\ntrusted_proxies: [127.0.0.1, 10.0.0.0/8]")
+    prof = prof.replace("access_log: off", "access_log: access.log")
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": ENDPOINTS, "files": {"api-keys.yaml": API_KEYS}}})
+    tok, = mint({"key": "ed", "alg": "EdDSA", "claims": claims(), "header": {"kid": "ed"}})
+    alice = {"X-Forwarded-For": "203.0.113.7, 10.1.2.3"}  # the proxy chain: the client, then ours
+    for _ in range(5):
+        eq(get(b, "/public?token=hunter2&x=1", headers=alice)[0], 200)
+    eq(get(b, "/public", headers=alice)[0], 429, "the limit follows the client behind the proxies")
+    eq(get(b, "/public", headers={"X-Forwarded-For": "198.51.100.9"})[0], 200, "another client")
+    eq(get(b, "/me", tok)[0], 200)
+    time.sleep(1.2)  # the access log is flushed each loop turn, buffered per worker
+    log = open(os.path.join(b.dir, "t", "access.log")).read()
+    check("hunter2" not in log and "token=REDACTED&x=1" in log, log[-600:])
+    check(tok not in log and tok.split(".")[2] not in log, "no token in the log")
+    check('"client":"203.0.113.7"' in log, log[-600:])
+
+
+class JwksServer:
+    """An identity provider's JWKS endpoint on 127.0.0.1: serves whatever keys the test sets,
+    and counts the fetches."""
+
+    def __init__(self, keys):
+        import http.server
+        outer = self
+        self.doc = {"keys": keys}
+        self.fetches = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.fetches += 1
+                body = json.dumps(outer.doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def jwk(name, kid):
+    with open(os.path.join(KEYS, name + ".pub.jwk")) as f:
+        k = json.load(f)
+    k["kid"] = kid
+    return k
+
+
+def test_jwks_url_rotation_and_bounded_fetches():
+    idp = JwksServer([jwk("rsa", "k1")])
+    up = harness.Upstream()
+    extra = AUTH.replace("    keys:\n", "    jwks_url: http://127.0.0.1:%d/jwks.json\n    jwks_min_interval: 1s\n    keys:\n" % idp.port)
+    prof = harness.upstream_profile("t", up.url, extra=extra)
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": ENDPOINTS, "files": {"api-keys.yaml": API_KEYS}}})
+    old, new = mint({"key": "rsa", "alg": "RS256", "claims": claims(sub="old"), "header": {"kid": "k1"}},
+                    {"key": "p256", "alg": "ES256", "claims": claims(sub="new"), "header": {"kid": "k2"}})
+    st, _, doc = get(b, "/me", old)
+    eq((st, doc.get("sub")), (200, "old"), doc)
+    eq(get(b, "/me", new)[0], 401, "k2 is not published yet")
+    # The provider rotates: k2 in, k1 out. An unknown kid fetches again (after the interval).
+    idp.doc = {"keys": [jwk("p256", "k2")]}
+    time.sleep(1.1)
+    st, _, doc = get(b, "/me", new)
+    eq((st, doc.get("sub")), (200, "new"), "the new key is fetched on its first token")
+    eq(get(b, "/me", old)[0], 401, "the rotated-out key no longer verifies (cache included)")
+    # A flood of made-up kids: fetches stay bounded by the minimum interval.
+    before = idp.fetches
+    toks = mint(*[{"key": "p256", "alg": "ES256", "claims": claims(), "header": {"kid": "bogus-%d" % i}} for i in range(40)])
+    t0 = time.time()
+    for t in toks:
+        eq(get(b, "/me", t)[0], 401)
+    elapsed = time.time() - t0
+    check(idp.fetches - before <= 2 + int(elapsed), "fetches under a flood of unknown kids: %d in %.1f s" % (idp.fetches - before, elapsed))
+    idp.httpd.shutdown()
+
+
 def test_check_reports_auth_mistakes():
     d = harness.tmpdir()
     os.makedirs(os.path.join(d, "endpoints"))
@@ -364,5 +446,7 @@ if __name__ == "__main__":
         test_rate_limit_exact_count_headers_and_retry_after,
         test_two_instances_share_the_limit_through_redis,
         test_redis_failure_modes,
+        test_client_address_through_trusted_proxies_and_no_secrets_in_the_log,
+        test_jwks_url_rotation_and_bounded_fetches,
         test_check_reports_auth_mistakes,
     ])
