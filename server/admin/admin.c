@@ -3,12 +3,14 @@
 
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "compose/mem.h"
 #include "server/core/server.h"
 #include "server/http/respond.h"
+#include "server/obs/metrics.h"
 
 typedef struct st_admin_t {
     h2o_globalconf_t globalconf;
@@ -56,11 +58,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         kill(getpid(), SIGHUP); /* the main thread reloads, as for an operator's kill -HUP */
         bff_respond_json(req, 202, "Accepted",
                          h2o_iovec_init(H2O_STRLIT("{\"reload\":\"requested\"}")));
+    } else if (is(req, "GET", "/metrics")) {
+        size_t len;
+        char *text = bff_metrics_render(a->worker->server, &len);
+        bff_respond_typed(req, 200, "OK",
+                          h2o_iovec_init(H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8")),
+                          h2o_strdup(&req->pool, text, len));
+        free(text);
     } else if (is(req, "GET", "/health")) {
         bff_respond_json(req, 200, "OK", h2o_iovec_init(H2O_STRLIT("{\"status\":\"ok\"}")));
     } else {
         bff_respond_error(req, 404, bff_code_not_found,
-                          "the admin API has POST /cache/purge, POST /reload and GET /health",
+                          "the admin API has GET /metrics, POST /cache/purge, POST /reload and "
+                          "GET /health",
                           NULL);
     }
     return 0;

@@ -3,6 +3,7 @@
  * `Authorization: Bearer TOKEN` (the token from --admin-token-file or BFFD_ADMIN_TOKEN).
  *   POST /cache/purge   {"profile"?: NAME, "tags"?: [...], "paths"?: [...]} (purge.c)
  *   POST /reload        the same as SIGHUP
+ *   GET  /metrics       Prometheus text (obs/metrics.h)
  *   GET  /health        {"status":"ok"} */
 #ifndef BFF_SERVER_ADMIN_ADMIN_H
 #define BFF_SERVER_ADMIN_ADMIN_H

@@ -1,7 +1,9 @@
 /* bffd entry point: command line, configuration loading (all-or-nothing), signals: SIGHUP
  * reloads, SIGTERM/SIGINT drain and stop. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <curl/curl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "server/core/config.h"
 #include "server/core/server.h"
+#include "server/obs/metrics.h"
 
 #define MAX_PROFILES 16
 
@@ -105,6 +108,7 @@ static void reload(bff_server_t *server, const bff_config_args_t *args)
         next = NULL;
     }
     if (next == NULL) {
+        atomic_fetch_add(&bff_metrics_reloads_rejected, 1);
         bff_diag_print(&diag);
         fprintf(stderr,
                 "bffd: reload rejected: the configuration (generation %llu) keeps "
@@ -118,6 +122,7 @@ static void reload(bff_server_t *server, const bff_config_args_t *args)
          * the count shows a reload never leaves one behind. */
         size_t older = bff_config_alive() - 2;
         bff_server_publish(server, next);
+        atomic_fetch_add(&bff_metrics_reloads_ok, 1);
         fprintf(stderr,
                 "bffd: reloaded: configuration generation %llu (%zu endpoints; %zu older "
                 "configurations still finishing requests)\n",
@@ -160,6 +165,29 @@ static int read_admin_token(const char *file, char **out)
     return 0;
 }
 
+/* One worker per CPU the process may use: the cgroup v2 CPU quota (a container's limit) when
+ * it is below the cores online (and the affinity mask), rounded up. */
+static unsigned default_threads(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 &&
+        CPU_COUNT(&set) < ncpu)
+        ncpu = CPU_COUNT(&set);
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f != NULL) {
+        char quota[32] = "";
+        long period = 0;
+        if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+            long q = atol(quota), cpus = (q + period - 1) / period;
+            if (cpus > 0 && cpus < ncpu)
+                ncpu = cpus;
+        }
+        fclose(f);
+    }
+    return ncpu > 0 ? (unsigned)ncpu : 1;
+}
+
 static int parse_threads(const char *s, unsigned *out)
 {
     int64_t v;
@@ -185,8 +213,7 @@ int main(int argc, char **argv)
     const char *admin = NULL, *admin_token_file = NULL;
     const char *dirs[MAX_PROFILES], *listen = NULL;
     size_t ndirs = 0;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned nthreads = ncpu > 0 ? (unsigned)ncpu : 1;
+    unsigned nthreads = default_threads();
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":p:t:l:hv", longopts, NULL)) != -1) {

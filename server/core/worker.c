@@ -11,6 +11,7 @@
 
 #include "server/core/server.h"
 #include "server/http/handler.h"
+#include "server/obs/metrics.h"
 
 #define LOOP_WAIT_CAP_MS 1000
 #define ACCEPT_PAUSE_MS 100
@@ -175,6 +176,7 @@ static void init_site_ctx(bff_worker_t *w, size_t i, int fd)
     bff_site_ctx_t *sc = w->sites + i;
     sc->worker = w;
     sc->index = i;
+    sc->metrics = bff_calloc(1, sizeof(*sc->metrics));
     bff_write_watch_init(&sc->write_watch);
     h2o_config_init(&sc->globalconf);
     sc->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("bffd"));

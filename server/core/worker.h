@@ -35,10 +35,11 @@ typedef struct st_bff_site_ctx_t {
     size_t inflight; /* this profile's requests in progress on this worker */
     uint64_t shed;   /* requests answered 503 because inflight was at its cap */
     bff_access_log_buf_t log;
-    bff_write_watch_t write_watch;        /* this profile's connections on this worker */
-    struct st_bff_gql_cache_t *gql_cache; /* parsed GraphQL documents; NULL until the first */
-    struct st_bff_l1_t *token_cache;      /* verified tokens (stage/auth.c); NULL until one */
-    struct st_bff_jwks_t *jwks;           /* the profile's fetched JWKS; NULL until needed */
+    bff_write_watch_t write_watch;         /* this profile's connections on this worker */
+    struct st_bff_gql_cache_t *gql_cache;  /* parsed GraphQL documents; NULL until the first */
+    struct st_bff_l1_t *token_cache;       /* verified tokens (stage/auth.c); NULL until one */
+    struct st_bff_jwks_t *jwks;            /* the profile's fetched JWKS; NULL until needed */
+    struct st_bff_site_metrics_t *metrics; /* counted here, summed by the admin's /metrics */
 } bff_site_ctx_t;
 
 struct st_bff_worker_t {

@@ -17,6 +17,7 @@
 #include "server/cache/l1.h"
 #include "server/core/digest.h"
 #include "server/http/respond.h"
+#include "server/obs/metrics.h"
 #include "server/stage/pipeline.h"
 
 const bff_access_t *bff_req_access(const bff_req_t *r)
@@ -29,6 +30,7 @@ const bff_access_t *bff_req_access(const bff_req_t *r)
 static void respond_401(bff_req_t *r, const char *error, const char *reason)
 {
     h2o_req_t *req = r->req;
+    atomic_fetch_add_explicit(&r->site->metrics->auth_refused, 1, memory_order_relaxed);
     char challenge[200];
     int n = error != NULL
                 ? snprintf(challenge, sizeof(challenge),
@@ -46,6 +48,7 @@ static void respond_401(bff_req_t *r, const char *error, const char *reason)
 
 static void respond_403(bff_req_t *r, const char *msg)
 {
+    atomic_fetch_add_explicit(&r->site->metrics->auth_refused, 1, memory_order_relaxed);
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                    H2O_STRLIT("Bearer realm=\"bffd\", error=\"insufficient_scope\""));
     bff_respond_error(r->req, 403, "forbidden", msg, NULL);

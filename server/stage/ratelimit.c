@@ -11,6 +11,7 @@
 #include "server/auth/principal.h"
 #include "server/http/client_addr.h"
 #include "server/http/respond.h"
+#include "server/obs/metrics.h"
 #include "server/ratelimit/limiter.h"
 #include "server/stage/pipeline.h"
 
@@ -65,6 +66,7 @@ static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
              "the rate limit of plan '%s' (%llu per %llu s) is used up; retry in %llu s",
              plan->name, (unsigned long long)plan->limit, (unsigned long long)window,
              (unsigned long long)retry);
+    atomic_fetch_add_explicit(&r->site->metrics->rate_limited, 1, memory_order_relaxed);
     bff_respond_error(req, 429, "too_many_requests", msg, NULL);
     return BFF_STAGE_RESPONDED;
 }

@@ -1,0 +1,20 @@
+/* End hook: a finished request counted in its worker's metrics (metrics.h), by the route
+ * template (the GraphQL path, or "(none)" when nothing matched), never the raw path. */
+#include <string.h>
+
+#include "server/core/clock.h"
+#include "server/obs/metrics.h"
+#include "server/stage/pipeline.h"
+
+void bff_metrics_on_end(bff_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    const bff_gql_graph_t *g = r->profile->graph;
+    const char *route =
+        r->route.spec != NULL ? r->route.spec->route
+        : g != NULL && h2o_memis(r->route_path.base, r->route_path.len, g->path, strlen(g->path))
+            ? g->path
+            : "(none)";
+    bff_metrics_request(r->site->metrics, route, req->res.status ? req->res.status : 499,
+                        bff_now_us() - r->started_us);
+}

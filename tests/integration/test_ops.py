@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Operations: Prometheus metrics scraped from the admin listener and parsed (values move with
+requests, labels stay bounded), reload counters, and the default thread count.
+
+Run from the repository root: python3 tests/integration/test_ops.py
+"""
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, eq  # noqa: E402
+
+TOKEN = "ops-admin-token-0123456789"
+USER = """
+endpoint: GET /users/{id}
+sources:
+  user: { upstream: users, path: "/users/{id}" }
+response: { id: user.id }
+"""
+
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\})? ([0-9.eE+-]+|NaN|\+Inf)$')
+
+
+def scrape(port):
+    st, h, body = harness.request(port, "GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
+    eq(st, 200, body)
+    check(h["content-type"].startswith("text/plain; version=0.0.4"), h)
+    samples = {}
+    types = {}
+    for line in body.decode().splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            continue
+        if line.startswith("#") or not line:
+            continue
+        m = LINE.match(line)
+        check(m is not None, "not the Prometheus text format: %r" % line)
+        labels = tuple(sorted(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or "")))
+        samples[(m.group(1), labels)] = float(m.group(4))
+    return samples, types
+
+
+def value(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_move_with_requests_and_labels_stay_bounded():
+    up = harness.Upstream()
+    aport = harness.free_port()
+    prof = harness.upstream_profile("t", up.url)
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": USER}}}, threads=2,
+                     extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": TOKEN})
+    harness.wait_port(aport)
+    st, _, _ = harness.request(aport, "GET", "/metrics")
+    eq(st, 401, "the admin token guards the metrics")
+    before, types = scrape(aport)
+    for i in range(30):
+        eq(harness.request(b.port, "GET", "/users/%d" % i)[0], 200)
+    for i in range(3):
+        eq(harness.request(b.port, "GET", "/nowhere/%d" % i)[0], 404)
+    after, types = scrape(aport)
+    eq(value(after, "bffd_requests_total", profile="t", route="/users/{id}", code="200")
+       - value(before, "bffd_requests_total", profile="t", route="/users/{id}", code="200"), 30)
+    eq(value(after, "bffd_requests_total", profile="t", route="(none)", code="404"), 3)
+    eq(value(after, "bffd_request_duration_seconds_count", profile="t", route="/users/{id}"), 30)
+    eq(value(after, "bffd_request_duration_seconds_bucket", profile="t", route="/users/{id}", le="+Inf"), 30)
+    check(value(after, "bffd_request_duration_seconds_sum", profile="t", route="/users/{id}") > 0)
+    routes = {dict(l).get("route") for (n, l) in after if n == "bffd_requests_total"}
+    eq(routes, {"/users/{id}", "(none)"}, "route templates only, never raw paths")
+    eq(types.get("bffd_request_duration_seconds"), "histogram")
+    eq(types.get("bffd_requests_total"), "counter")
+    eq(value(after, "bffd_inflight_requests", profile="t"), 0)
+    # Buckets are cumulative.
+    les = sorted((float(dict(l)["le"]) if dict(l)["le"] != "+Inf" else float("inf"), v)
+                 for (n, l), v in after.items() if n == "bffd_request_duration_seconds_bucket" and dict(l)["route"] == "/users/{id}")
+    check(all(a[1] <= b_[1] for a, b_ in zip(les, les[1:])), les)
+    # A reload counts.
+    harness.request(aport, "POST", "/reload", headers={"Authorization": "Bearer " + TOKEN})
+    deadline = time.time() + 5
+    while time.time() < deadline and value(scrape(aport)[0], "bffd_reloads_total", result="ok") < 1:
+        time.sleep(0.1)
+    eq(value(scrape(aport)[0], "bffd_reloads_total", result="ok"), 1)
+
+
+if __name__ == "__main__":
+    harness.set_time_limit(120)
+    harness.Runner().run([
+        test_metrics_move_with_requests_and_labels_stay_bounded,
+    ])
