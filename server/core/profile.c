@@ -709,8 +709,8 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         return NULL;
     }
     static const char *const keys[] = {
-        "name",      "listen", "tls",  "limits",      "access_log",      "errors",
-        "upstreams", "cache",  "auth", "rate_limits", "trusted_proxies", NULL};
+        "name",  "listen", "tls",         "limits",          "access_log", "errors", "upstreams",
+        "cache", "auth",   "rate_limits", "trusted_proxies", "cors",       NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
@@ -718,6 +718,7 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     ret |= bff_cache_conf_parse(bff_yaml_get(root, "cache"), p->name, diag, &p->cache);
     ret |= bff_auth_conf_parse(bff_yaml_get(root, "auth"), p->dir, diag, &p->auth);
     ret |= bff_rate_conf_parse(bff_yaml_get(root, "rate_limits"), p->name, diag, &p->rate);
+    ret |= bff_cors_conf_parse(bff_yaml_get(root, "cors"), diag, &p->cors);
     ret |= bff_cidrs_parse(bff_yaml_get(root, "trusted_proxies"), diag, &p->trusted_proxies,
                            &p->ntrusted_proxies);
     for (size_t i = 0; i != p->nupstreams; ++i)
@@ -812,6 +813,7 @@ void bff_profile_free(bff_profile_t *p)
     bff_cache_conf_dispose(&p->cache);
     bff_auth_conf_dispose(&p->auth);
     free(p->trusted_proxies);
+    bff_cors_conf_dispose(&p->cors);
     bff_rate_conf_dispose(&p->rate);
     free(p);
 }

@@ -10,6 +10,7 @@
 #include "compose/spec.h"
 #include "server/auth/auth_conf.h"
 #include "server/cache/cache_conf.h"
+#include "server/http/cors.h"
 #include "server/ratelimit/rate_conf.h"
 
 typedef enum en_bff_lb_policy_t { BFF_LB_ROUND_ROBIN, BFF_LB_LEAST_OUTSTANDING } bff_lb_policy_t;
@@ -86,6 +87,7 @@ typedef struct st_bff_profile_t {
     bff_cache_conf_t cache;
     bff_auth_conf_t auth;
     bff_rate_conf_t rate;
+    bff_cors_conf_t cors;
     struct st_bff_cidr_t *trusted_proxies; /* their X-Forwarded-For names the client */
     size_t ntrusted_proxies;
 } bff_profile_t;

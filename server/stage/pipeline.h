@@ -32,6 +32,7 @@ void bff_pipeline_on_end(bff_req_t *r);
 /* The stages, in pipeline order (one file each). */
 bff_stage_result_t bff_stage_request_head(bff_req_t *r); /* smuggling-prone HTTP/1 heads: 400 */
 bff_stage_result_t bff_stage_limits(bff_req_t *r);       /* request header size: 431 */
+bff_stage_result_t bff_stage_cors(bff_req_t *r);         /* CORS headers; preflight: 204, 403 */
 bff_stage_result_t bff_stage_builtin(bff_req_t *r);      /* /health and /ready */
 bff_stage_result_t bff_stage_shed(bff_req_t *r);         /* too many requests in progress: 503 */
 bff_stage_result_t bff_stage_graphql(bff_req_t *r);      /* graph.yaml's endpoint: GraphQL */

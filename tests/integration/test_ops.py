@@ -87,8 +87,58 @@ def test_metrics_move_with_requests_and_labels_stay_bounded():
     eq(value(scrape(aport)[0], "bffd_reloads_total", result="ok"), 1)
 
 
+AUTHED = """
+endpoint: GET /private
+auth: required
+sources:
+  user: { upstream: users, path: "/users/1" }
+response: { id: user.id }
+"""
+
+CORS = """
+cors:
+  origins: ["http://localhost:3000", "https://app.example.com"]
+  headers: [authorization, content-type]
+  credentials: true
+  max_age: 5m
+auth:
+  api_keys:
+    file: keys.yaml
+"""
+
+
+def test_cors_preflight_and_headers_on_every_answer():
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra=CORS)
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": USER, "p.yaml": AUTHED},
+                            "files": {"keys.yaml": "[]\n"}}})
+    pre = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET",
+           "Access-Control-Request-Headers": "authorization"}
+    st, h, body = harness.request(b.port, "OPTIONS", "/private", headers=pre)
+    eq((st, body), (204, b""), "preflight answered before auth (no 401) and routing (no 405)")
+    eq(h.get("access-control-allow-origin"), "http://localhost:3000")
+    eq(h.get("access-control-allow-credentials"), "true")
+    eq(h.get("access-control-max-age"), "300")
+    check("authorization" in h.get("access-control-allow-headers", ""), h)
+    check("GET" in h.get("access-control-allow-methods", ""), h)
+    st, h, _ = harness.request(b.port, "OPTIONS", "/private", headers=dict(pre, Origin="https://evil.test"))
+    eq(st, 403, "a preflight from an origin not listed")
+    check("access-control-allow-origin" not in h, h)
+    st, h, _ = harness.request(b.port, "GET", "/users/1", headers={"Origin": "https://app.example.com"})
+    eq((st, h.get("access-control-allow-origin")), (200, "https://app.example.com"))
+    check("x-cache" in h.get("access-control-expose-headers", ""), h)
+    for path, code in (("/nowhere", 404), ("/private", 401)):
+        st, h, _ = harness.request(b.port, "GET", path, headers={"Origin": "http://localhost:3000"})
+        eq((st, h.get("access-control-allow-origin")), (code, "http://localhost:3000"), "errors carry CORS too")
+    st, h, _ = harness.request(b.port, "GET", "/users/1", headers={"Origin": "https://evil.test"})
+    eq(st, 200)
+    check("access-control-allow-origin" not in h, "no CORS headers for an origin not listed")
+    check("Origin" in h.get("vary", ""), h)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(120)
     harness.Runner().run([
         test_metrics_move_with_requests_and_labels_stay_bounded,
+        test_cors_preflight_and_headers_on_every_answer,
     ])
