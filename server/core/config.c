@@ -108,6 +108,14 @@ int bff_config_check_reload(const bff_config_t *cur, const bff_config_t *next, b
                          b->name, a->host, a->port, b->host, b->port);
             ret = -1;
         }
+        if (a->compression.min_size != b->compression.min_size ||
+            a->compression.gzip != b->compression.gzip) {
+            bff_diag_add(diag, b->dir, 0, 0,
+                         "profile %s: compression changed, which needs a restart (the response "
+                         "filter is set up with the listener)",
+                         b->name);
+            ret = -1;
+        }
     }
     return ret;
 }

@@ -581,6 +581,23 @@ static void digest_file(bff_sha256_t *h, const char *path)
     fclose(f);
 }
 
+/* `compression:` gzip through libh2o's filter, negotiated by Accept-Encoding. */
+static int parse_compression(bff_diag_t *diag, const bff_yaml_node_t *node, bff_profile_t *p)
+{
+    p->compression.min_size = 1024;
+    p->compression.gzip = 0;
+    if (node == NULL)
+        return 0;
+    static const char *const keys[] = {"gzip", "min_size", NULL};
+    if (bff_yaml_check_map(diag, node, "compression", keys) != 0)
+        return -1;
+    int64_t level = 5;
+    int ret = bff_yaml_get_int(diag, node, "gzip", 0, 0, 9, &level);
+    ret |= bff_yaml_get_size(diag, node, "min_size", &p->compression.min_size);
+    p->compression.gzip = (int)level;
+    return ret;
+}
+
 /* An endpoint's (or the graph's) auth and rate_limit need the profile's blocks and plans. */
 static int check_access(bff_diag_t *diag, const bff_profile_t *p, const bff_access_t *a,
                         const char *file, unsigned line, unsigned column)
@@ -709,8 +726,9 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         return NULL;
     }
     static const char *const keys[] = {
-        "name",  "listen", "tls",         "limits",          "access_log", "errors", "upstreams",
-        "cache", "auth",   "rate_limits", "trusted_proxies", "cors",       NULL};
+        "name",        "listen", "tls",  "limits",      "access_log",      "errors",
+        "upstreams",   "cache",  "auth", "rate_limits", "trusted_proxies", "cors",
+        "compression", NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
@@ -719,6 +737,7 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     ret |= bff_auth_conf_parse(bff_yaml_get(root, "auth"), p->dir, diag, &p->auth);
     ret |= bff_rate_conf_parse(bff_yaml_get(root, "rate_limits"), p->name, diag, &p->rate);
     ret |= bff_cors_conf_parse(bff_yaml_get(root, "cors"), diag, &p->cors);
+    ret |= parse_compression(diag, bff_yaml_get(root, "compression"), p);
     ret |= bff_cidrs_parse(bff_yaml_get(root, "trusted_proxies"), diag, &p->trusted_proxies,
                            &p->ntrusted_proxies);
     for (size_t i = 0; i != p->nupstreams; ++i)

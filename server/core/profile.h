@@ -88,6 +88,10 @@ typedef struct st_bff_profile_t {
     bff_auth_conf_t auth;
     bff_rate_conf_t rate;
     bff_cors_conf_t cors;
+    struct {
+        uint64_t min_size; /* smaller answers go as they are */
+        int gzip;          /* gzip level 1-9; 0 = compression off */
+    } compression;
     struct st_bff_cidr_t *trusted_proxies; /* their X-Forwarded-For names the client */
     size_t ntrusted_proxies;
 } bff_profile_t;

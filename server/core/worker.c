@@ -183,7 +183,18 @@ static void init_site_ctx(bff_worker_t *w, size_t i, int fd)
     sc->globalconf.http1.upgrade_to_http2 = 1; /* h2c upgrade and prior knowledge */
     h2o_hostconf_t *host =
         h2o_config_register_host(&sc->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    bff_handler_register(sc, h2o_config_register_path(host, "/", 0));
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    bff_handler_register(sc, path);
+    /* gzip by Accept-Encoding (Vary added), for answers of min_size or more */
+    bff_config_t *config = bff_server_acquire_config(w->server);
+    const bff_profile_t *p = config->sites[i].profile;
+    if (p->compression.gzip > 0) {
+        h2o_compress_args_t args = {.min_size = (size_t)p->compression.min_size,
+                                    .gzip = {.quality = p->compression.gzip},
+                                    .brotli = {.quality = -1}};
+        h2o_compress_register(path, &args);
+    }
+    bff_config_release(config);
     h2o_context_init(&sc->ctx, w->loop, &sc->globalconf);
     sc->accept_ctx.ctx = &sc->ctx;
     sc->accept_ctx.hosts = sc->globalconf.hosts;

@@ -136,9 +136,36 @@ def test_cors_preflight_and_headers_on_every_answer():
     check("Origin" in h.get("vary", ""), h)
 
 
+WHOLE = """
+endpoint: GET /whole/{id}
+sources:
+  user: { upstream: users, path: "/users/{id}" }
+response: user
+"""
+
+
+def test_gzip_negotiated_with_a_minimum_size():
+    import gzip
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra="compression: { gzip: 5, min_size: 200 }")
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": USER, "w.yaml": WHOLE}}})
+    st, h, plain = harness.request(b.port, "GET", "/whole/7")
+    eq((st, h.get("content-encoding")), (200, None), "no Accept-Encoding: as it is")
+    check(len(plain) > 200, len(plain))
+    st, h, body = harness.request(b.port, "GET", "/whole/7", headers={"Accept-Encoding": "gzip"})
+    eq((st, h.get("content-encoding")), (200, "gzip"), h)
+    check("accept-encoding" in h.get("vary", "").lower(), h)
+    eq(gzip.decompress(body), plain)
+    check(len(body) < len(plain), (len(body), len(plain)))
+    st, h, small = harness.request(b.port, "GET", "/users/7", headers={"Accept-Encoding": "gzip"})
+    eq((st, h.get("content-encoding")), (200, None), "below min_size: as it is")
+    eq(json.loads(small), {"id": "7"})
+
+
 if __name__ == "__main__":
     harness.set_time_limit(120)
     harness.Runner().run([
         test_metrics_move_with_requests_and_labels_stay_bounded,
         test_cors_preflight_and_headers_on_every_answer,
+        test_gzip_negotiated_with_a_minimum_size,
     ])
