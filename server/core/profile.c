@@ -726,9 +726,9 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         return NULL;
     }
     static const char *const keys[] = {
-        "name",        "listen", "tls",  "limits",      "access_log",      "errors",
-        "upstreams",   "cache",  "auth", "rate_limits", "trusted_proxies", "cors",
-        "compression", NULL};
+        "name",        "listen",   "tls",     "limits",      "access_log",      "errors",
+        "upstreams",   "cache",    "auth",    "rate_limits", "trusted_proxies", "cors",
+        "compression", "ip_allow", "ip_deny", NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
@@ -738,6 +738,8 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     ret |= bff_rate_conf_parse(bff_yaml_get(root, "rate_limits"), p->name, diag, &p->rate);
     ret |= bff_cors_conf_parse(bff_yaml_get(root, "cors"), diag, &p->cors);
     ret |= parse_compression(diag, bff_yaml_get(root, "compression"), p);
+    ret |= bff_cidrs_parse(bff_yaml_get(root, "ip_allow"), diag, &p->ip_allow, &p->nip_allow);
+    ret |= bff_cidrs_parse(bff_yaml_get(root, "ip_deny"), diag, &p->ip_deny, &p->nip_deny);
     ret |= bff_cidrs_parse(bff_yaml_get(root, "trusted_proxies"), diag, &p->trusted_proxies,
                            &p->ntrusted_proxies);
     for (size_t i = 0; i != p->nupstreams; ++i)
@@ -832,6 +834,8 @@ void bff_profile_free(bff_profile_t *p)
     bff_cache_conf_dispose(&p->cache);
     bff_auth_conf_dispose(&p->auth);
     free(p->trusted_proxies);
+    free(p->ip_allow);
+    free(p->ip_deny);
     bff_cors_conf_dispose(&p->cors);
     bff_rate_conf_dispose(&p->rate);
     free(p);

@@ -94,6 +94,8 @@ typedef struct st_bff_profile_t {
     } compression;
     struct st_bff_cidr_t *trusted_proxies; /* their X-Forwarded-For names the client */
     size_t ntrusted_proxies;
+    struct st_bff_cidr_t *ip_allow, *ip_deny; /* client addresses let in / kept out */
+    size_t nip_allow, nip_deny;
 } bff_profile_t;
 
 /** Loads and validates the profile in `dir`. Every problem is added to diag as

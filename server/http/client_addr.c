@@ -78,6 +78,16 @@ static int trusted(const bff_cidr_t *t, size_t n, int family, const unsigned cha
     return 0;
 }
 
+int bff_cidrs_contain(const bff_cidr_t *list, size_t n, const char *addr)
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET, addr, a) == 1)
+        return trusted(list, n, AF_INET, a);
+    if (inet_pton(AF_INET6, addr, a) == 1)
+        return trusted(list, n, AF_INET6, a);
+    return 0;
+}
+
 /* An address of X-Forwarded-For (spaces trimmed): 0 and its bytes, or -1. */
 static int parse_addr(const char *s, size_t len, int *family, unsigned char addr[16])
 {

@@ -18,6 +18,8 @@ typedef struct st_bff_cidr_t {
 /** `trusted_proxies:` of profile.yaml: a list of addresses or CIDRs. Returns 0, or -1 after
  * reporting. */
 int bff_cidrs_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_cidr_t **out, size_t *n);
+/** 1 when the address text `addr` is inside one of `list`. */
+int bff_cidrs_contain(const bff_cidr_t *list, size_t n, const char *addr);
 /** Writes the client's address (text) into buf (at least 64 bytes); returns its length, 0 when
  * unknown. */
 size_t bff_client_address(h2o_req_t *req, const bff_cidr_t *trusted, size_t ntrusted, char *buf,

@@ -64,3 +64,21 @@ void bff_trace_traceparent(h2o_req_t *req, char out[BFF_TRACEPARENT_SIZE])
     snprintf(out, BFF_TRACEPARENT_SIZE, "00-%016" PRIx64 "%016" PRIx64 "-%016" PRIx64 "-01", hi, lo,
              span);
 }
+
+int bff_trace_tracestate_line(h2o_req_t *req, char *line, size_t size)
+{
+    line[0] = '\0';
+    if (h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1) < 0)
+        return 0; /* a trace bffd starts has no state of anyone else's */
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("tracestate"), -1);
+    if (i < 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len == 0 || v.len > 512)
+        return 0;
+    for (size_t k = 0; k != v.len; ++k)
+        if ((unsigned char)v.base[k] < 0x20 || (unsigned char)v.base[k] > 0x7e)
+            return 0;
+    snprintf(line, size, "tracestate: %.*s", (int)v.len, v.base);
+    return 1;
+}

@@ -15,5 +15,9 @@ h2o_iovec_t bff_trace_request_id(h2o_req_t *req, unsigned worker_id, uint64_t *s
 /** The traceparent for upstream calls: the client's trace (a valid `traceparent` header) with
  * a new span id as parent, or a new trace. */
 void bff_trace_traceparent(h2o_req_t *req, char out[BFF_TRACEPARENT_SIZE]);
+/** "tracestate: ..." to send upstream: the client's, passed on as it came (vendors' entries are
+ * theirs) when it also sent a traceparent, at most 512 bytes of printable text. Returns 0 and
+ * leaves `line` empty when there is none to pass on. */
+int bff_trace_tracestate_line(h2o_req_t *req, char *line, size_t size);
 
 #endif

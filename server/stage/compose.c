@@ -286,10 +286,13 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
-    const char *lines[3 + BFF_MAX_CLAIM_HEADERS];
+    const char *lines[4 + BFF_MAX_CLAIM_HEADERS];
+    char state_line[560];
     size_t nlines = 0;
     lines[nlines++] = id_line;
     lines[nlines++] = trace_line;
+    if (bff_trace_tracestate_line(req, state_line, sizeof(state_line)))
+        lines[nlines++] = state_line;
     int keyed = idempotency_line(req, key_line, sizeof(key_line));
     if (keyed)
         lines[nlines++] = key_line;

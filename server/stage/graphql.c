@@ -300,8 +300,11 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
-    const char *lines[2 + BFF_MAX_CLAIM_HEADERS] = {id_line, trace_line};
+    const char *lines[3 + BFF_MAX_CLAIM_HEADERS] = {id_line, trace_line};
     size_t nlines = 2;
+    char state_line[560];
+    if (bff_trace_tracestate_line(req, state_line, sizeof(state_line)))
+        lines[nlines++] = state_line;
     for (size_t i = 0;
          r->principal != NULL && i != r->principal->nupstream_headers && i != BFF_MAX_CLAIM_HEADERS;
          ++i)

@@ -162,10 +162,48 @@ def test_gzip_negotiated_with_a_minimum_size():
     eq(json.loads(small), {"id": "7"})
 
 
+def test_ip_lists_behind_trusted_proxies():
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra="""
+trusted_proxies: [127.0.0.1]
+ip_allow: [203.0.113.0/24, "2001:db8::/32"]
+ip_deny: [203.0.113.66]
+""")
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": USER}}})
+    for xff, want in (("203.0.113.5", 200), ("203.0.113.66", 403), ("198.51.100.1", 403),
+                      ("2001:db8::1", 200), ("garbage", 403)):
+        st, _, body = harness.request(b.port, "GET", "/users/1", headers={"X-Forwarded-For": xff})
+        eq(st, want, (xff, body))
+    eq(harness.request(b.port, "GET", "/users/1")[0], 403, "the proxy itself is not allowed")
+    eq(harness.request(b.port, "GET", "/health")[0], 200, "probes pass whatever the lists say")
+
+
+ECHO = """
+endpoint: GET /echo
+sources:
+  e: { upstream: users, path: "/echo" }
+response: { headers: e.headers }
+"""
+
+
+def test_tracestate_passed_on_with_the_trace():
+    up = harness.Upstream()
+    b = harness.Bffd({"t": {"profile": harness.upstream_profile("t", up.url), "endpoints": {"e.yaml": ECHO}}})
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    st, _, body = harness.request(b.port, "GET", "/echo", headers={"traceparent": tp, "tracestate": "vendor=abc,other=1"})
+    seen = json.loads(body)["headers"]
+    eq(seen.get("tracestate"), "vendor=abc,other=1")
+    check(seen.get("traceparent", "").startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-"), seen)
+    st, _, body = harness.request(b.port, "GET", "/echo", headers={"tracestate": "vendor=abc"})
+    check("tracestate" not in json.loads(body)["headers"], "no traceparent: a new trace, no state")
+
+
 if __name__ == "__main__":
     harness.set_time_limit(120)
     harness.Runner().run([
         test_metrics_move_with_requests_and_labels_stay_bounded,
         test_cors_preflight_and_headers_on_every_answer,
         test_gzip_negotiated_with_a_minimum_size,
+        test_ip_lists_behind_trusted_proxies,
+        test_tracestate_passed_on_with_the_trace,
     ])
