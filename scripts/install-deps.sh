@@ -17,7 +17,8 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 # Node.js and npm for the standard clients the tests use (graphql-js): Debian's packages when
-# no node is installed yet; then the pinned npm packages of tests/js (package-lock.json).
+# no node is installed yet; then the pinned npm packages of tests/js (package-lock.json):
+# graphql-js, and jose, which mints the JWTs the auth tests present.
 if ! command -v npm >/dev/null 2>&1; then
     echo "installing: nodejs npm"
     SUDO=""
@@ -25,6 +26,7 @@ if ! command -v npm >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
 fi
-if [ ! -d "$(dirname "$0")/../tests/js/node_modules/graphql" ]; then
+JS="$(dirname "$0")/../tests/js"
+if [ ! -d "$JS/node_modules/graphql" ] || [ ! -d "$JS/node_modules/jose" ]; then
     (cd "$(dirname "$0")/../tests/js" && npm ci --no-audit --no-fund --silent)
 fi
