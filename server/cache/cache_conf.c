@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "compose/mem.h"
 
@@ -115,6 +116,16 @@ void bff_cache_conf_apply_defaults(const bff_cache_conf_t *conf, bff_cache_polic
         p->sie_ms = conf->defaults.sie_ms;
     if (!p->has_client)
         p->client_ms = conf->defaults.client_ms;
+}
+
+int bff_cache_is_credential(const char *name, size_t len)
+{
+    static const char *const names[] = {"authorization", "cookie", "proxy-authorization",
+                                        "x-api-key"};
+    for (size_t i = 0; i != sizeof(names) / sizeof(names[0]); ++i)
+        if (len == strlen(names[i]) && strncasecmp(name, names[i], len) == 0)
+            return 1;
+    return 0;
 }
 
 static char *dup_or_null(const char *s)

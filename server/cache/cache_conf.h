@@ -26,6 +26,9 @@ typedef struct st_bff_cache_conf_t {
 /** Reads the profile's `cache:` (node may be NULL). Returns 0, or -1 after reporting. */
 int bff_cache_conf_parse(const bff_yaml_node_t *node, const char *profile_name, bff_diag_t *diag,
                          bff_cache_conf_t *out);
+/** 1 when the header `name` (len bytes, any case) carries who the client is (authorization,
+ * cookie, proxy-authorization, x-api-key): what reads one is cached per principal. */
+int bff_cache_is_credential(const char *name, size_t len);
 /** Reads redis://[:password@]host[:port][/db] into c's redis_* members. Returns 0 or -1. */
 int bff_cache_parse_redis_url(const char *url, bff_cache_conf_t *c);
 /** Fills what an enabled policy left unset from the profile's defaults. */

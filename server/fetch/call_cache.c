@@ -39,14 +39,11 @@ typedef struct st_cached_call_t {
     bff_fetch_result_t hit;
 } cached_call_t;
 
+/* A "Name: value" line whose name carries a credential. */
 static int is_credential_line(const char *line)
 {
-    static const char *const names[] = {
-        "authorization:", "cookie:", "proxy-authorization:", "x-api-key:"};
-    for (size_t i = 0; i != sizeof(names) / sizeof(names[0]); ++i)
-        if (strncasecmp(line, names[i], strlen(names[i])) == 0)
-            return 1;
-    return 0;
+    const char *colon = strchr(line, ':');
+    return colon != NULL && bff_cache_is_credential(line, (size_t)(colon - line));
 }
 
 static void compute_key(cached_call_t *cc, const bff_fetch_req_t *req)

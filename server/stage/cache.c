@@ -40,13 +40,6 @@ typedef struct st_bff_cache_req_t {
     int can_refresh;              /* stale-while-revalidate refreshes (REST endpoints) */
 } bff_cache_req_t;
 
-/* Headers that carry who the client is: an endpoint that reads one answers per principal. */
-static int is_credential(const char *name)
-{
-    return strcmp(name, "authorization") == 0 || strcmp(name, "cookie") == 0 ||
-           strcmp(name, "proxy-authorization") == 0 || strcmp(name, "x-api-key") == 0;
-}
-
 /* The key: the endpoint's digest and the request doc (parameters and the headers the spec
  * reads, credentials included unless the endpoint is `shared`). */
 int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2o_iovec_t query,
@@ -55,7 +48,8 @@ int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2
 {
     int reads_credentials = spec->reads_auth; /* the doc holds the principal's claims */
     for (size_t i = 0; i != spec->nrequest_headers; ++i)
-        reads_credentials |= is_credential(spec->request_headers[i]);
+        reads_credentials |=
+            bff_cache_is_credential(spec->request_headers[i], strlen(spec->request_headers[i]));
     bff_jwrite_t built = {0};
     if (doc.base == NULL || (reads_credentials && spec->cache.shared)) {
         /* The doc (again), without the credentials when shared: one entry for everybody. */
@@ -65,7 +59,8 @@ int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2
             view.request_headers = (char **)kept;
             view.nrequest_headers = 0;
             for (size_t i = 0; i != spec->nrequest_headers && i != BFF_SPEC_MAX_PATH_PARAMS; ++i)
-                if (!is_credential(spec->request_headers[i]))
+                if (!bff_cache_is_credential(spec->request_headers[i],
+                                             strlen(spec->request_headers[i])))
                     kept[view.nrequest_headers++] = spec->request_headers[i];
         }
         char msg[64];

@@ -376,12 +376,6 @@ static void resume_pending(bff_req_t *r)
         bff_req_sent(r);
 }
 
-static int is_credential(const char *name)
-{
-    return strcmp(name, "authorization") == 0 || strcmp(name, "cookie") == 0 ||
-           strcmp(name, "proxy-authorization") == 0 || strcmp(name, "x-api-key") == 0;
-}
-
 /* The key: the graph's digest, the document, the operation, its coerced variables, the media
  * type asked for, and the request headers the graph reads (credentials only when not shared). */
 static int query_key(bff_req_t *r, const bff_gql_graph_t *g, const bff_gql_cached_t *entry,
@@ -405,7 +399,7 @@ static int query_key(bff_req_t *r, const bff_gql_graph_t *g, const bff_gql_cache
     }
     for (size_t i = 0; i != g->nrequest_headers; ++i) {
         const char *hname = g->request_headers[i];
-        if (is_credential(hname)) {
+        if (bff_cache_is_credential(hname, strlen(hname))) {
             if (g->cache.shared)
                 continue;
             per_principal = 1;
