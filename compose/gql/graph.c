@@ -549,12 +549,6 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     ret |= bff_access_parse(root, diag, &g->access);
     const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
     ret |= bff_cache_policy_parse(cache, diag, &g->cache, NULL);
-    if (g->cache.enabled && g->cache.has_swr) {
-        bff_yaml_error(diag, cache,
-                       "stale_while_revalidate is for REST endpoints; a GraphQL operation's "
-                       "entry takes ttl, stale_if_error, client_max_age and shared");
-        ret = -1;
-    }
     if (load_schema(&gl, root) == 0) {
         ret |= load_resolvers(&gl, root);
         ret |= load_trusted(&gl, root);

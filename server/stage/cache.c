@@ -37,7 +37,8 @@ typedef struct st_bff_cache_req_t {
     bff_timer_t poll;             /* another instance composes: look for its entry */
     uint64_t wait_until;          /* loop time (ms): then compose anyway */
     void (*resume)(bff_req_t *r); /* a miss found asynchronously continues here */
-    int can_refresh;              /* stale-while-revalidate refreshes (REST endpoints) */
+    bff_cache_refresh_fn refresh; /* runs a stale-while-revalidate refresh; NULL: none */
+    int rest;                     /* a REST endpoint (a late respond_by run fills its entry) */
 } bff_cache_req_t;
 
 /* The key: the endpoint's digest and the request doc (parameters and the headers the spec
@@ -283,10 +284,10 @@ static bff_stage_result_t decide(bff_cache_req_t *cr, const char *blob, size_t l
         serve(cr, &e, "hit");
         return BFF_STAGE_RESPONDED;
     }
-    if (now < e.swr_until_ms && cr->can_refresh) {
+    if (now < e.swr_until_ms && cr->refresh != NULL) {
         ++stats->stale;
         serve(cr, &e, "stale");
-        bff_cache_i_refresh(cr->r, cr->cache, cr->key, cr->per_principal);
+        cr->refresh(cr->r, cr->cache, cr->key, cr->per_principal);
         return BFF_STAGE_RESPONDED;
     }
     if (now < e.sie_until_ms)
@@ -372,7 +373,8 @@ bff_stage_result_t bff_stage_cache(bff_req_t *r)
     if (cache == NULL)
         return BFF_STAGE_NEXT;
     bff_cache_req_t *cr = create(r, cache, &spec->cache, bff_pipeline_resume);
-    cr->can_refresh = 1;
+    cr->refresh = bff_cache_i_refresh;
+    cr->rest = 1;
     if (compute_key(cr) != 0)
         return BFF_STAGE_NEXT; /* params accepted it once; should it not again, do not cache */
     return lookup(cr);
@@ -380,9 +382,11 @@ bff_stage_result_t bff_stage_cache(bff_req_t *r)
 
 bff_stage_result_t bff_cache_lookup(bff_req_t *r, bff_cache_t *cache,
                                     const bff_cache_policy_t *policy, const unsigned char key[32],
-                                    int per_principal, void (*resume)(bff_req_t *r))
+                                    int per_principal, void (*resume)(bff_req_t *r),
+                                    bff_cache_refresh_fn refresh)
 {
     bff_cache_req_t *cr = create(r, cache, policy, resume);
+    cr->refresh = refresh;
     memcpy(cr->key, key, 32);
     cr->per_principal = per_principal;
     return lookup(cr);
@@ -524,7 +528,7 @@ int bff_cache_on_failed(bff_req_t *r)
 bff_cache_t *bff_cache_req_target(bff_req_t *r, unsigned char key[32], int *per_principal)
 {
     bff_cache_req_t *cr = r->cache;
-    if (cr == NULL || !cr->can_refresh) /* REST endpoints only */
+    if (cr == NULL || !cr->rest) /* REST endpoints only */
         return NULL;
     memcpy(key, cr->key, 32);
     *per_principal = cr->per_principal;

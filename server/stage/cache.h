@@ -18,14 +18,18 @@ int bff_cache_on_composed(bff_req_t *r, int status, h2o_iovec_t body, const bff_
  * Cache-Control said (bff_exec_cache_hints). */
 int bff_cache_on_answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, int whole,
                         int max_age, unsigned flags);
+/** Starts a background refresh of `key` for request `r`'s work (stale-while-revalidate). */
+typedef void (*bff_cache_refresh_fn)(bff_req_t *r, bff_cache_t *cache, const unsigned char key[32],
+                                     int per_principal);
 /** Another stage's cached answer (GraphQL operations): looks `key` up like the cache stage.
  * RESPONDED: answered from the cache. NEXT: a miss, the caller runs it and reports through
  * bff_cache_on_answer / bff_cache_on_failed. PENDING: later either answered, or `resume(r)` is
- * called for the caller to run it. No stale-while-revalidate refresh here (stale entries past
- * ttl are misses), stale-if-error applies. */
+ * called for the caller to run it. Within stale-while-revalidate a stale entry answers and
+ * `refresh` runs (NULL: stale entries past ttl are misses); stale-if-error applies. */
 bff_stage_result_t bff_cache_lookup(bff_req_t *r, bff_cache_t *cache,
                                     const bff_cache_policy_t *policy, const unsigned char key[32],
-                                    int per_principal, void (*resume)(bff_req_t *r));
+                                    int per_principal, void (*resume)(bff_req_t *r),
+                                    bff_cache_refresh_fn refresh);
 /** The cache key of a request for `spec` (the route's raw `values`, the raw `query`, its
  * `headers`; `doc` when already built, else {NULL, 0}), as the cache stage computes it; the
  * admin listener purges paths with it. Returns 0, or -1 when the parameters do not fit. */

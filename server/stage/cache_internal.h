@@ -26,4 +26,40 @@ char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int
 void bff_cache_i_refresh(bff_req_t *r, bff_cache_t *cache, const unsigned char key[32],
                          int per_principal);
 
+/* A background refresh and the job it runs (a REST plan, a GraphQL query). */
+typedef struct st_bff_cache_refresh_t bff_cache_refresh_t;
+typedef struct st_bff_cache_refresh_ops_t {
+    /* Starts the job's run, which ends with bff_cache_i_refresh_done (maybe at once). Returns
+     * 0, or -1 when nothing started (the refresh then ends itself). */
+    int (*start)(bff_cache_refresh_t *f, void *job);
+    void (*expire)(void *job);  /* the deadline passed: end the run now */
+    void (*dispose)(void *job); /* the refresh is over (or never ran) */
+} bff_cache_refresh_ops_t;
+
+struct st_bff_cache_refresh_t {
+    bff_conf_view_t *view; /* retained */
+    bff_cache_t *cache;    /* view->caches[site] */
+    bff_worker_t *worker;
+    size_t site;
+    unsigned char key[32];
+    int per_principal;
+    uint64_t timeout_ms;
+    uint64_t deadline_at; /* loop time (ms) */
+    bff_timer_t deadline;
+    bff_cache_fill_t *fill;
+    void *lock;
+    const bff_cache_refresh_ops_t *ops;
+    void *job;
+};
+
+/** Fetches on the refresh's view (host = the bff_cache_refresh_t), bounded by its deadline. */
+extern const bff_fetch_ops_t bff_cache_refresh_fetch_ops;
+/** Runs `job` to refresh `key` unless this worker composes it already or, with Redis, another
+ * instance holds its lock (then the job is disposed at once). */
+void bff_cache_i_refresh_job(bff_req_t *r, bff_cache_t *cache, const unsigned char key[32],
+                             int per_principal, uint64_t timeout_ms,
+                             const bff_cache_refresh_ops_t *ops, void *job);
+/** The job's run ended; `blob` is the entry it stored (NULL: none). Frees the refresh. */
+void bff_cache_i_refresh_done(bff_cache_refresh_t *f, const char *blob, size_t len);
+
 #endif

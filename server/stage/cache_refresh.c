@@ -1,9 +1,9 @@
 /* Stale-while-revalidate: the request that found a stale entry is answered from it at once,
- * and this composes the endpoint again in the background, off any client request: its own
- * run on the executor, holding the configuration view it started with, bounded by the
- * endpoint's deadline. The new entry goes to both levels; identical misses meanwhile wait on
- * it. With Redis, a short lock lets one instance refresh a key while the others keep serving
- * the stale entry. */
+ * and a job runs the same work again in the background, off any client request, holding the
+ * configuration view it started with, bounded by the endpoint's deadline: a REST endpoint's
+ * plan on the executor (here), or a GraphQL query (graphql_refresh.c). The new entry goes to
+ * both levels; identical misses meanwhile wait on it. With Redis, a short lock lets one
+ * instance refresh a key while the others keep serving the stale entry. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,28 +15,10 @@
 #include "server/stage/cache_internal.h"
 #include "server/stage/compose.h"
 
-typedef struct st_refresh_t {
-    bff_conf_view_t *view; /* retained */
-    bff_cache_t *cache;    /* view->caches[site] */
-    bff_worker_t *worker;
-    size_t site;
-    const bff_spec_t *spec;
-    unsigned char key[32];
-    int per_principal;
-    char *doc;
-    size_t doc_len;
-    char id_line[160];
-    bff_cache_fill_t *fill;
-    void *lock;
-    bff_exec_t *exec;
-    uint64_t deadline_at;
-    bff_timer_t deadline;
-} refresh_t;
-
 static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
                          const char **err)
 {
-    refresh_t *f = host;
+    bff_cache_refresh_t *f = host;
     return bff_cached_call_start(f->cache, f->view->upstreams[f->site][req->upstream], req,
                                  f->deadline_at, cb, data, err);
 }
@@ -51,18 +33,77 @@ static uint64_t host_now_us(void *host)
     return bff_now_us();
 }
 
-static const bff_fetch_ops_t fetch_ops = {fetch_start, fetch_cancel, host_now_us, NULL};
+const bff_fetch_ops_t bff_cache_refresh_fetch_ops = {fetch_start, fetch_cancel, host_now_us, NULL};
 
-static void finish(refresh_t *f, const char *blob, size_t len)
+void bff_cache_i_refresh_done(bff_cache_refresh_t *f, const char *blob, size_t len)
 {
     bff_timer_cancel(&f->deadline);
     if (f->fill != NULL)
-        bff_cache_fill_end(f->cache, f->fill, blob, len);
-    bff_exec_destroy(f->exec);
-    free(f->doc);
+        bff_cache_fill_end(f->cache, f->fill, blob, len); /* the waiters copy it */
+    f->ops->dispose(f->job);
     bff_conf_view_release(f->view);
     free(f);
 }
+
+static void on_deadline(bff_timer_t *t)
+{
+    bff_cache_refresh_t *f = H2O_STRUCT_FROM_MEMBER(bff_cache_refresh_t, deadline, t);
+    f->ops->expire(f->job);
+}
+
+static void run(bff_cache_refresh_t *f)
+{
+    f->deadline_at = h2o_now(f->worker->loop) + f->timeout_ms;
+    bff_timer_start(&f->worker->timers, &f->deadline, f->timeout_ms, on_deadline);
+    ++bff_cache_stats(f->cache)->refreshes;
+    if (f->ops->start(f, f->job) != 0) /* else it reports through bff_cache_i_refresh_done */
+        bff_cache_i_refresh_done(f, NULL, 0);
+}
+
+static void on_lock(void *data, int acquired)
+{
+    bff_cache_refresh_t *f = data;
+    f->lock = NULL;
+    if (acquired)
+        run(f);
+    else
+        bff_cache_i_refresh_done(f, NULL, 0); /* another instance refreshes; stale serves */
+}
+
+void bff_cache_i_refresh_job(bff_req_t *r, bff_cache_t *cache, const unsigned char key[32],
+                             int per_principal, uint64_t timeout_ms,
+                             const bff_cache_refresh_ops_t *ops, void *job)
+{
+    if (bff_cache_fill_find(cache, key) != NULL) { /* a refresh or a miss composes it already */
+        ops->dispose(job);
+        return;
+    }
+    bff_cache_refresh_t *f = bff_calloc(1, sizeof(*f));
+    f->view = r->view;
+    bff_conf_view_retain(f->view);
+    f->cache = cache;
+    f->worker = r->site->worker;
+    f->site = r->site->index;
+    memcpy(f->key, key, 32);
+    f->per_principal = per_principal;
+    f->timeout_ms = timeout_ms;
+    f->ops = ops;
+    f->job = job;
+    f->fill = bff_cache_fill_begin(cache, key);
+    if ((f->lock = bff_cache_lock(cache, key, on_lock, f)) == NULL)
+        run(f);
+}
+
+/* ---- a REST endpoint's job ---- */
+
+typedef struct st_rest_job_t {
+    bff_cache_refresh_t *f;
+    const bff_spec_t *spec;
+    char *doc;
+    size_t doc_len;
+    char id_line[160];
+    bff_exec_t *exec;
+} rest_job_t;
 
 char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int per_principal,
                             const bff_profile_t *profile, const bff_spec_t *spec,
@@ -92,77 +133,64 @@ char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int
     return blob;
 }
 
-static void on_done(void *data, bff_exec_t *exec)
+static void rest_on_done(void *data, bff_exec_t *exec)
 {
-    refresh_t *f = data;
+    rest_job_t *j = data;
+    bff_cache_refresh_t *f = j->f;
     size_t len = 0;
     char *blob =
         bff_cache_i_store_run(f->cache, f->key, f->per_principal,
-                              f->view->config->sites[f->site].profile, f->spec, exec, &len);
-    finish(f, blob, len); /* the waiters copy it */
+                              f->view->config->sites[f->site].profile, j->spec, exec, &len);
+    bff_cache_i_refresh_done(f, blob, len);
     free(blob);
 }
 
-static void on_deadline(bff_timer_t *t)
+static int rest_start(bff_cache_refresh_t *f, void *job)
 {
-    refresh_t *f = H2O_STRUCT_FROM_MEMBER(refresh_t, deadline, t);
-    bff_exec_expire(f->exec, "the endpoint's deadline passed first");
-}
-
-static void run(refresh_t *f)
-{
-    const char *lines[] = {f->id_line};
-    bff_exec_conf_t conf = {.plan = &f->spec->plan,
-                            .request_doc = f->doc,
-                            .request_doc_len = f->doc_len,
+    rest_job_t *j = job;
+    j->f = f;
+    const char *lines[] = {j->id_line};
+    bff_exec_conf_t conf = {.plan = &j->spec->plan,
+                            .request_doc = j->doc,
+                            .request_doc_len = j->doc_len,
                             .headers = lines,
                             .nheaders = 1,
-                            .ops = &fetch_ops,
+                            .ops = &bff_cache_refresh_fetch_ops,
                             .host = f,
-                            .on_done = on_done,
-                            .data = f};
-    if ((f->exec = bff_exec_create(&conf)) == NULL || bff_exec_missing_input(f->exec) != NULL) {
-        finish(f, NULL, 0);
-        return;
-    }
-    ++bff_cache_stats(f->cache)->refreshes;
-    const bff_profile_t *profile = f->view->config->sites[f->site].profile;
-    uint64_t timeout = f->spec->timeout_ms ? f->spec->timeout_ms : profile->request_timeout_ms;
-    f->deadline_at = h2o_now(f->worker->loop) + timeout;
-    bff_timer_start(&f->worker->timers, &f->deadline, timeout, on_deadline);
-    bff_exec_start(f->exec); /* may finish at once */
+                            .on_done = rest_on_done,
+                            .data = j};
+    if ((j->exec = bff_exec_create(&conf)) == NULL || bff_exec_missing_input(j->exec) != NULL)
+        return -1;
+    bff_exec_start(j->exec); /* may finish at once */
+    return 0;
 }
 
-static void on_lock(void *data, int acquired)
+static void rest_expire(void *job)
 {
-    refresh_t *f = data;
-    f->lock = NULL;
-    if (acquired)
-        run(f);
-    else
-        finish(f, NULL, 0); /* another instance refreshes; the stale entry serves meanwhile */
+    rest_job_t *j = job;
+    bff_exec_expire(j->exec, "the endpoint's deadline passed first");
 }
+
+static void rest_dispose(void *job)
+{
+    rest_job_t *j = job;
+    bff_exec_destroy(j->exec);
+    free(j->doc);
+    free(j);
+}
+
+static const bff_cache_refresh_ops_t rest_ops = {rest_start, rest_expire, rest_dispose};
 
 void bff_cache_i_refresh(bff_req_t *r, bff_cache_t *cache, const unsigned char key[32],
                          int per_principal)
 {
-    if (bff_cache_fill_find(cache, key) != NULL)
-        return; /* a refresh or a miss is composing this key already */
-    refresh_t *f = bff_calloc(1, sizeof(*f));
-    f->view = r->view;
-    bff_conf_view_retain(f->view);
-    f->cache = cache;
-    f->worker = r->site->worker;
-    f->site = r->site->index;
-    f->spec = r->route.spec;
-    memcpy(f->key, key, 32);
-    f->per_principal = per_principal;
-    f->doc = bff_malloc(r->doc.len + 1);
-    memcpy(f->doc, r->doc.base, r->doc.len);
-    f->doc_len = r->doc.len;
-    snprintf(f->id_line, sizeof(f->id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
+    rest_job_t *j = bff_calloc(1, sizeof(*j));
+    j->spec = r->route.spec;
+    j->doc = bff_malloc(r->doc.len + 1);
+    memcpy(j->doc, r->doc.base, r->doc.len);
+    j->doc_len = r->doc.len;
+    snprintf(j->id_line, sizeof(j->id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
-    f->fill = bff_cache_fill_begin(cache, key);
-    if ((f->lock = bff_cache_lock(cache, key, on_lock, f)) == NULL)
-        run(f);
+    uint64_t timeout = j->spec->timeout_ms ? j->spec->timeout_ms : r->profile->request_timeout_ms;
+    bff_cache_i_refresh_job(r, cache, key, per_principal, timeout, &rest_ops, j);
 }

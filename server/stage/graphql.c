@@ -25,6 +25,7 @@
 #include "server/core/digest.h"
 #include "server/stage/graphql.h"
 #include "server/stage/graphql_cache.h"
+#include "server/stage/graphql_refresh.h"
 #include "server/stage/graphql_request.h"
 #include "server/stage/pipeline.h"
 
@@ -277,6 +278,23 @@ static void headers_json(bff_req_t *r, const bff_gql_graph_t *g, bff_jwrite_t *w
     bff_jwrite_close(w, '}');
 }
 
+/* The principal's claim headers (X-User-ID: ...) sent with every call, after lines[0..n). */
+static size_t add_claim_lines(const bff_req_t *r, const char **lines, size_t n)
+{
+    for (size_t i = 0;
+         r->principal != NULL && i != r->principal->nupstream_headers && i != BFF_MAX_CLAIM_HEADERS;
+         ++i)
+        lines[n++] = r->principal->upstream_headers[i];
+    return n;
+}
+
+static uint64_t run_timeout(const bff_req_t *r, const bff_gql_graph_t *g, int rest)
+{
+    if (rest && r->route.spec->timeout_ms != 0)
+        return r->route.spec->timeout_ms;
+    return g->timeout_ms ? g->timeout_ms : r->profile->request_timeout_ms;
+}
+
 /* Runs `op` of `doc` with the coerced variables; `entry` (may be NULL) is a cache reference
  * the run keeps until the request ends. */
 static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gql_cached_t *entry,
@@ -305,10 +323,7 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
     char state_line[560];
     if (bff_trace_tracestate_line(req, state_line, sizeof(state_line)))
         lines[nlines++] = state_line;
-    for (size_t i = 0;
-         r->principal != NULL && i != r->principal->nupstream_headers && i != BFF_MAX_CLAIM_HEADERS;
-         ++i)
-        lines[nlines++] = r->principal->upstream_headers[i]; /* X-User-ID: ... */
+    nlines = add_claim_lines(r, lines, nlines);
     bff_jwrite_t hdrs;
     bff_jwrite_init(&hdrs, 128, 64 * 1024);
     headers_json(r, g, &hdrs);
@@ -335,9 +350,7 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
         return BFF_STAGE_RESPONDED;
     }
     bff_worker_t *w = r->site->worker;
-    uint64_t timeout = g->timeout_ms ? g->timeout_ms : r->profile->request_timeout_ms;
-    if (rest && r->route.spec->timeout_ms != 0)
-        timeout = r->route.spec->timeout_ms;
+    uint64_t timeout = run_timeout(r, g, rest);
     s->deadline_at = h2o_now(w->loop) + timeout;
     bff_timer_start(&w->timers, &s->deadline_timer, timeout, on_deadline);
     bff_gql_run_start(s->run); /* may answer at once (nothing to fetch) */
@@ -374,6 +387,37 @@ static void resume_pending(bff_req_t *r)
 {
     if (run_pending(r) == BFF_STAGE_RESPONDED)
         bff_req_sent(r);
+}
+
+/* Stale-while-revalidate: the pending query runs again in the background. */
+static void refresh_pending(bff_req_t *r, bff_cache_t *cache, const unsigned char key[32],
+                            int per_principal)
+{
+    gql_pending_t *gp = r->graphql;
+    char id_line[160];
+    snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
+             r->request_id.base);
+    const char *lines[1 + BFF_MAX_CLAIM_HEADERS] = {id_line};
+    size_t nlines = add_claim_lines(r, lines, 1);
+    bff_jwrite_t hdrs;
+    bff_jwrite_init(&hdrs, 128, 64 * 1024);
+    headers_json(r, gp->g, &hdrs);
+    bff_gql_run_conf_t conf = {.graph = gp->g,
+                               .doc = gp->doc,
+                               .op = gp->op,
+                               .variables = gp->vars.base,
+                               .variables_len = gp->vars.len,
+                               .headers = hdrs.buf,
+                               .headers_len = hdrs.len,
+                               .auth = r->principal != NULL ? r->principal->claims_json.base : NULL,
+                               .auth_len = r->principal != NULL ? r->principal->claims_json.len : 0,
+                               .call_headers = lines,
+                               .ncall_headers = nlines,
+                               .safe_errors = r->profile->errors == BFF_ERRORS_SAFE};
+    bff_gql_cache_retain(gp->entry);
+    bff_gql_refresh(r, cache, key, per_principal, run_timeout(r, gp->g, 0), &conf, gp->entry,
+                    gp->rj ? type_gql : type_json);
+    bff_jwrite_dispose(&hdrs);
 }
 
 /* The key: the graph's digest, the document, the operation, its coerced variables, the media
@@ -434,7 +478,8 @@ static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_
                           .rj = rj};
     r->graphql = gp;
     bff_stage_result_t res =
-        bff_cache_lookup(r, cache, &g->cache, key, per_principal, resume_pending);
+        bff_cache_lookup(r, cache, &g->cache, key, per_principal, resume_pending,
+                         g->cache.has_swr ? refresh_pending : NULL);
     return res == BFF_STAGE_NEXT ? run_pending(r) : res;
 }
 

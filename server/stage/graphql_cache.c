@@ -15,6 +15,11 @@ static size_t slot_of(const char *hash)
     return v % BFF_GQL_CACHE_SLOTS;
 }
 
+void bff_gql_cache_retain(bff_gql_cached_t *e)
+{
+    ++e->refs;
+}
+
 void bff_gql_cache_release(bff_gql_cached_t *e)
 {
     if (e == NULL || --e->refs != 0)

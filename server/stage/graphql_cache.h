@@ -34,6 +34,7 @@ bff_gql_cached_t *bff_gql_cache_find(bff_gql_cache_t *cache, const char *hash,
 bff_gql_cached_t *bff_gql_cache_add(bff_gql_cache_t *cache, const char *hash,
                                     bff_gql_document_t *doc, const bff_gql_graph_t *graph,
                                     uint64_t generation);
+void bff_gql_cache_retain(bff_gql_cached_t *entry);
 void bff_gql_cache_release(bff_gql_cached_t *entry);
 
 #endif
