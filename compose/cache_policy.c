@@ -42,6 +42,7 @@ int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_ca
                                             "client_max_age",
                                             "enabled",
                                             "tags",
+                                            "revalidate",
                                             NULL};
     if (bff_yaml_check_map(diag, node, "cache", tags != NULL ? keys_tags : keys) != 0)
         return -1;
@@ -56,6 +57,7 @@ int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_ca
     ret |= bff_yaml_get_duration_ms(diag, node, "stale_if_error", &out->sie_ms);
     ret |= bff_yaml_get_duration_ms(diag, node, "client_max_age", &out->client_ms);
     ret |= bff_yaml_get_bool(diag, node, "shared", &out->shared);
+    ret |= bff_yaml_get_duration_ms(diag, node, "revalidate", &out->reval_ms);
     out->has_swr = bff_yaml_get(node, "stale_while_revalidate") != NULL;
     out->has_sie = bff_yaml_get(node, "stale_if_error") != NULL;
     out->has_client = bff_yaml_get(node, "client_max_age") != NULL;

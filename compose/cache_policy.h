@@ -15,6 +15,7 @@ typedef struct st_bff_cache_policy_t {
     uint64_t swr_ms;    /* then served stale while one refresh runs */
     uint64_t sie_ms;    /* and served when the upstreams fail, for this long after fresh */
     uint64_t client_ms; /* max-age sent to clients (never beyond what is left of ttl) */
+    uint64_t reval_ms;  /* kept this long after ttl to revalidate with conditional requests */
     int has_swr, has_sie, has_client;
     int shared; /* credentials the spec reads do not split the key */
 } bff_cache_policy_t;
@@ -30,7 +31,8 @@ typedef struct st_bff_cache_policy_t {
  * the RFC says. */
 void bff_cache_control_parse(const char *value, int *max_age_s, unsigned *flags);
 
-/** Reads `node` (may be NULL: off). `tags` non-NULL accepts a `tags` list (endpoints), left
+/** Reads `node` (may be NULL: off). `tags` non-NULL accepts a `tags` list and `revalidate`
+ * (endpoints), the list left
  * in *tags for the caller to compile (NULL when absent). Returns 0, or -1 after reporting. */
 int bff_cache_policy_parse(const bff_yaml_node_t *node, bff_diag_t *diag, bff_cache_policy_t *out,
                            const bff_yaml_node_t **tags);

@@ -35,6 +35,7 @@ typedef struct st_bff_fetch_req_t {
     unsigned retries;    /* attempts after the first (idempotent methods only) */
     int idempotent;      /* repeating it is safe whatever the method (an Idempotency-Key) */
     int want_headers;    /* bring back the response headers (headers_json) */
+    int want_validators; /* bring back ETag and Last-Modified (etag, last_modified) */
     /* The source's cache policy (a GET source with `cache:`), NULL = not cached; then the
      * lines from headers[own_headers_at] on are the source's own, which a cache key covers
      * (the ones before are the run's: request id, trace context). */
@@ -52,9 +53,11 @@ typedef struct st_bff_fetch_result_t {
     size_t body_len;
     char *headers_json;    /* {"name": "value", ...}, lower-cased names; when asked for */
     char content_type[64]; /* as the upstream sent it; "" = none */
-    int retry_after;       /* seconds from Retry-After; -1 = none */
-    int cache_max_age;     /* from Cache-Control (s-maxage, else max-age), with BFF_CC_MAX_AGE */
-    unsigned cache_flags;  /* BFF_CC_* of compose/cache_policy.h; 0 = it said nothing */
+    char etag[128];        /* when asked for (want_validators): as sent, "" = none or too long */
+    char last_modified[40];
+    int retry_after;      /* seconds from Retry-After; -1 = none */
+    int cache_max_age;    /* from Cache-Control (s-maxage, else max-age), with BFF_CC_MAX_AGE */
+    unsigned cache_flags; /* BFF_CC_* of compose/cache_policy.h; 0 = it said nothing */
     uint64_t duration_us;
     char detail[160];     /* human-readable reason for errors: never a URL, host or curl wording */
     char log_detail[200]; /* for the log only: may name the instance and libcurl's error */

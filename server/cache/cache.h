@@ -23,7 +23,7 @@ typedef struct st_bff_cache_t bff_cache_t;
 typedef struct st_bff_cache_fill_t bff_cache_fill_t;
 
 typedef struct st_bff_cache_stats_t {
-    uint64_t hits, stale, misses, stores, l2_hits, l2_errors, coalesced, refreshes;
+    uint64_t hits, stale, misses, stores, l2_hits, l2_errors, coalesced, refreshes, revalidated;
 } bff_cache_stats_t;
 
 /** A cache for `conf` (copied) on the worker's loop; connects to Redis when conf names one. */

@@ -2,9 +2,10 @@
  * Redis, so a hit from either is decoded the same way and an L2 hit fills L1 without
  * re-encoding. Times are wall-clock milliseconds because other instances read the entry.
  *
- * Layout (little-endian): "BFC2", stored, fresh_until, swr_until, sie_until (u64 each),
- * status, flags, etag length, content-type length, tags length (u16 each), body length (u32),
- * then the etag, content type, tags (newline-separated) and body bytes. Redis is not trusted to
+ * Layout (little-endian): "BFC3", stored, fresh_until, swr_until, sie_until, reval_until (u64
+ * each), status, flags, etag length, content-type length, tags length (u16 each), body length,
+ * validators length (u32 each), then the etag, content type, tags (newline-separated), body and
+ * validators bytes. Redis is not trusted to
  * hand back what was stored: decode checks every length. */
 #ifndef BFF_SERVER_CACHE_ENTRY_H
 #define BFF_SERVER_CACHE_ENTRY_H
@@ -19,6 +20,7 @@ typedef struct st_bff_cache_entry_t {
     uint64_t fresh_until_ms; /* a hit until then */
     uint64_t swr_until_ms;   /* then stale: served while one refresh runs, until this */
     uint64_t sie_until_ms;   /* served when upstreams fail, until this */
+    uint64_t reval_until_ms; /* kept until this to be revalidated with conditional requests */
     unsigned status;
     unsigned flags;
     const char *etag; /* with its quotes: "\"...\"" */
@@ -29,6 +31,8 @@ typedef struct st_bff_cache_entry_t {
     size_t tags_len;
     const char *body;
     size_t body_len;
+    const char *validators; /* the upstream calls and their validators (cache_validators.h) */
+    size_t validators_len;
 } bff_cache_entry_t;
 
 /** The blob's size for `e`. */

@@ -52,7 +52,9 @@ struct st_bff_call_t {
     unsigned retries;
     int idempotent; /* by method, or by the client's Idempotency-Key */
     int want_headers;
+    int want_validators;
     char content_type[64];
+    char etag[128], last_modified[40];
     int retry_after;
     int cache_max_age; /* from its Cache-Control (compose/cache_policy.h) */
     unsigned cache_flags;
@@ -317,6 +319,8 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
         res.headers_json = call->headers_json;
         call->headers_json = NULL;
         memcpy(res.content_type, call->content_type, sizeof(res.content_type));
+        memcpy(res.etag, call->etag, sizeof(res.etag));
+        memcpy(res.last_modified, call->last_modified, sizeof(res.last_modified));
     }
     snprintf(res.detail, sizeof(res.detail), "%s", detail ? detail : "");
     snprintf(res.log_detail, sizeof(res.log_detail), "%s", log_detail ? log_detail : "");
@@ -416,6 +420,27 @@ static char *headers_as_json(CURL *easy)
     return json;
 }
 
+/* ETag and Last-Modified, for an endpoint whose entry revalidates with conditional requests;
+ * a value that does not fit (or carries a control byte) counts as absent. */
+static void read_validators(CURL *easy, bff_call_t *call)
+{
+    static const char *const names[] = {"ETag", "Last-Modified"};
+    char *const outs[] = {call->etag, call->last_modified};
+    const size_t sizes[] = {sizeof(call->etag), sizeof(call->last_modified)};
+    for (int i = 0; i != 2; ++i) {
+        struct curl_header *h;
+        outs[i][0] = '\0';
+        if (curl_easy_header(easy, names[i], 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+            continue;
+        size_t n = strlen(h->value);
+        int clean = n != 0 && n < sizes[i];
+        for (size_t k = 0; clean && k != n; ++k)
+            clean = (unsigned char)h->value[k] >= 0x20 && h->value[k] != 0x7f;
+        if (clean)
+            memcpy(outs[i], h->value, n + 1);
+    }
+}
+
 static void on_transfer_done(CURL *easy, CURLcode code, void *data)
 {
     bff_call_t *call = data;
@@ -434,6 +459,8 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
         bff_cache_control_parse(cc->value, &call->cache_max_age, &call->cache_flags);
     free(call->headers_json);
     call->headers_json = call->want_headers && status != 0 ? headers_as_json(easy) : NULL;
+    if (call->want_validators)
+        read_validators(easy, call);
     give_back_handle(up->fetcher, easy, &up->conf);
     call->easy = NULL;
     --call->inst->outstanding;
@@ -493,6 +520,7 @@ bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint6
     call->retries = req->retries;
     call->idempotent = req->idempotent || bff_method_is_idempotent(req->method);
     call->want_headers = req->want_headers;
+    call->want_validators = req->want_validators;
     call->retry_after = -1;
     /* Our own copies: retries outlive the caller's strings. */
     snprintf(call->method, sizeof(call->method), "%s", req->method);

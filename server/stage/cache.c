@@ -15,6 +15,7 @@
 #include "server/http/params.h"
 #include "server/http/respond.h"
 #include "server/stage/cache_internal.h"
+#include "server/stage/cache_validators.h"
 #include "server/stage/pipeline.h"
 
 #define CACHE_REQ_MAGIC 0xb1ffcac4u
@@ -39,6 +40,9 @@ typedef struct st_bff_cache_req_t {
     void (*resume)(bff_req_t *r); /* a miss found asynchronously continues here */
     bff_cache_refresh_fn refresh; /* runs a stale-while-revalidate refresh; NULL: none */
     int rest;                     /* a REST endpoint (a late respond_by run fills its entry) */
+    void *reval;                  /* conditional requests revalidating `old` */
+    h2o_iovec_t old;              /* the entry being revalidated (pool) */
+    h2o_iovec_t validators;       /* what compose logged, for the entry it stores (pool) */
 } bff_cache_req_t;
 
 /* The key: the endpoint's digest and the request doc (parameters and the headers the spec
@@ -194,6 +198,8 @@ static void on_dispose(void *p)
         bff_cache_l2_cancel(cr->l2);
     if (cr->lock != NULL)
         bff_cache_l2_cancel(cr->lock);
+    if (cr->reval != NULL)
+        bff_reval_cancel(cr->reval);
     bff_timer_cancel(&cr->poll);
     if (cr->waiting)
         bff_cache_fill_unwait(&cr->waiter);
@@ -271,6 +277,56 @@ static void on_miss_lock(void *data, int acquired)
     bff_timer_start(timers, &cr->poll, LOCK_POLL_MS, on_lock_poll);
 }
 
+static void continue_with(bff_cache_req_t *cr, bff_stage_result_t res);
+
+static void on_reval(void *data, int unchanged, int max_age, unsigned flags)
+{
+    bff_cache_req_t *cr = data;
+    assert(cr->magic == CACHE_REQ_MAGIC);
+    cr->reval = NULL;
+    bff_cache_entry_t e, renewed;
+    size_t len = 0;
+    char *blob = NULL;
+    if (unchanged && bff_cache_entry_decode(cr->old.base, cr->old.len, &e) == 0)
+        blob = bff_cache_i_build(cr->policy, cr->per_principal, (int)e.status,
+                                 h2o_iovec_init(e.content_type, e.content_type_len),
+                                 h2o_iovec_init(e.body, e.body_len),
+                                 h2o_iovec_init(e.tags, e.tags_len), 1, max_age, flags,
+                                 h2o_iovec_init(e.validators, e.validators_len), &len);
+    if (blob == NULL) { /* changed upstream (or it said no-store now): compose, as this fill */
+        ++bff_cache_stats(cr->cache)->misses;
+        cr->resume(cr->r);
+        return;
+    }
+    ++bff_cache_stats(cr->cache)->revalidated;
+    bff_cache_entry_decode(blob, len, &renewed);
+    bff_cache_put(cr->cache, cr->key, blob, len, &renewed);
+    serve(cr, &renewed, "revalidated");
+    end_fill(cr, blob, len);
+    free(blob);
+    bff_req_sent(cr->r);
+}
+
+/* Past fresh with the upstream calls' validators: ask the upstreams whether anything changed
+ * (conditional requests) before composing; identical requests meanwhile wait on this one. */
+static bff_stage_result_t revalidate(bff_cache_req_t *cr, const char *blob, size_t len)
+{
+    if (bff_cache_fill_find(cr->cache, cr->key) != NULL)
+        return miss(cr); /* this worker revalidates or composes the key already: wait for it */
+    bff_req_t *r = cr->r;
+    cr->old = h2o_strdup(&r->req->pool, blob, len);
+    bff_cache_entry_t e;
+    bff_cache_entry_decode(cr->old.base, cr->old.len, &e);
+    const bff_spec_t *spec = r->route.spec;
+    uint64_t timeout = spec->timeout_ms ? spec->timeout_ms : r->profile->request_timeout_ms;
+    cr->reval =
+        bff_reval_start(r, h2o_iovec_init(e.validators, e.validators_len), timeout, on_reval, cr);
+    if (cr->reval == NULL)
+        return miss(cr);
+    cr->fill = bff_cache_fill_begin(cr->cache, cr->key);
+    return BFF_STAGE_PENDING;
+}
+
 /* Decides with the entry found (or none): the stage's result. */
 static bff_stage_result_t decide(bff_cache_req_t *cr, const char *blob, size_t len)
 {
@@ -292,6 +348,8 @@ static bff_stage_result_t decide(bff_cache_req_t *cr, const char *blob, size_t l
     }
     if (now < e.sie_until_ms)
         cr->stale = h2o_strdup(&cr->r->req->pool, blob, len);
+    if (cr->rest && e.validators_len != 0 && now < e.reval_until_ms)
+        return revalidate(cr, blob, len);
     return miss(cr);
 }
 
@@ -431,7 +489,7 @@ size_t bff_cache_i_tags(const bff_spec_t *spec, const bff_exec_t *exec, char *bu
 
 char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int status,
                         h2o_iovec_t type, h2o_iovec_t body, h2o_iovec_t tags, int whole,
-                        int max_age, unsigned flags, size_t *len)
+                        int max_age, unsigned flags, h2o_iovec_t validators, size_t *len)
 {
     if (status != 200 || !whole || (flags & BFF_CC_NO_STORE) != 0 ||
         ((flags & BFF_CC_PRIVATE) != 0 && !per_principal) || type.len > 200)
@@ -457,6 +515,11 @@ char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int
                            .tags_len = tags.len,
                            .body = body.base,
                            .body_len = body.len};
+    if (policy->reval_ms != 0 && validators.len != 0) {
+        e.reval_until_ms = now + ttl + policy->reval_ms;
+        e.validators = validators.base;
+        e.validators_len = validators.len;
+    }
     *len = bff_cache_entry_size(&e);
     char *blob = h2o_mem_alloc(*len);
     bff_cache_entry_encode(&e, blob);
@@ -491,7 +554,7 @@ static int answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, 
     h2o_req_t *req = r->req;
     size_t len;
     char *blob = bff_cache_i_build(cr->policy, cr->per_principal, status, type, body, tags, whole,
-                                   max_age, flags, &len);
+                                   max_age, flags, cr->validators, &len);
     add_header(req, H2O_STRLIT("x-cache"), H2O_STRLIT("miss"));
     if (blob == NULL) {
         add_header(req, H2O_STRLIT("cache-control"), H2O_STRLIT("no-store"));
@@ -510,6 +573,13 @@ static int answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, 
         bff_respond_typed(req, 304, "Not Modified", h2o_iovec_init(NULL, 0),
                           h2o_iovec_init(NULL, 0));
     return not_modified;
+}
+
+void bff_cache_note_validators(bff_req_t *r, h2o_iovec_t validators)
+{
+    bff_cache_req_t *cr = r->cache;
+    if (cr != NULL && validators.len != 0)
+        cr->validators = h2o_strdup(&r->req->pool, validators.base, validators.len);
 }
 
 int bff_cache_on_failed(bff_req_t *r)

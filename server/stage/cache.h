@@ -39,6 +39,9 @@ int bff_cache_endpoint_key(const bff_spec_t *spec, const h2o_iovec_t *values, h2
 /** The cache and key a request composes for (its lookup missed), or NULL: a late run after
  * respond_by fills that entry when it completes. */
 bff_cache_t *bff_cache_req_target(bff_req_t *r, unsigned char key[32], int *per_principal);
+/** The upstream calls behind the answer about to be reported, with their validators
+ * (cache_validators.h): stored with the entry when the endpoint revalidates. */
+void bff_cache_note_validators(bff_req_t *r, h2o_iovec_t validators);
 /** The composition failed or is partial: answers from a stale entry within stale-if-error
  * (returns 1), else returns 0 and the caller answers as usual. */
 int bff_cache_on_failed(bff_req_t *r);

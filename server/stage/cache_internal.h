@@ -7,10 +7,11 @@
 #include "server/http/request.h"
 
 /** The entry blob for a composed answer (malloc'ed; NULL when it must not be stored: not a
- * 200, a source failed, or an upstream's Cache-Control forbids it). */
+ * 200, a source failed, or an upstream's Cache-Control forbids it). `validators` (may be
+ * empty) lets it be revalidated when the policy says so (cache_validators.h). */
 char *bff_cache_i_build(const bff_cache_policy_t *policy, int per_principal, int status,
                         h2o_iovec_t type, h2o_iovec_t body, h2o_iovec_t tags, int whole,
-                        int max_age, unsigned flags, size_t *len);
+                        int max_age, unsigned flags, h2o_iovec_t validators, size_t *len);
 /** The endpoint's cache tags rendered from a finished run, newline-separated, into `buf`
  * (a tag that renders empty, too long or with a line break is left out). Returns the length. */
 size_t bff_cache_i_tags(const bff_spec_t *spec, const bff_exec_t *exec, char *buf, size_t size);

@@ -119,10 +119,10 @@ char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int
         bff_exec_cache_hints(exec, &max_age, &flags);
         char tags[BFF_CACHE_TAGS_MAX];
         size_t ntags = bff_cache_i_tags(spec, exec, tags, sizeof(tags));
-        blob = bff_cache_i_build(&spec->cache, per_principal, status,
-                                 h2o_iovec_init(H2O_STRLIT("application/json")),
-                                 h2o_iovec_init(w.buf, w.len), h2o_iovec_init(tags, ntags),
-                                 !bff_exec_partial(exec), max_age, flags, len);
+        blob = bff_cache_i_build(
+            &spec->cache, per_principal, status, h2o_iovec_init(H2O_STRLIT("application/json")),
+            h2o_iovec_init(w.buf, w.len), h2o_iovec_init(tags, ntags), !bff_exec_partial(exec),
+            max_age, flags, h2o_iovec_init(NULL, 0), len);
     }
     bff_jwrite_dispose(&w);
     if (blob != NULL) {

@@ -17,6 +17,7 @@
 #include "server/auth/principal.h"
 #include "server/stage/cache.h"
 #include "server/stage/cache_internal.h"
+#include "server/stage/cache_validators.h"
 #include "server/stage/graphql.h"
 #include "server/stage/pipeline.h"
 
@@ -43,6 +44,9 @@ typedef struct st_compose_t {
     bff_cache_t *cache;
     unsigned char key[32];
     int per_principal;
+    /* The endpoint revalidates its entry: the calls and their validators (cache_validators.h). */
+    int logging;
+    bff_call_log_t log;
 } compose_t;
 
 typedef struct st_compose_ref_t {
@@ -70,18 +74,36 @@ static void on_watched_result(void *p, bff_fetch_result_t *res)
     w.cb(w.data, res);
 }
 
+/* A call through the source cache, logged when the endpoint revalidates. */
+static void *call_start(compose_t *c, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
+                        const char **err)
+{
+    bff_upstream_t *up = c->view->upstreams[c->site][req->upstream];
+    bff_cache_t *cache = c->view->caches[c->site];
+    if (c->logging)
+        return bff_call_log_start(
+            &c->log, c->view->config->sites[c->site].profile->upstreams[req->upstream].name, cache,
+            up, req, c->deadline_at, cb, data, err);
+    return bff_cached_call_start(cache, up, req, c->deadline_at, cb, data, err);
+}
+
+static void call_cancel(compose_t *c, void *call)
+{
+    if (c->logging)
+        bff_call_log_cancel(call);
+    else
+        bff_cached_call_cancel(call);
+}
+
 static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
                          const char **err)
 {
     compose_t *c = host;
-    bff_upstream_t *up = c->view->upstreams[c->site][req->upstream];
-    bff_cache_t *cache = c->view->caches[c->site];
     if (c->spec->respond_by_ms == 0)
-        return bff_cached_call_start(cache, up, req, c->deadline_at, cb, data, err);
+        return call_start(c, req, cb, data, err);
     watched_call_t *w = bff_malloc(sizeof(*w));
     *w = (watched_call_t){.c = c, .cb = cb, .data = data};
-    if ((w->call = bff_cached_call_start(cache, up, req, c->deadline_at, on_watched_result, w,
-                                         err)) == NULL) {
+    if ((w->call = call_start(c, req, on_watched_result, w, err)) == NULL) {
         free(w);
         return NULL;
     }
@@ -92,11 +114,11 @@ static void fetch_cancel(void *host, void *call)
 {
     compose_t *c = host;
     if (c->spec->respond_by_ms == 0) {
-        bff_cached_call_cancel(call);
+        call_cancel(c, call);
         return;
     }
     watched_call_t *w = call;
-    bff_cached_call_cancel(w->call);
+    call_cancel(c, w->call);
     free(w);
 }
 
@@ -127,6 +149,8 @@ static void stop(compose_t *c)
 static void free_compose(compose_t *c)
 {
     stop(c);
+    if (c->logging)
+        bff_call_log_dispose(&c->log);
     bff_conf_view_release(c->view);
     c->magic = 0;
     free(c);
@@ -168,6 +192,8 @@ static void on_exec_done(void *data, bff_exec_t *exec)
         abandon(c);
         return;
     }
+    if (c->logging)
+        bff_cache_note_validators(c->r, bff_call_log_result(&c->log));
     bff_compose_respond(c->r, &c->spec->plan, exec, c->started_us);
     stop(c);
     bff_req_sent(c->r);
@@ -275,6 +301,10 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     c->site = r->site->index;
     c->worker = r->site->worker;
     c->spec = spec;
+    if (spec->cache.reval_ms != 0 && r->cache != NULL) {
+        c->logging = 1;
+        bff_call_log_init(&c->log);
+    }
     compose_ref_t *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_dispose);
     ref->c = c;
     c->started_us = bff_now_us();

@@ -31,9 +31,10 @@ static void on_done(void *data, bff_gql_run_t *run)
         int max_age;
         unsigned flags;
         bff_gql_run_cache_hints(run, &max_age, &flags);
-        blob = bff_cache_i_build(
-            &j->conf.graph->cache, f->per_principal, 200, h2o_iovec_init(j->type, strlen(j->type)),
-            h2o_iovec_init(w.buf, w.len), h2o_iovec_init(NULL, 0), 1, max_age, flags, &len);
+        blob = bff_cache_i_build(&j->conf.graph->cache, f->per_principal, 200,
+                                 h2o_iovec_init(j->type, strlen(j->type)),
+                                 h2o_iovec_init(w.buf, w.len), h2o_iovec_init(NULL, 0), 1, max_age,
+                                 flags, h2o_iovec_init(NULL, 0), &len);
     }
     bff_jwrite_dispose(&w);
     if (blob != NULL) {

@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bff_cache_entry_t e;
     if (bff_cache_entry_decode(blob, len, &e) == 0) {
         const char *end = blob + len;
-        if (e.etag < blob || e.etag + e.etag_len > end || e.body + e.body_len != end ||
-            e.content_type + e.content_type_len > end)
+        if (e.etag < blob || e.etag + e.etag_len > end || e.body + e.body_len > end ||
+            e.validators + e.validators_len != end || e.content_type + e.content_type_len > end)
             abort();
         for (size_t i = 0; i != e.etag_len; ++i)
             if ((unsigned char)e.etag[i] < 0x20)

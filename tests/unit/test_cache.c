@@ -49,6 +49,7 @@ static void test_entry_round_trip_and_refusals(void)
                            .fresh_until_ms = 31000,
                            .swr_until_ms = 41000,
                            .sie_until_ms = 91000,
+                           .reval_until_ms = 95000,
                            .status = 200,
                            .flags = BFF_CACHE_PRIVATE,
                            .etag = "\"abc\"",
@@ -58,7 +59,9 @@ static void test_entry_round_trip_and_refusals(void)
                            .tags = "user:1\nusers",
                            .tags_len = 12,
                            .body = "{\"a\":1}",
-                           .body_len = 7};
+                           .body_len = 7,
+                           .validators = "[{\"u\":\"users\"}]",
+                           .validators_len = 15};
     char buf[256], copy[256];
     size_t len = encode(&e, buf);
     bff_cache_entry_t d;
@@ -70,7 +73,9 @@ static void test_entry_round_trip_and_refusals(void)
     ASSERT_INT_EQ(d.flags, BFF_CACHE_PRIVATE);
     ASSERT_TRUE(d.body_len == 7 && memcmp(d.body, "{\"a\":1}", 7) == 0);
     ASSERT_TRUE(d.etag_len == 5 && memcmp(d.etag, "\"abc\"", 5) == 0);
-    ASSERT_INT_EQ(bff_cache_entry_expires(&d), 91000);
+    ASSERT_INT_EQ(d.reval_until_ms, 95000);
+    ASSERT_TRUE(d.validators_len == 15 && memcmp(d.validators, "[{\"u\":\"users\"}]", 15) == 0);
+    ASSERT_INT_EQ(bff_cache_entry_expires(&d), 95000);
     ASSERT_TRUE(bff_cache_entry_has_tag(&d, "user:1", 6));
     ASSERT_TRUE(bff_cache_entry_has_tag(&d, "users", 5));
     ASSERT_TRUE(!bff_cache_entry_has_tag(&d, "user", 4));

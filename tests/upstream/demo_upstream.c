@@ -10,7 +10,10 @@
  * Per-request knobs in the query: delay_ms, status (answer with it), hang, malformed, notjson,
  * size, fail_first=KEY (503 the first time), fail_every=N, limit, retry_after (a Retry-After
  * header), cache_control (a Cache-Control header, e.g. max-age%3D60); on /echo also code (its
- * status), location (a Location header), ctype (its Content-Type), empty (no body). POST /orders
+ * status), location (a Location header), ctype (its Content-Type), empty (no body); validators:
+ * etag=NAME (ETag "NAME-G") and last_modified=1 (a Last-Modified of version G), answered 304
+ * when the request's If-None-Match / If-Modified-Since names version G; POST /__version makes
+ * G+1 (every validator changes). POST /orders
  * places an order (201, Location). Whole services: POST /__chaos?service=NAME&status=503 and/or
  * &delay_ms=800 breaks or slows every call to users, orders, catalog, notifications or shipping;
  * POST /__chaos?service=NAME heals one, POST /__chaos all; GET /__chaos shows the switches.
@@ -106,7 +109,8 @@ enum outcome {
 };
 
 struct knobs {
-    h2o_iovec_t user_id, ids, fail_first, location, retry_after, ctype, cache_control;
+    h2o_iovec_t user_id, ids, fail_first, location, retry_after, ctype, cache_control, etag;
+    int last_modified;
     uint64_t delay_ms, size, fail_every, limit;
     int status, code;   /* code: /echo answers with this status (201, 204, ...) */
     unsigned empty : 1; /* /echo: an empty body */
@@ -648,6 +652,10 @@ static void apply_knob(struct knobs *k, h2o_iovec_t name, h2o_iovec_t val)
         k->retry_after = val;
     } else if (IS("cache_control")) {
         k->cache_control = val;
+    } else if (IS("etag")) {
+        k->etag = val;
+    } else if (IS("last_modified")) {
+        k->last_modified = parse_flag(val);
     } else if (IS("ctype")) {
         k->ctype = val;
     } else if (IS("empty")) {
@@ -1138,6 +1146,37 @@ static size_t split_path(h2o_iovec_t path, h2o_iovec_t *segs, size_t max)
     return n;
 }
 
+/* Validators of the current version (etag=, last_modified= knobs): 1 when the request's
+ * conditional headers name it, and the answer is then 304. */
+static _Atomic uint64_t data_version = 1;
+
+static int add_validators(h2o_req_t *req, const struct knobs *k)
+{
+    uint64_t g = atomic_load(&data_version);
+    int matched = 0;
+    if (k->etag.len != 0) {
+        char *v = h2o_mem_alloc_pool(&req->pool, k->etag.len + 32);
+        size_t n = (size_t)snprintf(v, k->etag.len + 32, "\"%.*s-%" PRIu64 "\"", (int)k->etag.len,
+                                    k->etag.base, g);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, v, n);
+        ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
+        matched |= i >= 0 && h2o_memis(req->headers.entries[i].value.base,
+                                       req->headers.entries[i].value.len, v, n);
+    }
+    if (k->last_modified) {
+        time_t t = (time_t)(1700000000 + g * 86400);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char *v = h2o_mem_alloc_pool(&req->pool, 40);
+        size_t n = strftime(v, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LAST_MODIFIED, NULL, v, n);
+        ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_MODIFIED_SINCE, -1);
+        matched |= i >= 0 && h2o_memis(req->headers.entries[i].value.base,
+                                       req->headers.entries[i].value.len, v, n);
+    }
+    return matched;
+}
+
 static void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome)
 {
     h2o_iovec_t segs[8];
@@ -1176,6 +1215,12 @@ static void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome)
         return;
     case OUT_NORMAL:
         break;
+    }
+    if ((k->etag.len != 0 || k->last_modified) && add_validators(req, k)) {
+        req->res.status = 304;
+        req->res.reason = "Not Modified";
+        h2o_send_inline(req, NULL, 0);
+        return;
     }
     n = split_path(path_without_query(req), segs, ARRAY_SIZE(segs));
     if (n > ARRAY_SIZE(segs)) {
@@ -1393,6 +1438,13 @@ static int handle_debug(h2o_req_t *req, h2o_iovec_t path)
         jb_init(&b, &req->pool, 4096);
         write_stats(&b);
         send_json(req, 200, jb_iovec(&b));
+        return 1;
+    }
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/__version"))) {
+        char v[48];
+        int n = snprintf(v, sizeof(v), "{\"version\":%" PRIu64 "}",
+                         atomic_fetch_add(&data_version, 1) + 1);
+        send_json(req, 200, h2o_strdup(&req->pool, v, (size_t)n));
         return 1;
     }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/__reset"))) {
