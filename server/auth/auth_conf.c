@@ -9,7 +9,7 @@
 #include "compose/mem.h"
 #include "server/core/digest.h"
 
-static char *path_in(const char *dir, const char *file)
+char *bff_auth_path_in(const char *dir, const char *file)
 {
     if (file[0] == '/')
         return bff_strdup(file);
@@ -19,7 +19,7 @@ static char *path_in(const char *dir, const char *file)
     return p;
 }
 
-static char *read_all(const char *path, size_t *len)
+char *bff_auth_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -102,9 +102,9 @@ static int parse_keys(const bff_yaml_node_t *node, const char *dir, bff_diag_t *
             }
             continue;
         }
-        char *path = path_in(dir, pem != NULL ? pem : jwks);
+        char *path = bff_auth_path_in(dir, pem != NULL ? pem : jwks);
         size_t len;
-        char *text = read_all(path, &len);
+        char *text = bff_auth_read_file(path, &len);
         const bff_yaml_node_t *at = bff_yaml_get(k, pem != NULL ? "pem" : "jwks_file");
         if (text == NULL) {
             bff_yaml_error(diag, at, "cannot read '%s'", path);
@@ -218,7 +218,7 @@ static int parse_api_keys(const bff_yaml_node_t *node, const char *dir, bff_diag
         *p = (char)tolower((unsigned char)*p);
     if (file == NULL)
         return -1;
-    char *path = path_in(dir, file);
+    char *path = bff_auth_path_in(dir, file);
     bff_yaml_doc_t *doc = bff_yaml_load_file(path, diag);
     free(path);
     if (doc == NULL)

@@ -56,5 +56,9 @@ typedef struct st_bff_auth_conf_t {
 int bff_auth_conf_parse(const bff_yaml_node_t *node, const char *dir, bff_diag_t *diag,
                         bff_auth_conf_t *out);
 void bff_auth_conf_dispose(bff_auth_conf_t *c);
+/** `file` relative to the profile's directory `dir` (an absolute path as it is); malloc'ed. */
+char *bff_auth_path_in(const char *dir, const char *file);
+/** A key file's bytes (at most 4 MiB), malloc'ed; NULL when it cannot be read. */
+char *bff_auth_read_file(const char *path, size_t *len);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct st_bff_principal_t {
     h2o_iovec_t plan;        /* the rate plan it asks for; empty = the profile's default */
     h2o_iovec_t scopes;      /* space-separated */
     h2o_iovec_t claims_json; /* the request doc's `auth`: the claims, or {sub, plan} of a key */
+    h2o_iovec_t token; /* the verified token as it came (relayed where asked); API keys: none */
     const char **upstream_headers; /* "X-User-ID: 42" lines (claims_to_headers) */
     size_t nupstream_headers;
 } bff_principal_t;

@@ -128,6 +128,14 @@ int bff_cache_is_credential(const char *name, size_t len)
     return 0;
 }
 
+int bff_cache_is_per_request_line(const char *line)
+{
+    return strncasecmp(line, "x-request-id:", 13) == 0 ||
+           strncasecmp(line, "traceparent:", 12) == 0 ||
+           strncasecmp(line, "tracestate:", 11) == 0 ||
+           strncasecmp(line, "idempotency-key:", 16) == 0;
+}
+
 static char *dup_or_null(const char *s)
 {
     return s != NULL ? bff_strdup(s) : NULL;

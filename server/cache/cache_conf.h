@@ -29,6 +29,9 @@ int bff_cache_conf_parse(const bff_yaml_node_t *node, const char *profile_name, 
 /** 1 when the header `name` (len bytes, any case) carries who the client is (authorization,
  * cookie, proxy-authorization, x-api-key): what reads one is cached per principal. */
 int bff_cache_is_credential(const char *name, size_t len);
+/** 1 when a "Name: value" line sent with every call of a run is the request's own (request id,
+ * trace context, Idempotency-Key) rather than about who the client is (claim headers). */
+int bff_cache_is_per_request_line(const char *line);
 /** Reads redis://[:password@]host[:port][/db] into c's redis_* members. Returns 0 or -1. */
 int bff_cache_parse_redis_url(const char *url, bff_cache_conf_t *c);
 /** Fills what an enabled policy left unset from the profile's defaults. */

@@ -211,11 +211,20 @@ static int parse_upstream_tls(bff_diag_t *diag, const bff_yaml_node_t *def, cons
 static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bff_yaml_node_t *def,
                           const char *dir, bff_upstream_conf_t *up)
 {
-    static const char *const keys[] = {
-        "url",     "instances",       "load_balancing",  "connect_timeout",
-        "timeout", "max_body",        "max_connections", "max_concurrent",
-        "http2",   "circuit_breaker", "passive_health",  "tls",
-        NULL};
+    static const char *const keys[] = {"url",
+                                       "instances",
+                                       "load_balancing",
+                                       "connect_timeout",
+                                       "timeout",
+                                       "max_body",
+                                       "max_connections",
+                                       "max_concurrent",
+                                       "http2",
+                                       "circuit_breaker",
+                                       "passive_health",
+                                       "tls",
+                                       "auth",
+                                       NULL};
     up->name = bff_strdup(key->str);
     up->connect_timeout_ms = 1000;
     up->timeout_ms = 5000;
@@ -282,10 +291,16 @@ static int parse_upstreams(bff_diag_t *diag, const bff_yaml_node_t *root, bff_pr
         return -1;
     }
     p->upstreams = bff_calloc(ups->size, sizeof(*p->upstreams));
+    p->upstream_auth = bff_calloc(ups->size, sizeof(*p->upstream_auth));
     int ret = 0;
-    for (size_t i = 0; i != ups->size; ++i)
+    for (size_t i = 0; i != ups->size; ++i) {
         ret |= parse_upstream(diag, ups->keys[i], ups->items[i], p->dir,
                               p->upstreams + p->nupstreams++);
+        if (ups->items[i]->kind == BFF_YAML_MAP)
+            ret |= bff_upstream_auth_parse(bff_yaml_get(ups->items[i], "auth"), ups->keys[i]->str,
+                                           p->dir, diag, p->upstream_auth + i);
+        p->upstream_auth_any |= p->upstream_auth[i].relay || p->upstream_auth[i].signer != NULL;
+    }
     return ret;
 }
 
@@ -691,9 +706,13 @@ void bff_profile_free(bff_profile_t *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i != p->nupstreams; ++i)
+    for (size_t i = 0; i != p->nupstreams; ++i) {
         bff_upstream_conf_dispose(p->upstreams + i);
+        if (p->upstream_auth != NULL)
+            bff_upstream_auth_dispose(p->upstream_auth + i);
+    }
     free(p->upstreams);
+    free(p->upstream_auth);
     bff_gql_graph_free(p->graph);
     for (size_t i = 0; i != p->nendpoints; ++i)
         bff_spec_free(p->endpoints[i]);

@@ -9,6 +9,7 @@
 #include "compose/gql/graph.h"
 #include "compose/spec.h"
 #include "server/auth/auth_conf.h"
+#include "server/auth/upstream_auth.h"
 #include "server/cache/cache_conf.h"
 #include "server/http/cors.h"
 #include "server/ratelimit/rate_conf.h"
@@ -81,6 +82,8 @@ typedef struct st_bff_profile_t {
     bff_errors_mode_t errors;
     bff_upstream_conf_t *upstreams;
     size_t nupstreams;
+    bff_upstream_auth_t *upstream_auth; /* per upstream: token relay or translation */
+    int upstream_auth_any;              /* some upstream has one */
     bff_spec_t **endpoints;
     size_t nendpoints;
     bff_gql_graph_t *graph; /* graph.yaml: the GraphQL endpoint; NULL = none */

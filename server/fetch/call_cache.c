@@ -55,6 +55,13 @@ static void compute_key(cached_call_t *cc, const bff_fetch_req_t *req)
     bff_sha256_add(&h, conf->name, strlen(conf->name) + 1);
     bff_sha256_add(&h, req->method, strlen(req->method) + 1);
     bff_sha256_add(&h, req->path, strlen(req->path) + 1);
+    /* The run's lines about the principal (claim headers: X-User-ID ...) shape the answer too. */
+    for (size_t i = 0; i < req->own_headers_at && i < req->nheaders; ++i) {
+        if (bff_cache_is_per_request_line(req->headers[i]) || cc->policy->shared)
+            continue;
+        cc->per_principal = 1;
+        bff_sha256_add(&h, req->headers[i], strlen(req->headers[i]) + 1);
+    }
     for (size_t i = req->own_headers_at; i < req->nheaders; ++i) {
         int credential = is_credential_line(req->headers[i]);
         cc->per_principal |= credential && !cc->policy->shared;

@@ -451,6 +451,8 @@ bff_stage_result_t bff_stage_auth(bff_req_t *r)
             respond_401(r, "invalid_token", reason != NULL ? reason : "unknown key");
             return BFF_STAGE_RESPONDED;
         }
+        if (p != NULL)
+            p->token = token; /* relayed to upstreams that ask for it (upstream_auth.h) */
     }
     if (p == NULL) {
         if (a->auth == BFF_AUTH_OPTIONAL)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "compose/cache_policy.h"
+#include "server/auth/principal.h"
 #include "server/cache/entry.h"
 #include "server/core/clock.h"
 #include "server/core/digest.h"
@@ -98,8 +99,22 @@ static int compute_key(bff_cache_req_t *cr)
         req->query_at != SIZE_MAX
             ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
             : h2o_iovec_init(NULL, 0);
-    return bff_cache_endpoint_key(r->route.spec, r->route.values, query, &req->headers, r->doc,
-                                  &req->pool, cr->key, &cr->per_principal);
+    const bff_spec_t *spec = r->route.spec;
+    if (bff_cache_endpoint_key(spec, r->route.values, query, &req->headers, r->doc, &req->pool,
+                               cr->key, &cr->per_principal) != 0)
+        return -1;
+    /* Upstreams hear who the client is (claim headers, a relayed or translated token): their
+     * answers are the principal's, whatever the spec reads. */
+    if (r->principal != NULL && !cr->per_principal && !spec->cache.shared &&
+        (r->profile->auth.nclaim_headers != 0 || r->profile->upstream_auth_any)) {
+        bff_sha256_t h;
+        bff_sha256_begin(&h);
+        bff_sha256_add(&h, cr->key, 32);
+        bff_sha256_add(&h, r->principal->claims_json.base, r->principal->claims_json.len);
+        bff_sha256_end(&h, cr->key);
+        cr->per_principal = 1;
+    }
+    return 0;
 }
 
 static void add_header(h2o_req_t *req, const char *name, size_t namelen, const char *value,

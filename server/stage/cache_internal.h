@@ -4,6 +4,7 @@
 
 #include "compose/exec.h"
 #include "server/cache/cache.h"
+#include "server/auth/upstream_auth.h"
 #include "server/http/request.h"
 
 /** The entry blob for a composed answer (malloc'ed; NULL when it must not be stored: not a
@@ -51,6 +52,10 @@ struct st_bff_cache_refresh_t {
     void *lock;
     const bff_cache_refresh_ops_t *ops;
     void *job;
+    /* Copies of the principal's: its claim header lines, and what relay/translation needs. */
+    char **claim_lines;
+    size_t nclaim_lines;
+    bff_call_identity_t id;
 };
 
 /** Fetches on the refresh's view (host = the bff_cache_refresh_t), bounded by its deadline. */

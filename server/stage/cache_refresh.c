@@ -10,6 +10,7 @@
 
 #include "compose/mem.h"
 #include "server/cache/entry.h"
+#include "server/auth/principal.h"
 #include "server/core/clock.h"
 #include "server/fetch/call_cache.h"
 #include "server/stage/cache_internal.h"
@@ -19,8 +20,15 @@ static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb
                          const char **err)
 {
     bff_cache_refresh_t *f = host;
-    return bff_cached_call_start(f->cache, f->view->upstreams[f->site][req->upstream], req,
-                                 f->deadline_at, cb, data, err);
+    const bff_profile_t *profile = f->view->config->sites[f->site].profile;
+    bff_authed_req_t authed = {0};
+    if (profile->upstream_auth_any)
+        req = bff_upstream_auth_apply(profile->upstream_auth + req->upstream, &f->id,
+                                      &f->worker->sites[f->site].minted_tokens, req, &authed);
+    void *call = bff_cached_call_start(f->cache, f->view->upstreams[f->site][req->upstream], req,
+                                       f->deadline_at, cb, data, err);
+    bff_authed_req_dispose(&authed);
+    return call;
 }
 
 static void fetch_cancel(void *host, void *call)
@@ -41,6 +49,10 @@ void bff_cache_i_refresh_done(bff_cache_refresh_t *f, const char *blob, size_t l
     if (f->fill != NULL)
         bff_cache_fill_end(f->cache, f->fill, blob, len); /* the waiters copy it */
     f->ops->dispose(f->job);
+    for (size_t i = 0; i != f->nclaim_lines; ++i)
+        free(f->claim_lines[i]);
+    free(f->claim_lines);
+    bff_call_identity_free(&f->id);
     bff_conf_view_release(f->view);
     free(f);
 }
@@ -89,6 +101,15 @@ void bff_cache_i_refresh_job(bff_req_t *r, bff_cache_t *cache, const unsigned ch
     f->timeout_ms = timeout_ms;
     f->ops = ops;
     f->job = job;
+    const bff_principal_t *p = r->principal;
+    if (p != NULL) { /* the refresh calls the upstreams as the request would have */
+        f->claim_lines = bff_calloc(p->nupstream_headers + 1, sizeof(char *));
+        for (size_t i = 0; i != p->nupstream_headers && i != BFF_MAX_CLAIM_HEADERS; ++i)
+            f->claim_lines[f->nclaim_lines++] = bff_strdup(p->upstream_headers[i]);
+        bff_call_identity_t id = {p->token.base, p->token.len, p->claims_json.base,
+                                  p->claims_json.len};
+        bff_call_identity_copy(&id, &f->id);
+    }
     f->fill = bff_cache_fill_begin(cache, key);
     if ((f->lock = bff_cache_lock(cache, key, on_lock, f)) == NULL)
         run(f);
@@ -149,12 +170,15 @@ static int rest_start(bff_cache_refresh_t *f, void *job)
 {
     rest_job_t *j = job;
     j->f = f;
-    const char *lines[] = {j->id_line};
+    const char *lines[1 + BFF_MAX_CLAIM_HEADERS] = {j->id_line};
+    size_t nlines = 1;
+    for (size_t i = 0; i != f->nclaim_lines; ++i)
+        lines[nlines++] = f->claim_lines[i]; /* X-User-ID: ... */
     bff_exec_conf_t conf = {.plan = &j->spec->plan,
                             .request_doc = j->doc,
                             .request_doc_len = j->doc_len,
                             .headers = lines,
-                            .nheaders = 1,
+                            .nheaders = nlines,
                             .ops = &bff_cache_refresh_fetch_ops,
                             .host = f,
                             .on_done = rest_on_done,

@@ -41,13 +41,6 @@ void bff_call_log_dispose(bff_call_log_t *log)
     bff_jwrite_dispose(&log->w);
 }
 
-/* Lines each request makes anew: not part of what an upstream's answer depends on. */
-static int per_request_line(const char *line)
-{
-    return strncasecmp(line, "x-request-id:", 13) == 0 ||
-           strncasecmp(line, "traceparent:", 12) == 0 || strncasecmp(line, "tracestate:", 11) == 0;
-}
-
 static void on_logged_result(void *p, bff_fetch_result_t *res)
 {
     logged_call_t *lc = p;
@@ -92,7 +85,7 @@ void *bff_call_log_start(bff_call_log_t *log, const char *upstream, bff_cache_t 
     bff_jwrite_open(&lc->record, '[');
     for (size_t i = 0; i != req->nheaders; ++i) {
         const char *line = req->headers[i], *colon = strchr(line, ':');
-        if (per_request_line(line))
+        if (bff_cache_is_per_request_line(line)) /* each request makes its own */
             continue;
         /* A relayed credential would have to be kept in the entry (in Redis) to be sent again:
          * such a call is not revalidated. */

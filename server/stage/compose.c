@@ -15,6 +15,7 @@
 #include "server/http/trace.h"
 #include "compose/mem.h"
 #include "server/auth/principal.h"
+#include "server/auth/upstream_auth.h"
 #include "server/stage/cache.h"
 #include "server/stage/cache_internal.h"
 #include "server/stage/cache_validators.h"
@@ -47,6 +48,7 @@ typedef struct st_compose_t {
     /* The endpoint revalidates its entry: the calls and their validators (cache_validators.h). */
     int logging;
     bff_call_log_t log;
+    bff_call_identity_t id; /* copies: a late run outlives the request's principal */
 } compose_t;
 
 typedef struct st_compose_ref_t {
@@ -78,13 +80,18 @@ static void on_watched_result(void *p, bff_fetch_result_t *res)
 static void *call_start(compose_t *c, const bff_fetch_req_t *req, bff_fetch_cb cb, void *data,
                         const char **err)
 {
+    const bff_profile_t *profile = c->view->config->sites[c->site].profile;
     bff_upstream_t *up = c->view->upstreams[c->site][req->upstream];
     bff_cache_t *cache = c->view->caches[c->site];
-    if (c->logging)
-        return bff_call_log_start(
-            &c->log, c->view->config->sites[c->site].profile->upstreams[req->upstream].name, cache,
-            up, req, c->deadline_at, cb, data, err);
-    return bff_cached_call_start(cache, up, req, c->deadline_at, cb, data, err);
+    bff_authed_req_t authed = {0};
+    if (profile->upstream_auth_any)
+        req = bff_upstream_auth_apply(profile->upstream_auth + req->upstream, &c->id,
+                                      &c->worker->sites[c->site].minted_tokens, req, &authed);
+    void *call = c->logging ? bff_call_log_start(&c->log, profile->upstreams[req->upstream].name,
+                                                 cache, up, req, c->deadline_at, cb, data, err)
+                            : bff_cached_call_start(cache, up, req, c->deadline_at, cb, data, err);
+    bff_authed_req_dispose(&authed);
+    return call;
 }
 
 static void call_cancel(compose_t *c, void *call)
@@ -151,6 +158,7 @@ static void free_compose(compose_t *c)
     stop(c);
     if (c->logging)
         bff_call_log_dispose(&c->log);
+    bff_call_identity_free(&c->id);
     bff_conf_view_release(c->view);
     c->magic = 0;
     free(c);
@@ -301,6 +309,11 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     c->site = r->site->index;
     c->worker = r->site->worker;
     c->spec = spec;
+    if (r->profile->upstream_auth_any && r->principal != NULL) {
+        bff_call_identity_t id = {r->principal->token.base, r->principal->token.len,
+                                  r->principal->claims_json.base, r->principal->claims_json.len};
+        bff_call_identity_copy(&id, &c->id);
+    }
     if (spec->cache.reval_ms != 0 && r->cache != NULL) {
         c->logging = 1;
         bff_call_log_init(&c->log);

@@ -12,6 +12,7 @@
 #include "compose/gql/parse.h"
 #include "compose/mem.h"
 #include "server/auth/principal.h"
+#include "server/auth/upstream_auth.h"
 #include "server/core/digest.h"
 #include "server/fetch/call_cache.h"
 #include "server/stage/cache.h"
@@ -128,9 +129,19 @@ static void *fetch_start(void *host, const bff_fetch_req_t *req, bff_fetch_cb cb
                          const char **err)
 {
     gql_state_t *s = host;
-    bff_upstream_t *up = s->view->upstreams[s->r->site->index][req->upstream];
-    return bff_cached_call_start(s->view->caches[s->r->site->index], up, req, s->deadline_at, cb,
-                                 data, err);
+    bff_req_t *r = s->r;
+    bff_upstream_t *up = s->view->upstreams[r->site->index][req->upstream];
+    bff_authed_req_t authed = {0};
+    if (r->profile->upstream_auth_any && r->principal != NULL) {
+        bff_call_identity_t id = {r->principal->token.base, r->principal->token.len,
+                                  r->principal->claims_json.base, r->principal->claims_json.len};
+        req = bff_upstream_auth_apply(r->profile->upstream_auth + req->upstream, &id,
+                                      &r->site->minted_tokens, req, &authed);
+    }
+    void *call = bff_cached_call_start(s->view->caches[r->site->index], up, req, s->deadline_at, cb,
+                                       data, err);
+    bff_authed_req_dispose(&authed);
+    return call;
 }
 
 static void fetch_cancel(void *host, void *call)
@@ -436,7 +447,11 @@ static int query_key(bff_req_t *r, const bff_gql_graph_t *g, const bff_gql_cache
     bff_sha256_add(&h, vars, vars_len);
     bff_sha256_add(&h, rj ? "\1" : "\0", 1);
     int per_principal = 0;
-    if (g->reads_auth) { /* resolvers read the principal's claims: one entry per principal */
+    /* Resolvers read the principal's claims, or upstreams hear who the client is (claim
+     * headers, a relayed or translated token): one entry per principal. */
+    if (g->reads_auth ||
+        (r->principal != NULL && !g->cache.shared &&
+         (r->profile->auth.nclaim_headers != 0 || r->profile->upstream_auth_any))) {
         per_principal = 1;
         if (r->principal != NULL)
             bff_sha256_add(&h, r->principal->claims_json.base, r->principal->claims_json.len);

@@ -4,7 +4,10 @@
 //                                   DIR/private.json (what `sign` needs), DIR/hs.secret
 //   node mint.mjs sign DIR < REQ    REQ: [{"key": NAME, "alg": ALG, "claims": {...},
 //                                   "header": {...}}, ...]; prints the tokens as a JSON array
-import { generateKeyPair, exportSPKI, exportJWK, importJWK, SignJWT } from "jose";
+//   node mint.mjs verify PEM ALG ISS AUD < TOKEN
+//                                   verifies a token bffd signed with PEM's public key; prints
+//                                   {"header": ..., "payload": ...} or fails
+import { generateKeyPair, exportSPKI, exportJWK, importJWK, importSPKI, SignJWT, jwtVerify } from "jose";
 import { readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 
@@ -44,7 +47,13 @@ if (cmd === "keys") {
     out.push(await jwt.sign(key));
   }
   process.stdout.write(JSON.stringify(out));
+} else if (cmd === "verify") {
+  const [, , , pem, alg, issuer, audience] = process.argv;
+  const key = await importSPKI(readFileSync(pem, "utf8"), alg);
+  const token = readFileSync(0, "utf8").trim();
+  const { payload, protectedHeader } = await jwtVerify(token, key, { issuer, audience, algorithms: [alg] });
+  process.stdout.write(JSON.stringify({ header: protectedHeader, payload }));
 } else {
-  console.error("usage: node mint.mjs keys DIR | sign DIR < requests.json");
+  console.error("usage: node mint.mjs keys DIR | sign DIR < requests.json | verify PEM ALG ISS AUD < token");
   process.exit(2);
 }
