@@ -265,6 +265,38 @@ static int check_shape_type(graph_loader_t *gl, const bff_shape_t *shape)
     return 0;
 }
 
+/* `scopes: [a, b]` and/or `auth: required` on a field. */
+static int load_guard(graph_loader_t *gl, const bff_yaml_node_t *def)
+{
+    bff_gql_resolver_t *res = gl->res;
+    const bff_yaml_node_t *auth = bff_yaml_get(def, "auth"), *scopes = bff_yaml_get(def, "scopes");
+    if (auth != NULL) {
+        if (auth->kind != BFF_YAML_SCALAR || strcmp(auth->str, "required") != 0) {
+            bff_yaml_error(gl->diag, auth, "a field's auth is 'required' (a principal must ask)");
+            return -1;
+        }
+        res->needs_principal = 1;
+    }
+    if (scopes != NULL) {
+        if (scopes->kind != BFF_YAML_SEQ || scopes->size == 0 || scopes->size > 16) {
+            bff_yaml_error(gl->diag, scopes, "scopes is a list of 1 to 16 scope names");
+            return -1;
+        }
+        res->scopes = bff_calloc(scopes->size, sizeof(char *));
+        for (size_t i = 0; i != scopes->size; ++i) {
+            const bff_yaml_node_t *s = scopes->items[i];
+            if (s->kind != BFF_YAML_SCALAR || s->str[0] == '\0' || strchr(s->str, ' ') != NULL) {
+                bff_yaml_error(gl->diag, s, "a scope is one word, e.g. orders:read");
+                return -1;
+            }
+            res->scopes[res->nscopes++] = bff_strdup(s->str);
+        }
+        res->needs_principal = 1;
+    }
+    gl->graph->has_guards |= res->needs_principal;
+    return 0;
+}
+
 static int load_resolver(graph_loader_t *gl, const bff_yaml_node_t *key, const bff_yaml_node_t *def)
 {
     bff_gql_graph_t *g = gl->graph;
@@ -297,22 +329,27 @@ static int load_resolver(graph_loader_t *gl, const bff_yaml_node_t *key, const b
     res->field = field;
     gl->is_root_field = type == g->schema->query || type == g->schema->mutation;
     const bff_yaml_node_t *source = NULL, *value = def;
+    int guard_only = 0;
     if (def->kind == BFF_YAML_MAP &&
-        (bff_yaml_get(def, "source") != NULL || bff_yaml_get(def, "value") != NULL)) {
-        static const char *const keys[] = {"source", "value", NULL};
-        if (bff_yaml_check_map(gl->diag, def, "a resolver", keys) != 0)
+        (bff_yaml_get(def, "source") != NULL || bff_yaml_get(def, "value") != NULL ||
+         bff_yaml_get(def, "scopes") != NULL || bff_yaml_get(def, "auth") != NULL)) {
+        static const char *const keys[] = {"source", "value", "scopes", "auth", NULL};
+        if (bff_yaml_check_map(gl->diag, def, "a resolver", keys) != 0 || load_guard(gl, def) != 0)
             return -1;
         source = bff_yaml_get(def, "source");
         value = bff_yaml_get(def, "value");
+        guard_only = source == NULL && value == NULL;
     } else if (def->kind == BFF_YAML_MAP) {
         bff_yaml_error(gl->diag, def,
-                       "%s: a resolver has 'source' (an upstream call) and/or 'value' (a shape); "
-                       "write an object shape under 'value'",
+                       "%s: a resolver has 'source' (an upstream call) and/or 'value' (a shape), "
+                       "and may have 'scopes'; write an object shape under 'value'",
                        key->str);
         return -1;
     }
     int ret = 0;
-    if (source != NULL) {
+    if (guard_only) {
+        res->kind = BFF_GQL_RESOLVE_MEMBER;
+    } else if (source != NULL) {
         res->kind = BFF_GQL_RESOLVE_SOURCE;
         res->plan.sources = bff_calloc(1, sizeof(bff_source_t));
         res->plan.nsources = 1;
@@ -469,15 +506,17 @@ static int check_roots_bound(graph_loader_t *gl)
     for (size_t r = 0; r != 2; ++r) {
         if (roots[r] == NULL)
             continue;
-        for (size_t i = 0; i != roots[r]->nfields; ++i)
-            if (bff_gql_graph_resolver(gl->graph, roots[r]->fields + i) == NULL) {
-                const bff_gql_field_t *f = roots[r]->fields + i;
+        for (size_t i = 0; i != roots[r]->nfields; ++i) {
+            const bff_gql_field_t *f = roots[r]->fields + i;
+            const bff_gql_resolver_t *res = bff_gql_graph_resolver(gl->graph, f);
+            if (res == NULL || res->kind == BFF_GQL_RESOLVE_MEMBER) {
                 bff_diag_add(gl->diag, gl->graph->file, 0, 0,
                              "%s.%s (%s:%u:%u) has no resolver: add '%s.%s' under 'resolvers'",
                              roots[r]->name, f->name, f->file ? f->file : "schema", f->line,
                              f->column, roots[r]->name, f->name);
                 ret = -1;
             }
+        }
     }
     return ret;
 }
@@ -504,6 +543,9 @@ static int load_resolvers(graph_loader_t *gl, const bff_yaml_node_t *root)
             for (size_t k = 0; k != gl->res->nparent_fields; ++k)
                 free(gl->res->parent_fields[k]);
             free(gl->res->parent_fields);
+            for (size_t k = 0; k != gl->res->nscopes; ++k)
+                free(gl->res->scopes[k]);
+            free(gl->res->scopes);
             memset(gl->res, 0, sizeof(*gl->res));
             continue;
         }
@@ -577,6 +619,9 @@ void bff_gql_graph_free(bff_gql_graph_t *g)
         for (size_t k = 0; k != g->resolvers[i].nparent_fields; ++k)
             free(g->resolvers[i].parent_fields[k]);
         free(g->resolvers[i].parent_fields);
+        for (size_t k = 0; k != g->resolvers[i].nscopes; ++k)
+            free(g->resolvers[i].scopes[k]);
+        free(g->resolvers[i].scopes);
     }
     free(g->resolvers);
     for (size_t i = 0; i != g->nrequest_headers; ++i)

@@ -27,6 +27,7 @@
 typedef enum en_bff_gql_resolver_kind_t {
     BFF_GQL_RESOLVE_SOURCE = 1,
     BFF_GQL_RESOLVE_VALUE,
+    BFF_GQL_RESOLVE_MEMBER, /* only a guard (scopes): the parent's member of the same name */
 } bff_gql_resolver_kind_t;
 
 typedef struct st_bff_gql_resolver_t {
@@ -43,6 +44,11 @@ typedef struct st_bff_gql_resolver_t {
     char **parent_fields;
     size_t nparent_fields;
     int parent_whole;
+    /* Per-field authorization: the field needs a principal (`auth: required`) holding every
+     * scope listed; otherwise it is null with an error, and its source is never called. */
+    int needs_principal;
+    char **scopes;
+    size_t nscopes;
 } bff_gql_resolver_t;
 
 typedef struct st_bff_gql_graph_t {
@@ -75,6 +81,7 @@ typedef struct st_bff_gql_graph_t {
     unsigned char digest[32];
     bff_access_t access;      /* auth, scopes, rate_limit of the endpoint */
     int reads_auth;           /* a resolver reads `auth.*` (the principal's claims) */
+    int has_guards;           /* some field needs a principal or scopes */
     char *introspection_json; /* the schema as introspection's __schema value */
     size_t introspection_len;
 } bff_gql_graph_t;

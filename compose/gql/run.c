@@ -247,6 +247,8 @@ bff_gql_run_t *bff_gql_run_create(const bff_gql_run_conf_t *conf)
         run->auth = bff_strndup(conf->auth, conf->auth_len);
         run->auth_len = conf->auth_len;
     }
+    run->scopes = bff_strndup(conf->scopes != NULL ? conf->scopes : "", conf->scopes_len);
+    run->conf.scopes = NULL;
     run->call_headers = bff_calloc(conf->ncall_headers + 1, sizeof(char *));
     for (size_t i = 0; i != conf->ncall_headers; ++i)
         run->call_headers[i] = bff_strdup(conf->call_headers[i]);
@@ -308,6 +310,7 @@ void bff_gql_run_destroy(bff_gql_run_t *run)
     free(run->variables);
     free(run->headers);
     free(run->auth);
+    free(run->scopes);
     free(run);
 }
 

@@ -33,6 +33,8 @@ typedef struct st_bff_gql_run_conf_t {
     size_t headers_len;
     const char *auth; /* the verified principal's claims as JSON (copied); NULL = anonymous */
     size_t auth_len;
+    const char *scopes; /* the principal's scopes, space-separated (copied); fields' guards */
+    size_t scopes_len;
     const char *const *call_headers; /* lines sent with every call (request id, trace) */
     size_t ncall_headers;
     int safe_errors; /* errors name no upstream and carry no detail */

@@ -43,6 +43,7 @@ struct st_bff_gql_run_t {
     size_t headers_len;
     char *auth; /* the principal's claims (JSON); NULL = anonymous */
     size_t auth_len;
+    char *scopes; /* the principal's scopes, space-separated ("" = none) */
     char **call_headers;
     gql_call_t **table; /* open addressing by hash */
     size_t table_cap, ncalls;

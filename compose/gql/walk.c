@@ -357,6 +357,37 @@ static void field_error(walk_t *wk, const field_ctx_t *fc, const char *code, con
         bff_gql_run_error(wk->run, &fc->group->nodes[0]->loc, code, call, "%s", msg);
 }
 
+/* 1 when `scope` is one of the space-separated words of `have`. */
+static int has_scope(const char *have, const char *scope)
+{
+    size_t n = strlen(scope);
+    for (const char *p = have; (p = strstr(p, scope)) != NULL; p += n)
+        if ((p == have || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* A guarded field: the principal holds every scope it lists, else the field is null with an
+ * error (and nothing is fetched for it). */
+static int authorized(walk_t *wk, const bff_gql_resolver_t *res, const field_ctx_t *fc)
+{
+    char msg[300];
+    if (wk->run->auth == NULL) {
+        snprintf(msg, sizeof(msg), "%s needs an authenticated client.", res->name);
+        field_error(wk, fc, "UNAUTHENTICATED", NULL, msg);
+        w_null(wk);
+        return 0;
+    }
+    for (size_t i = 0; i != res->nscopes; ++i)
+        if (!has_scope(wk->run->scopes, res->scopes[i])) {
+            snprintf(msg, sizeof(msg), "%s needs the scope '%s'.", res->name, res->scopes[i]);
+            field_error(wk, fc, "FORBIDDEN", NULL, msg);
+            w_null(wk);
+            return 0;
+        }
+    return 1;
+}
+
 static int is_deprecated_item(const raw_t *r)
 {
     if (tok_of(r)->type != BFF_J_OBJECT)
@@ -574,6 +605,10 @@ static status_t execute_field(walk_t *wk, const bff_gql_type_t *parent_type, con
         return complete(wk, &fc, def->type, &r);
     }
     const bff_gql_resolver_t *res = bff_gql_graph_resolver(wk->run->conf.graph, def);
+    if (res != NULL && res->needs_principal && !authorized(wk, res, &fc))
+        return def->type->kind == BFF_GQL_NON_NULL ? ST_PROPAGATE : ST_NULL_ERROR;
+    if (res != NULL && res->kind == BFF_GQL_RESOLVE_MEMBER)
+        res = NULL; /* guarded only: the parent's member */
     raw_t value = {NULL, 0};
     if (res == NULL) {
         if (parent->doc != NULL && tok_of(parent)->type == BFF_J_OBJECT) {

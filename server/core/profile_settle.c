@@ -60,6 +60,12 @@ static int settle_access(bff_diag_t *diag, bff_profile_t *p)
                          "optional)");
             ret = -1;
         }
+        if (p->graph->has_guards && p->graph->access.auth == BFF_AUTH_NONE) {
+            bff_diag_add(diag, p->graph->file, 0, 0,
+                         "a field has scopes or 'auth: required' but graph.yaml has no "
+                         "'auth: optional' (or required): no request would have a principal");
+            ret = -1;
+        }
     }
     for (size_t i = 0; i != p->auth.napi_keys; ++i)
         if (p->auth.api_keys[i].plan != NULL &&

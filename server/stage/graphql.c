@@ -347,6 +347,8 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
                                .headers_len = hdrs.len,
                                .auth = r->principal != NULL ? r->principal->claims_json.base : NULL,
                                .auth_len = r->principal != NULL ? r->principal->claims_json.len : 0,
+                               .scopes = r->principal != NULL ? r->principal->scopes.base : NULL,
+                               .scopes_len = r->principal != NULL ? r->principal->scopes.len : 0,
                                .call_headers = lines,
                                .ncall_headers = nlines,
                                .safe_errors = r->profile->errors == BFF_ERRORS_SAFE,
@@ -422,6 +424,8 @@ static void refresh_pending(bff_req_t *r, bff_cache_t *cache, const unsigned cha
                                .headers_len = hdrs.len,
                                .auth = r->principal != NULL ? r->principal->claims_json.base : NULL,
                                .auth_len = r->principal != NULL ? r->principal->claims_json.len : 0,
+                               .scopes = r->principal != NULL ? r->principal->scopes.base : NULL,
+                               .scopes_len = r->principal != NULL ? r->principal->scopes.len : 0,
                                .call_headers = lines,
                                .ncall_headers = nlines,
                                .safe_errors = r->profile->errors == BFF_ERRORS_SAFE};
@@ -449,7 +453,7 @@ static int query_key(bff_req_t *r, const bff_gql_graph_t *g, const bff_gql_cache
     int per_principal = 0;
     /* Resolvers read the principal's claims, or upstreams hear who the client is (claim
      * headers, a relayed or translated token): one entry per principal. */
-    if (g->reads_auth ||
+    if (g->reads_auth || g->has_guards ||
         (r->principal != NULL && !g->cache.shared &&
          (r->profile->auth.nclaim_headers != 0 || r->profile->upstream_auth_any))) {
         per_principal = 1;

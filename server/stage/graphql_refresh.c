@@ -77,6 +77,7 @@ static void dispose(void *job)
     free((char *)j->conf.variables);
     free((char *)j->conf.headers);
     free((char *)j->conf.auth);
+    free((char *)j->conf.scopes);
     bff_gql_cache_release(j->doc);
     free(j);
 }
@@ -97,6 +98,7 @@ void bff_gql_refresh(bff_req_t *r, bff_cache_t *cache, const unsigned char key[3
     j->conf.variables = copy(conf->variables, conf->variables_len);
     j->conf.headers = copy(conf->headers, conf->headers_len);
     j->conf.auth = copy(conf->auth, conf->auth_len);
+    j->conf.scopes = copy(conf->scopes, conf->scopes_len);
     j->lines = bff_calloc(conf->ncall_headers + 1, sizeof(char *));
     for (size_t i = 0; i != conf->ncall_headers; ++i)
         j->lines[i] = bff_strdup(conf->call_headers[i]);
