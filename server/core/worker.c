@@ -154,6 +154,12 @@ static void adopt_config(bff_worker_t *w)
     bff_conf_view_t *prev = w->view;
     w->view = bff_conf_view_create(config, w->fetcher, prev, w->loop, &w->timers);
     w->generation = config->generation;
+    for (size_t s = 0; s != config->nsites; ++s)
+        for (size_t u = 0; u != config->sites[s].profile->nupstreams; ++u)
+            bff_upstream_set_metrics(
+                w->view->upstreams[s][u],
+                bff_metrics_upstream(w->sites[s].metrics,
+                                     config->sites[s].profile->upstreams[u].name));
     for (size_t i = 0; i != w->nsites; ++i) {
         bff_site_ctx_t *sc = w->sites + i;
         const bff_config_site_t *site = config->sites + i;

@@ -37,6 +37,7 @@ struct st_bff_upstream_t {
     bff_instance_t *instances;
     unsigned inflight;
     bff_breaker_t breaker;
+    bff_upstream_metrics_t *metrics; /* the worker's slot for this upstream's name; may be NULL */
 };
 
 struct st_bff_call_t {
@@ -119,6 +120,12 @@ void bff_upstream_release(bff_upstream_t *up)
     free(up->instances);
     bff_upstream_conf_dispose(&up->conf);
     free(up);
+}
+
+void bff_upstream_set_metrics(bff_upstream_t *up, bff_upstream_metrics_t *metrics)
+{
+    up->metrics = metrics;
+    bff_metrics_breaker(metrics, (int)up->breaker.state);
 }
 
 const bff_upstream_conf_t *bff_upstream_conf(const bff_upstream_t *up)
@@ -306,9 +313,11 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
         call_free(call);
         return;
     }
+    uint64_t took_us = bff_now_us() - call->started_us;
+    bff_metrics_call(call->up->metrics, err, status, took_us);
     bff_fetch_result_t res = {.err = err,
                               .status = status,
-                              .duration_us = bff_now_us() - call->started_us,
+                              .duration_us = took_us,
                               .retry_after = call->retry_after,
                               .cache_max_age = call->cache_max_age,
                               .cache_flags = call->cache_flags};
@@ -479,6 +488,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     int upstream_fault = err != NULL && !(err == bff_err_upstream_status && status < 500) &&
                          err != bff_err_upstream_too_large;
     bff_breaker_record(&up->breaker, &up->conf.breaker, upstream_fault, now);
+    bff_metrics_breaker(up->metrics, (int)up->breaker.state);
     bff_balance_record(call->inst, up->conf.ninstances, &up->conf.passive_health, upstream_fault,
                        now);
     if ((upstream_fault || status == 429) && call->cb != NULL && call->attempt <= call->retries &&
@@ -488,8 +498,21 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     finish(call, err, status, detail, log);
 }
 
+static bff_call_t *call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
+                              bff_fetch_cb cb, void *data, const char **err);
+
 bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
                            bff_fetch_cb cb, void *data, const char **err)
+{
+    bff_call_t *call = call_start(up, req, deadline_at, cb, data, err);
+    if (call == NULL) /* failed fast: counted as a call that took no time */
+        bff_metrics_call(up->metrics, *err, 0, 0);
+    bff_metrics_breaker(up->metrics, (int)up->breaker.state);
+    return call;
+}
+
+static bff_call_t *call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
+                              bff_fetch_cb cb, void *data, const char **err)
 {
     uint64_t now = h2o_now(up->fetcher->loop);
     if (up->conf.max_concurrent != 0 && up->inflight >= up->conf.max_concurrent) {

@@ -20,6 +20,7 @@
 #include "server/core/profile.h"
 #include "server/loop/curl_loop.h"
 #include "server/loop/timer.h"
+#include "server/obs/metrics.h"
 
 typedef struct st_bff_fetcher_t bff_fetcher_t;
 typedef struct st_bff_upstream_t bff_upstream_t;
@@ -34,6 +35,8 @@ void bff_fetcher_destroy(bff_fetcher_t *fetcher);
 bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const bff_upstream_conf_t *conf);
 void bff_upstream_retain(bff_upstream_t *up);
 void bff_upstream_release(bff_upstream_t *up);
+/** Where the upstream's calls and breaker are counted (the worker's slot for its name). */
+void bff_upstream_set_metrics(bff_upstream_t *up, bff_upstream_metrics_t *metrics);
 /** The upstream's own copy of its definition. */
 const bff_upstream_conf_t *bff_upstream_conf(const bff_upstream_t *up);
 

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compose/errors.h"
 #include "compose/mem.h"
 #include "server/core/server.h"
+#include "server/fetch/breaker.h"
 
 _Atomic uint64_t bff_metrics_reloads_ok, bff_metrics_reloads_rejected;
 
@@ -63,6 +65,67 @@ void bff_metrics_request(bff_site_metrics_t *m, const char *route, int status, u
     atomic_fetch_add_explicit(&e->buckets[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->sum_us, duration_us, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->count, 1, memory_order_relaxed);
+}
+
+const char *const bff_metrics_outcomes[BFF_METRICS_OUTCOMES] = {
+    "ok",        "status_4xx",   "status_5xx",    "timeout",    "connect", "transport",
+    "too_large", "circuit_open", "bulkhead_full", "overloaded", "other"};
+
+bff_upstream_metrics_t *bff_metrics_upstream(bff_site_metrics_t *m, const char *name)
+{
+    if (m == NULL)
+        return NULL;
+    size_t start = (size_t)(fnv(name) % BFF_METRICS_UPSTREAMS), i = start;
+    do {
+        bff_upstream_metrics_t *u = m->upstreams + i;
+        if (!atomic_load_explicit(&u->used, memory_order_relaxed)) {
+            snprintf(u->name, sizeof(u->name), "%s", name);
+            atomic_store_explicit(&u->used, 1, memory_order_release);
+            return u;
+        }
+        if (strcmp(u->name, name) == 0)
+            return u;
+        i = (i + 1) % BFF_METRICS_UPSTREAMS;
+    } while (i != start);
+    return NULL;
+}
+
+static size_t outcome_index(const char *err, long status)
+{
+    if (err == NULL)
+        return 0;
+    if (err == bff_err_upstream_status)
+        return status >= 500 ? 2 : 1;
+    static const char *const reasons[] = {bff_err_upstream_timeout,   bff_err_upstream_connect,
+                                          bff_err_upstream_transport, bff_err_upstream_too_large,
+                                          bff_err_circuit_open,       bff_err_bulkhead_full,
+                                          bff_err_overloaded};
+    for (size_t i = 0; i != sizeof(reasons) / sizeof(reasons[0]); ++i)
+        if (err == reasons[i])
+            return 3 + i;
+    return BFF_METRICS_OUTCOMES - 1;
+}
+
+void bff_metrics_call(bff_upstream_metrics_t *u, const char *err, long status, uint64_t duration_us)
+{
+    if (u == NULL)
+        return;
+    atomic_fetch_add_explicit(&u->outcomes[outcome_index(err, status)], 1, memory_order_relaxed);
+    size_t b = 0;
+    while (b != BFF_METRICS_BUCKETS - 1 && duration_us > bounds_us[b])
+        ++b;
+    atomic_fetch_add_explicit(&u->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&u->sum_us, duration_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&u->count, 1, memory_order_relaxed);
+}
+
+void bff_metrics_breaker(bff_upstream_metrics_t *u, int state)
+{
+    if (u == NULL || atomic_load_explicit(&u->breaker, memory_order_relaxed) == state)
+        return;
+    if (state == BFF_BREAKER_OPEN)
+        atomic_fetch_add_explicit(&u->breaker_opened, 1, memory_order_relaxed);
+    atomic_store_explicit(&u->breaker, state, memory_order_relaxed);
 }
 
 typedef struct st_out_t {
@@ -179,6 +242,146 @@ static void render_site(out_t *o, bff_server_t *s, size_t site, const char *prof
     free(sums);
 }
 
+/* One profile's upstreams summed across workers, written as the upstream metrics. */
+typedef struct st_up_sum_t {
+    char name[64];
+    uint64_t outcomes[BFF_METRICS_OUTCOMES], buckets[BFF_METRICS_BUCKETS], sum_us, count;
+    uint64_t breakers_open, opened;
+} up_sum_t;
+
+static size_t sum_upstreams(bff_server_t *s, size_t site, up_sum_t *sums)
+{
+    size_t n = 0;
+    for (unsigned w = 0; w != s->nworkers; ++w) {
+        bff_site_metrics_t *m = s->workers[w].sites[site].metrics;
+        for (size_t i = 0; m != NULL && i != BFF_METRICS_UPSTREAMS; ++i) {
+            bff_upstream_metrics_t *u = m->upstreams + i;
+            if (!atomic_load_explicit(&u->used, memory_order_acquire))
+                continue;
+            up_sum_t *t = NULL;
+            for (size_t k = 0; k != n && t == NULL; ++k)
+                if (strcmp(sums[k].name, u->name) == 0)
+                    t = sums + k;
+            if (t == NULL) {
+                t = sums + n++;
+                memset(t, 0, sizeof(*t));
+                snprintf(t->name, sizeof(t->name), "%s", u->name);
+            }
+            for (size_t c = 0; c != BFF_METRICS_OUTCOMES; ++c)
+                t->outcomes[c] += atomic_load_explicit(&u->outcomes[c], memory_order_relaxed);
+            for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b)
+                t->buckets[b] += atomic_load_explicit(&u->buckets[b], memory_order_relaxed);
+            t->sum_us += atomic_load_explicit(&u->sum_us, memory_order_relaxed);
+            t->count += atomic_load_explicit(&u->count, memory_order_relaxed);
+            t->breakers_open +=
+                atomic_load_explicit(&u->breaker, memory_order_relaxed) != BFF_BREAKER_CLOSED;
+            t->opened += atomic_load_explicit(&u->breaker_opened, memory_order_relaxed);
+        }
+    }
+    return n;
+}
+
+static void render_upstreams(out_t *o, bff_server_t *s, bff_config_t *config)
+{
+    up_sum_t *sums = bff_calloc(BFF_METRICS_UPSTREAMS * s->nworkers + 1, sizeof(*sums));
+    static const char *const heads[] = {
+        "# HELP bffd_upstream_calls_total Upstream calls by final outcome (retries are part of "
+        "their call; fast failures count with no time).\n"
+        "# TYPE bffd_upstream_calls_total counter\n",
+        "# HELP bffd_upstream_call_duration_seconds Time of upstream calls, retries included.\n"
+        "# TYPE bffd_upstream_call_duration_seconds histogram\n",
+        "# HELP bffd_upstream_breakers_open Worker threads whose breaker for the upstream is "
+        "open or half-open.\n# TYPE bffd_upstream_breakers_open gauge\n",
+        "# HELP bffd_upstream_breaker_opened_total Times a worker's breaker opened.\n"
+        "# TYPE bffd_upstream_breaker_opened_total counter\n"};
+    for (int kind = 0; kind != 4; ++kind) {
+        put(o, "%s", heads[kind]);
+        for (size_t site = 0; site != s->nsites; ++site) {
+            char p[160], u[160];
+            esc(config->sites[site].profile->name, p, sizeof(p));
+            size_t n = sum_upstreams(s, site, sums);
+            for (size_t k = 0; k != n; ++k) {
+                up_sum_t *t = sums + k;
+                esc(t->name, u, sizeof(u));
+                if (kind == 0) {
+                    for (size_t c = 0; c != BFF_METRICS_OUTCOMES; ++c)
+                        if (t->outcomes[c] != 0)
+                            put(o,
+                                "bffd_upstream_calls_total{profile=\"%s\",upstream=\"%s\","
+                                "outcome=\"%s\"} %llu\n",
+                                p, u, bff_metrics_outcomes[c], (unsigned long long)t->outcomes[c]);
+                } else if (kind == 1) {
+                    uint64_t cum = 0;
+                    for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b) {
+                        cum += t->buckets[b];
+                        char le[24];
+                        if (b != BFF_METRICS_BUCKETS - 1)
+                            snprintf(le, sizeof(le), "%g", (double)bounds_us[b] / 1e6);
+                        else
+                            snprintf(le, sizeof(le), "+Inf");
+                        put(o,
+                            "bffd_upstream_call_duration_seconds_bucket{profile=\"%s\","
+                            "upstream=\"%s\",le=\"%s\"} %llu\n",
+                            p, u, le, (unsigned long long)cum);
+                    }
+                    put(o,
+                        "bffd_upstream_call_duration_seconds_sum{profile=\"%s\",upstream=\"%s\"} "
+                        "%.6f\nbffd_upstream_call_duration_seconds_count{profile=\"%s\","
+                        "upstream=\"%s\"} %llu\n",
+                        p, u, (double)t->sum_us / 1e6, p, u, (unsigned long long)t->count);
+                } else {
+                    put(o, "%s{profile=\"%s\",upstream=\"%s\"} %llu\n",
+                        kind == 2 ? "bffd_upstream_breakers_open"
+                                  : "bffd_upstream_breaker_opened_total",
+                        p, u, (unsigned long long)(kind == 2 ? t->breakers_open : t->opened));
+                }
+            }
+        }
+    }
+    free(sums);
+}
+
+/* Cached answers by result, and Redis's state as the workers last saw it. */
+static void render_cache(out_t *o, bff_server_t *s, bff_config_t *config)
+{
+    static const char *const results[] = {"hit", "stale", "revalidated", "miss"};
+    put(o, "# HELP bffd_cache_answers_total Requests of cached endpoints and GraphQL queries, by "
+           "how the cache answered.\n# TYPE bffd_cache_answers_total counter\n");
+    for (size_t site = 0; site != s->nsites; ++site) {
+        if (!config->sites[site].profile->cache.present)
+            continue;
+        uint64_t v[4] = {0};
+        for (unsigned w = 0; w != s->nworkers; ++w) {
+            bff_site_metrics_t *m = s->workers[w].sites[site].metrics;
+            if (m == NULL)
+                continue;
+            v[0] += atomic_load_explicit(&m->cache_hit, memory_order_relaxed);
+            v[1] += atomic_load_explicit(&m->cache_stale, memory_order_relaxed);
+            v[2] += atomic_load_explicit(&m->cache_revalidated, memory_order_relaxed);
+            v[3] += atomic_load_explicit(&m->cache_miss, memory_order_relaxed);
+        }
+        char p[160];
+        esc(config->sites[site].profile->name, p, sizeof(p));
+        for (size_t k = 0; k != 4; ++k)
+            put(o, "bffd_cache_answers_total{profile=\"%s\",result=\"%s\"} %llu\n", p, results[k],
+                (unsigned long long)v[k]);
+    }
+    put(o, "# HELP bffd_redis_connected Worker threads whose Redis connection was up at their "
+           "last request, per profile with Redis.\n# TYPE bffd_redis_connected gauge\n");
+    for (size_t site = 0; site != s->nsites; ++site) {
+        if (config->sites[site].profile->cache.redis_host == NULL)
+            continue;
+        uint64_t up = 0;
+        for (unsigned w = 0; w != s->nworkers; ++w) {
+            bff_site_metrics_t *m = s->workers[w].sites[site].metrics;
+            up += m != NULL && atomic_load_explicit(&m->redis, memory_order_relaxed) == 2;
+        }
+        char p[160];
+        put(o, "bffd_redis_connected{profile=\"%s\"} %llu\n",
+            esc(config->sites[site].profile->name, p, sizeof(p)), (unsigned long long)up);
+    }
+}
+
 char *bff_metrics_render(bff_server_t *s, size_t *len)
 {
     out_t o = {.cap = 16384};
@@ -224,6 +427,8 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
                 esc(config->sites[i].profile->name, p, sizeof(p)), (unsigned long long)v);
         }
     }
+    render_upstreams(&o, s, config);
+    render_cache(&o, s, config);
     put(&o,
         "# HELP bffd_reloads_total Configuration reloads, by result.\n"
         "# TYPE bffd_reloads_total counter\n"

@@ -12,6 +12,8 @@
 #define BFF_METRICS_ROUTES 256 /* distinct route labels per profile and worker */
 #define BFF_METRICS_CODES 24
 #define BFF_METRICS_BUCKETS 12
+#define BFF_METRICS_UPSTREAMS 64 /* distinct upstream names per profile and worker */
+#define BFF_METRICS_OUTCOMES 11  /* see bff_metrics_outcomes */
 
 typedef struct st_bff_route_metrics_t {
     _Atomic int used; /* set (release) once `route` is written */
@@ -21,11 +23,39 @@ typedef struct st_bff_route_metrics_t {
     _Atomic uint64_t sum_us, count;
 } bff_route_metrics_t;
 
+/* One upstream of a profile on one worker: its calls by outcome and duration, and its breaker. */
+typedef struct st_bff_upstream_metrics_t {
+    _Atomic int used; /* set (release) once `name` is written */
+    char name[64];
+    _Atomic uint64_t outcomes[BFF_METRICS_OUTCOMES];
+    _Atomic uint64_t buckets[BFF_METRICS_BUCKETS];
+    _Atomic uint64_t sum_us, count;
+    _Atomic int breaker;             /* this worker's breaker: a bff_breaker_state_t */
+    _Atomic uint64_t breaker_opened; /* transitions to open */
+} bff_upstream_metrics_t;
+
+/* The outcome labels of upstream calls, by index. */
+extern const char *const bff_metrics_outcomes[BFF_METRICS_OUTCOMES];
+
 /** One profile's metrics on one worker. */
 typedef struct st_bff_site_metrics_t {
     bff_route_metrics_t routes[BFF_METRICS_ROUTES];
+    bff_upstream_metrics_t upstreams[BFF_METRICS_UPSTREAMS];
     _Atomic uint64_t rate_limited, auth_refused, overflow;
+    /* Answers of cached endpoints and GraphQL queries. */
+    _Atomic uint64_t cache_hit, cache_stale, cache_revalidated, cache_miss;
+    _Atomic int redis; /* 0: no Redis, 1: configured but down, 2: connected (last request) */
 } bff_site_metrics_t;
+
+/** The slot of upstream `name` (created on first use), or NULL when the table is full. Only
+ * the owning worker calls it. */
+bff_upstream_metrics_t *bff_metrics_upstream(bff_site_metrics_t *m, const char *name);
+/** Counts an upstream call's end: `err` NULL (a 2xx) or its bff_err_* reason, with the status
+ * when one came. `u` may be NULL. */
+void bff_metrics_call(bff_upstream_metrics_t *u, const char *err, long status,
+                      uint64_t duration_us);
+/** The worker's breaker of `u` is now in `state` (counts a transition to open). */
+void bff_metrics_breaker(bff_upstream_metrics_t *u, int state);
 
 /** Counts a finished request: its route label ("" = no route), status and duration. */
 void bff_metrics_request(bff_site_metrics_t *m, const char *route, int status,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "server/core/clock.h"
+#include "server/cache/cache.h"
 #include "server/obs/metrics.h"
 #include "server/stage/pipeline.h"
 
@@ -17,4 +18,8 @@ void bff_metrics_on_end(bff_req_t *r)
             : "(none)";
     bff_metrics_request(r->site->metrics, route, req->res.status ? req->res.status : 499,
                         bff_now_us() - r->started_us);
+    bff_cache_t *cache = r->view->caches[r->site->index];
+    if (cache != NULL && bff_cache_conf(cache)->redis_host != NULL) /* as of this worker's last */
+        atomic_store_explicit(&r->site->metrics->redis, bff_cache_degraded(cache) ? 1 : 2,
+                              memory_order_relaxed);
 }

@@ -17,6 +17,7 @@
 #include "server/http/respond.h"
 #include "server/stage/cache_internal.h"
 #include "server/stage/cache_validators.h"
+#include "server/obs/metrics.h"
 #include "server/stage/pipeline.h"
 
 #define CACHE_REQ_MAGIC 0xb1ffcac4u
@@ -176,6 +177,11 @@ static void serve(bff_cache_req_t *cr, const bff_cache_entry_t *e, const char *h
                      (unsigned long long)(now > e->stored_ms ? (now - e->stored_ms) / 1000 : 0));
     add_header(req, H2O_STRLIT("age"), age, (size_t)n);
     add_header(req, H2O_STRLIT("x-cache"), how, strlen(how));
+    bff_site_metrics_t *m = r->site->metrics;
+    atomic_fetch_add_explicit(how[0] == 'h'   ? &m->cache_hit
+                              : how[0] == 's' ? &m->cache_stale
+                                              : &m->cache_revalidated,
+                              1, memory_order_relaxed);
     char timing[64];
     n = snprintf(timing, sizeof(timing), "cache;desc=%s;dur=%.1f", how,
                  (double)(bff_now_us() - r->started_us) / 1000.0);
@@ -571,6 +577,7 @@ static int answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, 
     char *blob = bff_cache_i_build(cr->policy, cr->per_principal, status, type, body, tags, whole,
                                    max_age, flags, cr->validators, &len);
     add_header(req, H2O_STRLIT("x-cache"), H2O_STRLIT("miss"));
+    atomic_fetch_add_explicit(&r->site->metrics->cache_miss, 1, memory_order_relaxed);
     if (blob == NULL) {
         add_header(req, H2O_STRLIT("cache-control"), H2O_STRLIT("no-store"));
         end_fill(cr, NULL, 0);

@@ -87,6 +87,47 @@ def test_metrics_move_with_requests_and_labels_stay_bounded():
     eq(value(scrape(aport)[0], "bffd_reloads_total", result="ok"), 1)
 
 
+FLAKY = """
+endpoint: GET /flaky/{id}
+query:
+  status: { type: int, default: 200 }
+cache: { ttl: 30s }
+sources:
+  user: { upstream: users, path: "/users/{id}?status={status}" }
+response: { id: user.id }
+"""
+
+
+def test_upstream_breaker_and_cache_metrics():
+    up = harness.Upstream()
+    aport = harness.free_port()
+    redis = harness.Redis()
+    prof = harness.upstream_profile("t", up.url, extra="cache:\n  redis: %s" % redis.url,
+                                    extra_upstream="circuit_breaker: { consecutive_failures: 3, cooldown: 30s }")
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"f.yaml": FLAKY}}}, threads=1,
+                     extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": TOKEN})
+    harness.wait_port(aport)
+    for i in range(4):
+        eq(harness.request(b.port, "GET", "/flaky/%d" % i)[0], 200)
+    eq(harness.request(b.port, "GET", "/flaky/0")[0], 200)  # a hit
+    for i in range(5):  # 503s trip the breaker after 3; then it fails fast
+        harness.request(b.port, "GET", "/flaky/x%d?status=503" % i)
+    s, types = scrape(aport)
+    calls = lambda outcome: value(s, "bffd_upstream_calls_total", profile="t", upstream="users", outcome=outcome)
+    eq((calls("ok"), calls("status_5xx"), calls("circuit_open")), (4, 3, 2))
+    eq(value(s, "bffd_upstream_call_duration_seconds_count", profile="t", upstream="users"), 9)
+    eq(types.get("bffd_upstream_call_duration_seconds"), "histogram")
+    eq(value(s, "bffd_upstream_breakers_open", profile="t", upstream="users"), 1)
+    eq(value(s, "bffd_upstream_breaker_opened_total", profile="t", upstream="users"), 1)
+    eq(value(s, "bffd_upstream_calls_total", profile="t", upstream="orders", outcome="ok"), 0)
+    eq((value(s, "bffd_cache_answers_total", profile="t", result="hit"),
+        value(s, "bffd_cache_answers_total", profile="t", result="miss")), (1, 4))
+    eq(value(s, "bffd_redis_connected", profile="t"), 1)
+    redis.stop()
+    harness.request(b.port, "GET", "/flaky/9")
+    eq(value(scrape(aport)[0], "bffd_redis_connected", profile="t"), 0, "Redis went away")
+
+
 AUTHED = """
 endpoint: GET /private
 auth: required
@@ -202,6 +243,7 @@ if __name__ == "__main__":
     harness.set_time_limit(120)
     harness.Runner().run([
         test_metrics_move_with_requests_and_labels_stay_bounded,
+        test_upstream_breaker_and_cache_metrics,
         test_cors_preflight_and_headers_on_every_answer,
         test_gzip_negotiated_with_a_minimum_size,
         test_ip_lists_behind_trusted_proxies,
