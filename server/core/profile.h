@@ -12,6 +12,7 @@
 #include "server/auth/upstream_auth.h"
 #include "server/cache/cache_conf.h"
 #include "server/http/cors.h"
+#include "server/obs/tracing_conf.h"
 #include "server/ratelimit/rate_conf.h"
 
 typedef enum en_bff_lb_policy_t { BFF_LB_ROUND_ROBIN, BFF_LB_LEAST_OUTSTANDING } bff_lb_policy_t;
@@ -91,6 +92,7 @@ typedef struct st_bff_profile_t {
     bff_auth_conf_t auth;
     bff_rate_conf_t rate;
     bff_cors_conf_t cors;
+    bff_tracing_conf_t tracing; /* spans to an OTLP collector; endpoint NULL = off */
     struct {
         uint64_t min_size; /* smaller answers go as they are */
         int gzip;          /* gzip level 1-9; 0 = compression off */

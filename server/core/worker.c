@@ -12,6 +12,7 @@
 #include "server/core/server.h"
 #include "server/http/handler.h"
 #include "server/obs/metrics.h"
+#include "server/obs/otlp.h"
 
 #define LOOP_WAIT_CAP_MS 1000
 #define ACCEPT_PAUSE_MS 100
@@ -304,6 +305,15 @@ void *bff_worker_main(void *arg)
     if (w->inflight != 0)
         fprintf(stderr, "bffd: worker %u: drain timeout with %zu requests in flight\n", w->id,
                 w->inflight);
+    /* The last spans go out (bounded by a second) before the process ends. */
+    uint64_t spans_until = h2o_now(w->loop) + 1000;
+    for (int busy = 1; busy && h2o_now(w->loop) < spans_until;) {
+        busy = 0;
+        for (size_t i = 0; i != w->nsites; ++i)
+            busy |= w->sites[i].otlp != NULL && bff_otlp_flush(w->sites[i].otlp);
+        if (busy)
+            run_once(w);
+    }
     for (size_t i = 0; i != w->nsites; ++i)
         bff_access_log_buf_dispose(&w->sites[i].log);
     pthread_mutex_lock(&drained_mutex);

@@ -39,6 +39,7 @@ typedef struct st_bff_site_ctx_t {
     struct st_bff_gql_cache_t *gql_cache;  /* parsed GraphQL documents; NULL until the first */
     struct st_bff_l1_t *token_cache;       /* verified tokens (stage/auth.c); NULL until one */
     struct st_bff_l1_t *minted_tokens;     /* tokens signed for upstreams (upstream_auth.h) */
+    struct st_bff_otlp_t *otlp;            /* the span exporter (obs/otlp.h); NULL until one */
     struct st_bff_jwks_t *jwks;            /* the profile's fetched JWKS; NULL until needed */
     struct st_bff_site_metrics_t *metrics; /* counted here, summed by the admin's /metrics */
 } bff_site_ctx_t;

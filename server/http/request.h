@@ -28,6 +28,9 @@ typedef struct st_bff_req_t {
     const struct st_bff_principal_t *principal; /* set by the auth stage; NULL = anonymous */
     int auth_retried;       /* the auth stage fetched the JWKS again for this request */
     char trace_id[33];      /* of the traceparent sent upstream ("" = none yet) */
+    char traceparent[56];   /* sent upstream; its parent id is the request's span */
+    struct st_bff_traced_source_t *traced; /* sources noted for the request's spans */
+    size_t ntraced;
     h2o_iovec_t log_failed; /* JSON array of failed sources for the access log */
     int log_partial;        /* answered with some optional sources missing */
     unsigned stage;         /* the next stage to run (pipeline.c) */

@@ -43,26 +43,38 @@ static int is_lower_hex(const char *s, size_t n, int nonzero)
     return any || !nonzero;
 }
 
-void bff_trace_traceparent(h2o_req_t *req, char out[BFF_TRACEPARENT_SIZE])
+/* The client's traceparent when it is valid: version-traceid(32)-parentid(16)-flags. */
+static const char *client_traceparent(h2o_req_t *req)
+{
+    ssize_t idx = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
+    if (idx < 0)
+        return NULL;
+    h2o_iovec_t v = req->headers.entries[idx].value;
+    if (v.len == 55 && v.base[2] == '-' && v.base[35] == '-' && v.base[52] == '-' &&
+        is_lower_hex(v.base, 2, 0) && memcmp(v.base, "ff", 2) != 0 &&
+        is_lower_hex(v.base + 3, 32, 1) && is_lower_hex(v.base + 36, 16, 1) &&
+        is_lower_hex(v.base + 53, 2, 0))
+        return v.base;
+    return NULL; /* an invalid header starts a new trace */
+}
+
+const char *bff_trace_client_parent(h2o_req_t *req)
+{
+    const char *tp = client_traceparent(req);
+    return tp != NULL ? tp + 36 : NULL;
+}
+
+void bff_trace_traceparent(h2o_req_t *req, int sample_new, char out[BFF_TRACEPARENT_SIZE])
 {
     uint64_t span = bff_random_u64() | 1; /* never all zeros */
-    ssize_t idx = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
-    if (idx >= 0) {
-        h2o_iovec_t v = req->headers.entries[idx].value;
-        /* version-traceid(32)-parentid(16)-flags: keep the trace, become the parent. An invalid
-         * header starts a new trace. */
-        if (v.len == 55 && v.base[2] == '-' && v.base[35] == '-' && v.base[52] == '-' &&
-            is_lower_hex(v.base, 2, 0) && memcmp(v.base, "ff", 2) != 0 &&
-            is_lower_hex(v.base + 3, 32, 1) && is_lower_hex(v.base + 36, 16, 1) &&
-            is_lower_hex(v.base + 53, 2, 0)) {
-            snprintf(out, BFF_TRACEPARENT_SIZE, "00-%.32s-%016" PRIx64 "-%.2s", v.base + 3, span,
-                     v.base + 53);
-            return;
-        }
+    const char *tp = client_traceparent(req);
+    if (tp != NULL) { /* keep the trace and its sampling decision, become the parent */
+        snprintf(out, BFF_TRACEPARENT_SIZE, "00-%.32s-%016" PRIx64 "-%.2s", tp + 3, span, tp + 53);
+        return;
     }
     uint64_t hi = bff_random_u64(), lo = bff_random_u64() | 1;
-    snprintf(out, BFF_TRACEPARENT_SIZE, "00-%016" PRIx64 "%016" PRIx64 "-%016" PRIx64 "-01", hi, lo,
-             span);
+    snprintf(out, BFF_TRACEPARENT_SIZE, "00-%016" PRIx64 "%016" PRIx64 "-%016" PRIx64 "-%s", hi, lo,
+             span, sample_new ? "01" : "00");
 }
 
 int bff_trace_tracestate_line(h2o_req_t *req, char *line, size_t size)

@@ -429,6 +429,24 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
     }
     render_upstreams(&o, s, config);
     render_cache(&o, s, config);
+    put(&o, "# HELP bffd_trace_spans_total Spans sent to the OTLP collector, or dropped (collector "
+            "down or slow, queue full).\n# TYPE bffd_trace_spans_total counter\n");
+    for (size_t i = 0; i != s->nsites; ++i) {
+        if (config->sites[i].profile->tracing.endpoint == NULL)
+            continue;
+        uint64_t sent = 0, dropped = 0;
+        for (unsigned w = 0; w != s->nworkers; ++w) {
+            bff_site_metrics_t *m = s->workers[w].sites[i].metrics;
+            sent += m ? atomic_load_explicit(&m->spans_exported, memory_order_relaxed) : 0;
+            dropped += m ? atomic_load_explicit(&m->spans_dropped, memory_order_relaxed) : 0;
+        }
+        char p[160];
+        esc(config->sites[i].profile->name, p, sizeof(p));
+        put(&o,
+            "bffd_trace_spans_total{profile=\"%s\",result=\"exported\"} %llu\n"
+            "bffd_trace_spans_total{profile=\"%s\",result=\"dropped\"} %llu\n",
+            p, (unsigned long long)sent, p, (unsigned long long)dropped);
+    }
     put(&o,
         "# HELP bffd_reloads_total Configuration reloads, by result.\n"
         "# TYPE bffd_reloads_total counter\n"

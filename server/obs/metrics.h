@@ -45,6 +45,7 @@ typedef struct st_bff_site_metrics_t {
     /* Answers of cached endpoints and GraphQL queries. */
     _Atomic uint64_t cache_hit, cache_stale, cache_revalidated, cache_miss;
     _Atomic int redis; /* 0: no Redis, 1: configured but down, 2: connected (last request) */
+    _Atomic uint64_t spans_exported, spans_dropped; /* tracing (otlp.h) */
 } bff_site_metrics_t;
 
 /** The slot of upstream `name` (created on first use), or NULL when the table is full. Only

@@ -13,6 +13,7 @@
 #include "server/fetch/call_cache.h"
 #include "server/http/respond.h"
 #include "server/http/trace.h"
+#include "server/obs/request_trace.h"
 #include "compose/mem.h"
 #include "server/auth/principal.h"
 #include "server/auth/upstream_auth.h"
@@ -322,10 +323,8 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     ref->c = c;
     c->started_us = bff_now_us();
     /* Sent with every upstream call: the request id and the trace context. */
-    char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80], key_line[300];
-    bff_trace_traceparent(req, traceparent);
-    memcpy(r->trace_id, traceparent + 3, 32); /* version-TRACEID-parent-flags */
-    r->trace_id[32] = '\0';
+    char id_line[160], trace_line[80], key_line[300];
+    const char *traceparent = bff_req_traceparent(r);
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);

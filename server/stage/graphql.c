@@ -23,6 +23,7 @@
 #include "server/fetch/upstream.h"
 #include "server/http/respond.h"
 #include "server/http/trace.h"
+#include "server/obs/request_trace.h"
 #include "server/core/digest.h"
 #include "server/stage/graphql.h"
 #include "server/stage/graphql_cache.h"
@@ -322,10 +323,8 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
     s->doc = entry;
     s->response_json = rj;
     s->rest = rest;
-    char traceparent[BFF_TRACEPARENT_SIZE], id_line[160], trace_line[80];
-    bff_trace_traceparent(req, traceparent);
-    memcpy(r->trace_id, traceparent + 3, 32);
-    r->trace_id[32] = '\0';
+    char id_line[160], trace_line[80];
+    const char *traceparent = bff_req_traceparent(r);
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
              r->request_id.base);
     snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);

@@ -16,6 +16,7 @@ static const bff_stage_fn stages[] = {
 static void (*const end_hooks[])(bff_req_t *r) = {
     bff_request_log_on_end,
     bff_metrics_on_end,
+    bff_tracing_on_end,
 };
 
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))

@@ -50,5 +50,6 @@ const bff_access_t *bff_req_access(const bff_req_t *r);
 /* The end hooks. */
 void bff_request_log_on_end(bff_req_t *r); /* obs/request_log.c: the access log line */
 void bff_metrics_on_end(bff_req_t *r);     /* obs/request_metrics.c: counters, histogram */
+void bff_tracing_on_end(bff_req_t *r);     /* obs/request_trace.c: spans to the collector */
 
 #endif
