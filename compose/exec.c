@@ -453,6 +453,8 @@ static void on_call_done(void *data, bff_fetch_result_t *res)
     cr->headers_json = res->headers_json;
     snprintf(cr->content_type, sizeof(cr->content_type), "%s", res->content_type);
     cr->retry_after = res->retry_after;
+    cr->attempts = res->attempts;
+    cr->from_cache = res->from_cache;
     if ((res->cache_flags & BFF_CC_MAX_AGE) != 0 &&
         (exec->cache_max_age < 0 || res->cache_max_age < exec->cache_max_age))
         exec->cache_max_age = res->cache_max_age;
@@ -467,6 +469,25 @@ static void on_call_done(void *data, bff_fetch_result_t *res)
     on_rec_done(exec, rec);
     launch_ready(exec);
     finish_or_continue(exec);
+}
+
+void bff_exec_call_stats(const bff_exec_t *exec, size_t s, bff_exec_call_stats_t *out)
+{
+    *out = (bff_exec_call_stats_t){0};
+    const src_run_t *sr = exec->src + s;
+    for (size_t i = 0; i != sr->nrecs; ++i) {
+        if (sr->recs[i] == SIZE_MAX) /* a for-each item not started */
+            continue;
+        const call_rec_t *cr = exec->recs + sr->recs[i];
+        if (!cr->done)
+            continue;
+        ++out->calls;
+        out->attempts += cr->attempts;
+        out->cached += cr->from_cache != 0;
+        out->bytes += cr->body_len;
+        if (cr->status != 0)
+            out->status = cr->status;
+    }
 }
 
 /* ---- the run ---- */

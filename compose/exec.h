@@ -53,6 +53,8 @@ typedef struct st_bff_fetch_result_t {
     size_t body_len;
     char *headers_json;    /* {"name": "value", ...}, lower-cased names; when asked for */
     char content_type[64]; /* as the upstream sent it; "" = none */
+    unsigned attempts;     /* made (retries included); 0 when a cache answered */
+    int from_cache;        /* a source cache answered, not the upstream */
     char etag[128];        /* when asked for (want_validators): as sent, "" = none or too long */
     char last_modified[40];
     int retry_after;      /* seconds from Retry-After; -1 = none */
@@ -132,6 +134,15 @@ void bff_exec_start(bff_exec_t *exec);
 /** The deadline passed: every unresolved source fails with bff_err_upstream_timeout and
  * `detail`, calls in flight are cancelled, and on_done runs (if it has not). */
 void bff_exec_expire(bff_exec_t *exec, const char *detail);
+/* What the calls behind one source did (the debug view): identical calls shared by sources
+ * count for each. */
+typedef struct st_bff_exec_call_stats_t {
+    unsigned calls, attempts, cached;
+    uint64_t bytes;
+    long status; /* of the last call that answered */
+} bff_exec_call_stats_t;
+/** Sums the finished calls of source `s`. */
+void bff_exec_call_stats(const bff_exec_t *exec, size_t s, bff_exec_call_stats_t *out);
 /** Cancels what is in flight and frees the run. on_done never runs afterwards. */
 void bff_exec_destroy(bff_exec_t *exec);
 

@@ -27,6 +27,8 @@ typedef struct st_call_rec_t {
     char *headers_json;
     char content_type[64];
     int retry_after;
+    unsigned attempts;
+    int from_cache;
 } call_rec_t;
 
 typedef struct st_call_ctx_t {

@@ -126,6 +126,7 @@ static int result_from_blob(const char *blob, size_t len, bff_fetch_result_t *re
     res->retry_after = -1;
     res->cache_max_age = (int)((e.fresh_until_ms - now) / 1000);
     res->cache_flags = BFF_CC_MAX_AGE | ((e.flags & BFF_CACHE_PRIVATE) ? BFF_CC_PRIVATE : 0);
+    res->from_cache = 1;
     return 0;
 }
 

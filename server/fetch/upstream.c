@@ -318,6 +318,7 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
     bff_fetch_result_t res = {.err = err,
                               .status = status,
                               .duration_us = took_us,
+                              .attempts = call->attempt,
                               .retry_after = call->retry_after,
                               .cache_max_age = call->cache_max_age,
                               .cache_flags = call->cache_flags};

@@ -8,6 +8,7 @@
 #include "server/http/respond.h"
 #include "server/stage/cache.h"
 #include "server/stage/compose.h"
+#include "server/obs/debug_view.h"
 #include "server/obs/request_trace.h"
 
 #define MAX_RESPONSE_BYTES (8u << 20)
@@ -224,6 +225,8 @@ static void respond_composed(bff_req_t *r, const bff_plan_t *plan, const bff_exe
     h2o_iovec_t body = h2o_strdup(&req->pool, w.buf, w.len);
     bff_jwrite_dispose(&w);
     add_answer_headers(r, &env);
+    if (bff_debug_requested(r))
+        bff_debug_explain(r, plan, exec, body.len);
     if (r->cache != NULL && bff_cache_on_composed(r, status, body, exec))
         return; /* 304 */
     bff_respond_json(req, status, bff_status_reason(status), body);
@@ -326,6 +329,8 @@ void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t 
     int whole = bff_exec_state(exec) == BFF_EXEC_COMPLETE && !bff_exec_partial(exec);
     if (r->cache != NULL && !whole && bff_cache_on_failed(r))
         return; /* a stale answer within stale-if-error */
+    if (bff_exec_state(exec) == BFF_EXEC_FAILED && bff_debug_requested(r))
+        bff_debug_explain(r, plan, exec, SIZE_MAX); /* an error answer: explained all the same */
     if (bff_exec_state(exec) != BFF_EXEC_FAILED)
         respond_composed(r, plan, exec, started_us);
     else if (bff_exec_outcome(exec, bff_exec_failed_source(exec))->respond_status != 0)

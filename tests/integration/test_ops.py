@@ -128,6 +128,43 @@ def test_upstream_breaker_and_cache_metrics():
     eq(value(scrape(aport)[0], "bffd_redis_connected", profile="t"), 0, "Redis went away")
 
 
+DEBUGGED = """
+endpoint: GET /dbg/{id}
+sources:
+  user: { upstream: users, path: "/users/{id}", cache: 30s }
+  orders: { upstream: orders, path: "/orders?userId={id}&fail_first=dbg{id}", retries: 1 }
+  ship: { upstream: shipping, path: "/shipments/s{id}?status=500", optional: true }
+response: { id: user.id, orders: orders.orders }
+"""
+
+
+def test_debug_view_for_operators():
+    up = harness.Upstream()
+    aport = harness.free_port()
+    prof = harness.upstream_profile("t", up.url, extra="cache: {}")
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"d.yaml": DEBUGGED}}},
+                     extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": TOKEN})
+    st, h, body = harness.request(b.port, "GET", "/dbg/1", headers={"X-Bffd-Debug": TOKEN})
+    eq(st, 200, body)
+    view = json.loads(h["x-bffd-debug"])
+    src = {s["name"]: s for s in view["sources"]}
+    eq((src["user"]["state"], src["user"]["upstream"], src["user"]["calls"], src["user"]["cached"]),
+       ("done", "users", 1, 0))
+    check(src["user"]["bytes"] > 100 and src["user"]["ms"] >= 0, src["user"])
+    eq((src["orders"]["attempts"], src["orders"]["status"]), (2, 200), "one retry after the 503")
+    eq((src["ship"]["state"], src["ship"]["status"], src["ship"]["reason"]),
+       ("failed", 500, "bad status"))
+    eq(view["delivered"], len(body))
+    st, h, _ = harness.request(b.port, "GET", "/dbg/1", headers={"X-Bffd-Debug": TOKEN})
+    eq(json.loads(h["x-bffd-debug"])["sources"][0]["cached"], 1, "the source cache answered")
+    for bad in ("wrong-token-0123456789", ""):
+        st, h, _ = harness.request(b.port, "GET", "/dbg/2", headers={"X-Bffd-Debug": bad})
+        check("x-bffd-debug" not in h, "only with the admin token")
+    plain = harness.Bffd({"t": {"profile": prof, "endpoints": {"d.yaml": DEBUGGED}}})
+    st, h, _ = harness.request(plain.port, "GET", "/dbg/3", headers={"X-Bffd-Debug": TOKEN})
+    check("x-bffd-debug" not in h, "no admin listener, no debug view")
+
+
 AUTHED = """
 endpoint: GET /private
 auth: required
@@ -244,6 +281,7 @@ if __name__ == "__main__":
     harness.Runner().run([
         test_metrics_move_with_requests_and_labels_stay_bounded,
         test_upstream_breaker_and_cache_metrics,
+        test_debug_view_for_operators,
         test_cors_preflight_and_headers_on_every_answer,
         test_gzip_negotiated_with_a_minimum_size,
         test_ip_lists_behind_trusted_proxies,
