@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages bffd needs to build, test, benchmark and run the demo.
 # Only what is missing is installed; `apt-get update` runs first when anything is.
+# haproxy: the load balancer the two-instance test puts in front of two bffd processes (its
+# packaged service, if the init system starts it, listens nowhere with Debian's default config;
+# the test runs its own haproxy with its own configuration).
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
 libh2o-evloop-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev libssl-dev
-redis-server python3 python3-yaml python3-jsonschema curl openssl nghttp2-client wrk"
+redis-server python3 python3-yaml python3-jsonschema curl openssl nghttp2-client wrk haproxy"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
