@@ -157,6 +157,22 @@ static int load_schema(graph_loader_t *gl, const bff_yaml_node_t *root)
     return ret;
 }
 
+/* `batching: { max: N }`: a POST body may be an array of up to N operations (off by default:
+ * one request then costs up to N operations' work). */
+static int load_batching(graph_loader_t *gl, const bff_yaml_node_t *root)
+{
+    const bff_yaml_node_t *node = bff_yaml_get(root, "batching");
+    if (node == NULL)
+        return 0;
+    static const char *const keys[] = {"max", NULL};
+    int64_t max = 0;
+    if (bff_yaml_check_map(gl->diag, node, "batching", keys) != 0 ||
+        bff_yaml_get_int(gl->diag, node, "max", 1, 1, 100, &max) != 0)
+        return -1;
+    gl->graph->batch_max = (unsigned)max;
+    return 0;
+}
+
 static int load_limits(graph_loader_t *gl, const bff_yaml_node_t *root)
 {
     bff_gql_graph_t *g = gl->graph;
@@ -297,6 +313,66 @@ static int load_guard(graph_loader_t *gl, const bff_yaml_node_t *def)
     return 0;
 }
 
+/* A source batched over parents (`batch.items: parent.KEY`) answers many parents with one call
+ * and needs `match` to hand each parent its element of the answer; `match` means nothing
+ * elsewhere. */
+static int load_batch(graph_loader_t *gl, const bff_yaml_node_t *key, const bff_yaml_node_t *match)
+{
+    bff_gql_resolver_t *res = gl->res;
+    const bff_source_t *src = res->kind == BFF_GQL_RESOLVE_SOURCE ? res->plan.sources : NULL;
+    if (src == NULL || src->mode != BFF_SOURCE_BATCH || src->items.root == NULL ||
+        strcmp(src->items.root, "parent") != 0) {
+        if (match == NULL)
+            return 0;
+        bff_yaml_error(gl->diag, match,
+                       "%s: 'match' goes with a source batched over parents "
+                       "(batch: { items: parent.KEY })",
+                       res->name);
+        return -1;
+    }
+    if (match == NULL) {
+        bff_yaml_error(gl->diag, key,
+                       "%s is batched over parents: add 'match: { list: response.PATH, key: "
+                       "MEMBER }' to give each parent its element of the answer",
+                       res->name);
+        return -1;
+    }
+    if (src->items.nsteps != 1 || src->items.steps[0].kind != BFF_JPATH_FIELD) {
+        bff_yaml_error(gl->diag, key, "%s: batch.items is parent.MEMBER, the parent's key",
+                       res->name);
+        return -1;
+    }
+    if (res->parent_whole || res->nparent_fields != 1) {
+        bff_yaml_error(gl->diag, key,
+                       "%s is batched over parent.%s: it may read nothing else of the parent "
+                       "(one call serves many parents)",
+                       res->name, src->items.steps[0].name);
+        return -1;
+    }
+    static const char *const keys[] = {"list", "key", NULL};
+    const char *list = "response", *member = NULL;
+    if (bff_yaml_check_map(gl->diag, match, "match", keys) != 0 ||
+        bff_yaml_get_str(gl->diag, match, "list", 0, &list) != 0 ||
+        bff_yaml_get_str(gl->diag, match, "key", 1, &member) != 0)
+        return -1;
+    const char *err = NULL;
+    if (bff_jpath_parse(list, strlen(list), &res->match_list, &err) != 0 ||
+        strcmp(res->match_list.root, "response") != 0 || res->match_list.multi) {
+        bff_yaml_error(gl->diag, bff_yaml_get(match, "list"),
+                       "match.list is a path into the answer, e.g. response.products%s%s",
+                       err != NULL ? ": " : "", err != NULL ? err : "");
+        return -1;
+    }
+    if (member[0] == '\0' || strpbrk(member, ".[]{} ") != NULL) {
+        bff_yaml_error(gl->diag, bff_yaml_get(match, "key"),
+                       "match.key is the elements' member holding the key, e.g. id");
+        return -1;
+    }
+    res->match_key = bff_strdup(member);
+    res->batch_key = bff_strdup(src->items.steps[0].name);
+    return 0;
+}
+
 static int load_resolver(graph_loader_t *gl, const bff_yaml_node_t *key, const bff_yaml_node_t *def)
 {
     bff_gql_graph_t *g = gl->graph;
@@ -328,16 +404,17 @@ static int load_resolver(graph_loader_t *gl, const bff_yaml_node_t *key, const b
     }
     res->field = field;
     gl->is_root_field = type == g->schema->query || type == g->schema->mutation;
-    const bff_yaml_node_t *source = NULL, *value = def;
+    const bff_yaml_node_t *source = NULL, *value = def, *match = NULL;
     int guard_only = 0;
     if (def->kind == BFF_YAML_MAP &&
         (bff_yaml_get(def, "source") != NULL || bff_yaml_get(def, "value") != NULL ||
          bff_yaml_get(def, "scopes") != NULL || bff_yaml_get(def, "auth") != NULL)) {
-        static const char *const keys[] = {"source", "value", "scopes", "auth", NULL};
+        static const char *const keys[] = {"source", "value", "scopes", "auth", "match", NULL};
         if (bff_yaml_check_map(gl->diag, def, "a resolver", keys) != 0 || load_guard(gl, def) != 0)
             return -1;
         source = bff_yaml_get(def, "source");
         value = bff_yaml_get(def, "value");
+        match = bff_yaml_get(def, "match");
         guard_only = source == NULL && value == NULL;
     } else if (def->kind == BFF_YAML_MAP) {
         bff_yaml_error(gl->diag, def,
@@ -388,7 +465,25 @@ static int load_resolver(graph_loader_t *gl, const bff_yaml_node_t *key, const b
         bff_yaml_error(gl->diag, key, "%s is a root field: it has no parent object", key->str);
         ret = -1;
     }
+    if (ret == 0)
+        ret = load_batch(gl, key, match);
     return ret;
+}
+
+static void resolver_dispose(bff_gql_resolver_t *res)
+{
+    bff_plan_dispose(&res->plan);
+    bff_shape_free(res->value);
+    free(res->name);
+    for (size_t k = 0; k != res->nparent_fields; ++k)
+        free(res->parent_fields[k]);
+    free(res->parent_fields);
+    for (size_t k = 0; k != res->nscopes; ++k)
+        free(res->scopes[k]);
+    free(res->scopes);
+    free(res->batch_key);
+    bff_jpath_dispose(&res->match_list);
+    free(res->match_key);
 }
 
 static int compare_trusted(const void *a, const void *b)
@@ -537,15 +632,7 @@ static int load_resolvers(graph_loader_t *gl, const bff_yaml_node_t *root)
         gl->res = g->resolvers + g->nresolvers;
         if (load_resolver(gl, map->keys[i], map->items[i]) != 0) {
             ret = -1;
-            bff_plan_dispose(&gl->res->plan);
-            bff_shape_free(gl->res->value);
-            free(gl->res->name);
-            for (size_t k = 0; k != gl->res->nparent_fields; ++k)
-                free(gl->res->parent_fields[k]);
-            free(gl->res->parent_fields);
-            for (size_t k = 0; k != gl->res->nscopes; ++k)
-                free(gl->res->scopes[k]);
-            free(gl->res->scopes);
+            resolver_dispose(gl->res);
             memset(gl->res, 0, sizeof(*gl->res));
             continue;
         }
@@ -572,10 +659,10 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     g->file = bff_strdup(file);
     graph_loader_t gl = {.graph = g, .diag = diag, .env = env};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
-    static const char *const keys[] = {"path",    "schema", "hide",      "introspection",
-                                       "timeout", "limits", "resolvers", "trusted_documents",
-                                       "cache",   "auth",   "scopes",    "rate_limit",
-                                       NULL};
+    static const char *const keys[] = {"path",     "schema", "hide",      "introspection",
+                                       "timeout",  "limits", "resolvers", "trusted_documents",
+                                       "cache",    "auth",   "scopes",    "rate_limit",
+                                       "batching", NULL};
     int ret = bff_yaml_check_map(diag, root, "graph.yaml", keys);
     const char *path = "/graphql";
     ret |= bff_yaml_get_str(diag, root, "path", 0, &path);
@@ -588,6 +675,7 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
     ret |= bff_yaml_get_bool(diag, root, "introspection", &g->introspection);
     ret |= bff_yaml_get_duration_ms(diag, root, "timeout", &g->timeout_ms);
     ret |= load_limits(&gl, root);
+    ret |= load_batching(&gl, root);
     ret |= bff_access_parse(root, diag, &g->access);
     const bff_yaml_node_t *cache = bff_yaml_get(root, "cache");
     ret |= bff_cache_policy_parse(cache, diag, &g->cache, NULL);
@@ -612,17 +700,8 @@ void bff_gql_graph_free(bff_gql_graph_t *g)
 {
     if (g == NULL)
         return;
-    for (size_t i = 0; i != g->nresolvers; ++i) {
-        bff_plan_dispose(&g->resolvers[i].plan);
-        bff_shape_free(g->resolvers[i].value);
-        free(g->resolvers[i].name);
-        for (size_t k = 0; k != g->resolvers[i].nparent_fields; ++k)
-            free(g->resolvers[i].parent_fields[k]);
-        free(g->resolvers[i].parent_fields);
-        for (size_t k = 0; k != g->resolvers[i].nscopes; ++k)
-            free(g->resolvers[i].scopes[k]);
-        free(g->resolvers[i].scopes);
-    }
+    for (size_t i = 0; i != g->nresolvers; ++i)
+        resolver_dispose(g->resolvers + i);
     free(g->resolvers);
     for (size_t i = 0; i != g->nrequest_headers; ++i)
         free(g->request_headers[i]);

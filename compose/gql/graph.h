@@ -49,6 +49,12 @@ typedef struct st_bff_gql_resolver_t {
     int needs_principal;
     char **scopes;
     size_t nscopes;
+    /* Batched across parents (`source.batch.items: parent.KEY` with `match`): one call carries
+     * the keys of every parent the walk has met, and each parent takes the element of the
+     * answer's `match.list` whose `match.key` member equals its own key (compared as text). */
+    char *batch_key;        /* the parent's member (KEY); NULL = not batched */
+    bff_jpath_t match_list; /* rooted at `response`: where the answer's elements are */
+    char *match_key;        /* the elements' member holding the key */
 } bff_gql_resolver_t;
 
 typedef struct st_bff_gql_graph_t {
@@ -61,6 +67,7 @@ typedef struct st_bff_gql_graph_t {
     uint64_t timeout_ms;  /* an operation's deadline; 0 = the profile's request_timeout */
     unsigned max_calls;   /* upstream calls one operation may make */
     unsigned concurrency; /* calls of one operation in flight at once */
+    unsigned batch_max;   /* operations one POST may carry as a JSON array; 0 = no batches */
     bff_gql_parse_limits_t parse_limits;
     bff_gql_validate_limits_t validate_limits;
     char **request_headers; /* lower-cased headers the templates read */

@@ -46,7 +46,7 @@ static void table_insert(bff_gql_run_t *run, gql_call_t *c)
 }
 
 /* The call's value from its materialized JSON (NULL = null). */
-static void set_value(gql_call_t *c, const char *json, size_t len)
+void bff_gql_call_set_value(gql_call_t *c, const char *json, size_t len)
 {
     if (json == NULL)
         return;
@@ -60,36 +60,10 @@ static void set_value(gql_call_t *c, const char *json, size_t len)
     }
 }
 
-static void maybe_finish(bff_gql_run_t *run);
-
-static void on_exec_done(void *data, bff_exec_t *exec)
+int bff_gql_exec_settle(bff_gql_run_t *run, bff_exec_t *exec, const char **err, long *status,
+                        char *detail, size_t detail_size)
 {
-    gql_call_t *c = data;
-    bff_gql_run_t *run = c->run;
     const bff_source_outcome_t *o = bff_exec_outcome(exec, 0);
-    c->status = o->status;
-    c->upstream = c->res->plan.sources[0].upstream;
-    if (bff_exec_state(exec) == BFF_EXEC_COMPLETE) {
-        bff_shape_env_t env = bff_exec_env(exec);
-        if (c->res->value != NULL) {
-            bff_jwrite_t w;
-            bff_jwrite_init(&w, 1024, (size_t)64 << 20);
-            bff_shape_eval(c->res->value, &env, &w);
-            if (bff_jwrite_done(&w) == 0)
-                set_value(c, w.buf, w.len);
-            bff_jwrite_dispose(&w);
-        } else if (env.source_docs[0] != NULL) {
-            size_t len;
-            const char *raw = bff_jdoc_raw(env.source_docs[0], env.source_roots[0], &len);
-            set_value(c, raw, len);
-        }
-    } else if (o->respond_status == 404 || o->status == 404) {
-        /* Not found: for a field, null (GraphQL has no 404), not an error. */
-    } else {
-        c->err = o->err != NULL ? o->err : bff_err_upstream_transport;
-        snprintf(c->detail, sizeof(c->detail), "%s", o->detail);
-        ++run->failed;
-    }
     int max_age;
     unsigned flags;
     bff_exec_cache_hints(exec, &max_age, &flags);
@@ -97,12 +71,45 @@ static void on_exec_done(void *data, bff_exec_t *exec)
         ((run->cache_flags & BFF_CC_MAX_AGE) == 0 || max_age < run->cache_max_age))
         run->cache_max_age = max_age;
     run->cache_flags |= flags;
+    *status = o->status;
+    if (bff_exec_state(exec) == BFF_EXEC_COMPLETE)
+        return 0;
+    if (o->respond_status == 404 || o->status == 404)
+        return 1; /* not found: for a field, null (GraphQL has no 404), not an error */
+    *err = o->err != NULL ? o->err : bff_err_upstream_transport;
+    snprintf(detail, detail_size, "%s", o->detail);
+    return -1;
+}
+
+static void on_exec_done(void *data, bff_exec_t *exec)
+{
+    gql_call_t *c = data;
+    bff_gql_run_t *run = c->run;
+    c->upstream = c->res->plan.sources[0].upstream;
+    int settled = bff_gql_exec_settle(run, exec, &c->err, &c->status, c->detail, sizeof(c->detail));
+    if (settled < 0) {
+        ++run->failed;
+    } else if (settled == 0) {
+        bff_shape_env_t env = bff_exec_env(exec);
+        if (c->res->value != NULL) {
+            bff_jwrite_t w;
+            bff_jwrite_init(&w, 1024, (size_t)64 << 20);
+            bff_shape_eval(c->res->value, &env, &w);
+            if (bff_jwrite_done(&w) == 0)
+                bff_gql_call_set_value(c, w.buf, w.len);
+            bff_jwrite_dispose(&w);
+        } else if (env.source_docs[0] != NULL) {
+            size_t len;
+            const char *raw = bff_jdoc_raw(env.source_docs[0], env.source_roots[0], &len);
+            bff_gql_call_set_value(c, raw, len);
+        }
+    }
     c->state = GQL_CALL_DONE;
     c->exec = NULL;
     bff_exec_destroy(exec);
     --run->running;
     run->dirty = 1;
-    maybe_finish(run);
+    bff_gql_run_settle(run);
 }
 
 static void launch(bff_gql_run_t *run, gql_call_t *c)
@@ -138,7 +145,7 @@ static void pump_queue(bff_gql_run_t *run)
     }
 }
 
-static void fail_call(bff_gql_run_t *run, gql_call_t *c, const char *err, const char *detail)
+void bff_gql_call_fail(bff_gql_run_t *run, gql_call_t *c, const char *err, const char *detail)
 {
     c->state = GQL_CALL_DONE;
     c->err = err;
@@ -175,7 +182,7 @@ gql_call_t *bff_gql_call_get(bff_gql_run_t *run, const bff_gql_resolver_t *res, 
             bff_jwrite_init(&w, 256, (size_t)64 << 20);
             bff_shape_eval(res->value, &env, &w);
             if (bff_jwrite_done(&w) == 0)
-                set_value(c, w.buf, w.len);
+                bff_gql_call_set_value(c, w.buf, w.len);
             bff_jwrite_dispose(&w);
         }
         bff_jdoc_dispose(&req);
@@ -184,13 +191,17 @@ gql_call_t *bff_gql_call_get(bff_gql_run_t *run, const bff_gql_resolver_t *res, 
     }
     c->counted = 1;
     if (run->expired) {
-        fail_call(run, c, bff_err_upstream_timeout, "the operation's deadline passed");
+        bff_gql_call_fail(run, c, bff_err_upstream_timeout, "the operation's deadline passed");
+        return c;
+    }
+    if (res->batch_key != NULL) { /* counted per batch when the pass ends */
+        bff_gql_batch_wait(run, c);
         return c;
     }
     if (run->made >= run->conf.graph->max_calls) {
-        fail_call(run, c, bff_gql_err_call_limit,
-                  "the operation needs more upstream calls "
-                  "than this endpoint allows");
+        bff_gql_call_fail(run, c, bff_gql_err_call_limit,
+                          "the operation needs more upstream calls "
+                          "than this endpoint allows");
         return c;
     }
     ++run->made;
@@ -206,17 +217,20 @@ gql_call_t *bff_gql_call_get(bff_gql_run_t *run, const bff_gql_resolver_t *res, 
 
 /* Plans until stable: each pass may start calls whose inputs a previous pass made ready
  * (computed values land at once); calls landing during a pass ask for another. */
-static void maybe_finish(bff_gql_run_t *run)
+void bff_gql_run_settle(bff_gql_run_t *run)
 {
     if (run->walking || run->done)
         return;
     run->walking = 1;
     int pending;
     do {
-        run->dirty = 0;
-        pump_queue(run);
-        pending = bff_gql_walk(run, NULL);
-    } while (run->dirty);
+        do {
+            run->dirty = 0;
+            pump_queue(run);
+            pending = bff_gql_walk(run, NULL);
+        } while (run->dirty);
+        /* The pass has met every parent it can see: their batched calls go out together. */
+    } while (bff_gql_batch_flush(run) && run->dirty);
     run->walking = 0;
     if (pending || run->running != 0 || run->queue_head != run->nqueue)
         return;
@@ -259,7 +273,7 @@ bff_gql_run_t *bff_gql_run_create(const bff_gql_run_conf_t *conf)
 
 void bff_gql_run_start(bff_gql_run_t *run)
 {
-    maybe_finish(run);
+    bff_gql_run_settle(run);
 }
 
 void bff_gql_run_expire(bff_gql_run_t *run)
@@ -273,13 +287,15 @@ void bff_gql_run_expire(bff_gql_run_t *run)
         if (c == NULL)
             continue;
         if (c->state == GQL_CALL_QUEUED)
-            fail_call(run, c, bff_err_upstream_timeout, "the operation's deadline passed");
-        else if (c->state == GQL_CALL_RUNNING)
+            bff_gql_call_fail(run, c, bff_err_upstream_timeout, "the operation's deadline passed");
+        else if (c->state == GQL_CALL_RUNNING && c->exec != NULL)
             bff_exec_expire(c->exec, "the operation's deadline passed");
     }
+    bff_gql_batch_expire(run);
+    run->nbatch_wait = 0;
     run->queue_head = run->nqueue;
     run->walking = 0;
-    maybe_finish(run);
+    bff_gql_run_settle(run);
 }
 
 void bff_gql_run_destroy(bff_gql_run_t *run)
@@ -297,8 +313,10 @@ void bff_gql_run_destroy(bff_gql_run_t *run)
         free(c->key);
         free(c);
     }
+    bff_gql_batch_destroy_all(run);
     free(run->table);
     free(run->queue);
+    free(run->batch_wait);
     for (size_t i = 0; i != run->nerrors; ++i)
         free(run->errors[i].json);
     free(run->errors);

@@ -28,7 +28,13 @@ typedef struct st_gql_call_t {
     char detail[200]; /* for clients (never a host or URL) */
     size_t upstream;  /* for the error's `upstream` */
     int counted;      /* an upstream call (counts against max_calls) */
+    /* A resolver batched over parents: its key (parent.KEY, raw JSON) and arguments, both
+     * inside `key`; calls of one resolver with equal arguments share a batch. */
+    const char *item, *args;
+    size_t item_len, args_len;
 } gql_call_t;
+
+typedef struct st_gql_batch_t gql_batch_t;
 
 typedef struct st_gql_error_t {
     char *json; /* one complete error object */
@@ -49,6 +55,9 @@ struct st_bff_gql_run_t {
     size_t table_cap, ncalls;
     gql_call_t **queue; /* waiting for a free slot, in order */
     size_t nqueue, queue_cap, queue_head;
+    gql_call_t **batch_wait; /* batched calls met by the current planning pass */
+    size_t nbatch_wait, batch_wait_cap;
+    gql_batch_t *batches; /* batches in flight */
     size_t running, made, failed;
     int cache_max_age;    /* the shortest Cache-Control max-age of the calls (BFF_CC_MAX_AGE) */
     unsigned cache_flags; /* BFF_CC_* any call's Cache-Control set */
@@ -66,6 +75,26 @@ struct st_bff_gql_run_t {
 };
 
 extern const char bff_gql_err_call_limit[]; /* the operation reached max_calls */
+
+/** Marks a call failed with a bff_err_* reason (or one of ours) and a client-safe detail. */
+void bff_gql_call_fail(bff_gql_run_t *run, gql_call_t *c, const char *err, const char *detail);
+/** Sets a call's value from materialized JSON (NULL = null). */
+void bff_gql_call_set_value(gql_call_t *c, const char *json, size_t len);
+/** Settles a finished executor run's outcome into the run's failure count and cache hints;
+ * returns 0 when the source answered, 1 for a 404 (null, no error), -1 when it failed (then
+ * *err and detail are set). */
+int bff_gql_exec_settle(bff_gql_run_t *run, bff_exec_t *exec, const char **err, long *status,
+                        char *detail, size_t detail_size);
+/** Plans again (a call landed): starts what became ready; on_done once nothing is pending. */
+void bff_gql_run_settle(bff_gql_run_t *run);
+
+/** run_batch.c: a batched call waits for the end of the planning pass. */
+void bff_gql_batch_wait(bff_gql_run_t *run, gql_call_t *c);
+/** Sends the calls waiting into batches; returns 1 when any was waiting. */
+int bff_gql_batch_flush(bff_gql_run_t *run);
+/** The deadline passed: batches in flight fail as timeouts. */
+void bff_gql_batch_expire(bff_gql_run_t *run);
+void bff_gql_batch_destroy_all(bff_gql_run_t *run);
 
 /** Finds or starts the call for (res, key); never NULL. */
 gql_call_t *bff_gql_call_get(bff_gql_run_t *run, const bff_gql_resolver_t *res, const char *key,

@@ -27,6 +27,7 @@
 #include "server/core/digest.h"
 #include "server/stage/graphql.h"
 #include "server/stage/graphql_cache.h"
+#include "server/stage/graphql_internal.h"
 #include "server/stage/graphql_refresh.h"
 #include "server/stage/graphql_request.h"
 #include "server/stage/pipeline.h"
@@ -45,84 +46,11 @@ typedef struct st_gql_state_t {
     bff_gql_run_t *run;    /* NULL once answered */
     int response_json;     /* answer as application/graphql-response+json */
     int rest;              /* a REST route running a stored operation: answer its data */
+    gql_batch_t *batch;    /* an element of a batch: its answer goes there */
+    size_t index;
     uint64_t deadline_at;
     bff_timer_t deadline_timer;
 } gql_state_t;
-
-/* ---- answers without execution ---- */
-
-static void write_errors(bff_jwrite_t *w, const bff_gql_errors_t *errs, const char *code)
-{
-    bff_jwrite_key(w, H2O_STRLIT("errors"));
-    bff_jwrite_open(w, '[');
-    for (size_t i = 0; i != errs->n; ++i) {
-        const bff_gql_error_t *e = errs->items + i;
-        bff_jwrite_open(w, '{');
-        bff_jwrite_key(w, H2O_STRLIT("message"));
-        bff_jwrite_str(w, e->message, strlen(e->message));
-        if (e->nlocs != 0) {
-            bff_jwrite_key(w, H2O_STRLIT("locations"));
-            bff_jwrite_open(w, '[');
-            for (size_t l = 0; l != e->nlocs; ++l) {
-                bff_jwrite_open(w, '{');
-                bff_jwrite_key(w, H2O_STRLIT("line"));
-                bff_jwrite_int(w, e->locs[l].line);
-                bff_jwrite_key(w, H2O_STRLIT("column"));
-                bff_jwrite_int(w, e->locs[l].column);
-                bff_jwrite_close(w, '}');
-            }
-            bff_jwrite_close(w, ']');
-        }
-        if (code != NULL) {
-            bff_jwrite_key(w, H2O_STRLIT("extensions"));
-            bff_jwrite_open(w, '{');
-            bff_jwrite_key(w, H2O_STRLIT("code"));
-            bff_jwrite_str(w, code, strlen(code));
-            bff_jwrite_close(w, '}');
-        }
-        bff_jwrite_close(w, '}');
-    }
-    bff_jwrite_close(w, ']');
-}
-
-static void send_json(h2o_req_t *req, int status, int response_json, bff_jwrite_t *w)
-{
-    h2o_iovec_t body = h2o_strdup(&req->pool, w->buf, w->len);
-    bff_respond_typed(req, status, bff_status_reason(status), response_json ? type_gql : type_json,
-                      body);
-}
-
-/* {"errors": [...]} with no data: a request that never ran. `status` is for
- * application/graphql-response+json; application/json answers 200 unless the request itself
- * was malformed (`always`). */
-static void respond_errors(bff_req_t *r, int response_json, int status, int always,
-                           const bff_gql_errors_t *errs, const char *code)
-{
-    bff_jwrite_t w;
-    bff_jwrite_init(&w, 512, 1 << 20);
-    bff_jwrite_open(&w, '{');
-    write_errors(&w, errs, code);
-    bff_jwrite_close(&w, '}');
-    send_json(r->req, response_json || always ? status : 200, response_json, &w);
-    bff_jwrite_dispose(&w);
-}
-
-static void respond_message(bff_req_t *r, int response_json, int status, int always,
-                            const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void respond_message(bff_req_t *r, int response_json, int status, int always,
-                            const char *code, const char *fmt, ...)
-{
-    bff_gql_errors_t errs = {0};
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    bff_gql_error_add(&errs, NULL, 0, "%s", msg);
-    respond_errors(r, response_json, status, always, &errs, code);
-    bff_gql_errors_dispose(&errs);
-}
 
 /* ---- the run ---- */
 
@@ -236,6 +164,15 @@ static void on_run_done(void *data, bff_gql_run_t *run)
                                       "\"extensions\":{\"code\":\"RESPONSE_TOO_LARGE\"}}]"));
         bff_jwrite_close(&w, '}');
     }
+    if (s->batch != NULL) { /* the batch answers when its last element is in */
+        s->r->log_partial |= bff_gql_run_error_count(run) != 0;
+        gql_batch_t *batch = s->batch;
+        size_t index = s->index;
+        stop(s);
+        bff_gql_batch_put(batch, index, w.buf, w.len);
+        bff_jwrite_dispose(&w);
+        return;
+    }
     s->r->log_partial = bff_gql_run_error_count(run) != 0;
     if (s->rest) {
         respond_rest(s->r, &w);
@@ -249,7 +186,7 @@ static void on_run_done(void *data, bff_gql_run_t *run)
         if (s->r->cache == NULL ||
             !bff_cache_on_answer(s->r, 200, s->response_json ? type_gql : type_json, body,
                                  !s->r->log_partial, max_age, flags))
-            send_json(s->r->req, 200, s->response_json, &w);
+            bff_gql_send_json(s->r->req, 200, s->response_json, &w);
     }
     bff_jwrite_dispose(&w);
     stop(s);
@@ -309,10 +246,13 @@ static uint64_t run_timeout(const bff_req_t *r, const bff_gql_graph_t *g, int re
 
 /* Runs `op` of `doc` with the coerced variables; `entry` (may be NULL) is a cache reference
  * the run keeps until the request ends. */
-static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gql_cached_t *entry,
-                                  const bff_gql_document_t *doc, const bff_gql_operation_t *op,
-                                  const char *vars, size_t vars_len, int rj, int rest)
+static bff_stage_result_t run_now(const gql_out_t *o, const bff_gql_graph_t *g,
+                                  bff_gql_cached_t *entry, const bff_gql_document_t *doc,
+                                  const bff_gql_operation_t *op, const char *vars, size_t vars_len,
+                                  int rest)
 {
+    bff_req_t *r = o->r;
+    int rj = o->response_json;
     h2o_req_t *req = r->req;
     gql_state_t *s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), on_dispose);
     memset(s, 0, sizeof(*s));
@@ -323,6 +263,8 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
     s->doc = entry;
     s->response_json = rj;
     s->rest = rest;
+    s->batch = o->batch;
+    s->index = o->index;
     char id_line[160], trace_line[80];
     const char *traceparent = bff_req_traceparent(r);
     snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
@@ -358,7 +300,7 @@ static bff_stage_result_t run_now(bff_req_t *r, const bff_gql_graph_t *g, bff_gq
     s->run = bff_gql_run_create(&conf);
     bff_jwrite_dispose(&hdrs);
     if (s->run == NULL) {
-        respond_message(r, rj, 400, 1, "BAD_REQUEST", "The variables could not be read.");
+        bff_gql_answer_message(o, 400, 1, "BAD_REQUEST", "The variables could not be read.");
         return BFF_STAGE_RESPONDED;
     }
     bff_worker_t *w = r->site->worker;
@@ -392,7 +334,8 @@ static bff_stage_result_t run_pending(bff_req_t *r)
     gql_pending_t *gp = r->graphql;
     bff_gql_cached_t *entry = gp->entry;
     gp->entry = NULL;
-    return run_now(r, gp->g, entry, gp->doc, gp->op, gp->vars.base, gp->vars.len, gp->rj, 0);
+    gql_out_t out = {r, gp->rj, NULL, 0};
+    return run_now(&out, gp->g, entry, gp->doc, gp->op, gp->vars.base, gp->vars.len, 0);
 }
 
 static void resume_pending(bff_req_t *r)
@@ -483,8 +426,10 @@ static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_
                                     const char *vars, size_t vars_len, int rj, int rest)
 {
     bff_cache_t *cache = r->view->caches[r->site->index];
-    if (rest || entry == NULL || cache == NULL || !g->cache.enabled || op->kind != BFF_GQL_QUERY)
-        return run_now(r, g, entry, doc, op, vars, vars_len, rj, rest);
+    if (rest || entry == NULL || cache == NULL || !g->cache.enabled || op->kind != BFF_GQL_QUERY) {
+        gql_out_t out = {r, rj, NULL, 0};
+        return run_now(&out, g, entry, doc, op, vars, vars_len, rest);
+    }
     unsigned char key[32];
     int per_principal = query_key(r, g, entry, op, vars, vars_len, rj, key);
     gql_pending_t *gp = h2o_mem_alloc_shared(&r->req->pool, sizeof(*gp), on_pending_dispose);
@@ -499,6 +444,13 @@ static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_
         bff_cache_lookup(r, cache, &g->cache, key, per_principal, resume_pending,
                          g->cache.has_swr ? refresh_pending : NULL);
     return res == BFF_STAGE_NEXT ? run_pending(r) : res;
+}
+
+bff_stage_result_t bff_gql_run_prepared(const gql_out_t *out, const bff_gql_graph_t *g,
+                                        bff_gql_cached_t *entry, const bff_gql_operation_t *op,
+                                        const char *vars, size_t vars_len)
+{
+    return run_now(out, g, entry, entry->doc, op, vars, vars_len, 0);
 }
 
 bff_stage_result_t bff_graphql_rest(bff_req_t *r, const char *request_doc, size_t len)
@@ -529,161 +481,6 @@ bff_stage_result_t bff_graphql_rest(bff_req_t *r, const char *request_doc, size_
     return res;
 }
 
-/* ---- choosing and checking the operation ---- */
-
-static const bff_gql_operation_t *pick_operation(const bff_gql_document_t *doc, h2o_iovec_t name,
-                                                 char *msg, size_t size)
-{
-    if (name.base == NULL) {
-        if (doc->noperations == 1)
-            return doc->operations;
-        snprintf(msg, size,
-                 doc->noperations == 0 ? "Must provide an operation."
-                                       : "Must provide operation name if query contains multiple "
-                                         "operations.");
-        return NULL;
-    }
-    for (size_t i = 0; i != doc->noperations; ++i)
-        if (doc->operations[i].name != NULL && strlen(doc->operations[i].name) == name.len &&
-            memcmp(doc->operations[i].name, name.base, name.len) == 0)
-            return doc->operations + i;
-    snprintf(msg, size, "Unknown operation named \"%.*s\".", (int)(name.len > 100 ? 100 : name.len),
-             name.base);
-    return NULL;
-}
-
-/* 1 when the document selects __schema or __type anywhere (iteratively: no recursion). */
-static int uses_introspection(const bff_gql_document_t *doc)
-{
-    size_t cap = 64, n = 0;
-    const bff_gql_selection_set_t **stack = malloc(cap * sizeof(*stack));
-    if (stack == NULL)
-        return 1;
-    for (size_t i = 0; i != doc->noperations; ++i)
-        stack[n++] = doc->operations[i].selection_set, n = n < cap ? n : cap - 1;
-    int found = 0;
-    for (size_t i = 0; i != doc->nfragments && n < cap; ++i)
-        stack[n++] = doc->fragments[i].selection_set;
-    while (n != 0 && !found) {
-        const bff_gql_selection_set_t *set = stack[--n];
-        if (set == NULL)
-            continue;
-        for (size_t i = 0; i != set->nitems && !found; ++i) {
-            const bff_gql_selection_t *sel = set->items + i;
-            if (sel->kind == BFF_GQL_FIELD &&
-                (strcmp(sel->name, "__schema") == 0 || strcmp(sel->name, "__type") == 0))
-                found = 1;
-            if (sel->selection_set != NULL) {
-                if (n == cap) {
-                    const bff_gql_selection_set_t **bigger =
-                        realloc(stack, (cap *= 2) * sizeof(*stack));
-                    if (bigger == NULL) {
-                        found = 1;
-                        break;
-                    }
-                    stack = bigger;
-                }
-                stack[n++] = sel->selection_set;
-            }
-        }
-    }
-    free(stack);
-    return found;
-}
-
-/* The sha256 of extensions.persistedQuery (automatic persisted queries, version 1) into
- * `hash`; 0 when there is none, -1 when it is malformed. */
-static int persisted_hash(const bff_gql_params_t *p, char hash[65])
-{
-    if (p->extensions.base == NULL)
-        return 0;
-    bff_jdoc_t d = {0};
-    int ret = 0;
-    if (bff_jdoc_scan(&d, p->extensions.base, p->extensions.len, 4096, 0, NULL, NULL) == 0) {
-        uint32_t pq = bff_jdoc_obj_get(&d, 0, "persistedQuery", 14);
-        if (pq != BFF_JDOC_NONE) {
-            uint32_t h = bff_jdoc_obj_get(&d, pq, "sha256Hash", 10);
-            ret = -1;
-            if (h != BFF_JDOC_NONE && d.toks[h].type == BFF_J_STRING &&
-                d.toks[h].end - d.toks[h].start == 64) {
-                memcpy(hash, d.json + d.toks[h].start, 64);
-                hash[64] = '\0';
-                ret = 1;
-                for (int i = 0; i != 64; ++i)
-                    if (!((hash[i] >= '0' && hash[i] <= '9') || (hash[i] >= 'a' && hash[i] <= 'f')))
-                        ret = -1;
-            }
-        }
-    }
-    bff_jdoc_dispose(&d);
-    return ret;
-}
-
-/* The validated document the request names: by its text or its digest (automatic persisted
- * queries), from the worker's cache or parsed and validated now, and on a trusted-only
- * endpoint one of the trusted documents. NULL after answering. */
-static bff_gql_cached_t *find_document(bff_req_t *r, const bff_gql_graph_t *g,
-                                       const bff_gql_params_t *params, char hash[65], int rj)
-{
-    char persisted[65];
-    int has_persisted = persisted_hash(params, persisted);
-    if (has_persisted < 0) {
-        respond_message(
-            r, rj, 400, 1, "BAD_REQUEST",
-            "extensions.persistedQuery needs a sha256Hash of 64 lower-case hex digits.");
-        return NULL;
-    }
-    if (params->query.base != NULL) {
-        bff_sha256_hex(params->query.base, params->query.len, hash);
-        if (has_persisted && strcmp(hash, persisted) != 0) {
-            respond_message(r, rj, 400, 1, "PERSISTED_QUERY_HASH_MISMATCH",
-                            "provided sha does not match query");
-            return NULL;
-        }
-    } else if (has_persisted) {
-        memcpy(hash, persisted, 65);
-    } else {
-        respond_message(r, rj, 400, 1, "BAD_REQUEST", "The request has no \"query\".");
-        return NULL;
-    }
-    const struct st_bff_gql_trusted_t *trusted = bff_gql_graph_trusted(g, hash);
-    if (g->trusted_only && trusted == NULL) {
-        respond_message(r, rj, 400, 1, "PERSISTED_QUERY_NOT_IN_LIST",
-                        "This endpoint only runs its trusted documents, and this is not one of "
-                        "them.");
-        return NULL;
-    }
-    bff_site_ctx_t *site = r->site;
-    if (site->gql_cache == NULL)
-        site->gql_cache = bff_calloc(1, sizeof(*site->gql_cache));
-    uint64_t generation = r->view->config->generation;
-    bff_gql_cached_t *entry = bff_gql_cache_find(site->gql_cache, hash, g, generation);
-    if (entry != NULL)
-        return entry;
-    const char *text = params->query.base;
-    size_t len = params->query.len;
-    if (text == NULL && trusted != NULL)
-        text = trusted->text, len = trusted->len;
-    if (text == NULL) { /* a persisted query this worker has not seen: the client resends */
-        respond_message(r, rj, 200, 0, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound");
-        return NULL;
-    }
-    bff_gql_errors_t errs = {0};
-    bff_gql_document_t *doc = bff_gql_parse(text, len, &g->parse_limits, &errs);
-    if (doc == NULL) {
-        respond_errors(r, rj, 400, 0, &errs, "GRAPHQL_PARSE_FAILED");
-        bff_gql_errors_dispose(&errs);
-        return NULL;
-    }
-    if (bff_gql_validate(g->schema, doc, &g->validate_limits, &errs) != 0) {
-        respond_errors(r, rj, 400, 0, &errs, "GRAPHQL_VALIDATION_FAILED");
-        bff_gql_errors_dispose(&errs);
-        bff_gql_document_free(doc);
-        return NULL;
-    }
-    return bff_gql_cache_add(site->gql_cache, hash, doc, g, generation);
-}
-
 bff_stage_result_t bff_stage_graphql(bff_req_t *r)
 {
     const bff_gql_graph_t *g = r->profile->graph;
@@ -695,83 +492,44 @@ bff_stage_result_t bff_stage_graphql(bff_req_t *r)
     if (!is_get && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
                        H2O_STRLIT("GET, POST"));
-        respond_message(r, rj, 405, 1, "METHOD_NOT_ALLOWED",
-                        "GraphQL is served over GET and POST.");
+        gql_out_t out = {r, rj, NULL, 0};
+        bff_gql_answer_message(&out, 405, 1, "METHOD_NOT_ALLOWED",
+                               "GraphQL is served over GET and POST.");
         return BFF_STAGE_RESPONDED;
     }
     if (!is_get && req->entity.len > r->profile->max_body_bytes) {
-        respond_message(r, rj, 413, 1, "BAD_REQUEST", "The request body is larger than %llu bytes.",
-                        (unsigned long long)r->profile->max_body_bytes);
+        gql_out_t out = {r, rj, NULL, 0};
+        bff_gql_answer_message(&out, 413, 1, "BAD_REQUEST",
+                               "The request body is larger than %llu bytes.",
+                               (unsigned long long)r->profile->max_body_bytes);
         return BFF_STAGE_RESPONDED;
     }
     bff_gql_params_t params;
     size_t batch;
     char msg[256];
+    gql_out_t out = {r, rj, NULL, 0};
     int status = bff_gql_read_params(req, -1, &batch, &params, msg, sizeof(msg));
-    if (status == 0 && batch != 0) {
+    if (status == 0 && batch != 0 && g->batch_max == 0) {
         status = 400;
         snprintf(msg, sizeof(msg),
                  "Batched operations are not enabled on this endpoint: send one "
                  "operation per request.");
+    } else if (status == 0 && batch > g->batch_max) {
+        status = 400;
+        snprintf(msg, sizeof(msg), "A batch holds at most %u operations on this endpoint.",
+                 g->batch_max);
     }
     if (status != 0) {
-        respond_message(r, rj, status, 1, "BAD_REQUEST", "%s", msg);
+        bff_gql_answer_message(&out, status, 1, "BAD_REQUEST", "%s", msg);
         return BFF_STAGE_RESPONDED;
     }
-    char hash[65];
-    bff_gql_errors_t errs = {0};
-    bff_gql_cached_t *entry = find_document(r, g, &params, hash, rj);
-    if (entry == NULL)
+    if (batch != 0)
+        return bff_gql_batch_start(r, g, batch, rj, is_get);
+    gql_prepared_t p;
+    if (bff_gql_prepare(&out, g, &params, is_get, &p) != 0)
         return BFF_STAGE_RESPONDED;
-    const bff_gql_document_t *doc = entry->doc;
-    if (!g->introspection && uses_introspection(doc)) {
-        respond_message(r, rj, 400, 0, "GRAPHQL_VALIDATION_FAILED",
-                        "GraphQL introspection is not allowed on this endpoint, but the query "
-                        "contained __schema or __type.");
-        goto Refused;
-    }
-    const bff_gql_operation_t *op = pick_operation(doc, params.operation_name, msg, sizeof(msg));
-    if (op == NULL) {
-        respond_message(r, rj, 400, 0, "BAD_REQUEST", "%s", msg);
-        goto Refused;
-    }
-    if (op->kind == BFF_GQL_SUBSCRIPTION) {
-        respond_message(r, rj, 400, 0, "BAD_REQUEST",
-                        "Subscriptions are not supported on this endpoint.");
-        goto Refused;
-    }
-    if (op->kind == BFF_GQL_MUTATION && is_get) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
-        respond_message(r, rj, 405, 1, "METHOD_NOT_ALLOWED",
-                        "Can only perform a mutation operation from a POST request.");
-        goto Refused;
-    }
-    bff_jdoc_t vars_in = {0};
-    if (params.variables.base != NULL &&
-        bff_jdoc_scan(&vars_in, params.variables.base, params.variables.len, 1u << 20, 0, NULL,
-                      NULL) != 0) {
-        bff_jdoc_dispose(&vars_in);
-        respond_message(r, rj, 400, 1, "BAD_REQUEST", "\"variables\" must be a JSON object.");
-        goto Refused;
-    }
-    bff_jwrite_t vars;
-    bff_jwrite_init(&vars, 256, 1u << 20);
-    int bad = bff_gql_coerce_variables(g->schema, op, params.variables.base ? &vars_in : NULL, 0,
-                                       &vars, &errs);
-    bff_jdoc_dispose(&vars_in);
-    if (bad != 0 || bff_jwrite_done(&vars) != 0) {
-        bff_jwrite_dispose(&vars);
-        respond_errors(r, rj, 400, 0, &errs, "BAD_USER_INPUT");
-        goto Refused;
-    }
-    bff_gql_errors_dispose(&errs);
-
-    bff_stage_result_t res = start_run(r, g, entry, entry->doc, op, vars.buf, vars.len, rj, 0);
-    bff_jwrite_dispose(&vars);
+    bff_stage_result_t res =
+        start_run(r, g, p.entry, p.entry->doc, p.op, p.vars.buf, p.vars.len, rj, 0);
+    bff_jwrite_dispose(&p.vars);
     return res;
-
-Refused:
-    bff_gql_errors_dispose(&errs);
-    bff_gql_cache_release(entry);
-    return BFF_STAGE_RESPONDED;
 }

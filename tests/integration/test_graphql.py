@@ -111,9 +111,23 @@ def test_execution_plan_parallel_chained_deduplicated():
     post(bff, q)
     stats = up.stats()
     skus = {i["sku"] for o in orders for i in o["items"]}
-    # One call per distinct product, whatever the number of items naming it; one per order for
-    # the shipments; users, orders, recommendations and notifications once each.
-    eq(stats["requests"], 4 + len(orders) + len(skus), stats)
+    check(len(skus) > 1, orders)
+    # The items' products in one batched call (web binds OrderItem.product with `batch` and
+    # `match`), whatever the number of items naming them; one call per order for the shipments;
+    # users, orders, recommendations and notifications once each.
+    eq(stats["requests"], 4 + len(orders) + 1, stats)
+    batch = [p for p in stats["paths"] if p.startswith("/products")]
+    eq(batch, ["/products"], stats)
+    # The same fields through a per-item binding: one call per distinct product.
+    per_item = web_graph().replace('''      path: "/products?ids={items}"
+      batch: { items: parent.sku, max: 50 }
+    match: { list: response.products, key: id }''', '''      path: "/products/{parent.sku}"''')
+    check(per_item != web_graph(), "the web graph binds OrderItem.product in batches")
+    eq(bff.stop(), 0)
+    up2, bff = start(per_item, upstream=up)
+    up.reset()
+    eq(post(bff, q)[2], doc)
+    eq(up.stats()["requests"], 4 + len(orders) + len(skus), up.stats())
     eq(bff.stop(), 0)
 
 
@@ -371,10 +385,65 @@ def test_stored_operation_as_a_rest_route():
     check("orders.yaml:6:" in out and "Cannot query field \"riskScore\" on type \"User\"" in out, out)
 
 
+def test_batched_requests():
+    up = harness.Upstream()
+    # Off by default: an array body is a 400 naming the reason.
+    _, bff = start(upstream=up)
+    one = {"query": "{ __typename }"}
+    status, _, doc = post(bff, None, raw=json.dumps([one, one]).encode())
+    eq(status, 400)
+    check("not enabled" in doc["errors"][0]["message"], doc)
+    eq(bff.stop(), 0)
+    _, bff = start(web_graph("batching: { max: 3 }\n"), upstream=up)
+    up.reset()
+    batch = [
+        {"query": "query U($id: ID!) { user(id: $id) { id } }", "variables": {"id": "4"}},
+        {"query": "{ user(id: \"5\") { nope } }"},
+        {"query": "{ product(id: \"p-2\") { id } }", "operationName": "X"},
+    ]
+    status, hdrs, doc = post(bff, None, raw=json.dumps(batch).encode())
+    eq((status, hdrs["content-type"]), (200, "application/json"))
+    eq(len(doc), 3, doc)
+    eq(doc[0], {"data": {"user": {"id": "4"}}})
+    check("data" not in doc[1] and "Cannot query field" in doc[1]["errors"][0]["message"], doc)
+    eq(doc[2]["errors"][0]["message"], 'Unknown operation named "X".')
+    eq(up.stats()["requests"], 1, "only the valid operation called an upstream")
+    # Answers keep the batch's order, though the second one (no upstream) is ready first; a batch
+    # with a mutation runs one operation after another (the write, then the read).
+    slow = {"query": "{ user(id: \"6\") { id } }"}
+    status, _, doc = post(bff, None, raw=json.dumps([slow, {"query": "{ __typename }"}]).encode(),
+                          accept="application/graphql-response+json")
+    eq((status, doc), (200, [{"data": {"user": {"id": "6"}}}, {"data": {"__typename": "Query"}}]))
+    write = {"query": "mutation { placeOrder(userId: \"8\", input: {items: [{sku: \"p-1\", qty: 1}]}) "
+                      "{ orderId } }"}
+    read = {"query": "{ user(id: \"8\") { orders(limit: 1) { id } } }"}
+    status, _, doc = post(bff, None, raw=json.dumps([write, read]).encode())
+    eq(status, 200, doc)
+    check(doc[0]["data"]["placeOrder"]["orderId"].startswith("o-8-"), doc)
+    check("errors" not in doc[1], doc)
+    # The cap, an empty batch and an element that is not an object.
+    for raw, want in ((json.dumps([one] * 4), "at most 3 operations"), ("[]", None),
+                      ("[5]", None)):
+        status, _, doc = post(bff, None, raw=raw.encode())
+        if raw == "[5]":
+            eq(status, 200, doc)
+            check(doc[0]["errors"][0]["message"], doc)
+            continue
+        eq(status, 400, raw)
+        check(want is None or want in doc["errors"][0]["message"], doc)
+    eq(bff.stop(), 0)
+
+
 def test_bad_bindings_refused_at_load():
     bad = web_graph().replace("Query.user:\n    source: { upstream: users, path: \"/users/{args.id}\" }",
                               "Query.user:\n    source: { upstream: users, path: \"/users/{args.key}\" }")
     bad += "  User.nickname: parent.nick\n  Nope.field: parent.x\n"
+    bad = bad.replace("    match: { list: response.products, key: id }\n", "")
+    bad = bad.replace('''  Shipment.order:
+    source: { upstream: orders, path: "/orders/{parent.orderId}" }''', '''  Shipment.order:
+    source: { upstream: orders, path: "/orders/{parent.orderId}?c={parent.carrier}",
+              batch: { items: parent.orderId } }
+    match: { key: id }''')
     d = harness.tmpdir()
     os.makedirs(os.path.join(d, "p", "endpoints"))
     up = harness.Upstream()
@@ -387,7 +456,11 @@ def test_bad_bindings_refused_at_load():
     out = r.stdout + r.stderr
     for want in ("Query.user reads args.key, but the field has no argument 'key'",
                  "User.nickname: type User has no field 'nickname'",
-                 "Nope.field: no object type of that name"):
+                 "Nope.field: no object type of that name",
+                 "OrderItem.product is batched over parents: add 'match: { list: response.PATH, "
+                 "key: MEMBER }'",
+                 "Shipment.order is batched over parent.orderId: it may read nothing else of "
+                 "the parent"):
         check(want in out, "%r in:\n%s" % (want, out))
     check("graph.yaml:" in out, out)
 
@@ -405,5 +478,6 @@ if __name__ == "__main__":
         test_hidden_fields_and_introspection_off,
         test_persisted_queries_and_trusted_documents,
         test_stored_operation_as_a_rest_route,
+        test_batched_requests,
         test_bad_bindings_refused_at_load,
     ])
