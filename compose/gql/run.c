@@ -60,10 +60,24 @@ void bff_gql_call_set_value(gql_call_t *c, const char *json, size_t len)
     }
 }
 
-int bff_gql_exec_settle(bff_gql_run_t *run, bff_exec_t *exec, const char **err, long *status,
-                        char *detail, size_t detail_size)
+int bff_gql_exec_settle(bff_gql_run_t *run, const bff_gql_resolver_t *res, unsigned parents,
+                        bff_exec_t *exec, const char **err, long *status, char *detail,
+                        size_t detail_size)
 {
     const bff_source_outcome_t *o = bff_exec_outcome(exec, 0);
+    if (run->nrecords == run->records_cap) {
+        run->records_cap = run->records_cap ? run->records_cap * 2 : 8;
+        run->records = bff_realloc(run->records, run->records_cap * sizeof(*run->records));
+    }
+    bff_gql_call_record_t *rec = run->records + run->nrecords++;
+    *rec = (bff_gql_call_record_t){.resolver = res->name,
+                                   .upstream = res->plan.sources[0].upstream,
+                                   .started_us = o->started_us,
+                                   .duration_us = o->duration_us,
+                                   .status = o->status,
+                                   .err = o->state == BFF_SRC_FAILED ? o->err : NULL,
+                                   .parents = parents};
+    bff_exec_call_stats(exec, 0, &rec->stats);
     int max_age;
     unsigned flags;
     bff_exec_cache_hints(exec, &max_age, &flags);
@@ -86,7 +100,8 @@ static void on_exec_done(void *data, bff_exec_t *exec)
     gql_call_t *c = data;
     bff_gql_run_t *run = c->run;
     c->upstream = c->res->plan.sources[0].upstream;
-    int settled = bff_gql_exec_settle(run, exec, &c->err, &c->status, c->detail, sizeof(c->detail));
+    int settled = bff_gql_exec_settle(run, c->res, 1, exec, &c->err, &c->status, c->detail,
+                                      sizeof(c->detail));
     if (settled < 0) {
         ++run->failed;
     } else if (settled == 0) {
@@ -317,6 +332,7 @@ void bff_gql_run_destroy(bff_gql_run_t *run)
     free(run->table);
     free(run->queue);
     free(run->batch_wait);
+    free(run->records);
     for (size_t i = 0; i != run->nerrors; ++i)
         free(run->errors[i].json);
     free(run->errors);
@@ -336,6 +352,12 @@ void bff_gql_run_cache_hints(const bff_gql_run_t *run, int *max_age_s, unsigned 
 {
     *max_age_s = run->cache_flags & BFF_CC_MAX_AGE ? run->cache_max_age : -1;
     *flags = run->cache_flags;
+}
+
+const bff_gql_call_record_t *bff_gql_run_records(const bff_gql_run_t *run, size_t *n)
+{
+    *n = run->nrecords;
+    return run->records;
 }
 
 size_t bff_gql_run_error_count(const bff_gql_run_t *run)

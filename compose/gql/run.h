@@ -46,6 +46,18 @@ typedef struct st_bff_gql_run_conf_t {
     void *data;
 } bff_gql_run_conf_t;
 
+/* One executor run the operation made (a field's call, or one batch of parents' calls), kept for
+ * the request's trace spans and the operators' debug view. */
+typedef struct st_bff_gql_call_record_t {
+    const char *resolver; /* "User.orders" */
+    size_t upstream;      /* index into the profile's upstream list */
+    uint64_t started_us, duration_us;
+    long status;
+    const char *err;  /* NULL = answered (a 404 included) */
+    unsigned parents; /* parents the call served: more than one when batched */
+    bff_exec_call_stats_t stats;
+} bff_gql_call_record_t;
+
 bff_gql_run_t *bff_gql_run_create(const bff_gql_run_conf_t *conf);
 void bff_gql_run_start(bff_gql_run_t *run);
 /** The deadline passed: calls in flight fail as timeouts, no new ones start, on_done runs. */
@@ -54,6 +66,8 @@ void bff_gql_run_destroy(bff_gql_run_t *run);
 
 /** Writes {"data": ..., "errors": [...]} (errors only when there are any). After on_done. */
 void bff_gql_run_write(bff_gql_run_t *run, bff_jwrite_t *out);
+/** The executor runs the operation made, in the order they finished (*n of them). */
+const bff_gql_call_record_t *bff_gql_run_records(const bff_gql_run_t *run, size_t *n);
 /** Errors in the response (after bff_gql_run_write). */
 size_t bff_gql_run_error_count(const bff_gql_run_t *run);
 /** What the upstreams' Cache-Control said over the run's calls, as bff_exec_cache_hints. */

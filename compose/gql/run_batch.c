@@ -127,7 +127,8 @@ static void on_batch_done(void *data, bff_exec_t *exec)
     const char *err = NULL;
     long status = 0;
     char detail[200] = "";
-    int settled = bff_gql_exec_settle(run, exec, &err, &status, detail, sizeof(detail));
+    int settled = bff_gql_exec_settle(run, b->res, (unsigned)b->ncalls, exec, &err, &status, detail,
+                                      sizeof(detail));
     if (settled == 0)
         hand_out(b, exec);
     for (size_t i = 0; i != b->ncalls; ++i) {

@@ -58,6 +58,8 @@ struct st_bff_gql_run_t {
     gql_call_t **batch_wait; /* batched calls met by the current planning pass */
     size_t nbatch_wait, batch_wait_cap;
     gql_batch_t *batches; /* batches in flight */
+    bff_gql_call_record_t *records;
+    size_t nrecords, records_cap;
     size_t running, made, failed;
     int cache_max_age;    /* the shortest Cache-Control max-age of the calls (BFF_CC_MAX_AGE) */
     unsigned cache_flags; /* BFF_CC_* any call's Cache-Control set */
@@ -80,11 +82,12 @@ extern const char bff_gql_err_call_limit[]; /* the operation reached max_calls *
 void bff_gql_call_fail(bff_gql_run_t *run, gql_call_t *c, const char *err, const char *detail);
 /** Sets a call's value from materialized JSON (NULL = null). */
 void bff_gql_call_set_value(gql_call_t *c, const char *json, size_t len);
-/** Settles a finished executor run's outcome into the run's failure count and cache hints;
+/** Settles a finished executor run's outcome into the run's records and cache hints;
  * returns 0 when the source answered, 1 for a 404 (null, no error), -1 when it failed (then
  * *err and detail are set). */
-int bff_gql_exec_settle(bff_gql_run_t *run, bff_exec_t *exec, const char **err, long *status,
-                        char *detail, size_t detail_size);
+int bff_gql_exec_settle(bff_gql_run_t *run, const bff_gql_resolver_t *res, unsigned parents,
+                        bff_exec_t *exec, const char **err, long *status, char *detail,
+                        size_t detail_size);
 /** Plans again (a call landed): starts what became ready; on_done once nothing is pending. */
 void bff_gql_run_settle(bff_gql_run_t *run);
 

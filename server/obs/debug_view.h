@@ -7,6 +7,7 @@
 #define BFF_SERVER_OBS_DEBUG_VIEW_H
 
 #include "compose/exec.h"
+#include "compose/gql/run.h"
 #include "server/http/request.h"
 
 /** 1 when the request asks for the view with the right token (compared in constant time). */
@@ -15,5 +16,8 @@ int bff_debug_requested(bff_req_t *r);
  * out). */
 void bff_debug_explain(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
                        size_t delivered);
+/** The same for a GraphQL operation: one entry per call it made (a resolver's call, or one
+ * batch of parents' calls with their number as `parents`), in the order they finished. */
+void bff_debug_explain_graphql(bff_req_t *r, const bff_gql_run_t *run, size_t delivered);
 
 #endif

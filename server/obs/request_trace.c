@@ -56,6 +56,27 @@ void bff_tracing_note_sources(bff_req_t *r, const bff_plan_t *plan, const bff_ex
     }
 }
 
+void bff_tracing_note_graphql(bff_req_t *r, const bff_gql_run_t *run)
+{
+    size_t n;
+    const bff_gql_call_record_t *recs = bff_gql_run_records(run, &n);
+    if (r->profile->tracing.endpoint == NULL || n == 0)
+        return;
+    bff_traced_source_t *all = h2o_mem_alloc_pool(&r->req->pool, sizeof(*all) * (r->ntraced + n));
+    if (r->ntraced != 0)
+        memcpy(all, r->traced, sizeof(*all) * r->ntraced);
+    for (size_t i = 0; i != n; ++i)
+        all[r->ntraced + i] =
+            (bff_traced_source_t){.name = recs[i].resolver,
+                                  .upstream = r->profile->upstreams[recs[i].upstream].name,
+                                  .started_us = recs[i].started_us,
+                                  .duration_us = recs[i].duration_us,
+                                  .status = recs[i].status,
+                                  .err = recs[i].err};
+    r->traced = all;
+    r->ntraced += n;
+}
+
 static void attr_str(bff_jwrite_t *w, const char *key, const char *v, size_t len)
 {
     bff_jwrite_open(w, '{');

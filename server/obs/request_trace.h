@@ -6,6 +6,7 @@
 #define BFF_SERVER_OBS_REQUEST_TRACE_H
 
 #include "compose/exec.h"
+#include "compose/gql/run.h"
 #include "server/http/request.h"
 
 /** The traceparent this request sends upstream (made once): the client's trace with the
@@ -14,5 +15,8 @@
 const char *bff_req_traceparent(bff_req_t *r);
 /** Notes how each source of `plan` went (names, times, outcome) for the request's spans. */
 void bff_tracing_note_sources(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec);
+/** Notes the calls a GraphQL operation made (one span each, named by the resolver), after
+ * those noted already (a batch's operations add up). */
+void bff_tracing_note_graphql(bff_req_t *r, const bff_gql_run_t *run);
 
 #endif

@@ -23,6 +23,7 @@
 #include "server/fetch/upstream.h"
 #include "server/http/respond.h"
 #include "server/http/trace.h"
+#include "server/obs/debug_view.h"
 #include "server/obs/request_trace.h"
 #include "server/core/digest.h"
 #include "server/stage/graphql.h"
@@ -164,6 +165,9 @@ static void on_run_done(void *data, bff_gql_run_t *run)
                                       "\"extensions\":{\"code\":\"RESPONSE_TOO_LARGE\"}}]"));
         bff_jwrite_close(&w, '}');
     }
+    bff_tracing_note_graphql(s->r, run);
+    if (s->batch == NULL && bff_debug_requested(s->r))
+        bff_debug_explain_graphql(s->r, run, s->rest ? SIZE_MAX : w.len);
     if (s->batch != NULL) { /* the batch answers when its last element is in */
         s->r->log_partial |= bff_gql_run_error_count(run) != 0;
         gql_batch_t *batch = s->batch;

@@ -232,6 +232,14 @@ def get_json(port, path, headers=None):
     return status, hdrs, json.loads(body) if body else None
 
 
+def demo_graph(profile="web", extra=""):
+    """A demo profile's graph.yaml, its schema path made absolute (for a profile in a tmpdir)."""
+    with open(os.path.join(SOURCE_DIR, "bff", profile, "graph.yaml")) as f:
+        text = f.read()
+    shop = os.path.join(SOURCE_DIR, "schemas", "shop.graphql")
+    return text.replace("../../schemas/shop.graphql", shop) + extra
+
+
 def upstream_profile(name, upstream_url, extra_upstream="", upstreams=("users", "orders", "catalog", "notifications", "shipping"), extra=""):
     """A profile.yaml text whose upstreams all point at the demo upstream."""
     lines = ["name: %s" % name, "listen: 127.0.0.1:@PORT@", "access_log: off"]

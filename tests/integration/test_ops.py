@@ -163,6 +163,22 @@ def test_debug_view_for_operators():
     plain = harness.Bffd({"t": {"profile": prof, "endpoints": {"d.yaml": DEBUGGED}}})
     st, h, _ = harness.request(plain.port, "GET", "/dbg/3", headers={"X-Bffd-Debug": TOKEN})
     check("x-bffd-debug" not in h, "no admin listener, no debug view")
+    # GraphQL: one entry per call the operation made; a batched call names the parents it served.
+    g = harness.Bffd({"t": {"profile": prof, "files": {"graph.yaml": harness.demo_graph()}}},
+                     extra_args=["--admin", "127.0.0.1:%d" % harness.free_port()],
+                     env={"BFFD_ADMIN_TOKEN": TOKEN})
+    q = '{ user(id: "3") { orders(limit: 2) { items { sku product { name } } } } }'
+    st, h, body = harness.request(g.port, "POST", "/graphql", body=json.dumps({"query": q}).encode(),
+                                  headers={"Content-Type": "application/json", "X-Bffd-Debug": TOKEN})
+    eq(st, 200, body)
+    skus = {i["sku"] for o in json.loads(body)["data"]["user"]["orders"] for i in o["items"]}
+    view = json.loads(h["x-bffd-debug"])
+    src = {s["name"]: s for s in view["sources"]}
+    eq(sorted(src), ["OrderItem.product", "Query.user", "User.orders"], view)
+    eq((src["OrderItem.product"]["parents"], src["OrderItem.product"]["calls"],
+        src["OrderItem.product"]["upstream"]), (len(skus), 1, "catalog"))
+    eq((src["Query.user"]["state"], src["Query.user"]["status"]), ("done", 200))
+    eq(view["delivered"], len(body))
 
 
 AUTHED = """

@@ -155,6 +155,29 @@ def test_collector_down_costs_nothing():
     eq(dropped, 60, "3 spans per request, all dropped and counted")
 
 
+def test_graphql_calls_get_spans():
+    col = Collector()
+    up = harness.Upstream()
+    extra = "tracing:\n  otlp_endpoint: http://127.0.0.1:%d/v1/traces\n  flush_interval: 100ms\n" % col.port
+    prof = harness.upstream_profile("t", up.url, extra=extra)
+    b = harness.Bffd({"t": {"profile": prof, "files": {"graph.yaml": harness.demo_graph()}}})
+    q = '{ user(id: "3") { name orders(limit: 2) { id items { product { name } } } } }'
+    st, _, body = harness.request(b.port, "POST", "/graphql", body=json.dumps({"query": q}).encode(),
+                                  headers={"Content-Type": "application/json"})
+    eq(st, 200, body)
+    check("errors" not in json.loads(body), body)
+    spans = col.wait(4)
+    server = [s for s in spans if s["kind"] == 2]
+    client = sorted(attrs(s)["bff.source"] for s in spans if s["kind"] == 3)
+    eq((len(server), server[0]["name"]), (1, "POST"))
+    # One span per call the operation made: the items' products are one batched call.
+    eq(client, ["OrderItem.product", "Query.user", "User.orders"], spans)
+    for s in spans:
+        if s["kind"] == 3:
+            eq((s["traceId"], s["parentSpanId"]), (server[0]["traceId"], server[0]["spanId"]))
+    eq(b.stop(), 0)
+
+
 def test_check_rejects_bad_tracing():
     d = harness.tmpdir()
     os.makedirs(os.path.join(d, "endpoints"))
@@ -171,5 +194,6 @@ if __name__ == "__main__":
         test_spans_in_the_clients_trace,
         test_sampling,
         test_collector_down_costs_nothing,
+        test_graphql_calls_get_spans,
         test_check_rejects_bad_tracing,
     ])
