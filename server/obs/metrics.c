@@ -67,6 +67,47 @@ void bff_metrics_request(bff_site_metrics_t *m, const char *route, int status, u
     atomic_fetch_add_explicit(&e->count, 1, memory_order_relaxed);
 }
 
+static size_t bucket_of(uint64_t duration_us)
+{
+    size_t b = 0;
+    while (b != BFF_METRICS_BUCKETS - 1 && duration_us > bounds_us[b])
+        ++b;
+    return b;
+}
+
+void bff_metrics_source(bff_site_metrics_t *m, const char *route, const char *source,
+                        uint64_t duration_us, int failed)
+{
+    if (m == NULL)
+        return;
+    size_t start = (size_t)((fnv(route) ^ fnv(source)) % BFF_METRICS_SOURCES), i = start;
+    bff_source_metrics_t *e = NULL;
+    do {
+        bff_source_metrics_t *c = m->sources + i;
+        if (!atomic_load_explicit(&c->used, memory_order_relaxed)) {
+            snprintf(c->route, sizeof(c->route), "%s", route);
+            snprintf(c->source, sizeof(c->source), "%s", source);
+            atomic_store_explicit(&c->used, 1, memory_order_release);
+            e = c;
+            break;
+        }
+        if (strcmp(c->source, source) == 0 && strcmp(c->route, route) == 0) {
+            e = c;
+            break;
+        }
+        i = (i + 1) % BFF_METRICS_SOURCES;
+    } while (i != start);
+    if (e == NULL) {
+        atomic_fetch_add_explicit(&m->overflow, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&e->buckets[bucket_of(duration_us)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->sum_us, duration_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->count, 1, memory_order_relaxed);
+    if (failed)
+        atomic_fetch_add_explicit(&e->failed, 1, memory_order_relaxed);
+}
+
 const char *const bff_metrics_outcomes[BFF_METRICS_OUTCOMES] = {
     "ok",        "status_4xx",   "status_5xx",    "timeout",    "connect", "transport",
     "too_large", "circuit_open", "bulkhead_full", "overloaded", "other"};
@@ -341,6 +382,91 @@ static void render_upstreams(out_t *o, bff_server_t *s, bff_config_t *config)
     free(sums);
 }
 
+/* One profile's (route, source) pairs summed across workers. */
+typedef struct st_src_sum_t {
+    char route[128], source[64];
+    uint64_t buckets[BFF_METRICS_BUCKETS], sum_us, count, failed;
+} src_sum_t;
+
+static size_t sum_sources(bff_server_t *s, size_t site, src_sum_t *sums)
+{
+    size_t n = 0;
+    for (unsigned w = 0; w != s->nworkers; ++w) {
+        bff_site_metrics_t *m = s->workers[w].sites[site].metrics;
+        for (size_t i = 0; m != NULL && i != BFF_METRICS_SOURCES; ++i) {
+            bff_source_metrics_t *e = m->sources + i;
+            if (!atomic_load_explicit(&e->used, memory_order_acquire))
+                continue;
+            src_sum_t *t = NULL;
+            for (size_t k = 0; k != n && t == NULL; ++k)
+                if (strcmp(sums[k].source, e->source) == 0 && strcmp(sums[k].route, e->route) == 0)
+                    t = sums + k;
+            if (t == NULL) {
+                t = sums + n++;
+                memset(t, 0, sizeof(*t));
+                snprintf(t->route, sizeof(t->route), "%s", e->route);
+                snprintf(t->source, sizeof(t->source), "%s", e->source);
+            }
+            for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b)
+                t->buckets[b] += atomic_load_explicit(&e->buckets[b], memory_order_relaxed);
+            t->sum_us += atomic_load_explicit(&e->sum_us, memory_order_relaxed);
+            t->count += atomic_load_explicit(&e->count, memory_order_relaxed);
+            t->failed += atomic_load_explicit(&e->failed, memory_order_relaxed);
+        }
+    }
+    return n;
+}
+
+static void render_sources(out_t *o, bff_server_t *s, bff_config_t *config)
+{
+    src_sum_t *sums = bff_calloc(BFF_METRICS_SOURCES * s->nworkers + 1, sizeof(*sums));
+    static const char *const heads[] = {
+        "# HELP bffd_source_duration_seconds Time of a route's sources (GraphQL: its resolvers' "
+        "calls), from their start to their value, retries included.\n"
+        "# TYPE bffd_source_duration_seconds histogram\n",
+        "# HELP bffd_source_failures_total A route's sources that failed (an optional one leaves "
+        "a partial answer).\n# TYPE bffd_source_failures_total counter\n"};
+    for (int kind = 0; kind != 2; ++kind) {
+        put(o, "%s", heads[kind]);
+        for (size_t site = 0; site != s->nsites; ++site) {
+            char p[160], r[260], src[140];
+            esc(config->sites[site].profile->name, p, sizeof(p));
+            size_t n = sum_sources(s, site, sums);
+            for (size_t k = 0; k != n; ++k) {
+                src_sum_t *t = sums + k;
+                esc(t->route, r, sizeof(r));
+                esc(t->source, src, sizeof(src));
+                if (kind == 1) {
+                    put(o,
+                        "bffd_source_failures_total{profile=\"%s\",route=\"%s\",source=\"%s\"} "
+                        "%llu\n",
+                        p, r, src, (unsigned long long)t->failed);
+                    continue;
+                }
+                uint64_t cum = 0;
+                for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b) {
+                    cum += t->buckets[b];
+                    char le[24];
+                    if (b != BFF_METRICS_BUCKETS - 1)
+                        snprintf(le, sizeof(le), "%g", (double)bounds_us[b] / 1e6);
+                    else
+                        snprintf(le, sizeof(le), "+Inf");
+                    put(o,
+                        "bffd_source_duration_seconds_bucket{profile=\"%s\",route=\"%s\","
+                        "source=\"%s\",le=\"%s\"} %llu\n",
+                        p, r, src, le, (unsigned long long)cum);
+                }
+                put(o,
+                    "bffd_source_duration_seconds_sum{profile=\"%s\",route=\"%s\",source=\"%s\"} "
+                    "%.6f\nbffd_source_duration_seconds_count{profile=\"%s\",route=\"%s\","
+                    "source=\"%s\"} %llu\n",
+                    p, r, src, (double)t->sum_us / 1e6, p, r, src, (unsigned long long)t->count);
+            }
+        }
+    }
+    free(sums);
+}
+
 /* Cached answers by result, and Redis's state as the workers last saw it. */
 static void render_cache(out_t *o, bff_server_t *s, bff_config_t *config)
 {
@@ -404,7 +530,8 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
         {"bffd_rate_limited_total", "Requests refused by a rate limit (429).", "counter"},
         {"bffd_auth_refused_total", "Requests refused for their credentials (401, 403).",
          "counter"},
-        {"bffd_metrics_routes_dropped_total", "Requests whose route found no metrics slot.",
+        {"bffd_metrics_routes_dropped_total",
+         "Requests (or their sources) whose route (or route and source) found no metrics slot.",
          "counter"},
     };
     for (size_t k = 0; k != sizeof(simple) / sizeof(simple[0]); ++k) {
@@ -428,6 +555,7 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
         }
     }
     render_upstreams(&o, s, config);
+    render_sources(&o, s, config);
     render_cache(&o, s, config);
     put(&o, "# HELP bffd_trace_spans_total Spans sent to the OTLP collector, or dropped (collector "
             "down or slow, queue full).\n# TYPE bffd_trace_spans_total counter\n");

@@ -14,6 +14,7 @@
 #define BFF_METRICS_BUCKETS 12
 #define BFF_METRICS_UPSTREAMS 64 /* distinct upstream names per profile and worker */
 #define BFF_METRICS_OUTCOMES 11  /* see bff_metrics_outcomes */
+#define BFF_METRICS_SOURCES 256  /* distinct (route, source) labels per profile and worker */
 
 typedef struct st_bff_route_metrics_t {
     _Atomic int used; /* set (release) once `route` is written */
@@ -34,6 +35,15 @@ typedef struct st_bff_upstream_metrics_t {
     _Atomic uint64_t breaker_opened; /* transitions to open */
 } bff_upstream_metrics_t;
 
+/* One source of one route (a GraphQL resolver of the GraphQL path) on one worker: how long it
+ * took, and how often it failed. */
+typedef struct st_bff_source_metrics_t {
+    _Atomic int used; /* set (release) once `route` and `source` are written */
+    char route[128], source[64];
+    _Atomic uint64_t buckets[BFF_METRICS_BUCKETS];
+    _Atomic uint64_t sum_us, count, failed;
+} bff_source_metrics_t;
+
 /* The outcome labels of upstream calls, by index. */
 extern const char *const bff_metrics_outcomes[BFF_METRICS_OUTCOMES];
 
@@ -41,6 +51,7 @@ extern const char *const bff_metrics_outcomes[BFF_METRICS_OUTCOMES];
 typedef struct st_bff_site_metrics_t {
     bff_route_metrics_t routes[BFF_METRICS_ROUTES];
     bff_upstream_metrics_t upstreams[BFF_METRICS_UPSTREAMS];
+    bff_source_metrics_t sources[BFF_METRICS_SOURCES];
     _Atomic uint64_t rate_limited, auth_refused, overflow;
     /* Answers of cached endpoints and GraphQL queries. */
     _Atomic uint64_t cache_hit, cache_stale, cache_revalidated, cache_miss;
@@ -57,6 +68,11 @@ void bff_metrics_call(bff_upstream_metrics_t *u, const char *err, long status,
                       uint64_t duration_us);
 /** The worker's breaker of `u` is now in `state` (counts a transition to open). */
 void bff_metrics_breaker(bff_upstream_metrics_t *u, int state);
+
+/** Counts a source of `route` that ran: its time (calls, retries and waits included) and
+ * whether it failed. Only the owning worker calls it. */
+void bff_metrics_source(bff_site_metrics_t *m, const char *route, const char *source,
+                        uint64_t duration_us, int failed);
 
 /** Counts a finished request: its route label ("" = no route), status and duration. */
 void bff_metrics_request(bff_site_metrics_t *m, const char *route, int status,

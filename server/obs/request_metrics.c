@@ -5,7 +5,32 @@
 #include "server/core/clock.h"
 #include "server/cache/cache.h"
 #include "server/obs/metrics.h"
+#include "server/obs/request_metrics.h"
 #include "server/stage/pipeline.h"
+
+void bff_metrics_note_sources(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec)
+{
+    const char *route = r->route.spec != NULL ? r->route.spec->route : "(none)";
+    uint64_t now = bff_now_us();
+    for (size_t s = 0; s != plan->nsources; ++s) {
+        const bff_source_outcome_t *o = bff_exec_outcome(exec, s);
+        if (o->state == BFF_SRC_WAITING)
+            continue;
+        bff_metrics_source(r->site->metrics, route, plan->sources[s].name,
+                           o->duration_us ? o->duration_us : now - o->started_us,
+                           o->state == BFF_SRC_FAILED);
+    }
+}
+
+void bff_metrics_note_graphql(bff_req_t *r, const bff_gql_run_t *run)
+{
+    const char *route = r->route.spec != NULL ? r->route.spec->route : r->profile->graph->path;
+    size_t n;
+    const bff_gql_call_record_t *recs = bff_gql_run_records(run, &n);
+    for (size_t i = 0; i != n; ++i)
+        bff_metrics_source(r->site->metrics, route, recs[i].resolver, recs[i].duration_us,
+                           recs[i].err != NULL);
+}
 
 void bff_metrics_on_end(bff_req_t *r)
 {

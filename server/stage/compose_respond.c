@@ -9,6 +9,7 @@
 #include "server/stage/cache.h"
 #include "server/stage/compose.h"
 #include "server/obs/debug_view.h"
+#include "server/obs/request_metrics.h"
 #include "server/obs/request_trace.h"
 
 #define MAX_RESPONSE_BYTES (8u << 20)
@@ -326,6 +327,7 @@ void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t 
 {
     note_for_log(r, plan, exec);
     bff_tracing_note_sources(r, plan, exec);
+    bff_metrics_note_sources(r, plan, exec);
     int whole = bff_exec_state(exec) == BFF_EXEC_COMPLETE && !bff_exec_partial(exec);
     if (r->cache != NULL && !whole && bff_cache_on_failed(r))
         return; /* a stale answer within stale-if-error */

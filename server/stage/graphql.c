@@ -24,6 +24,7 @@
 #include "server/http/respond.h"
 #include "server/http/trace.h"
 #include "server/obs/debug_view.h"
+#include "server/obs/request_metrics.h"
 #include "server/obs/request_trace.h"
 #include "server/core/digest.h"
 #include "server/stage/graphql.h"
@@ -166,6 +167,7 @@ static void on_run_done(void *data, bff_gql_run_t *run)
         bff_jwrite_close(&w, '}');
     }
     bff_tracing_note_graphql(s->r, run);
+    bff_metrics_note_graphql(s->r, run);
     if (s->batch == NULL && bff_debug_requested(s->r))
         bff_debug_explain_graphql(s->r, run, s->rest ? SIZE_MAX : w.len);
     if (s->batch != NULL) { /* the batch answers when its last element is in */

@@ -123,6 +123,11 @@ def test_upstream_breaker_and_cache_metrics():
     eq((value(s, "bffd_cache_answers_total", profile="t", result="hit"),
         value(s, "bffd_cache_answers_total", profile="t", result="miss")), (1, 4))
     eq(value(s, "bffd_redis_connected", profile="t"), 1)
+    # Per route and source: the 4 misses and 5 failures composed (the hit did not).
+    src = dict(profile="t", route="/flaky/{id}", source="user")
+    eq((value(s, "bffd_source_duration_seconds_count", **src),
+        value(s, "bffd_source_failures_total", **src)), (9, 5))
+    eq(types.get("bffd_source_duration_seconds"), "histogram")
     redis.stop()
     harness.request(b.port, "GET", "/flaky/9")
     eq(value(scrape(aport)[0], "bffd_redis_connected", profile="t"), 0, "Redis went away")
@@ -164,9 +169,9 @@ def test_debug_view_for_operators():
     st, h, _ = harness.request(plain.port, "GET", "/dbg/3", headers={"X-Bffd-Debug": TOKEN})
     check("x-bffd-debug" not in h, "no admin listener, no debug view")
     # GraphQL: one entry per call the operation made; a batched call names the parents it served.
+    gport = harness.free_port()
     g = harness.Bffd({"t": {"profile": prof, "files": {"graph.yaml": harness.demo_graph()}}},
-                     extra_args=["--admin", "127.0.0.1:%d" % harness.free_port()],
-                     env={"BFFD_ADMIN_TOKEN": TOKEN})
+                     extra_args=["--admin", "127.0.0.1:%d" % gport], env={"BFFD_ADMIN_TOKEN": TOKEN})
     q = '{ user(id: "3") { orders(limit: 2) { items { sku product { name } } } } }'
     st, h, body = harness.request(g.port, "POST", "/graphql", body=json.dumps({"query": q}).encode(),
                                   headers={"Content-Type": "application/json", "X-Bffd-Debug": TOKEN})
@@ -179,6 +184,9 @@ def test_debug_view_for_operators():
         src["OrderItem.product"]["upstream"]), (len(skus), 1, "catalog"))
     eq((src["Query.user"]["state"], src["Query.user"]["status"]), ("done", 200))
     eq(view["delivered"], len(body))
+    s, _ = scrape(gport)
+    eq([value(s, "bffd_source_duration_seconds_count", profile="t", route="/graphql", source=n)
+        for n in ("Query.user", "User.orders", "OrderItem.product")], [1, 1, 1], "by resolver")
 
 
 AUTHED = """
