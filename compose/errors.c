@@ -1,6 +1,8 @@
 /* The reason strings of errors.h. */
 #include "compose/errors.h"
 
+#include <stdio.h>
+
 const char bff_err_upstream_timeout[] = "timeout";
 const char bff_err_upstream_connect[] = "connection failed";
 const char bff_err_upstream_status[] = "bad status";
@@ -28,4 +30,16 @@ const char *bff_err_safe_code(const char *reason)
     if (reason == bff_err_partial)
         return "partial";
     return "unavailable"; /* connect, transport, breaker, bulkhead, failed input */
+}
+
+void bff_err_describe(const char *err, long status, char *buf, size_t size)
+{
+    if (err == bff_err_upstream_timeout)
+        snprintf(buf, size, "no response within the time allowed");
+    else if (err == bff_err_upstream_connect)
+        snprintf(buf, size, "cannot connect to the upstream");
+    else if (err == bff_err_upstream_status)
+        snprintf(buf, size, "upstream answered %ld", status);
+    else
+        snprintf(buf, size, "the transfer failed");
 }

@@ -4,6 +4,8 @@
 #ifndef BFF_COMPOSE_ERRORS_H
 #define BFF_COMPOSE_ERRORS_H
 
+#include <stddef.h>
+
 /* Reported by the fetch layer for one upstream exchange. */
 extern const char bff_err_upstream_timeout[];   /* no answer within the time allowed */
 extern const char bff_err_upstream_connect[];   /* connection refused / failed */
@@ -23,5 +25,8 @@ extern const char bff_err_partial[];      /* some for-each items failed, the res
 /** The stable, coarse code a `safe` profile shows instead of `reason`: "timeout",
  * "unavailable", "bad_status", "invalid_body", "bad_request" or "partial". */
 const char *bff_err_safe_code(const char *reason);
+/** The client-facing detail of a fetch failure (timeout, connect, bad status, anything else as
+ * a failed transfer): the fetcher's words, shared with `bffd test`'s recorded failures. */
+void bff_err_describe(const char *err, long status, char *buf, size_t size);
 
 #endif

@@ -14,6 +14,7 @@
 #include "server/core/config.h"
 #include "server/core/server.h"
 #include "server/obs/metrics.h"
+#include "server/spectest/spectest.h"
 
 #define MAX_PROFILES 16
 
@@ -22,6 +23,7 @@ static void usage(FILE *fp)
     fprintf(fp,
             "usage: bffd --profile DIR [--profile DIR ...] [--threads N] [--listen HOST:PORT]\n"
             "       bffd check DIR...\n"
+            "       bffd test DIR... [--filter TEXT]\n"
             "\n"
             "  -p, --profile DIR      serve the BFF profile in DIR (profile.yaml + endpoints/)\n"
             "  -t, --threads N        worker threads (default: number of cores)\n"
@@ -34,6 +36,12 @@ static void usage(FILE *fp)
             "\n"
             "  check DIR...           validate profiles without serving; prints every problem\n"
             "                         as file:line:column: message and exits 1 if any\n"
+            "                         (the spec test case files in DIR/tests included)\n"
+            "  test DIR...            run the spec test cases in DIR/tests/*.yaml without\n"
+            "                         network: recorded upstream answers in, the expected\n"
+            "                         answer out; exits 1 if a case fails, 2 if a file is\n"
+            "                         invalid; --filter TEXT runs the cases whose name or\n"
+            "                         file contains TEXT\n"
             "\n"
             "signals: SIGHUP reloads the profile folders (the running configuration keeps\n"
             "serving if the new one has errors); SIGTERM or SIGINT drain and stop.\n");
@@ -81,6 +89,14 @@ static int cmd_check(int argc, char **argv)
             continue;
         }
         const bff_profile_t *p = c->sites[0].profile;
+        size_t ncases = 0;
+        if (bff_spectest_check(argv[i], p, &diag, &ncases) != 0) {
+            bff_diag_print(&diag);
+            bff_diag_clear(&diag);
+            bff_config_release(c);
+            failed = 1;
+            continue;
+        }
         if (p->graph != NULL)
             printf("%s: ok (profile %s, %zu upstreams, %zu endpoints, GraphQL at %s with %zu "
                    "resolvers)\n",
@@ -90,6 +106,8 @@ static int cmd_check(int argc, char **argv)
             printf("%s: ok (profile %s, %zu upstreams, %zu endpoints)\n", argv[i], p->name,
                    p->nupstreams, p->nendpoints);
         print_cache(p);
+        if (ncases != 0)
+            printf("  spec tests: %zu cases in %s/tests\n", ncases, argv[i]);
         bff_config_release(c);
     }
     return failed ? 1 : 0;
@@ -201,6 +219,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "test") == 0)
+        return bff_spectest_main(argc - 2, argv + 2);
 
     static const struct option longopts[] = {{"profile", required_argument, NULL, 'p'},
                                              {"threads", required_argument, NULL, 't'},

@@ -369,11 +369,11 @@ static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_
     snprintf(log, logsize, "%s: %s", call->inst->conf->url, curl_easy_strerror(code));
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
-        snprintf(detail, size, "no response within the time allowed");
+        bff_err_describe(bff_err_upstream_timeout, 0, detail, size);
         return bff_err_upstream_timeout;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-        snprintf(detail, size, "cannot connect to the upstream");
+        bff_err_describe(bff_err_upstream_connect, 0, detail, size);
         return bff_err_upstream_connect;
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
@@ -384,7 +384,7 @@ static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_
         }
         /* fallthrough */
     default:
-        snprintf(detail, size, "the transfer failed");
+        bff_err_describe(bff_err_upstream_transport, 0, detail, size);
         return bff_err_upstream_transport;
     }
 }
@@ -482,7 +482,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
         err = classify(code, call, detail, sizeof(detail), log, sizeof(log));
     } else if (status < 200 || status > 299) {
         err = bff_err_upstream_status;
-        snprintf(detail, sizeof(detail), "upstream answered %ld", status);
+        bff_err_describe(err, status, detail, sizeof(detail));
     }
     /* 4xx is the caller's problem, not the upstream's: it neither trips nor retries; but a 429
      * (bffd is being throttled) is worth another try later, like a 503. */

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compose/json_write.h"
-
 const char bff_code_bad_request[] = "bad_request";
 const char bff_code_not_found[] = "not_found";
 const char bff_code_method_not_allowed[] = "method_not_allowed";
@@ -131,22 +129,27 @@ void bff_respond_typed(h2o_req_t *req, int status, const char *reason, h2o_iovec
 void bff_respond_error(h2o_req_t *req, int status, const char *code, const char *message,
                        const char *extra_json)
 {
-    bff_jwrite_t w;
-    bff_jwrite_init(&w, 256, 64 * 1024);
-    bff_jwrite_open(&w, '{');
-    bff_jwrite_key(&w, H2O_STRLIT("error"));
-    bff_jwrite_open(&w, '{');
-    bff_jwrite_key(&w, H2O_STRLIT("code"));
-    bff_jwrite_str(&w, code, strlen(code));
-    bff_jwrite_key(&w, H2O_STRLIT("message"));
-    bff_jwrite_str(&w, message, strlen(message));
-    if (extra_json != NULL) {
-        bff_jwrite_bytes(&w, ",", 1);
-        bff_jwrite_bytes(&w, extra_json, strlen(extra_json));
+    bff_answer_t a;
+    bff_answer_init(&a);
+    bff_answer_error(&a, status, code, message, extra_json);
+    bff_respond_answer(req, &a);
+    bff_answer_dispose(&a);
+}
+
+void bff_respond_add_headers(h2o_req_t *req, const bff_answer_t *a)
+{
+    for (size_t i = 0; i != a->nheaders; ++i) {
+        size_t nlen = strlen(a->headers[i].name), vlen = strlen(a->headers[i].value);
+        h2o_add_header_by_str(&req->pool, &req->res.headers,
+                              h2o_strdup(&req->pool, a->headers[i].name, nlen).base, nlen, 1, NULL,
+                              h2o_strdup(&req->pool, a->headers[i].value, vlen).base, vlen);
     }
-    bff_jwrite_close(&w, '}');
-    bff_jwrite_close(&w, '}');
-    h2o_iovec_t body = h2o_strdup(&req->pool, w.buf, w.len);
-    bff_jwrite_dispose(&w);
-    bff_respond_json(req, status, bff_status_reason(status), body);
+}
+
+void bff_respond_answer(h2o_req_t *req, const bff_answer_t *a)
+{
+    bff_respond_add_headers(req, a);
+    h2o_iovec_t body = a->body != NULL ? h2o_strdup(&req->pool, a->body, a->body_len)
+                                       : h2o_iovec_init(H2O_STRLIT(""));
+    bff_respond_json(req, a->status, bff_status_reason(a->status), body);
 }

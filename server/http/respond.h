@@ -5,6 +5,8 @@
 
 #include <h2o.h>
 
+#include "server/http/answer.h"
+
 /* The `error.code` values a client can see (compared by pointer, like bff_err_*). */
 extern const char bff_code_bad_request[];
 extern const char bff_code_not_found[];
@@ -32,6 +34,10 @@ void bff_respond_typed(h2o_req_t *req, int status, const char *reason, h2o_iovec
  * inside "error" (e.g. "\"source\":\"user\""). */
 void bff_respond_error(h2o_req_t *req, int status, const char *code, const char *message,
                        const char *extra_json);
+/** Adds an answer's headers to the response (pool copies). */
+void bff_respond_add_headers(h2o_req_t *req, const bff_answer_t *a);
+/** Sends a decided answer (answer.h): its headers, then its body as application/json. */
+void bff_respond_answer(h2o_req_t *req, const bff_answer_t *a);
 /** Reason phrase for a status code. */
 const char *bff_status_reason(int status);
 

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/http/respond.h"
+
 static void append_allow(char *allow, size_t size, const char *method)
 {
     if (strstr(allow, method) != NULL)
@@ -53,4 +55,23 @@ bff_route_result_t bff_router_match(const bff_profile_t *profile, h2o_iovec_t me
     for (size_t i = 0; i != n; ++i)
         match->values[i] = h2o_strdup(pool, path.base + best_values[i][0], best_values[i][1]);
     return BFF_ROUTE_FOUND;
+}
+
+int bff_router_resolve(const bff_profile_t *profile, h2o_iovec_t method, h2o_iovec_t path,
+                       h2o_mem_pool_t *pool, bff_route_match_t *match, bff_answer_t *a)
+{
+    char allow[128];
+    switch (bff_router_match(profile, method, path, pool, match, allow, sizeof(allow))) {
+    case BFF_ROUTE_FOUND:
+        return 0;
+    case BFF_ROUTE_WRONG_METHOD:
+        bff_answer_add_header(a, H2O_STRLIT("allow"), allow, strlen(allow));
+        bff_answer_error(a, 405, bff_code_method_not_allowed, "method not allowed for this route",
+                         NULL);
+        return -1;
+    case BFF_ROUTE_NOT_FOUND:
+        break;
+    }
+    bff_answer_error(a, 404, bff_code_not_found, "no route for this path", NULL);
+    return -1;
 }

@@ -7,6 +7,7 @@
 
 #include "compose/spec.h"
 #include "server/core/profile.h"
+#include "server/http/answer.h"
 
 typedef enum en_bff_route_result_t {
     BFF_ROUTE_FOUND,
@@ -26,5 +27,9 @@ typedef struct st_bff_route_match_t {
 bff_route_result_t bff_router_match(const bff_profile_t *profile, h2o_iovec_t method,
                                     h2o_iovec_t path, h2o_mem_pool_t *pool,
                                     bff_route_match_t *match, char *allow, size_t allow_size);
+/** bff_router_match, with the answer when nothing matches: 404, or 405 with Allow. Returns 0
+ * when found, else -1 with `a` filled. */
+int bff_router_resolve(const bff_profile_t *profile, h2o_iovec_t method, h2o_iovec_t path,
+                       h2o_mem_pool_t *pool, bff_route_match_t *match, bff_answer_t *a);
 
 #endif

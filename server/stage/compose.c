@@ -258,25 +258,11 @@ static void on_dispose(void *p)
 /* 400 naming what the request lacks: a body field, a parameter or a header. */
 static void respond_missing_input(h2o_req_t *req, const char *ref)
 {
-    char msg[300], extra[300];
-    const char *what = "parameter", *name = ref, *code = bff_code_bad_parameter;
-    if (strncmp(ref, "body.", 5) == 0) {
-        what = "field", name = ref + 5, code = bff_code_bad_body;
-        snprintf(msg, sizeof(msg), "the request body lacks '%s', which this endpoint needs", name);
-    } else if (strncmp(ref, "header.", 7) == 0) {
-        what = "header", name = ref + 7;
-        snprintf(msg, sizeof(msg), "the request lacks the header '%s', which this endpoint needs",
-                 name);
-    } else {
-        snprintf(msg, sizeof(msg), "query parameter '%s' is required by this endpoint", name);
-    }
-    bff_jwrite_t f;
-    bff_jwrite_init(&f, 64, 256);
-    bff_jwrite_str(&f, name, strlen(name));
-    int fits = bff_jwrite_done(&f) == 0;
-    snprintf(extra, sizeof(extra), "\"%s\":%.*s", what, (int)f.len, f.buf);
-    bff_jwrite_dispose(&f);
-    bff_respond_error(req, 400, code, msg, fits ? extra : NULL);
+    bff_answer_t a;
+    bff_answer_init(&a);
+    bff_compose_answer_missing_input(ref, &a);
+    bff_respond_answer(req, &a);
+    bff_answer_dispose(&a);
 }
 
 /* A client's Idempotency-Key is forwarded, and makes retrying a write safe (drafted in the IETF

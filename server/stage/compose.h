@@ -7,6 +7,7 @@
 
 #include "compose/exec.h"
 #include "compose/json_write.h"
+#include "server/http/answer.h"
 #include "server/http/request.h"
 
 /** Answers a finished run of `plan`: the shaped response (with an `errors` list and
@@ -17,6 +18,14 @@
  * the body exceeds the size limit. Used for clients and for background cache refreshes. */
 int bff_compose_render(const bff_profile_t *profile, const bff_spec_t *spec, const bff_exec_t *exec,
                        bff_jwrite_t *w, int *status);
+
+/** What a finished run answers, decided without sending (compose_answer.c): `a` is
+ * initialised by the caller and gets the status, the answer's own headers (bff-partial,
+ * the endpoint's `headers:`, Retry-After) and the body; a->composed for a shaped answer. */
+void bff_compose_answer(const bff_profile_t *profile, const bff_spec_t *spec,
+                        const bff_exec_t *exec, bff_answer_t *a);
+/** The 400 for a request that lacks a value a source's URL needs (bff_exec_missing_input). */
+void bff_compose_answer_missing_input(const char *ref, bff_answer_t *a);
 
 void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
                          uint64_t started_us);

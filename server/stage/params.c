@@ -1,114 +1,27 @@
-/* Stage: the routed endpoint's parameters. Checks the client's body (size, media type, JSON)
- * and the path, query and header values against the spec, and writes them as the request doc
- * (r->doc) that the cache key and the composition read. Wrong input is a 400, 413 or 415
+/* Stage: the routed endpoint's parameters. Checks the client's body and the path, query and
+ * header values against the spec, and writes them as the request doc (r->doc) that the cache
+ * key and the composition read (server/http/request_doc.c); wrong input is a 400, 413 or 415
  * naming what is wrong. */
-#include <stdio.h>
-#include <string.h>
-
-#include "compose/json_scan.h"
-#include "compose/json_write.h"
 #include "server/auth/principal.h"
-#include "server/http/params.h"
+#include "server/http/request_doc.h"
 #include "server/http/respond.h"
 #include "server/stage/pipeline.h"
-
-#define MAX_REQUEST_DOC (64 * 1024)
-
-static void respond_bad_parameter(h2o_req_t *req, const char *msg, const char *bad)
-{
-    char extra[160] = "";
-    if (bad != NULL) /* parameter names are plain identifiers: no escaping needed */
-        snprintf(extra, sizeof(extra), "\"parameter\":\"%s\"", bad);
-    bff_respond_error(req, 400, bff_code_bad_parameter, msg, bad != NULL ? extra : NULL);
-}
-
-/* A JSON media type: application/json, or any type with a +json suffix (RFC 6839). */
-static int is_json_type(h2o_iovec_t ct)
-{
-    size_t n = 0;
-    while (n != ct.len && ct.base[n] != ';' && ct.base[n] != ' ')
-        ++n;
-    return (n == 16 && h2o_lcstris(ct.base, 16, H2O_STRLIT("application/json"))) ||
-           (n > 5 && h2o_lcstris(ct.base + n - 5, 5, H2O_STRLIT("+json")));
-}
-
-/* The client's body of a write endpoint, checked: at most the endpoint's max_body (413); when the
- * spec reads it, JSON by its declared type (415) and by its content (400). *body stays empty
- * when there is none, or nothing reads it. */
-static int read_body_or_respond(bff_req_t *r, h2o_iovec_t *body)
-{
-    h2o_req_t *req = r->req;
-    const bff_spec_t *spec = r->route.spec;
-    *body = h2o_iovec_init(NULL, 0);
-    if (strcmp(spec->method, "GET") == 0 || req->entity.base == NULL || req->entity.len == 0)
-        return 0;
-    uint64_t max = spec->max_body ? spec->max_body : r->profile->max_body_bytes;
-    char msg[200];
-    if (req->entity.len > max) {
-        snprintf(msg, sizeof(msg), "the request body is larger than %llu bytes",
-                 (unsigned long long)max);
-        bff_respond_error(req, 413, bff_code_body_too_large, msg, NULL);
-        return -1;
-    }
-    if (!spec->reads_body) /* an endpoint that never reads it takes any body, as it always did */
-        return 0;
-    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    if (ct >= 0 && !is_json_type(req->headers.entries[ct].value)) {
-        bff_respond_error(req, 415, bff_code_unsupported_media_type,
-                          "the request body must be JSON (Content-Type: application/json)", NULL);
-        return -1;
-    }
-    bff_jdoc_t probe = {0};
-    const char *err;
-    size_t off;
-    int bad = bff_jdoc_scan(&probe, req->entity.base, req->entity.len, 1u << 20, 0, &err, &off);
-    bff_jdoc_dispose(&probe);
-    if (bad) {
-        snprintf(msg, sizeof(msg), "the request body is not valid JSON: %s at byte %zu", err, off);
-        bff_respond_error(req, 400, bff_code_bad_body, msg, NULL);
-        return -1;
-    }
-    *body = req->entity;
-    return 0;
-}
 
 bff_stage_result_t bff_stage_params(bff_req_t *r)
 {
     h2o_req_t *req = r->req;
-    const bff_spec_t *spec = r->route.spec;
-    h2o_iovec_t body;
-    if (read_body_or_respond(r, &body) != 0)
-        return BFF_STAGE_RESPONDED;
     h2o_iovec_t query =
         req->query_at != SIZE_MAX
             ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
             : h2o_iovec_init(NULL, 0);
-    bff_jwrite_t doc;
-    bff_jwrite_init(&doc, 256, MAX_REQUEST_DOC + body.len);
-    char msg[256];
-    const char *bad;
-    if (bff_params_build(spec, r->route.values, query, &req->headers, body, &req->pool, &doc, msg,
-                         sizeof(msg), &bad) != 0) {
-        bff_jwrite_dispose(&doc);
-        respond_bad_parameter(req, msg, bad);
+    h2o_iovec_t claims = r->principal != NULL ? r->principal->claims_json : h2o_iovec_init(NULL, 0);
+    bff_answer_t a;
+    bff_answer_init(&a);
+    if (bff_request_doc_build(r->profile, r->route.spec, r->route.values, query, &req->headers,
+                              req->entity, claims, &req->pool, &r->doc, &a) != 0) {
+        bff_respond_answer(req, &a);
+        bff_answer_dispose(&a);
         return BFF_STAGE_RESPONDED;
     }
-    if (r->principal != NULL && spec->reads_auth && doc.len >= 2) {
-        /* The principal's claims as the doc's `auth`: {..., "auth": {...}} */
-        h2o_iovec_t claims = r->principal->claims_json;
-        size_t n = doc.len - 1; /* without the closing brace */
-        int empty = doc.len == 2;
-        char *buf = h2o_mem_alloc_pool(&req->pool, n + claims.len + 10);
-        memcpy(buf, doc.buf, n);
-        memcpy(buf + n, empty ? "\"auth\":" : ",\"auth\":", empty ? 7 : 8);
-        n += empty ? 7 : 8;
-        memcpy(buf + n, claims.base, claims.len);
-        n += claims.len;
-        buf[n++] = '}';
-        r->doc = h2o_iovec_init(buf, n);
-    } else {
-        r->doc = h2o_strdup(&req->pool, doc.buf, doc.len);
-    }
-    bff_jwrite_dispose(&doc);
     return BFF_STAGE_NEXT;
 }

@@ -10,20 +10,11 @@ bff_stage_result_t bff_stage_route(bff_req_t *r)
     const bff_gql_graph_t *g = r->profile->graph;
     if (g != NULL && h2o_memis(r->route_path.base, r->route_path.len, g->path, strlen(g->path)))
         return BFF_STAGE_NEXT; /* the GraphQL endpoint: no route, the graphql stage answers */
-    char allow[128];
-    switch (bff_router_match(r->profile, req->method, r->route_path, &req->pool, &r->route, allow,
-                             sizeof(allow))) {
-    case BFF_ROUTE_FOUND:
+    bff_answer_t a;
+    bff_answer_init(&a);
+    if (bff_router_resolve(r->profile, req->method, r->route_path, &req->pool, &r->route, &a) == 0)
         return BFF_STAGE_NEXT;
-    case BFF_ROUTE_WRONG_METHOD:
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
-                       h2o_strdup(&req->pool, allow, SIZE_MAX).base, strlen(allow));
-        bff_respond_error(req, 405, bff_code_method_not_allowed,
-                          "method not allowed for this route", NULL);
-        return BFF_STAGE_RESPONDED;
-    case BFF_ROUTE_NOT_FOUND:
-        break;
-    }
-    bff_respond_error(req, 404, bff_code_not_found, "no route for this path", NULL);
+    bff_respond_answer(req, &a);
+    bff_answer_dispose(&a);
     return BFF_STAGE_RESPONDED;
 }

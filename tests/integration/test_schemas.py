@@ -47,6 +47,7 @@ try:
     PROFILE = load_schema("profile")
     ENDPOINT = load_schema("endpoint")
     GRAPH = load_schema("graph")
+    SPECTEST = load_schema("spectest")
 except Exception as e:  # unreadable or invalid schema: report it in the runner's format
     print("not ok - loading the schemas: %r" % e)
     print("0 passed, 1 failed")
@@ -187,7 +188,7 @@ BROKEN = [
 
 
 def test_schemas_are_valid_schemas():
-    for name in ("profile", "endpoint", "graph"):
+    for name in ("profile", "endpoint", "graph", "spectest"):
         with open(os.path.join(SCHEMA_DIR, name + ".schema.json")) as f:
             schema = json.load(f)
         check("2020-12" in schema.get("$schema", ""), "%s: expected a draft 2020-12 schema" % name)
@@ -223,6 +224,22 @@ def test_example_graphs_match_schema():
     bad = load_yaml_file(files[0])
     bad["introspektion"] = True
     check(schema_errors(GRAPH, bad) != [], "the schema refuses an unknown key")
+
+
+def test_example_spec_tests_match_schema():
+    files = sorted(glob.glob(os.path.join(BFF_DIR, "*", "tests", "*.yaml")))
+    dirs = sorted(set(os.path.dirname(os.path.dirname(f)) for f in files))
+    eq(dirs, example_dirs(), "every example profile ships spec test cases")
+    for f in files:
+        eq(schema_errors(SPECTEST, load_yaml_file(f)), [], f)
+    # A recording with a misspelt key, and a failure with a status, are refused.
+    bad = load_yaml_file(files[0])
+    bad["cases"][0]["upstreams"][0]["stauts"] = 200
+    check(schema_errors(SPECTEST, bad) != [], "the schema refuses an unknown key")
+    bad = {"cases": [{"name": "x", "request": {"path": "/a"}, "expect": {"status": 200},
+                      "upstreams": [{"upstream": "users", "path": "/u", "error": "timeout",
+                                     "status": 200}]}]}
+    check(schema_errors(SPECTEST, bad) != [], "the schema refuses a failed call with a status")
 
 
 def test_examples_pass_bffd_check():
