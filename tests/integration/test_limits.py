@@ -129,6 +129,83 @@ def test_check_reports_a_bad_quota():
     check("quota is COUNT/day or COUNT/month such as 10000/day, not '10/week'" in out, out)
 
 
+UPSTREAM_LIMITED = {
+    "dash.yaml": """
+endpoint: GET /dash/{id}
+sources:
+  user: { upstream: users, path: "/users/{id}" }
+  recs: { upstream: fragile, path: "/users/9{id}", optional: true }
+response: { id: user.id, recs: recs.id }
+""",
+    "must.yaml": """
+endpoint: GET /must/{id}
+sources:
+  recs: { upstream: fragile, path: "/users/8{id}" }
+response: { recs: recs.id }
+""",
+}
+
+
+def upstream_limited_profile(url, threads_note=""):
+    return """name: t
+listen: 127.0.0.1:@PORT@
+access_log: off
+upstreams:
+  users:
+    url: %s
+  fragile:
+    url: %s
+    rate_limit: { rate: 2/min, burst: 3 }
+""" % (url, url)
+
+
+def fragile_calls(up):
+    """Calls to the fragile upstream: /users/9N (dash) and /users/8N (must), N one digit."""
+    return sum(n for p, n in up.stats()["paths"].items() if len(p) == 9 and p[7] in "89")
+
+
+def test_upstream_rate_limit_fails_fast_as_a_source_error():
+    up = harness.Upstream()
+    aport = harness.free_port()
+    token = "limits-admin-token-0123456789"
+    b = harness.Bffd({"t": {"profile": upstream_limited_profile(up.url), "endpoints": UPSTREAM_LIMITED}},
+                     threads=2, extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": token})
+    harness.wait_port(aport)
+    got = []
+    for i in range(10):
+        st, h, body = harness.request(b.port, "GET", "/dash/%d" % i)
+        got.append((st, h, json.loads(body)))
+    eq([g[0] for g in got], [200] * 10, "an optional source over the limit: partial answers")
+    eq(fragile_calls(up), 3, "2/min with burst 3 across both worker threads: exactly three calls")
+    full = [g for g in got if "bff-partial" not in g[1]]
+    partial = [g for g in got if g[1].get("bff-partial") == "true"]
+    eq((len(full), len(partial)), (3, 7))
+    doc = partial[0][2]
+    eq(doc["recs"], None)
+    eq([(e["source"], e["reason"]) for e in doc["errors"]], [("recs", "upstream rate limit")], doc)
+    st, h, body = harness.request(b.port, "GET", "/must/1")
+    doc = json.loads(body)
+    eq((st, doc["error"]["code"], doc["error"]["source"], doc["error"]["reason"]),
+       (502, "upstream_failed", "recs", "upstream rate limit"), "a required source fails the request")
+    eq(fragile_calls(up), 3, "refused calls never reach the upstream")
+    st, _, body = harness.request(aport, "GET", "/metrics", headers={"Authorization": "Bearer " + token})
+    text = body.decode()
+    check('bffd_upstream_calls_total{profile="t",upstream="fragile",outcome="rate_limited"} 8' in text,
+          [l for l in text.splitlines() if "fragile" in l and "calls_total" in l])
+    check('bffd_upstream_calls_total{profile="t",upstream="fragile",outcome="ok"} 3' in text, text)
+
+
+def test_check_reports_a_bad_upstream_rate_limit():
+    d = harness.tmpdir()
+    os.makedirs(os.path.join(d, "endpoints"))
+    harness.write(os.path.join(d, "profile.yaml"), harness.upstream_profile(
+        "t", "http://127.0.0.1:9", extra_upstream="rate_limit: 50/fortnight"))
+    r = subprocess.run([harness.BFFD, "check", d], capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    eq(r.returncode, 1, out)
+    check("rate_limit is COUNT/UNIT such as 50/s (s, min, h), not '50/fortnight'" in out, out)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
@@ -137,4 +214,6 @@ if __name__ == "__main__":
         test_two_instances_share_the_quota,
         test_fail_open_applies_the_rate_only,
         test_check_reports_a_bad_quota,
+        test_upstream_rate_limit_fails_fast_as_a_source_error,
+        test_check_reports_a_bad_upstream_rate_limit,
     ])
