@@ -11,6 +11,7 @@ const char bff_err_upstream_transport[] = "transfer failed";
 const char bff_err_circuit_open[] = "circuit open";
 const char bff_err_bulkhead_full[] = "too many concurrent calls";
 const char bff_err_overloaded[] = "overloaded";
+const char bff_err_upstream_rate_limited[] = "upstream rate limit";
 
 const char bff_err_invalid_json[] = "invalid JSON";
 const char bff_err_input_failed[] = "input failed";

@@ -7,13 +7,14 @@
 #include <stddef.h>
 
 /* Reported by the fetch layer for one upstream exchange. */
-extern const char bff_err_upstream_timeout[];   /* no answer within the time allowed */
-extern const char bff_err_upstream_connect[];   /* connection refused / failed */
-extern const char bff_err_upstream_status[];    /* a status the source does not accept */
-extern const char bff_err_upstream_too_large[]; /* body over the upstream's max_body */
-extern const char bff_err_upstream_transport[]; /* any other transfer error */
-extern const char bff_err_circuit_open[];       /* breaker open: failed fast */
-extern const char bff_err_bulkhead_full[];      /* too many calls in flight: failed fast */
+extern const char bff_err_upstream_timeout[];      /* no answer within the time allowed */
+extern const char bff_err_upstream_connect[];      /* connection refused / failed */
+extern const char bff_err_upstream_status[];       /* a status the source does not accept */
+extern const char bff_err_upstream_too_large[];    /* body over the upstream's max_body */
+extern const char bff_err_upstream_transport[];    /* any other transfer error */
+extern const char bff_err_circuit_open[];          /* breaker open: failed fast */
+extern const char bff_err_bulkhead_full[];         /* too many calls in flight: failed fast */
+extern const char bff_err_upstream_rate_limited[]; /* over the upstream's rate_limit: failed fast */
 extern const char bff_err_overloaded[]; /* too many calls already waiting for a connection */
 
 /* Reported by the executor. */

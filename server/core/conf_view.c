@@ -72,7 +72,7 @@ bff_conf_view_t *bff_conf_view_create(bff_config_t *config, bff_fetcher_t *fetch
             if (up != NULL)
                 bff_upstream_retain(up);
             else
-                up = bff_upstream_create(fetcher, p->upstreams + u);
+                up = bff_upstream_create(fetcher, p->name, p->upstreams + u);
             view->upstreams[s][u] = up;
         }
     }

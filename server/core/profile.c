@@ -208,6 +208,27 @@ static int parse_upstream_tls(bff_diag_t *diag, const bff_yaml_node_t *def, cons
     return ret;
 }
 
+/* `rate_limit: 50/s` or `{ rate: 50/s, burst: 10 }` (burst defaults to the rate's count). */
+static int parse_call_rate(bff_diag_t *diag, const bff_yaml_node_t *n, bff_upstream_conf_t *up)
+{
+    static const char *const keys[] = {"rate", "burst", NULL};
+    const char *rate = n != NULL && n->kind == BFF_YAML_SCALAR ? n->str : NULL;
+    int64_t burst = 0;
+    if (n == NULL)
+        return 0;
+    if (rate == NULL && (bff_yaml_check_map(diag, n, "rate_limit", keys) != 0 ||
+                         bff_yaml_get_str(diag, n, "rate", 1, &rate) != 0 ||
+                         bff_yaml_get_int(diag, n, "burst", 0, 1, 1000000000, &burst) != 0))
+        return -1;
+    if (bff_rate_parse(rate, &up->rate_limit.limit, &up->rate_limit.period_ms) != 0) {
+        bff_yaml_error(diag, n, "rate_limit is COUNT/UNIT such as 50/s (s, min, h), not '%s'",
+                       rate);
+        return -1;
+    }
+    up->rate_limit.burst = burst > 0 ? (uint64_t)burst : up->rate_limit.limit;
+    return 0;
+}
+
 static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bff_yaml_node_t *def,
                           const char *dir, bff_upstream_conf_t *up)
 {
@@ -224,6 +245,7 @@ static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bf
                                        "passive_health",
                                        "tls",
                                        "auth",
+                                       "rate_limit",
                                        NULL};
     up->name = bff_strdup(key->str);
     up->connect_timeout_ms = 1000;
@@ -276,6 +298,7 @@ static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bf
         ret = -1;
     }
     ret |= parse_breaker(diag, def, up);
+    ret |= parse_call_rate(diag, bff_yaml_get(def, "rate_limit"), up);
     if (ret == 0)
         ret |= parse_upstream_tls(diag, def, dir, up);
     return ret;
@@ -697,7 +720,9 @@ int bff_upstream_conf_equal(const bff_upstream_conf_t *a, const bff_upstream_con
         a->connect_timeout_ms != b->connect_timeout_ms || a->timeout_ms != b->timeout_ms ||
         a->max_body_bytes != b->max_body_bytes || a->max_connections != b->max_connections ||
         a->max_concurrent != b->max_concurrent || a->max_queued != b->max_queued ||
-        a->http2 != b->http2 ||
+        a->http2 != b->http2 || a->rate_limit.limit != b->rate_limit.limit ||
+        a->rate_limit.period_ms != b->rate_limit.period_ms ||
+        a->rate_limit.burst != b->rate_limit.burst ||
         a->breaker.consecutive_failures != b->breaker.consecutive_failures ||
         a->breaker.error_ratio_percent != b->breaker.error_ratio_percent ||
         a->breaker.min_calls != b->breaker.min_calls ||

@@ -47,6 +47,9 @@ typedef struct st_bff_upstream_conf_t {
     unsigned max_concurrent;  /* bulkhead: calls in flight per worker; 0 = unlimited */
     unsigned max_queued; /* calls waiting for a connection, per worker (limits.max_queued_calls) */
     int http2;
+    struct {
+        uint64_t limit, period_ms, burst; /* calls per period per instance; limit 0 = none */
+    } rate_limit;
     bff_breaker_conf_t breaker;
     bff_passive_health_conf_t passive_health;
     struct {

@@ -17,6 +17,7 @@
 #include "server/fetch/backoff.h"
 #include "server/fetch/balance.h"
 #include "server/fetch/breaker.h"
+#include "server/fetch/call_rate.h"
 
 #define CALL_MAGIC 0xb1ffca11u
 #define FREE_HANDLES_MAX 256
@@ -37,6 +38,7 @@ struct st_bff_upstream_t {
     bff_instance_t *instances;
     unsigned inflight;
     bff_breaker_t breaker;
+    bff_call_rate_t *rate;           /* its rate_limit, shared by the workers; NULL = none */
     bff_upstream_metrics_t *metrics; /* the worker's slot for this upstream's name; may be NULL */
 };
 
@@ -93,7 +95,8 @@ void bff_fetcher_destroy(bff_fetcher_t *f)
     free(f);
 }
 
-bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const bff_upstream_conf_t *conf)
+bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
+                                    const bff_upstream_conf_t *conf)
 {
     bff_upstream_t *up = bff_calloc(1, sizeof(*up));
     up->fetcher = fetcher;
@@ -102,6 +105,9 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const bff_upstream_c
     up->instances = bff_calloc(up->conf.ninstances, sizeof(*up->instances));
     for (size_t i = 0; i != up->conf.ninstances; ++i)
         up->instances[i].conf = up->conf.instances + i;
+    if (conf->rate_limit.limit != 0)
+        up->rate = bff_call_rate_acquire(profile, conf->name, conf->rate_limit.limit,
+                                         conf->rate_limit.period_ms, conf->rate_limit.burst);
     ++fetcher->nupstreams;
     return up;
 }
@@ -117,6 +123,7 @@ void bff_upstream_release(bff_upstream_t *up)
         return;
     assert(up->inflight == 0);
     --up->fetcher->nupstreams;
+    bff_call_rate_release(up->rate);
     free(up->instances);
     bff_upstream_conf_dispose(&up->conf);
     free(up);
@@ -494,6 +501,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
                        now);
     if ((upstream_fault || status == 429) && call->cb != NULL && call->attempt <= call->retries &&
         call->idempotent && bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now) &&
+        (up->rate == NULL || bff_call_rate_take(up->rate, bff_now_us())) &&
         schedule_retry(call) == 0)
         return;
     finish(call, err, status, detail, log);
@@ -530,6 +538,14 @@ static bff_call_t *call_start(bff_upstream_t *up, const bff_fetch_req_t *req, ui
     if (!bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now)) {
         free(call);
         *err = bff_err_circuit_open;
+        return NULL;
+    }
+    /* After the breaker, which forgets a trial refused here; never queued: a call over the
+     * rate fails at once, like one the breaker or the bulkhead refuses. */
+    if (up->rate != NULL && !bff_call_rate_take(up->rate, bff_now_us())) {
+        bff_breaker_forget(&up->breaker, call);
+        free(call);
+        *err = bff_err_upstream_rate_limited;
         return NULL;
     }
     call->magic = CALL_MAGIC;

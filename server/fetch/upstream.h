@@ -1,6 +1,7 @@
 /* Calls to upstream services on one worker's curl multi handle, with the resilience policies of
  * the upstream's definition: instance choice and passive ejection (balance.h), a circuit
- * breaker (breaker.h), a concurrency cap (bulkhead), retries of idempotent calls with jittered
+ * breaker (breaker.h), a concurrency cap (bulkhead), a call rate shared by the workers
+ * (call_rate.h), retries of idempotent calls with jittered
  * back-off inside a deadline (backoff.h), and reuse of curl easy handles. Everything here is
  * per worker, so nothing takes a lock. It moves bytes and statuses; it never parses bodies.
  *
@@ -31,8 +32,10 @@ bff_fetcher_t *bff_fetcher_create(h2o_evloop_t *loop, bff_curl_loop_t *curl, bff
 /** Every upstream created on it must have been released. */
 void bff_fetcher_destroy(bff_fetcher_t *fetcher);
 
-/** Per-worker state for one upstream definition (copied); its reference count starts at 1. */
-bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const bff_upstream_conf_t *conf);
+/** Per-worker state for one upstream definition (copied) of profile `profile` (whose workers
+ * share the upstream's `rate_limit`, call_rate.h); its reference count starts at 1. */
+bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
+                                    const bff_upstream_conf_t *conf);
 void bff_upstream_retain(bff_upstream_t *up);
 void bff_upstream_release(bff_upstream_t *up);
 /** Where the upstream's calls and breaker are counted (the worker's slot for its name). */
@@ -43,10 +46,10 @@ const bff_upstream_conf_t *bff_upstream_conf(const bff_upstream_t *up);
 /** Starts a call on `up`. What it needs of `req` is copied (method, path, headers, body), so
  * retries never borrow the caller's memory; `req->upstream` is not used. No attempt starts
  * after `deadline_at` (loop time in ms; 0 = none). Returns NULL when the call fails at once
- * (breaker open, bulkhead full, no time left): `cb` never runs and *err says why (a bff_err_*).
- * Otherwise `cb` runs exactly once, from the loop and never from inside this function, unless
- * bff_call_cancel was called first. The handle is dead once `cb` ran or cancel returned. The
- * result's body belongs to the callback's receiver. */
+ * (breaker open, bulkhead full, over the upstream's rate limit, no time left): `cb` never runs and
+ * *err says why (a bff_err_*). Otherwise `cb` runs exactly once, from the loop and never from
+ * inside this function, unless bff_call_cancel was called first. The handle is dead once `cb` ran
+ * or cancel returned. The result's body belongs to the callback's receiver. */
 bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
                            bff_fetch_cb cb, void *data, const char **err);
 /** Cancels a call in flight (or waiting to retry); its callback never runs. A circuit breaker's

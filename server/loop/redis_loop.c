@@ -47,6 +47,9 @@ struct st_bff_redis_t {
     h2o_timeout_t backoff[BACKOFF_LEVELS];
     h2o_timeout_entry_t connect_timeout_entry;
     h2o_timeout_entry_t reconnect_entry;
+    h2o_timeout_t flush_timeout; /* 0 ms: the end of this loop turn */
+    h2o_timeout_entry_t flush_entry;
+    int flushing; /* hiredis's write runs from the flush: a short write waits for writability */
     size_t num_commands; /* command objects hiredis still holds a pointer to */
     char *password;      /* AUTH first on every connection; NULL = none */
     char *channel;       /* a subscriber: SUBSCRIBEd on every connection; NULL = commands */
@@ -171,10 +174,28 @@ static void ev_del_read(void *data)
         h2o_socket_read_stop(r->sock);
 }
 
+/* Commands started in one loop turn go out together in one write at the end of the turn,
+ * without arming write readiness (two epoll_ctl calls per command otherwise). */
+static void on_flush(h2o_timeout_entry_t *entry)
+{
+    bff_redis_t *r = H2O_STRUCT_FROM_MEMBER(bff_redis_t, flush_entry, entry);
+    if (r->ac == NULL || !r->connected)
+        return;
+    r->flushing = 1;
+    redisAsyncHandleWrite(r->ac); /* may free the context on a write error: ev_cleanup runs */
+    r->flushing = 0;
+}
+
 static void ev_add_write(void *data)
 {
     bff_redis_t *r = data;
-    /* notify_write fires once and must not be armed twice; hiredis re-adds while it has output. */
+    if (r->connected && !r->flushing) {
+        if (!h2o_timeout_is_linked(&r->flush_entry))
+            h2o_timeout_link(r->loop, &r->flush_timeout, &r->flush_entry);
+        return;
+    }
+    /* Connecting, or the socket's buffer is full: wait until it is writable. notify_write fires
+     * once and must not be armed twice; hiredis re-adds while it has output. */
     if (!h2o_socket_is_writing(r->sock))
         h2o_socket_notify_write(r->sock, on_sock_write);
 }
@@ -192,6 +213,7 @@ static void ev_cleanup(void *data)
     h2o_socket_close(r->sock);
     r->sock = NULL;
     h2o_timeout_unlink(&r->connect_timeout_entry);
+    h2o_timeout_unlink(&r->flush_entry);
     r->ac = NULL;
     r->connected = 0;
     if (!r->destroying)
@@ -320,10 +342,12 @@ bff_redis_t *bff_redis_create(h2o_evloop_t *loop, const char *host, uint16_t por
      * queues while running timers, so none may be added or removed from inside a callback. */
     h2o_timeout_init(loop, &r->command_timeout, command_timeout_ms);
     h2o_timeout_init(loop, &r->connect_timeout, connect_timeout_ms);
+    h2o_timeout_init(loop, &r->flush_timeout, 0);
     for (unsigned i = 0; i != BACKOFF_LEVELS; ++i)
         h2o_timeout_init(loop, &r->backoff[i], backoff_delay(i));
     r->connect_timeout_entry.cb = on_connect_timeout;
     r->reconnect_entry.cb = on_reconnect_timer;
+    r->flush_entry.cb = on_flush;
 
     start_connect(r);
     return r;
@@ -344,6 +368,7 @@ void bff_redis_destroy(bff_redis_t *r)
 
     h2o_timeout_dispose(r->loop, &r->command_timeout);
     h2o_timeout_dispose(r->loop, &r->connect_timeout);
+    h2o_timeout_dispose(r->loop, &r->flush_timeout);
     for (unsigned i = 0; i != BACKOFF_LEVELS; ++i)
         h2o_timeout_dispose(r->loop, &r->backoff[i]);
     free(r->host);

@@ -109,8 +109,8 @@ void bff_metrics_source(bff_site_metrics_t *m, const char *route, const char *so
 }
 
 const char *const bff_metrics_outcomes[BFF_METRICS_OUTCOMES] = {
-    "ok",        "status_4xx",   "status_5xx",    "timeout",    "connect", "transport",
-    "too_large", "circuit_open", "bulkhead_full", "overloaded", "other"};
+    "ok",        "status_4xx",   "status_5xx",    "timeout",    "connect",      "transport",
+    "too_large", "circuit_open", "bulkhead_full", "overloaded", "rate_limited", "other"};
 
 bff_upstream_metrics_t *bff_metrics_upstream(bff_site_metrics_t *m, const char *name)
 {
@@ -137,10 +137,10 @@ static size_t outcome_index(const char *err, long status)
         return 0;
     if (err == bff_err_upstream_status)
         return status >= 500 ? 2 : 1;
-    static const char *const reasons[] = {bff_err_upstream_timeout,   bff_err_upstream_connect,
-                                          bff_err_upstream_transport, bff_err_upstream_too_large,
-                                          bff_err_circuit_open,       bff_err_bulkhead_full,
-                                          bff_err_overloaded};
+    static const char *const reasons[] = {
+        bff_err_upstream_timeout,   bff_err_upstream_connect,     bff_err_upstream_transport,
+        bff_err_upstream_too_large, bff_err_circuit_open,         bff_err_bulkhead_full,
+        bff_err_overloaded,         bff_err_upstream_rate_limited};
     for (size_t i = 0; i != sizeof(reasons) / sizeof(reasons[0]); ++i)
         if (err == reasons[i])
             return 3 + i;

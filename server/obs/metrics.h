@@ -13,7 +13,7 @@
 #define BFF_METRICS_CODES 24
 #define BFF_METRICS_BUCKETS 12
 #define BFF_METRICS_UPSTREAMS 64 /* distinct upstream names per profile and worker */
-#define BFF_METRICS_OUTCOMES 11  /* see bff_metrics_outcomes */
+#define BFF_METRICS_OUTCOMES 12  /* see bff_metrics_outcomes */
 #define BFF_METRICS_SOURCES 256  /* distinct (route, source) labels per profile and worker */
 
 typedef struct st_bff_route_metrics_t {

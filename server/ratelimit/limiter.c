@@ -36,26 +36,61 @@ typedef struct st_limit_op_t {
     bff_redis_command_t *cmd;
     bff_limit_cb cb;
     void *data;
-    char key[300];
+    char key[310]; /* the rate's key, then ":quota" for the quota's */
     size_t keylen;
     int retried; /* EVAL after NOSCRIPT */
 } limit_op_t;
 
-/* KEYS[1]: the key. ARGV[1]: emission interval (us), ARGV[2]: burst. Server time, so every
- * instance agrees. Returns {allowed, remaining, reset_ms, retry_after_ms}. */
+/* KEYS[1]: the rate's key; KEYS[2]: the quota's. ARGV[1]: emission interval (us), ARGV[2]:
+ * burst, ARGV[3]: quota (0 = none), ARGV[4]: "d" or "m" (its UTC window). Server time, so every
+ * instance agrees. A quota refusal wins over a rate refusal (its Retry-After is the useful one);
+ * neither refusal counts. Returns {allowed, remaining, reset_ms, retry_after_ms, refused by
+ * (0, 1 rate, 2 quota), quota remaining, quota reset_ms}. The month's end is computed from the
+ * civil date, as bff_quota_window_end does. */
 static const char gcra_lua[] =
     "local t = redis.call('TIME') "
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
     "local T = tonumber(ARGV[1]) "
     "local cap = T * tonumber(ARGV[2]) "
+    "local Q = tonumber(ARGV[3] or 0) "
     "local tat = tonumber(redis.call('GET', KEYS[1]) or now) "
     "if tat < now then tat = now end "
     "local new = tat + T "
+    "local used, qend, qleft = 0, 0, 0 "
+    "if Q > 0 then "
+    "  local day = math.floor(tonumber(t[1]) / 86400) "
+    "  local last = day + 1 "
+    "  if ARGV[4] == 'm' then "
+    "    local z = day + 719468 "
+    "    local era = math.floor(z / 146097) "
+    "    local doe = z - era * 146097 "
+    "    local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - "
+    "                math.floor(doe / 146096)) / 365) "
+    "    local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100)) "
+    "    local mp = math.floor((5 * doy + 2) / 153) "
+    "    local mday = doy - math.floor((153 * mp + 2) / 5) + 1 "
+    "    local m = mp < 10 and mp + 3 or mp - 9 "
+    "    local y = yoe + era * 400 + (m <= 2 and 1 or 0) "
+    "    local len = ({31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31})[m] "
+    "    if m == 2 and y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0) then len = 29 end "
+    "    last = day - (mday - 1) + len "
+    "  end "
+    "  qend = last * 86400000 "
+    "  qleft = qend - math.floor(now / 1000) "
+    "  used = tonumber(redis.call('GET', KEYS[2]) or 0) "
+    "  if used >= Q then return {0, 0, math.ceil((tat - now) / 1000), qleft, 2, 0, qleft} end "
+    "end "
     "if new - now > cap then "
-    "  return {0, 0, math.ceil((tat - now) / 1000), math.ceil((new - now - cap) / 1000)} "
+    "  return {0, 0, math.ceil((tat - now) / 1000), math.ceil((new - now - cap) / 1000), 1, "
+    "          Q - used, qleft} "
     "end "
     "redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil((new - now) / 1000) + 1) "
-    "return {1, math.floor((cap - (new - now)) / T), math.ceil((new - now) / 1000), 0}";
+    "if Q > 0 then "
+    "  used = redis.call('INCR', KEYS[2]) "
+    "  if used == 1 then redis.call('PEXPIREAT', KEYS[2], qend) end "
+    "end "
+    "return {1, math.floor((cap - (new - now)) / T), math.ceil((new - now) / 1000), 0, 0, "
+    "        Q - used, qleft}";
 
 static uint64_t interval_us(const bff_rate_plan_t *plan)
 {
@@ -191,12 +226,21 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
         if ((op->cmd = send_check(op, 1)) != NULL)
             return; /* the same op, once more with the script's text */
     }
-    if (err == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+    if (err == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 7) {
+        long long e[7];
+        for (size_t i = 0; i != 7; ++i) /* Lua numbers arrive as integers, never negative here */
+            e[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer > 0
+                       ? reply->element[i]->integer
+                       : 0;
         memset(&v, 0, sizeof(v));
-        v.allowed = reply->element[0]->integer == 1;
-        v.remaining = (uint64_t)reply->element[1]->integer;
-        v.reset_s = ((uint64_t)reply->element[2]->integer + 999) / 1000;
-        v.retry_after_s = ((uint64_t)reply->element[3]->integer + 999) / 1000;
+        v.allowed = e[0] == 1;
+        v.remaining = (uint64_t)e[1];
+        v.reset_s = ((uint64_t)e[2] + 999) / 1000;
+        v.retry_after_s = ((uint64_t)e[3] + 999) / 1000;
+        v.quota_known = op->plan->quota != 0;
+        v.quota_exhausted = e[4] == 2;
+        v.quota_remaining = (uint64_t)e[5];
+        v.quota_reset_s = ((uint64_t)e[6] + 999) / 1000;
     } else {
         decide_locally(op->l, op->plan, op->key, op->keylen, &v);
     }
@@ -206,15 +250,40 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
 
 static bff_redis_command_t *send_check(limit_op_t *op, int eval)
 {
-    char interval[32], burst[32];
-    int ilen =
-        snprintf(interval, sizeof(interval), "%llu", (unsigned long long)interval_us(op->plan));
-    int blen = snprintf(burst, sizeof(burst), "%llu", (unsigned long long)op->plan->burst);
-    const char *argv[] = {
-        eval ? "EVAL" : "EVALSHA", eval ? gcra_lua : op->l->sha, "1", op->key, interval, burst};
-    size_t lens[] = {eval ? 4u : 7u, eval ? sizeof(gcra_lua) - 1 : 40, 1, op->keylen, (size_t)ilen,
-                     (size_t)blen};
-    return bff_redis_command_start(op->l->redis, on_reply, op, 6, argv, lens);
+    const bff_rate_plan_t *plan = op->plan;
+    char interval[24], burst[24], quota[24], qkey[sizeof(op->key) + 8];
+    int ilen = snprintf(interval, sizeof(interval), "%llu", (unsigned long long)interval_us(plan));
+    int blen = snprintf(burst, sizeof(burst), "%llu", (unsigned long long)plan->burst);
+    if (plan->quota == 0) {
+        const char *argv[] = {
+            eval ? "EVAL" : "EVALSHA", eval ? gcra_lua : op->l->sha, "1", op->key, interval, burst};
+        size_t lens[] = {
+            eval ? 4u : 7u, eval ? sizeof(gcra_lua) - 1 : 40, 1, op->keylen, (size_t)ilen,
+            (size_t)blen};
+        return bff_redis_command_start(op->l->redis, on_reply, op, 6, argv, lens);
+    }
+    int qlen = snprintf(quota, sizeof(quota), "%llu", (unsigned long long)plan->quota);
+    memcpy(qkey, op->key, op->keylen);
+    memcpy(qkey + op->keylen, ":quota", 6);
+    const char *argv[] = {eval ? "EVAL" : "EVALSHA",
+                          eval ? gcra_lua : op->l->sha,
+                          "2",
+                          op->key,
+                          qkey,
+                          interval,
+                          burst,
+                          quota,
+                          plan->quota_window == BFF_QUOTA_MONTH ? "m" : "d"};
+    size_t lens[] = {eval ? 4u : 7u,
+                     eval ? sizeof(gcra_lua) - 1 : 40,
+                     1,
+                     op->keylen,
+                     op->keylen + 6,
+                     (size_t)ilen,
+                     (size_t)blen,
+                     (size_t)qlen,
+                     1};
+    return bff_redis_command_start(op->l->redis, on_reply, op, 9, argv, lens);
 }
 
 void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const char *key,

@@ -22,6 +22,10 @@ typedef struct st_bff_rate_verdict_t {
     uint64_t remaining;     /* requests left right now */
     uint64_t reset_s;       /* seconds until the burst is whole again */
     uint64_t retry_after_s; /* rejected: when the next one would pass */
+    int quota_known;        /* Redis counted the plan's quota (the local limiter never does) */
+    int quota_exhausted;    /* refused because of the quota, not the rate */
+    uint64_t quota_remaining;
+    uint64_t quota_reset_s; /* seconds until the quota's window ends */
 } bff_rate_verdict_t;
 
 typedef void (*bff_limit_cb)(void *data, const bff_rate_verdict_t *v);
@@ -44,9 +48,10 @@ void bff_limiter_release(bff_limiter_t *l);
 /** 1 when the limiter was created for an equal `conf` (a reload keeps it, and its state). */
 int bff_limiter_same(const bff_limiter_t *l, const bff_limiter_conf_t *conf);
 
-/** Counts one request of `key` (which should name the plan) under `plan`. Decided at once (no
- * Redis, or it is down): fills *now and returns NULL; else returns a handle and `cb` runs exactly
- * once later, unless bff_limiter_cancel was called first. */
+/** Counts one request of `key` (which should name the plan) under `plan`: its rate and, in
+ * Redis, its quota in the same script (the in-process limiter applies the rate only). Decided at
+ * once (no Redis, or it is down): fills *now and returns NULL; else returns a handle and `cb` runs
+ * exactly once later, unless bff_limiter_cancel was called first. */
 void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const char *key,
                         size_t keylen, bff_limit_cb cb, void *data, bff_rate_verdict_t *now);
 void bff_limiter_cancel(void *op);

@@ -30,6 +30,41 @@ int bff_rate_parse(const char *s, uint64_t *limit, uint64_t *period_ms)
     return -1;
 }
 
+int bff_quota_parse(const char *s, uint64_t *limit, bff_quota_window_t *window)
+{
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (end == s || *end != '/' || n == 0 || n > 1000000000000ull)
+        return -1;
+    if (strcmp(end + 1, "d") == 0 || strcmp(end + 1, "day") == 0)
+        *window = BFF_QUOTA_DAY;
+    else if (strcmp(end + 1, "month") == 0)
+        *window = BFF_QUOTA_MONTH;
+    else
+        return -1;
+    *limit = n;
+    return 0;
+}
+
+/* The same arithmetic as the limiter's script (it uses Redis's clock, this one the header's). */
+uint64_t bff_quota_window_end(uint64_t now_s, bff_quota_window_t window)
+{
+    uint64_t day = now_s / 86400;
+    if (window == BFF_QUOTA_DAY)
+        return (day + 1) * 86400;
+    /* The civil date of `day` (days since 1970-03-01 based eras of 400 years). */
+    uint64_t z = day + 719468, era = z / 146097, doe = z - era * 146097;
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    uint64_t mday = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    uint64_t year = yoe + era * 400 + (month <= 2);
+    static const uint8_t lengths[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    uint64_t len = lengths[month - 1];
+    if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
+        len = 29;
+    return (day - (mday - 1) + len) * 86400;
+}
+
 static int parse_plans(const bff_yaml_node_t *node, bff_diag_t *diag, bff_rate_conf_t *c)
 {
     if (node == NULL || node->kind != BFF_YAML_MAP || node->size == 0) {
@@ -41,12 +76,13 @@ static int parse_plans(const bff_yaml_node_t *node, bff_diag_t *diag, bff_rate_c
     c->plans = bff_calloc(node->size, sizeof(*c->plans));
     for (size_t i = 0; i != node->size; ++i) {
         const bff_yaml_node_t *p = node->items[i];
-        static const char *const keys[] = {"rate", "burst", NULL};
-        const char *rate = NULL;
+        static const char *const keys[] = {"rate", "burst", "quota", NULL};
+        const char *rate = NULL, *quota = NULL;
         int64_t burst = 0;
         if (bff_yaml_check_map(diag, p, "a plan", keys) != 0 ||
             bff_yaml_get_str(diag, p, "rate", 1, &rate) != 0 ||
-            bff_yaml_get_int(diag, p, "burst", 0, 1, 1000000000, &burst) != 0) {
+            bff_yaml_get_int(diag, p, "burst", 0, 1, 1000000000, &burst) != 0 ||
+            bff_yaml_get_str(diag, p, "quota", 0, &quota) != 0) {
             ret = -1;
             continue;
         }
@@ -54,6 +90,12 @@ static int parse_plans(const bff_yaml_node_t *node, bff_diag_t *diag, bff_rate_c
         if (bff_rate_parse(rate, &plan->limit, &plan->period_ms) != 0) {
             bff_yaml_error(diag, bff_yaml_get(p, "rate"),
                            "rate is COUNT/UNIT such as 60/min (s, min, h, day), not '%s'", rate);
+            ret = -1;
+            continue;
+        }
+        if (quota != NULL && bff_quota_parse(quota, &plan->quota, &plan->quota_window) != 0) {
+            bff_yaml_error(diag, bff_yaml_get(p, "quota"),
+                           "quota is COUNT/day or COUNT/month such as 10000/day, not '%s'", quota);
             ret = -1;
             continue;
         }

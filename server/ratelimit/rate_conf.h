@@ -9,11 +9,19 @@
 #include "compose/diag.h"
 #include "compose/yaml_tree.h"
 
+/* A quota's calendar window, in UTC: it resets at midnight, or on the first of the month. */
+typedef enum en_bff_quota_window_t {
+    BFF_QUOTA_DAY,
+    BFF_QUOTA_MONTH,
+} bff_quota_window_t;
+
 typedef struct st_bff_rate_plan_t {
     char *name;
     uint64_t limit; /* requests per period */
     uint64_t period_ms;
     uint64_t burst; /* at most this many at once (default: limit) */
+    uint64_t quota; /* requests per calendar window (UTC); 0 = none */
+    bff_quota_window_t quota_window;
 } bff_rate_plan_t;
 
 typedef enum en_bff_rate_key_t {
@@ -45,5 +53,9 @@ void bff_rate_conf_dispose(bff_rate_conf_t *c);
 const bff_rate_plan_t *bff_rate_conf_plan(const bff_rate_conf_t *c, const char *name);
 /** Parses "60/min" (s, sec, second, m, min, minute, h, hour, d, day). Returns 0 or -1. */
 int bff_rate_parse(const char *s, uint64_t *limit, uint64_t *period_ms);
+/** Parses "10000/day" or "10000/month" (d, day, month). Returns 0 or -1. */
+int bff_quota_parse(const char *s, uint64_t *limit, bff_quota_window_t *window);
+/** The UTC second at which the window holding `now_s` (Unix seconds) ends. */
+uint64_t bff_quota_window_end(uint64_t now_s, bff_quota_window_t window);
 
 #endif

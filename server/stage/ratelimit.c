@@ -3,10 +3,12 @@
  * profile has it, else the default; the key is the principal or the client's address. The
  * verdict comes from Redis (limiter.h), shared by every instance. Every answer carries the
  * limit's headers: RateLimit-Policy and RateLimit (the IETF httpapi draft's structured
- * fields) and X-RateLimit-Limit/-Remaining/-Reset; a refusal is 429 with Retry-After. */
+ * fields) and X-RateLimit-Limit/-Remaining/-Reset; a refusal is 429 with Retry-After. A plan's
+ * quota is a second policy in those fields. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "server/auth/principal.h"
 #include "server/http/client_addr.h"
@@ -30,7 +32,47 @@ static void add_header(h2o_req_t *req, const char *name, size_t namelen, const c
                           h2o_strdup(&req->pool, value, (size_t)n).base, (size_t)n);
 }
 
-/* Applies a verdict: headers, and 429/503 when refused. Returns the stage result. */
+/* The quota's window for RateLimit-Policy's w: a day, or the current month's length. */
+static uint64_t quota_window_s(const bff_rate_plan_t *plan)
+{
+    if (plan->quota_window == BFF_QUOTA_DAY)
+        return 86400;
+    uint64_t now = (uint64_t)time(NULL), end = bff_quota_window_end(now, BFF_QUOTA_MONTH);
+    uint64_t len = end - bff_quota_window_end(end - 86400 * 32, BFF_QUOTA_MONTH);
+    return len;
+}
+
+static void refuse(bff_req_t *r, const bff_rate_plan_t *plan, const bff_rate_verdict_t *v,
+                   uint64_t window)
+{
+    h2o_req_t *req = r->req;
+    char buf[32], msg[240];
+    uint64_t retry = v->quota_exhausted ? v->quota_reset_s : v->retry_after_s;
+    if (retry == 0)
+        retry = 1;
+    int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)retry);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                   h2o_strdup(&req->pool, buf, (size_t)n).base, (size_t)n);
+    atomic_fetch_add_explicit(&r->site->metrics->rate_limited, 1, memory_order_relaxed);
+    if (v->quota_exhausted) {
+        snprintf(msg, sizeof(msg),
+                 "the %s quota of plan '%s' (%llu requests) is exhausted; it resets in %llu s (%s)",
+                 plan->quota_window == BFF_QUOTA_DAY ? "daily" : "monthly", plan->name,
+                 (unsigned long long)plan->quota, (unsigned long long)retry,
+                 plan->quota_window == BFF_QUOTA_DAY ? "midnight UTC" : "the 1st, 00:00 UTC");
+        bff_respond_error(req, 429, "quota_exceeded", msg, "\"reason\": \"quota\"");
+        return;
+    }
+    snprintf(msg, sizeof(msg),
+             "the rate limit of plan '%s' (%llu per %llu s) is used up; retry in %llu s",
+             plan->name, (unsigned long long)plan->limit, (unsigned long long)window,
+             (unsigned long long)retry);
+    bff_respond_error(req, 429, "too_many_requests", msg, "\"reason\": \"rate\"");
+}
+
+/* Applies a verdict: headers, and 429/503 when refused. Returns the stage result. With a quota
+ * both policies are listed (the rate's first); X-RateLimit-* describe the tighter of the two,
+ * the one with fewer requests left (the rate on a tie). */
 static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
                                 const bff_rate_verdict_t *v)
 {
@@ -41,33 +83,40 @@ static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
                           "the rate limit cannot be checked right now; try again shortly", NULL);
         return BFF_STAGE_RESPONDED;
     }
-    char buf[200];
+    char buf[300];
     uint64_t window = plan->period_ms / 1000 ? plan->period_ms / 1000 : 1;
-    int n = snprintf(buf, sizeof(buf), "\"%s\";q=%llu;w=%llu", plan->name,
+    int quota = v->quota_known, n;
+    if (quota)
+        n = snprintf(buf, sizeof(buf), "\"%s\";q=%llu;w=%llu, \"%s-quota\";q=%llu;w=%llu",
+                     plan->name, (unsigned long long)plan->limit, (unsigned long long)window,
+                     plan->name, (unsigned long long)plan->quota,
+                     (unsigned long long)quota_window_s(plan));
+    else
+        n = snprintf(buf, sizeof(buf), "\"%s\";q=%llu;w=%llu", plan->name,
                      (unsigned long long)plan->limit, (unsigned long long)window);
     add_header(req, H2O_STRLIT("ratelimit-policy"), buf, n);
-    n = snprintf(buf, sizeof(buf), "\"%s\";r=%llu;t=%llu", plan->name,
-                 (unsigned long long)v->remaining, (unsigned long long)v->reset_s);
+    if (quota)
+        n = snprintf(buf, sizeof(buf), "\"%s\";r=%llu;t=%llu, \"%s-quota\";r=%llu;t=%llu",
+                     plan->name, (unsigned long long)v->remaining, (unsigned long long)v->reset_s,
+                     plan->name, (unsigned long long)v->quota_remaining,
+                     (unsigned long long)v->quota_reset_s);
+    else
+        n = snprintf(buf, sizeof(buf), "\"%s\";r=%llu;t=%llu", plan->name,
+                     (unsigned long long)v->remaining, (unsigned long long)v->reset_s);
     add_header(req, H2O_STRLIT("ratelimit"), buf, n);
-    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)plan->limit);
+    int by_quota = quota && v->quota_remaining < v->remaining;
+    n = snprintf(buf, sizeof(buf), "%llu",
+                 (unsigned long long)(by_quota ? plan->quota : plan->limit));
     add_header(req, H2O_STRLIT("x-ratelimit-limit"), buf, n);
-    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->remaining);
+    n = snprintf(buf, sizeof(buf), "%llu",
+                 (unsigned long long)(by_quota ? v->quota_remaining : v->remaining));
     add_header(req, H2O_STRLIT("x-ratelimit-remaining"), buf, n);
-    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->reset_s);
+    n = snprintf(buf, sizeof(buf), "%llu",
+                 (unsigned long long)(by_quota ? v->quota_reset_s : v->reset_s));
     add_header(req, H2O_STRLIT("x-ratelimit-reset"), buf, n);
     if (v->allowed)
         return BFF_STAGE_NEXT;
-    uint64_t retry = v->retry_after_s ? v->retry_after_s : 1;
-    n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)retry);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
-                   h2o_strdup(&req->pool, buf, (size_t)n).base, (size_t)n);
-    char msg[200];
-    snprintf(msg, sizeof(msg),
-             "the rate limit of plan '%s' (%llu per %llu s) is used up; retry in %llu s",
-             plan->name, (unsigned long long)plan->limit, (unsigned long long)window,
-             (unsigned long long)retry);
-    atomic_fetch_add_explicit(&r->site->metrics->rate_limited, 1, memory_order_relaxed);
-    bff_respond_error(req, 429, "too_many_requests", msg, NULL);
+    refuse(r, plan, v, window);
     return BFF_STAGE_RESPONDED;
 }
 
