@@ -27,8 +27,10 @@ static int parse_map(const bff_yaml_node_t *n, bff_diag_t *diag, bff_openapi_con
                            path);
             ret = -1;
         } else {
+            const bff_yaml_node_t *at = bff_yaml_get(n, "path");
             free(c->path);
             c->path = bff_strdup(path);
+            c->line = at->line, c->column = at->column; /* a clash is the path's fault */
         }
     }
     if (title != NULL)
