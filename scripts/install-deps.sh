@@ -21,7 +21,8 @@ if [ -n "$missing" ]; then
 fi
 # Node.js and npm for the standard clients the tests use (graphql-js): Debian's packages when
 # no node is installed yet; then the pinned npm packages of tests/js (package-lock.json):
-# graphql-js, and jose, which mints the JWTs the auth tests present.
+# graphql-js, jose, which mints the JWTs the auth tests present, and the OpenAPI validator and
+# TypeScript compiler that check the consumer contracts.
 if ! command -v npm >/dev/null 2>&1; then
     echo "installing: nodejs npm"
     SUDO=""
@@ -30,6 +31,8 @@ if ! command -v npm >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
 fi
 JS="$(dirname "$0")/../tests/js"
-if [ ! -d "$JS/node_modules/graphql" ] || [ ! -d "$JS/node_modules/jose" ]; then
+if [ ! -d "$JS/node_modules/graphql" ] || [ ! -d "$JS/node_modules/jose" ] ||
+    [ ! -d "$JS/node_modules/@seriousme/openapi-schema-validator" ] ||
+    [ ! -d "$JS/node_modules/typescript" ]; then
     (cd "$(dirname "$0")/../tests/js" && npm ci --no-audit --no-fund --silent)
 fi

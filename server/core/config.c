@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/contract/openapi.h"
+#include "server/core/digest.h"
 #include "server/core/listener.h"
 
 static atomic_size_t alive;
@@ -23,6 +25,7 @@ static void free_config(bff_config_t *c)
         if (site->ssl_ctx != NULL)
             SSL_CTX_free(site->ssl_ctx);
         bff_access_log_release(site->access_log);
+        free(site->openapi_json);
     }
     free(c->sites);
     free(c);
@@ -51,6 +54,17 @@ static int open_resources(bff_config_site_t *site, int check_only, bff_diag_t *d
     return ret;
 }
 
+/* The document is generated here, off the worker loops, once per snapshot. */
+static void build_openapi(bff_config_site_t *site)
+{
+    if (!site->profile->openapi.enabled)
+        return;
+    site->openapi_json = bff_openapi_render(site->profile, 0, &site->openapi_len);
+    char hex[65];
+    bff_sha256_hex(site->openapi_json, site->openapi_len, hex);
+    snprintf(site->openapi_etag, sizeof(site->openapi_etag), "\"%.16s\"", hex);
+}
+
 bff_config_t *bff_config_load(const bff_config_args_t *args, bff_diag_t *diag)
 {
     bff_config_t *c = bff_calloc(1, sizeof(*c));
@@ -72,8 +86,10 @@ bff_config_t *bff_config_load(const bff_config_args_t *args, bff_diag_t *diag)
             p->port = args->listen_port;
         }
     }
-    for (size_t i = 0; i != c->nsites && !failed; ++i)
+    for (size_t i = 0; i != c->nsites && !failed; ++i) {
         failed |= open_resources(c->sites + i, args->check_only, diag) != 0;
+        build_openapi(c->sites + i);
+    }
     if (failed) {
         free_config(c);
         return NULL;

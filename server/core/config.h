@@ -21,6 +21,11 @@ typedef struct st_bff_config_site_t {
     bff_profile_t *profile;
     SSL_CTX *ssl_ctx;             /* NULL without `tls` */
     bff_access_log_t *access_log; /* NULL when loaded for checking only */
+    /* The OpenAPI document (`openapi:` on): built with the snapshot, so requests only send it
+     * and a reload swaps it with everything else. NULL = not served. */
+    char *openapi_json;
+    size_t openapi_len;
+    char openapi_etag[20]; /* "\"" + 16 hex digits of its SHA-256 + "\"" */
 } bff_config_site_t;
 
 typedef struct st_bff_config_t {

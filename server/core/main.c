@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/contract/openapi.h"
+#include "server/contract/ts_types.h"
 #include "server/core/config.h"
 #include "server/core/server.h"
 #include "server/obs/metrics.h"
@@ -24,6 +26,8 @@ static void usage(FILE *fp)
             "usage: bffd --profile DIR [--profile DIR ...] [--threads N] [--listen HOST:PORT]\n"
             "       bffd check DIR...\n"
             "       bffd test DIR... [--filter TEXT]\n"
+            "       bffd openapi DIR\n"
+            "       bffd types DIR\n"
             "\n"
             "  -p, --profile DIR      serve the BFF profile in DIR (profile.yaml + endpoints/)\n"
             "  -t, --threads N        worker threads (default: number of cores)\n"
@@ -42,6 +46,9 @@ static void usage(FILE *fp)
             "                         answer out; exits 1 if a case fails, 2 if a file is\n"
             "                         invalid; --filter TEXT runs the cases whose name or\n"
             "                         file contains TEXT\n"
+            "  openapi DIR            print the profile's OpenAPI 3.1 document (JSON) to stdout\n"
+            "  types DIR              print TypeScript types of every endpoint's parameters,\n"
+            "                         body and answer to stdout\n"
             "\n"
             "signals: SIGHUP reloads the profile folders (the running configuration keeps\n"
             "serving if the new one has errors); SIGTERM or SIGINT drain and stop.\n");
@@ -108,9 +115,40 @@ static int cmd_check(int argc, char **argv)
         print_cache(p);
         if (ncases != 0)
             printf("  spec tests: %zu cases in %s/tests\n", ncases, argv[i]);
+        if (p->openapi.enabled)
+            printf("  openapi: served at %s (%zu operations)\n", p->openapi.path,
+                   p->nendpoints + (p->graph != NULL));
         bff_config_release(c);
     }
     return failed ? 1 : 0;
+}
+
+/* bffd openapi DIR / bffd types DIR: the consumer contracts of one profile on stdout, whether
+ * or not the profile serves the document (CI publishes them). */
+static int cmd_contract(const char *what, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "bffd %s: name one profile folder\n", what);
+        return 2;
+    }
+    const char *dirs[1] = {argv[0]};
+    bff_config_args_t args = {.dirs = dirs, .ndirs = 1, .check_only = 1};
+    bff_diag_t diag = {0};
+    bff_config_t *c = bff_config_load(&args, &diag);
+    bff_diag_print(&diag);
+    bff_diag_clear(&diag);
+    if (c == NULL)
+        return 1;
+    size_t len = 0;
+    char *text = strcmp(what, "openapi") == 0 ? bff_openapi_render(c->sites[0].profile, 1, &len)
+                                              : bff_ts_types_render(c->sites[0].profile);
+    int ok = text != NULL && fputs(text, stdout) >= 0 &&
+             (strcmp(what, "openapi") != 0 || fputc('\n', stdout) != EOF) && fflush(stdout) == 0;
+    free(text);
+    bff_config_release(c);
+    if (!ok)
+        fprintf(stderr, "bffd %s: cannot write the output\n", what);
+    return ok ? 0 : 1;
 }
 
 /* SIGHUP: loads the folders again on this (the main) thread, off the worker loops. A valid
@@ -221,6 +259,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "test") == 0)
         return bff_spectest_main(argc - 2, argv + 2);
+    if (argc >= 2 && (strcmp(argv[1], "openapi") == 0 || strcmp(argv[1], "types") == 0))
+        return cmd_contract(argv[1], argc - 2, argv + 2);
 
     static const struct option longopts[] = {{"profile", required_argument, NULL, 'p'},
                                              {"threads", required_argument, NULL, 't'},

@@ -637,23 +637,10 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
         bff_profile_free(p);
         return NULL;
     }
-    static const char *const keys[] = {"name",
-                                       "listen",
-                                       "tls",
-                                       "limits",
-                                       "access_log",
-                                       "errors",
-                                       "upstreams",
-                                       "cache",
-                                       "auth",
-                                       "rate_limits",
-                                       "trusted_proxies",
-                                       "cors",
-                                       "compression",
-                                       "ip_allow",
-                                       "ip_deny",
-                                       "tracing",
-                                       NULL};
+    static const char *const keys[] = {
+        "name",        "listen",   "tls",     "limits",      "access_log",      "errors",
+        "upstreams",   "cache",    "auth",    "rate_limits", "trusted_proxies", "cors",
+        "compression", "ip_allow", "ip_deny", "tracing",     "openapi",         NULL};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     int ret = bff_yaml_check_map(diag, root, "profile.yaml", keys);
     ret |= parse_server_keys(diag, root, p);
@@ -664,6 +651,7 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     ret |= bff_cors_conf_parse(bff_yaml_get(root, "cors"), diag, &p->cors);
     ret |= parse_compression(diag, bff_yaml_get(root, "compression"), p);
     ret |= bff_tracing_conf_parse(bff_yaml_get(root, "tracing"), p->name, diag, &p->tracing);
+    ret |= bff_openapi_conf_parse(root, diag, &p->openapi);
     ret |= bff_cidrs_parse(bff_yaml_get(root, "ip_allow"), diag, &p->ip_allow, &p->nip_allow);
     ret |= bff_cidrs_parse(bff_yaml_get(root, "ip_deny"), diag, &p->ip_deny, &p->nip_deny);
     ret |= bff_cidrs_parse(bff_yaml_get(root, "trusted_proxies"), diag, &p->trusted_proxies,
@@ -674,6 +662,7 @@ bff_profile_t *bff_profile_load(const char *dir, bff_diag_t *diag)
     bff_yaml_free(doc);
     ret |= load_endpoints(diag, p);
     ret |= load_graph(diag, p);
+    ret |= bff_openapi_conf_check(p, diag);
     ret |= bff_profile_settle(diag, p);
     if (ret != 0) {
         bff_profile_free(p);
@@ -753,6 +742,7 @@ void bff_profile_free(bff_profile_t *p)
     free(p->upstreams);
     free(p->upstream_auth);
     bff_tracing_conf_dispose(&p->tracing);
+    bff_openapi_conf_dispose(&p->openapi);
     bff_gql_graph_free(p->graph);
     for (size_t i = 0; i != p->nendpoints; ++i)
         bff_spec_free(p->endpoints[i]);

@@ -11,6 +11,7 @@
 #include "server/auth/auth_conf.h"
 #include "server/auth/upstream_auth.h"
 #include "server/cache/cache_conf.h"
+#include "server/contract/openapi_conf.h"
 #include "server/http/cors.h"
 #include "server/obs/tracing_conf.h"
 #include "server/ratelimit/rate_conf.h"
@@ -96,6 +97,7 @@ typedef struct st_bff_profile_t {
     bff_rate_conf_t rate;
     bff_cors_conf_t cors;
     bff_tracing_conf_t tracing; /* spans to an OTLP collector; endpoint NULL = off */
+    bff_openapi_conf_t openapi; /* the OpenAPI document on the public listener */
     struct {
         uint64_t min_size; /* smaller answers go as they are */
         int gzip;          /* gzip level 1-9; 0 = compression off */

@@ -7,10 +7,10 @@
 #include <assert.h>
 
 static const bff_stage_fn stages[] = {
-    bff_stage_request_head, bff_stage_limits,  bff_stage_cors,   bff_stage_builtin,
-    bff_stage_iplist,       bff_stage_shed,    bff_stage_route,  bff_stage_auth,
-    bff_stage_ratelimit,    bff_stage_graphql, bff_stage_params, bff_stage_cache,
-    bff_stage_compose,
+    bff_stage_request_head, bff_stage_limits,    bff_stage_cors,    bff_stage_builtin,
+    bff_stage_iplist,       bff_stage_openapi,   bff_stage_shed,    bff_stage_route,
+    bff_stage_auth,         bff_stage_ratelimit, bff_stage_graphql, bff_stage_params,
+    bff_stage_cache,        bff_stage_compose,
 };
 
 static void (*const end_hooks[])(bff_req_t *r) = {

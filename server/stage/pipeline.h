@@ -35,6 +35,7 @@ bff_stage_result_t bff_stage_limits(bff_req_t *r);       /* request header size:
 bff_stage_result_t bff_stage_cors(bff_req_t *r);         /* CORS headers; preflight: 204, 403 */
 bff_stage_result_t bff_stage_builtin(bff_req_t *r);      /* /health and /ready */
 bff_stage_result_t bff_stage_iplist(bff_req_t *r);       /* ip_allow, ip_deny: 403 */
+bff_stage_result_t bff_stage_openapi(bff_req_t *r);      /* the OpenAPI document */
 bff_stage_result_t bff_stage_shed(bff_req_t *r);         /* too many requests in progress: 503 */
 bff_stage_result_t bff_stage_graphql(bff_req_t *r);      /* graph.yaml's endpoint: GraphQL */
 bff_stage_result_t bff_stage_route(bff_req_t *r);        /* finds the endpoint: 404, 405 */
