@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "compose/gql/run.h"
 #include "compose/mem.h"
 #include "server/http/request_doc.h"
 #include "server/http/respond.h"
@@ -14,6 +15,7 @@
 #include "server/spectest/diff.h"
 #include "server/spectest/replay.h"
 #include "server/stage/compose.h"
+#include "server/stage/graphql_rest.h"
 
 static void fail(bff_st_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -93,6 +95,74 @@ static void compose(const bff_profile_t *profile, const bff_spec_t *spec, h2o_io
     bff_exec_destroy(exec);
 }
 
+static void on_run_done(void *data, bff_gql_run_t *run)
+{
+    *(int *)data = 1;
+}
+
+/* A stored GraphQL operation, as the GraphQL stage runs it for a REST route, on the
+ * recordings: the route's parameters as its variables, its data as the answer. */
+static void run_stored(const bff_profile_t *profile, const bff_spec_t *spec, h2o_iovec_t doc,
+                       const h2o_headers_t *headers, const char *claims, bff_st_replay_t *replay,
+                       bff_answer_t *a, bff_st_result_t *res)
+{
+    const bff_gql_graph_t *g = profile->graph;
+    bff_jwrite_t vars, hdrs;
+    bff_jwrite_init(&vars, 256, 1u << 20);
+    if (bff_graphql_rest_variables(g, spec, doc.base, doc.len, &vars, a) != 0) {
+        bff_jwrite_dispose(&vars);
+        return;
+    }
+    bff_jwrite_init(&hdrs, 128, 64 * 1024); /* the request headers the resolvers read */
+    bff_jwrite_open(&hdrs, '{');
+    for (size_t i = 0; i != g->nrequest_headers; ++i) {
+        const char *name = g->request_headers[i];
+        ssize_t at = h2o_find_header_by_str(headers, name, strlen(name), -1);
+        if (at < 0)
+            continue;
+        bff_jwrite_key(&hdrs, name, strlen(name));
+        bff_jwrite_str(&hdrs, headers->entries[at].value.base, headers->entries[at].value.len);
+    }
+    bff_jwrite_close(&hdrs, '}');
+    int done = 0;
+    bff_gql_run_conf_t conf = {.graph = g,
+                               .doc = spec->graphql_doc,
+                               .op = spec->graphql_op,
+                               .variables = vars.buf,
+                               .variables_len = vars.len,
+                               .headers = hdrs.buf,
+                               .headers_len = hdrs.len,
+                               .auth = claims,
+                               .auth_len = claims != NULL ? strlen(claims) : 0,
+                               .safe_errors = profile->errors == BFF_ERRORS_SAFE,
+                               .ops = &bff_st_replay_ops,
+                               .host = replay,
+                               .on_done = on_run_done,
+                               .data = &done};
+    bff_gql_run_t *run = bff_gql_run_create(&conf);
+    bff_jwrite_dispose(&vars);
+    bff_jwrite_dispose(&hdrs);
+    if (run == NULL) {
+        fail(res, "the operation's variables could not be read");
+        return;
+    }
+    bff_gql_run_start(run);
+    bff_st_replay_drain(replay);
+    if (!done) {
+        fail(res, "the operation did not finish (a call was never answered)");
+    } else {
+        bff_jwrite_t w;
+        bff_jwrite_init(&w, 4096, (size_t)64 << 20);
+        bff_gql_run_write(run, &w);
+        if (bff_jwrite_done(&w) == 0)
+            bff_graphql_rest_answer(w.buf, w.len, a);
+        else
+            fail(res, "the operation's answer is too large");
+        bff_jwrite_dispose(&w);
+    }
+    bff_gql_run_destroy(run);
+}
+
 /* What the answer's header `name` is on the wire: its own headers, and Content-Type as
  * respond.c adds it. */
 static const char *answer_header(const bff_answer_t *a, const char *name)
@@ -150,10 +220,6 @@ void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case
     }
     if (bff_router_resolve(profile, h2o_iovec_init(c->method, strlen(c->method)), path, &pool,
                            &match, &a) == 0) {
-        if (match.spec->graphql_op != NULL) {
-            res->skip = "stored GraphQL operations are not run by bffd test yet";
-            goto out;
-        }
         h2o_headers_t headers = {NULL};
         const char *key = NULL;
         request_headers(c, &pool, &headers, &key);
@@ -163,7 +229,11 @@ void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case
             c->claims ? h2o_iovec_init(c->claims, strlen(c->claims)) : h2o_iovec_init(NULL, 0);
         h2o_iovec_t doc;
         if (bff_request_doc_build(profile, match.spec, match.values, query, &headers, entity,
-                                  claims, &pool, &doc, &a) == 0)
+                                  claims, &pool, &doc, &a) != 0)
+            ; /* answered: a parameter or the body was refused */
+        else if (match.spec->graphql_op != NULL)
+            run_stored(profile, match.spec, doc, &headers, c->claims, &replay, &a, res);
+        else
             compose(profile, match.spec, doc, key, &replay, &a, res);
     }
     for (size_t i = 0; i != replay.nproblems; ++i)

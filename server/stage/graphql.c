@@ -31,6 +31,7 @@
 #include "server/stage/graphql_cache.h"
 #include "server/stage/graphql_internal.h"
 #include "server/stage/graphql_refresh.h"
+#include "server/stage/graphql_rest.h"
 #include "server/stage/graphql_request.h"
 #include "server/stage/pipeline.h"
 
@@ -99,56 +100,6 @@ static void stop(gql_state_t *s)
     s->run = NULL;
 }
 
-/* A stored operation behind a REST route answers its data as the resource, the errors (if any)
- * beside it with bff-partial; no data at all is a 502 naming the first error. */
-static void respond_rest(bff_req_t *r, const bff_jwrite_t *result)
-{
-    h2o_req_t *req = r->req;
-    bff_jdoc_t d = {0};
-    uint32_t data = BFF_JDOC_NONE, errors = BFF_JDOC_NONE;
-    if (bff_jdoc_scan(&d, result->buf, result->len, 0, BFF_JDOC_MAX_DEPTH, NULL, NULL) == 0) {
-        data = bff_jdoc_obj_get(&d, 0, "data", 4);
-        errors = bff_jdoc_obj_get(&d, 0, "errors", 6);
-    }
-    if (data == BFF_JDOC_NONE || d.toks[data].type != BFF_J_OBJECT) {
-        char msg[300] = "the operation produced no data";
-        uint32_t m = errors != BFF_JDOC_NONE
-                         ? bff_jdoc_obj_get(&d, bff_jdoc_arr_get(&d, errors, 0), "message", 7)
-                         : BFF_JDOC_NONE;
-        if (m != BFF_JDOC_NONE && d.toks[m].end - d.toks[m].start < sizeof(msg)) {
-            size_t n = bff_jdoc_unescape(&d, m, msg);
-            msg[n] = '\0';
-        }
-        bff_respond_error(req, 502, bff_code_upstream_failed, msg, NULL);
-        bff_jdoc_dispose(&d);
-        return;
-    }
-    bff_jwrite_t w;
-    bff_jwrite_init(&w, result->len + 64, MAX_RESPONSE);
-    bff_jwrite_open(&w, '{');
-    for (uint32_t k = data + 1, n = 0; n != d.toks[data].size; ++n, k = d.toks[k + 1].next) {
-        char key[256];
-        size_t klen =
-            d.toks[k].end - d.toks[k].start < sizeof(key) ? bff_jdoc_unescape(&d, k, key) : 0;
-        size_t len;
-        const char *raw = bff_jdoc_raw(&d, k + 1, &len);
-        bff_jwrite_key(&w, key, klen);
-        bff_jwrite_raw(&w, raw, len);
-    }
-    if (errors != BFF_JDOC_NONE) {
-        size_t len;
-        const char *raw = bff_jdoc_raw(&d, errors, &len);
-        bff_jwrite_key(&w, H2O_STRLIT("errors"));
-        bff_jwrite_raw(&w, raw, len);
-        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("bff-partial"), 0, NULL,
-                              H2O_STRLIT("true"));
-    }
-    bff_jwrite_close(&w, '}');
-    bff_respond_json(req, 200, "OK", h2o_strdup(&req->pool, w.buf, w.len));
-    bff_jwrite_dispose(&w);
-    bff_jdoc_dispose(&d);
-}
-
 static void on_run_done(void *data, bff_gql_run_t *run)
 {
     gql_state_t *s = data;
@@ -181,7 +132,11 @@ static void on_run_done(void *data, bff_gql_run_t *run)
     }
     s->r->log_partial = bff_gql_run_error_count(run) != 0;
     if (s->rest) {
-        respond_rest(s->r, &w);
+        bff_answer_t a;
+        bff_answer_init(&a);
+        bff_graphql_rest_answer(w.buf, w.len, &a);
+        bff_respond_answer(s->r->req, &a);
+        bff_answer_dispose(&a);
     } else if (s->r->cache != NULL && s->r->log_partial && bff_cache_on_failed(s->r)) {
         /* a stale answer within stale_if_error */
     } else {
@@ -463,24 +418,17 @@ bff_stage_result_t bff_graphql_rest(bff_req_t *r, const char *request_doc, size_
 {
     const bff_spec_t *spec = r->route.spec;
     const bff_gql_graph_t *g = r->profile->graph;
-    bff_jdoc_t in = {0};
     bff_jwrite_t vars;
     bff_jwrite_init(&vars, 256, 1u << 20);
-    bff_gql_errors_t errs = {0};
-    int bad = bff_jdoc_scan(&in, request_doc, len, 0, 0, NULL, NULL) != 0 ||
-              bff_gql_coerce_variables(g->schema, spec->graphql_op, &in, 0, &vars, &errs) != 0 ||
-              bff_jwrite_done(&vars) != 0;
-    bff_jdoc_dispose(&in);
-    if (bad) {
-        bff_respond_error(r->req, 400, bff_code_bad_parameter,
-                          errs.n != 0 ? errs.items[0].message
-                                      : "the parameters do not fit the "
-                                        "operation's variables",
-                          NULL);
-        bff_gql_errors_dispose(&errs);
+    bff_answer_t a;
+    bff_answer_init(&a);
+    if (bff_graphql_rest_variables(g, spec, request_doc, len, &vars, &a) != 0) {
+        bff_respond_answer(r->req, &a);
+        bff_answer_dispose(&a);
         bff_jwrite_dispose(&vars);
         return BFF_STAGE_RESPONDED;
     }
+    bff_answer_dispose(&a);
     bff_stage_result_t res =
         start_run(r, g, NULL, spec->graphql_doc, spec->graphql_op, vars.buf, vars.len, 0, 1);
     bff_jwrite_dispose(&vars);

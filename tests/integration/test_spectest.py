@@ -223,8 +223,7 @@ def test_cases_agree_with_the_real_server():
         harness.wait_port(port, proc=proc)
         for pd, c in demo_cases():
             recs = c.get("upstreams") or []
-            if pd != d or "claims" in c["request"] or any("error" in r for r in recs) or \
-                    "GraphQL" in c["name"]:
+            if pd != d or "claims" in c["request"] or any("error" in r for r in recs):
                 continue
             Stub.records, Stub.calls = recs, []
             req = c["request"]
@@ -248,7 +247,8 @@ def test_cases_agree_with_the_real_server():
         proc.terminate()
         proc.wait(timeout=10)
     stub.shutdown()
-    check(compared >= 14, "compared only %d cases with the server" % compared)
+    print("# compared %d cases with the server" % compared)
+    check(compared >= 17, "compared only %d cases with the server" % compared)
 
 
 if __name__ == "__main__":
