@@ -30,6 +30,16 @@ static const char *member_raw(const bff_jdoc_t *d, uint32_t tok, const char *nam
     return v == BFF_JDOC_NONE ? NULL : bff_jdoc_raw(d, v, len);
 }
 
+static void wait_push(bff_gql_run_t *run, gql_call_t *c)
+{
+    if (run->nbatch_wait == run->batch_wait_cap) {
+        run->batch_wait_cap = run->batch_wait_cap ? run->batch_wait_cap * 2 : 16;
+        run->batch_wait =
+            bff_realloc(run->batch_wait, run->batch_wait_cap * sizeof(*run->batch_wait));
+    }
+    run->batch_wait[run->nbatch_wait++] = c;
+}
+
 void bff_gql_batch_wait(bff_gql_run_t *run, gql_call_t *c)
 {
     /* The key is {"args":..,"parent":{"KEY":..},..}: find both parts in it once. */
@@ -40,19 +50,15 @@ void bff_gql_batch_wait(bff_gql_run_t *run, gql_call_t *c)
         c->item = member_raw(&d, parent, c->res->batch_key, &c->item_len);
     }
     bff_jdoc_dispose(&d);
-    if (c->item == NULL || strcmp(c->item, "null") == 0 || c->item_len == 0 || c->item[0] == '{' ||
+    if (c->item == NULL || c->item_len == 0 ||
+        (c->item_len == 4 && memcmp(c->item, "null", 4) == 0) || c->item[0] == '{' ||
         c->item[0] == '[') {
         c->state = GQL_CALL_DONE; /* no key, nothing to ask for: null */
         c->counted = 0;
         return;
     }
     c->state = GQL_CALL_QUEUED;
-    if (run->nbatch_wait == run->batch_wait_cap) {
-        run->batch_wait_cap = run->batch_wait_cap ? run->batch_wait_cap * 2 : 16;
-        run->batch_wait =
-            bff_realloc(run->batch_wait, run->batch_wait_cap * sizeof(*run->batch_wait));
-    }
-    run->batch_wait[run->nbatch_wait++] = c;
+    wait_push(run, c);
 }
 
 /* A key and an element's member are equal as text: "42" matches 42, since services disagree
@@ -160,6 +166,7 @@ static void launch(bff_gql_run_t *run, gql_batch_t *b)
                               "the operation needs more upstream calls than this endpoint allows");
         free(b->calls);
         free(b);
+        run->dirty = 1; /* settled at once: the walk must see it */
         return;
     }
     ++run->made;
@@ -201,6 +208,7 @@ static void launch(bff_gql_run_t *run, gql_batch_t *b)
             bff_gql_call_fail(run, b->calls[i], bff_err_bad_request, "the call could not be built");
         free(b->calls);
         free(b);
+        run->dirty = 1;
         return;
     }
     b->next = run->batches;
@@ -220,6 +228,13 @@ int bff_gql_batch_flush(bff_gql_run_t *run)
     for (size_t i = 0; i != n; ++i) {
         if (wait[i] == NULL)
             continue;
+        if (run->running >= run->conf.graph->concurrency) {
+            /* no free slot: the rest wait for a later pass (a call landing makes one) */
+            for (size_t j = i; j != n; ++j)
+                if (wait[j] != NULL)
+                    wait_push(run, wait[j]);
+            break;
+        }
         const gql_call_t *first = wait[i];
         unsigned max = first->res->plan.sources[0].max_items;
         gql_batch_t *b = bff_calloc(1, sizeof(*b));

@@ -48,7 +48,7 @@ void bff_metrics_request(bff_site_metrics_t *m, const char *route, int status, u
             e = c;
             break;
         }
-        if (strcmp(c->route, route) == 0) {
+        if (strncmp(c->route, route, sizeof(c->route) - 1) == 0) { /* as stored: truncated */
             e = c;
             break;
         }
@@ -91,7 +91,8 @@ void bff_metrics_source(bff_site_metrics_t *m, const char *route, const char *so
             e = c;
             break;
         }
-        if (strcmp(c->source, source) == 0 && strcmp(c->route, route) == 0) {
+        if (strncmp(c->source, source, sizeof(c->source) - 1) == 0 &&
+            strncmp(c->route, route, sizeof(c->route) - 1) == 0) {
             e = c;
             break;
         }
@@ -124,7 +125,7 @@ bff_upstream_metrics_t *bff_metrics_upstream(bff_site_metrics_t *m, const char *
             atomic_store_explicit(&u->used, 1, memory_order_release);
             return u;
         }
-        if (strcmp(u->name, name) == 0)
+        if (strncmp(u->name, name, sizeof(u->name) - 1) == 0)
             return u;
         i = (i + 1) % BFF_METRICS_UPSTREAMS;
     } while (i != start);

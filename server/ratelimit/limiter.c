@@ -10,11 +10,30 @@
 #include "server/core/clock.h"
 #include "server/loop/redis_loop.h"
 
-#define LOCAL_SLOTS 16384 /* in-process fallback: direct-mapped by key hash */
+#define LOCAL_SLOTS 16384    /* in-process fallback: direct-mapped by key hash */
+#define LEASE_SLOTS 1024     /* allowances taken from Redis: direct-mapped by key hash */
+#define LEASE_MAX 64         /* requests one round trip may take at most */
+#define LEASE_SHARE 20       /* ... and at most 1/20 (5%) of what the key has left */
+#define LEASE_LIFE_US 250000 /* what is not used by then lapses */
 
 typedef struct st_local_slot_t {
     uint64_t hash, tat_us;
 } local_slot_t;
+
+/* An allowance: requests Redis has already counted for this worker, admitted here without a
+ * round trip. A key far from its limit (100 left, 6000 left) needs no exact count of each
+ * request; one near it (fewer than 2 * LEASE_SHARE left) is asked about every request. Taken
+ * requests are charged in Redis when taken, so instances together never admit more than the
+ * plan; what lapses unused (at most 5% of what was left) was admitted for nobody. */
+typedef struct st_lease_slot_t {
+    uint64_t hash;
+    const bff_rate_plan_t *plan;
+    uint64_t expires_us;
+    uint32_t left;        /* requests still to admit */
+    uint32_t want;        /* the next round trip asks for this many (1 until Redis said more) */
+    int pending;          /* a round trip asking for an allowance is out */
+    bff_rate_verdict_t v; /* Redis's verdict when it was taken (remaining: after all of it) */
+} lease_slot_t;
 
 struct st_bff_limiter_t {
     size_t refcnt;
@@ -27,7 +46,8 @@ struct st_bff_limiter_t {
     bff_redis_t *redis;
     char sha[41]; /* the script's SHA-1, for EVALSHA */
     bff_timer_t free_timer;
-    local_slot_t *local; /* LOCAL_SLOTS, allocated when first needed */
+    local_slot_t *local;  /* LOCAL_SLOTS, allocated when first needed */
+    lease_slot_t *leases; /* LEASE_SLOTS, allocated when first needed */
 };
 
 typedef struct st_limit_op_t {
@@ -38,21 +58,26 @@ typedef struct st_limit_op_t {
     void *data;
     char key[310]; /* the rate's key, then ":quota" for the quota's */
     size_t keylen;
-    int retried; /* EVAL after NOSCRIPT */
+    int retried;   /* EVAL after NOSCRIPT */
+    unsigned want; /* requests asked for: this one, and an allowance for the next */
+    uint64_t hash; /* of the key, for the allowance's slot */
 } limit_op_t;
 
 /* KEYS[1]: the rate's key; KEYS[2]: the quota's. ARGV[1]: emission interval (us), ARGV[2]:
- * burst, ARGV[3]: quota (0 = none), ARGV[4]: "d" or "m" (its UTC window). Server time, so every
- * instance agrees. A quota refusal wins over a rate refusal (its Retry-After is the useful one);
- * neither refusal counts. Returns {allowed, remaining, reset_ms, retry_after_ms, refused by
- * (0, 1 rate, 2 quota), quota remaining, quota reset_ms}. The month's end is computed from the
- * civil date, as bff_quota_window_end does. */
+ * burst, ARGV[3]: quota (0 = none), ARGV[4]: "d" or "m" (its UTC window), ARGV[5]: requests
+ * wanted (this one and an allowance; 1 when absent). Server time, so every instance agrees.
+ * A quota refusal wins over a rate refusal (its Retry-After is the useful one); neither refusal
+ * counts. Admitted, it takes as many of those wanted as the rate and the quota leave, at least
+ * one. Returns {allowed, remaining, reset_ms, retry_after_ms, refused by (0, 1 rate, 2 quota),
+ * quota remaining, quota reset_ms, taken}. The month's end is computed from the civil date, as
+ * bff_quota_window_end does. */
 static const char gcra_lua[] =
     "local t = redis.call('TIME') "
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
     "local T = tonumber(ARGV[1]) "
     "local cap = T * tonumber(ARGV[2]) "
     "local Q = tonumber(ARGV[3] or 0) "
+    "local want = tonumber(ARGV[5] or 1) "
     "local tat = tonumber(redis.call('GET', KEYS[1]) or now) "
     "if tat < now then tat = now end "
     "local new = tat + T "
@@ -84,13 +109,16 @@ static const char gcra_lua[] =
     "  return {0, 0, math.ceil((tat - now) / 1000), math.ceil((new - now - cap) / 1000), 1, "
     "          Q - used, qleft} "
     "end "
+    "local n = math.min(want, math.floor((cap - (new - now)) / T) + 1) "
+    "if Q > 0 then n = math.min(n, Q - used) end "
+    "new = tat + n * T "
     "redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil((new - now) / 1000) + 1) "
     "if Q > 0 then "
-    "  used = redis.call('INCR', KEYS[2]) "
-    "  if used == 1 then redis.call('PEXPIREAT', KEYS[2], qend) end "
+    "  used = redis.call('INCRBY', KEYS[2], n) "
+    "  if used == n then redis.call('PEXPIREAT', KEYS[2], qend) end "
     "end "
     "return {1, math.floor((cap - (new - now)) / T), math.ceil((new - now) / 1000), 0, 0, "
-    "        Q - used, qleft}";
+    "        Q - used, qleft, n}";
 
 static uint64_t interval_us(const bff_rate_plan_t *plan)
 {
@@ -164,6 +192,7 @@ static void destroy(bff_limiter_t *l)
     bff_timer_cancel(&l->free_timer);
     bff_redis_destroy(l->redis);
     free(l->local);
+    free(l->leases);
     free(l->host);
     free(l->password);
     free(l);
@@ -214,21 +243,62 @@ static void decide_locally(bff_limiter_t *l, const bff_rate_plan_t *plan, const 
     v->local = 1;
 }
 
+/* The allowance slot of `hash`, taken over (emptied) when another key or plan held it. */
+static lease_slot_t *lease_slot(bff_limiter_t *l, uint64_t hash, const bff_rate_plan_t *plan)
+{
+    if (l->leases == NULL)
+        l->leases = bff_calloc(LEASE_SLOTS, sizeof(*l->leases));
+    lease_slot_t *s = l->leases + hash % LEASE_SLOTS;
+    if (s->hash != hash || s->plan != plan)
+        *s = (lease_slot_t){.hash = hash, .plan = plan, .want = 1};
+    return s;
+}
+
+/* Redis answered `op` with `v` (allowed or not) and took `taken` requests: the first is op's,
+ * the rest become the key's allowance; the next round trip asks for a share of what is left. */
+static void lease_answered(limit_op_t *op, bff_rate_verdict_t *v, unsigned taken)
+{
+    lease_slot_t *s = lease_slot(op->l, op->hash, op->plan);
+    if (op->want > 1)
+        s->pending = 0;
+    if (!v->allowed) {
+        s->left = 0;
+        s->want = 1;
+        return;
+    }
+    uint64_t room = v->remaining;
+    if (v->quota_known && v->quota_remaining < room)
+        room = v->quota_remaining;
+    s->want = (uint32_t)(room / LEASE_SHARE < LEASE_MAX ? room / LEASE_SHARE : LEASE_MAX);
+    if (s->want == 0)
+        s->want = 1;
+    if (taken > 1) {
+        s->left = taken - 1;
+        s->expires_us = bff_now_us() + LEASE_LIFE_US;
+        s->v = *v;
+        v->remaining += s->left; /* what this worker holds is left for the key too */
+        v->quota_remaining += v->quota_known ? s->left : 0;
+    }
+}
+
 static bff_redis_command_t *send_check(limit_op_t *op, int eval);
 
 static void on_reply(void *data, const char *err, const redisReply *reply)
 {
     limit_op_t *op = data;
     bff_rate_verdict_t v;
+    unsigned taken = 1;
     if (err == NULL && reply->type == REDIS_REPLY_ERROR && !op->retried &&
         strncmp(reply->str, "NOSCRIPT", 8) == 0) {
         op->retried = 1;
         if ((op->cmd = send_check(op, 1)) != NULL)
             return; /* the same op, once more with the script's text */
     }
-    if (err == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 7) {
-        long long e[7];
-        for (size_t i = 0; i != 7; ++i) /* Lua numbers arrive as integers, never negative here */
+    if (err == NULL && reply->type == REDIS_REPLY_ARRAY &&
+        (reply->elements == 7 || reply->elements == 8)) { /* a refusal takes nothing */
+        long long e[8] = {0};
+        for (size_t i = 0; i != reply->elements;
+             ++i) /* Lua numbers arrive as integers, never negative here */
             e[i] = reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer > 0
                        ? reply->element[i]->integer
                        : 0;
@@ -241,7 +311,11 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
         v.quota_exhausted = e[4] == 2;
         v.quota_remaining = (uint64_t)e[5];
         v.quota_reset_s = ((uint64_t)e[6] + 999) / 1000;
+        taken = e[7] > 1 && e[7] <= op->want ? (unsigned)e[7] : 1;
+        lease_answered(op, &v, taken);
     } else {
+        if (op->want > 1)
+            lease_slot(op->l, op->hash, op->plan)->pending = 0;
         decide_locally(op->l, op->plan, op->key, op->keylen, &v);
     }
     op->cb(op->data, &v);
@@ -251,20 +325,36 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
 static bff_redis_command_t *send_check(limit_op_t *op, int eval)
 {
     const bff_rate_plan_t *plan = op->plan;
-    char interval[24], burst[24], quota[24], qkey[sizeof(op->key) + 8];
+    char interval[24], burst[24], quota[24], want[16], qkey[sizeof(op->key) + 8];
     int ilen = snprintf(interval, sizeof(interval), "%llu", (unsigned long long)interval_us(plan));
     int blen = snprintf(burst, sizeof(burst), "%llu", (unsigned long long)plan->burst);
+    int wlen = snprintf(want, sizeof(want), "%u", op->want);
     if (plan->quota == 0) {
-        const char *argv[] = {
-            eval ? "EVAL" : "EVALSHA", eval ? gcra_lua : op->l->sha, "1", op->key, interval, burst};
-        size_t lens[] = {
-            eval ? 4u : 7u, eval ? sizeof(gcra_lua) - 1 : 40, 1, op->keylen, (size_t)ilen,
-            (size_t)blen};
-        return bff_redis_command_start(op->l->redis, on_reply, op, 6, argv, lens);
+        const char *argv[] = {eval ? "EVAL" : "EVALSHA",
+                              eval ? gcra_lua : op->l->sha,
+                              "1",
+                              op->key,
+                              interval,
+                              burst,
+                              "0",
+                              "d",
+                              want};
+        size_t lens[] = {eval ? 4u : 7u,
+                         eval ? sizeof(gcra_lua) - 1 : 40,
+                         1,
+                         op->keylen,
+                         (size_t)ilen,
+                         (size_t)blen,
+                         1,
+                         1,
+                         (size_t)wlen};
+        return bff_redis_command_start(op->l->redis, on_reply, op, 9, argv, lens);
     }
     int qlen = snprintf(quota, sizeof(quota), "%llu", (unsigned long long)plan->quota);
+    /* The window's kind is part of the key: a plan moved from a monthly to a daily quota
+     * starts a fresh count instead of inheriting the month's (and its month-end expiry). */
     memcpy(qkey, op->key, op->keylen);
-    memcpy(qkey + op->keylen, ":quota", 6);
+    memcpy(qkey + op->keylen, plan->quota_window == BFF_QUOTA_MONTH ? ":quota:m" : ":quota:d", 8);
     const char *argv[] = {eval ? "EVAL" : "EVALSHA",
                           eval ? gcra_lua : op->l->sha,
                           "2",
@@ -273,28 +363,48 @@ static bff_redis_command_t *send_check(limit_op_t *op, int eval)
                           interval,
                           burst,
                           quota,
-                          plan->quota_window == BFF_QUOTA_MONTH ? "m" : "d"};
+                          plan->quota_window == BFF_QUOTA_MONTH ? "m" : "d",
+                          want};
     size_t lens[] = {eval ? 4u : 7u,
                      eval ? sizeof(gcra_lua) - 1 : 40,
                      1,
                      op->keylen,
-                     op->keylen + 6,
+                     op->keylen + 8,
                      (size_t)ilen,
                      (size_t)blen,
                      (size_t)qlen,
-                     1};
-    return bff_redis_command_start(op->l->redis, on_reply, op, 9, argv, lens);
+                     1,
+                     (size_t)wlen};
+    return bff_redis_command_start(op->l->redis, on_reply, op, 10, argv, lens);
 }
 
 void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const char *key,
                         size_t keylen, bff_limit_cb cb, void *data, bff_rate_verdict_t *now)
 {
     if (l->redis != NULL && keylen < sizeof(((limit_op_t *)0)->key)) {
+        uint64_t hash = fnv1a(key, keylen);
+        lease_slot_t *s = lease_slot(l, hash, plan);
+        if (s->left != 0 && bff_now_us() < s->expires_us) { /* from this worker's allowance */
+            --s->left;
+            *now = s->v;
+            now->remaining += s->left;
+            now->quota_remaining += now->quota_known ? s->left : 0;
+            return NULL;
+        }
+        s->left = 0;
         limit_op_t *op = bff_calloc(1, sizeof(*op));
-        *op = (limit_op_t){.l = l, .plan = plan, .cb = cb, .data = data, .keylen = keylen};
+        *op = (limit_op_t){.l = l,
+                           .plan = plan,
+                           .cb = cb,
+                           .data = data,
+                           .keylen = keylen,
+                           .want = s->pending ? 1 : s->want, /* one allowance out at a time */
+                           .hash = hash};
         memcpy(op->key, key, keylen);
-        if ((op->cmd = send_check(op, 0)) != NULL)
+        if ((op->cmd = send_check(op, 0)) != NULL) {
+            s->pending |= op->want > 1;
             return op;
+        }
         free(op);
     }
     decide_locally(l, plan, key, keylen, now);
@@ -305,5 +415,7 @@ void bff_limiter_cancel(void *p)
 {
     limit_op_t *op = p;
     bff_redis_command_cancel(op->cmd);
+    if (op->want > 1) /* what Redis takes for it lapses; the next may ask again */
+        lease_slot(op->l, op->hash, op->plan)->pending = 0;
     free(op);
 }

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <h2o.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
@@ -100,6 +101,31 @@ static void on_run_done(void *data, bff_gql_run_t *run)
     *(int *)data = 1;
 }
 
+/* The case's principal's scopes, read from its claims as the auth stage reads a token's: the
+ * profile's scope claim (else `scope`, else `scp`), a space-separated string or an array. */
+static void claim_scopes(const bff_profile_t *profile, const char *claims, char *out, size_t size)
+{
+    out[0] = '\0';
+    json_t *doc = claims != NULL ? json_loads(claims, 0, NULL) : NULL;
+    const char *name = profile->auth.scope_claim ? profile->auth.scope_claim : "scope";
+    json_t *scope = doc != NULL ? json_object_get(doc, name) : NULL;
+    if (scope == NULL && doc != NULL)
+        scope = json_object_get(doc, "scp");
+    if (json_is_string(scope)) {
+        snprintf(out, size, "%s", json_string_value(scope));
+    } else if (json_is_array(scope)) {
+        size_t i, len = 0;
+        json_t *s;
+        json_array_foreach(scope, i, s)
+        {
+            if (json_is_string(s) && len < size)
+                len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "",
+                                        json_string_value(s));
+        }
+    }
+    json_decref(doc);
+}
+
 /* A stored GraphQL operation, as the GraphQL stage runs it for a REST route, on the
  * recordings: the route's parameters as its variables, its data as the answer. */
 static void run_stored(const bff_profile_t *profile, const bff_spec_t *spec, h2o_iovec_t doc,
@@ -124,6 +150,8 @@ static void run_stored(const bff_profile_t *profile, const bff_spec_t *spec, h2o
         bff_jwrite_str(&hdrs, headers->entries[at].value.base, headers->entries[at].value.len);
     }
     bff_jwrite_close(&hdrs, '}');
+    char scopes[1024];
+    claim_scopes(profile, claims, scopes, sizeof(scopes));
     int done = 0;
     bff_gql_run_conf_t conf = {.graph = g,
                                .doc = spec->graphql_doc,
@@ -134,6 +162,8 @@ static void run_stored(const bff_profile_t *profile, const bff_spec_t *spec, h2o
                                .headers_len = hdrs.len,
                                .auth = claims,
                                .auth_len = claims != NULL ? strlen(claims) : 0,
+                               .scopes = scopes,
+                               .scopes_len = strlen(scopes),
                                .safe_errors = profile->errors == BFF_ERRORS_SAFE,
                                .ops = &bff_st_replay_ops,
                                .host = replay,

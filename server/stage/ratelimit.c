@@ -104,7 +104,8 @@ static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
         n = snprintf(buf, sizeof(buf), "\"%s\";r=%llu;t=%llu", plan->name,
                      (unsigned long long)v->remaining, (unsigned long long)v->reset_s);
     add_header(req, H2O_STRLIT("ratelimit"), buf, n);
-    int by_quota = quota && v->quota_remaining < v->remaining;
+    /* the quota refused, or it has less left: its numbers are the ones to act on */
+    int by_quota = quota && (v->quota_exhausted || v->quota_remaining < v->remaining);
     n = snprintf(buf, sizeof(buf), "%llu",
                  (unsigned long long)(by_quota ? plan->quota : plan->limit));
     add_header(req, H2O_STRLIT("x-ratelimit-limit"), buf, n);

@@ -66,8 +66,10 @@ def test_daily_quota_exact_count_headers_and_retry_after():
     eq((doc["error"]["code"], doc["error"]["reason"]), ("quota_exceeded", "quota"))
     check("daily quota of plan 'free' (5 requests) is exhausted" in doc["error"]["message"], doc)
     check(h.get("ratelimit", "").endswith('"free-quota";r=0;t=%d' % retry), h)
-    eq(h.get("x-ratelimit-remaining"), "0")
-    keys = [k for k in redis.keys() if k.endswith(b":quota")]
+    eq((h.get("x-ratelimit-limit"), h.get("x-ratelimit-remaining")), ("5", "0"),
+       "the refusal's X-RateLimit-* describe the quota that refused")
+    check(abs(int(h["x-ratelimit-reset"]) - seconds_to_utc_midnight()) <= 2, h)
+    keys = [k for k in redis.keys() if k.endswith(b":quota:d")]
     eq(len(keys), 1, redis.keys())
     eq(redis.cmd("GET", keys[0]), b"5", "refusals do not count")
     ttl = redis.cmd("PTTL", keys[0])
@@ -85,7 +87,7 @@ def test_rate_refusal_is_distinct_and_does_not_spend_the_quota():
     check(int(sts[2][1]["retry-after"]) <= 30, sts[2][1])
     check(sts[2][1]["ratelimit"].endswith(", \"free-quota\";r=98;t=%s" % sts[2][1]["ratelimit"].rsplit("t=", 1)[1]),
           sts[2][1])
-    q = [k for k in redis.keys() if k.endswith(b":quota")][0]
+    q = [k for k in redis.keys() if k.endswith(b":quota:m")][0]
     eq(redis.cmd("GET", q), b"2", "only admitted requests count against the quota")
     pol = sts[0][1]["ratelimit-policy"]
     w = int(pol.rsplit("w=", 1)[1])
@@ -103,6 +105,40 @@ def test_two_instances_share_the_quota():
             res.append(harness.request(b.port, "GET", "/limited")[0])
     eq(res.count(200), 5, "one quota for both instances: %r" % res)
     eq(res.count(429), 5)
+
+
+def evalsha_calls(redis):
+    stats = redis.cmd("INFO", "commandstats").decode()
+    return sum(int(l.split("calls=")[1].split(",")[0]) for l in stats.splitlines()
+               if l.startswith("cmdstat_eval"))
+
+
+def test_allowances_save_round_trips_and_never_overshoot():
+    redis = harness.Redis()
+    # Far from its limit, a key is asked about once for up to 5% of what it has left.
+    b = serve(redis, ["free: { rate: 100000/min, burst: 2000 }"])
+    time.sleep(0.3)
+    before = evalsha_calls(redis)
+    remaining = []
+    for i in range(200):
+        st, h, _ = harness.request(b.port, "GET", "/limited")
+        eq(st, 200)
+        remaining.append(int(h["x-ratelimit-remaining"]))
+    calls = evalsha_calls(redis) - before
+    print("# 200 requests, %d round trips to Redis" % calls)
+    check(calls <= 40, "200 requests, %d round trips to Redis" % calls)
+    check(remaining[-1] < remaining[0], remaining)
+    eq(b.stop(), 0)
+    # Near it, every request is asked about, and two instances together never admit more than
+    # the burst (allowances are charged in Redis when taken): at most 5% fewer.
+    redis2 = harness.Redis()
+    pair = [serve(redis2, ["free: { rate: 1/h, burst: 400 }"], threads=2) for _ in range(2)]
+    time.sleep(0.3)
+    codes = [harness.request(pair[i % 2].port, "GET", "/limited")[0] for i in range(480)]
+    admitted = codes.count(200)
+    print("# two instances admitted %d of a burst of 400" % admitted)
+    check(380 <= admitted <= 400, "admitted %d of a burst of 400" % admitted)
+    eq(codes.count(200) + codes.count(429), 480)
 
 
 def test_fail_open_applies_the_rate_only():
@@ -213,6 +249,7 @@ if __name__ == "__main__":
         test_rate_refusal_is_distinct_and_does_not_spend_the_quota,
         test_two_instances_share_the_quota,
         test_fail_open_applies_the_rate_only,
+        test_allowances_save_round_trips_and_never_overshoot,
         test_check_reports_a_bad_quota,
         test_upstream_rate_limit_fails_fast_as_a_source_error,
         test_check_reports_a_bad_upstream_rate_limit,
