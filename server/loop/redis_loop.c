@@ -179,7 +179,9 @@ static void ev_del_read(void *data)
 static void on_flush(h2o_timeout_entry_t *entry)
 {
     bff_redis_t *r = H2O_STRUCT_FROM_MEMBER(bff_redis_t, flush_entry, entry);
-    if (r->ac == NULL || !r->connected)
+    /* Also while a refused setup disconnects: what was buffered goes out and gets its reply
+     * (hiredis waits for those before it lets go), instead of waiting out its timeout. */
+    if (r->ac == NULL)
         return;
     r->flushing = 1;
     redisAsyncHandleWrite(r->ac); /* may free the context on a write error: ev_cleanup runs */
