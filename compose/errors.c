@@ -41,6 +41,8 @@ void bff_err_describe(const char *err, long status, char *buf, size_t size)
         snprintf(buf, size, "cannot connect to the upstream");
     else if (err == bff_err_upstream_status)
         snprintf(buf, size, "upstream answered %ld", status);
+    else if (err == bff_err_upstream_rate_limited)
+        snprintf(buf, size, "the upstream's call rate limit was reached");
     else
         snprintf(buf, size, "the transfer failed");
 }

@@ -351,6 +351,14 @@ static void on_retry_timer(bff_timer_t *timer)
 {
     bff_call_t *call = H2O_STRUCT_FROM_MEMBER(bff_call_t, retry_timer, timer);
     assert(call->magic == CALL_MAGIC);
+    /* A retry takes its slot of the upstream's rate_limit when it goes out, not when it was
+     * scheduled: retries waiting out a backoff must not add to a burst. */
+    if (call->up->rate != NULL && !bff_call_rate_take(call->up->rate, bff_now_us())) {
+        char detail[160];
+        bff_err_describe(bff_err_upstream_rate_limited, 0, detail, sizeof(detail));
+        finish(call, bff_err_upstream_rate_limited, 0, detail, NULL);
+        return;
+    }
     if (start_attempt(call) != 0)
         finish(call, bff_err_upstream_timeout, 0, "deadline reached before the retry could start",
                NULL);
@@ -501,7 +509,6 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
                        now);
     if ((upstream_fault || status == 429) && call->cb != NULL && call->attempt <= call->retries &&
         call->idempotent && bff_breaker_allows(&up->breaker, &up->conf.breaker, call, now) &&
-        (up->rate == NULL || bff_call_rate_take(up->rate, bff_now_us())) &&
         schedule_retry(call) == 0)
         return;
     finish(call, err, status, detail, log);

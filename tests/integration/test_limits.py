@@ -231,6 +231,24 @@ def test_upstream_rate_limit_fails_fast_as_a_source_error():
     check('bffd_upstream_calls_total{profile="t",upstream="fragile",outcome="ok"} 3' in text, text)
 
 
+def test_a_retry_asks_the_upstream_limit_when_it_goes_out():
+    up = harness.Upstream()
+    prof = upstream_limited_profile(up.url).replace("{ rate: 2/min, burst: 3 }", "{ rate: 1/min, burst: 1 }")
+    retry = {"retry.yaml": """
+endpoint: GET /retry/{id}
+sources:
+  recs: { upstream: fragile, path: "/users/7{id}?status=503", retries: 2 }
+response: { recs: recs.id }
+"""}
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": retry}}, threads=1)
+    st, _, body = harness.request(b.port, "GET", "/retry/1")
+    doc = json.loads(body)
+    eq((st, doc["error"]["reason"]), (502, "upstream rate limit"), doc)
+    eq(up.stats()["paths"].get("/users/71"), 1, "the first attempt took the only slot; the retry "
+                                                 "found none when its backoff ended")
+    eq(b.stop(), 0)
+
+
 def test_check_reports_a_bad_upstream_rate_limit():
     d = harness.tmpdir()
     os.makedirs(os.path.join(d, "endpoints"))
@@ -252,5 +270,6 @@ if __name__ == "__main__":
         test_allowances_save_round_trips_and_never_overshoot,
         test_check_reports_a_bad_quota,
         test_upstream_rate_limit_fails_fast_as_a_source_error,
+        test_a_retry_asks_the_upstream_limit_when_it_goes_out,
         test_check_reports_a_bad_upstream_rate_limit,
     ])
