@@ -16,11 +16,11 @@
 #include "server/spectest/diff.h"
 #include "server/spectest/replay.h"
 #include "server/stage/compose.h"
-#include "server/stage/graphql_rest.h"
+#include "server/spectest/graphql_case.h"
 
-static void fail(bff_st_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define fail bff_st_fail
 
-static void fail(bff_st_result_t *res, const char *fmt, ...)
+void bff_st_fail(bff_st_result_t *res, const char *fmt, ...)
 {
     char buf[1536];
     va_list ap;
@@ -96,112 +96,15 @@ static void compose(const bff_profile_t *profile, const bff_spec_t *spec, h2o_io
     bff_exec_destroy(exec);
 }
 
-static void on_run_done(void *data, bff_gql_run_t *run)
-{
-    *(int *)data = 1;
-}
-
-/* The case's principal's scopes, read from its claims as the auth stage reads a token's: the
- * profile's scope claim (else `scope`, else `scp`), a space-separated string or an array. */
-static void claim_scopes(const bff_profile_t *profile, const char *claims, char *out, size_t size)
-{
-    out[0] = '\0';
-    json_t *doc = claims != NULL ? json_loads(claims, 0, NULL) : NULL;
-    const char *name = profile->auth.scope_claim ? profile->auth.scope_claim : "scope";
-    json_t *scope = doc != NULL ? json_object_get(doc, name) : NULL;
-    if (scope == NULL && doc != NULL)
-        scope = json_object_get(doc, "scp");
-    if (json_is_string(scope)) {
-        snprintf(out, size, "%s", json_string_value(scope));
-    } else if (json_is_array(scope)) {
-        size_t i, len = 0;
-        json_t *s;
-        json_array_foreach(scope, i, s)
-        {
-            if (json_is_string(s) && len < size)
-                len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "",
-                                        json_string_value(s));
-        }
-    }
-    json_decref(doc);
-}
-
-/* A stored GraphQL operation, as the GraphQL stage runs it for a REST route, on the
- * recordings: the route's parameters as its variables, its data as the answer. */
-static void run_stored(const bff_profile_t *profile, const bff_spec_t *spec, h2o_iovec_t doc,
-                       const h2o_headers_t *headers, const char *claims, bff_st_replay_t *replay,
-                       bff_answer_t *a, bff_st_result_t *res)
-{
-    const bff_gql_graph_t *g = profile->graph;
-    bff_jwrite_t vars, hdrs;
-    bff_jwrite_init(&vars, 256, 1u << 20);
-    if (bff_graphql_rest_variables(g, spec, doc.base, doc.len, &vars, a) != 0) {
-        bff_jwrite_dispose(&vars);
-        return;
-    }
-    bff_jwrite_init(&hdrs, 128, 64 * 1024); /* the request headers the resolvers read */
-    bff_jwrite_open(&hdrs, '{');
-    for (size_t i = 0; i != g->nrequest_headers; ++i) {
-        const char *name = g->request_headers[i];
-        ssize_t at = h2o_find_header_by_str(headers, name, strlen(name), -1);
-        if (at < 0)
-            continue;
-        bff_jwrite_key(&hdrs, name, strlen(name));
-        bff_jwrite_str(&hdrs, headers->entries[at].value.base, headers->entries[at].value.len);
-    }
-    bff_jwrite_close(&hdrs, '}');
-    char scopes[1024];
-    claim_scopes(profile, claims, scopes, sizeof(scopes));
-    int done = 0;
-    bff_gql_run_conf_t conf = {.graph = g,
-                               .doc = spec->graphql_doc,
-                               .op = spec->graphql_op,
-                               .variables = vars.buf,
-                               .variables_len = vars.len,
-                               .headers = hdrs.buf,
-                               .headers_len = hdrs.len,
-                               .auth = claims,
-                               .auth_len = claims != NULL ? strlen(claims) : 0,
-                               .scopes = scopes,
-                               .scopes_len = strlen(scopes),
-                               .safe_errors = profile->errors == BFF_ERRORS_SAFE,
-                               .ops = &bff_st_replay_ops,
-                               .host = replay,
-                               .on_done = on_run_done,
-                               .data = &done};
-    bff_gql_run_t *run = bff_gql_run_create(&conf);
-    bff_jwrite_dispose(&vars);
-    bff_jwrite_dispose(&hdrs);
-    if (run == NULL) {
-        fail(res, "the operation's variables could not be read");
-        return;
-    }
-    bff_gql_run_start(run);
-    bff_st_replay_drain(replay);
-    if (!done) {
-        fail(res, "the operation did not finish (a call was never answered)");
-    } else {
-        bff_jwrite_t w;
-        bff_jwrite_init(&w, 4096, (size_t)64 << 20);
-        bff_gql_run_write(run, &w);
-        if (bff_jwrite_done(&w) == 0)
-            bff_graphql_rest_answer(w.buf, w.len, a);
-        else
-            fail(res, "the operation's answer is too large");
-        bff_jwrite_dispose(&w);
-    }
-    bff_gql_run_destroy(run);
-}
-
 /* What the answer's header `name` is on the wire: its own headers, and Content-Type as
  * respond.c adds it. */
 static const char *answer_header(const bff_answer_t *a, const char *name)
 {
-    if (strcasecmp(name, "content-type") == 0)
-        return a->status == 204 || a->status == 304 ? NULL : "application/json";
     for (size_t i = 0; i != a->nheaders; ++i)
         if (strcasecmp(a->headers[i].name, name) == 0)
             return a->headers[i].value;
+    if (strcasecmp(name, "content-type") == 0)
+        return a->status == 204 || a->status == 304 ? NULL : "application/json";
     return NULL;
 }
 
@@ -245,11 +148,12 @@ void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case
     bff_st_replay_t replay;
     bff_st_replay_init(&replay, profile, c);
     if (g != NULL && h2o_memis(path.base, path.len, g->path, strlen(g->path))) {
-        res->skip = "GraphQL requests are not run by bffd test yet";
-        goto out;
-    }
-    if (bff_router_resolve(profile, h2o_iovec_init(c->method, strlen(c->method)), path, &pool,
-                           &match, &a) == 0) {
+        h2o_headers_t headers = {NULL};
+        const char *key = NULL;
+        request_headers(c, &pool, &headers, &key);
+        bff_st_run_graphql(profile, c, &headers, &pool, &replay, &a, res);
+    } else if (bff_router_resolve(profile, h2o_iovec_init(c->method, strlen(c->method)), path,
+                                  &pool, &match, &a) == 0) {
         h2o_headers_t headers = {NULL};
         const char *key = NULL;
         request_headers(c, &pool, &headers, &key);
@@ -262,7 +166,7 @@ void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case
                                   claims, &pool, &doc, &a) != 0)
             ; /* answered: a parameter or the body was refused */
         else if (match.spec->graphql_op != NULL)
-            run_stored(profile, match.spec, doc, &headers, c->claims, &replay, &a, res);
+            bff_st_run_stored(profile, match.spec, doc, &headers, c->claims, &replay, &a, res);
         else
             compose(profile, match.spec, doc, key, &replay, &a, res);
     }
@@ -275,7 +179,6 @@ void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case
                  c->records[i].path, c->records[i].upstream_name);
     if (a.status != 0)
         check(file, c, &a, res);
-out:
     bff_st_replay_dispose(&replay);
     bff_answer_dispose(&a);
     h2o_mem_clear_pool(&pool);

@@ -16,5 +16,7 @@ typedef struct st_bff_st_result_t {
 void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case_t *c,
                      bff_st_result_t *res);
 void bff_st_result_dispose(bff_st_result_t *res);
+/** Notes why the case failed. */
+void bff_st_fail(bff_st_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -295,7 +295,7 @@ static bff_stage_result_t run_pending(bff_req_t *r)
     gql_pending_t *gp = r->graphql;
     bff_gql_cached_t *entry = gp->entry;
     gp->entry = NULL;
-    gql_out_t out = {r, gp->rj, NULL, 0};
+    gql_out_t out = {.r = r, .response_json = gp->rj};
     return run_now(&out, gp->g, entry, gp->doc, gp->op, gp->vars.base, gp->vars.len, 0);
 }
 
@@ -388,7 +388,7 @@ static bff_stage_result_t start_run(bff_req_t *r, const bff_gql_graph_t *g, bff_
 {
     bff_cache_t *cache = r->view->caches[r->site->index];
     if (rest || entry == NULL || cache == NULL || !g->cache.enabled || op->kind != BFF_GQL_QUERY) {
-        gql_out_t out = {r, rj, NULL, 0};
+        gql_out_t out = {.r = r, .response_json = rj};
         return run_now(&out, g, entry, doc, op, vars, vars_len, rest);
     }
     unsigned char key[32];
@@ -446,13 +446,13 @@ bff_stage_result_t bff_stage_graphql(bff_req_t *r)
     if (!is_get && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
                        H2O_STRLIT("GET, POST"));
-        gql_out_t out = {r, rj, NULL, 0};
+        gql_out_t out = {.r = r, .response_json = rj};
         bff_gql_answer_message(&out, 405, 1, "METHOD_NOT_ALLOWED",
                                "GraphQL is served over GET and POST.");
         return BFF_STAGE_RESPONDED;
     }
     if (!is_get && req->entity.len > r->profile->max_body_bytes) {
-        gql_out_t out = {r, rj, NULL, 0};
+        gql_out_t out = {.r = r, .response_json = rj};
         bff_gql_answer_message(&out, 413, 1, "BAD_REQUEST",
                                "The request body is larger than %llu bytes.",
                                (unsigned long long)r->profile->max_body_bytes);
@@ -461,7 +461,7 @@ bff_stage_result_t bff_stage_graphql(bff_req_t *r)
     bff_gql_params_t params;
     size_t batch;
     char msg[256];
-    gql_out_t out = {r, rj, NULL, 0};
+    gql_out_t out = {.r = r, .response_json = rj};
     int status = bff_gql_read_params(req, -1, &batch, &params, msg, sizeof(msg));
     if (status == 0 && batch != 0 && g->batch_max == 0) {
         status = 400;

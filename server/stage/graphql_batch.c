@@ -39,7 +39,7 @@ static void run_element(gql_batch_t *b, size_t i)
 {
     gql_prepared_t p = b->prepared[i];
     b->prepared[i].entry = NULL; /* the run takes the reference */
-    gql_out_t out = {b->r, b->response_json, b, i};
+    gql_out_t out = {.r = b->r, .response_json = b->response_json, .batch = b, .index = i};
     ++b->inflight;
     bff_gql_run_prepared(&out, b->g, p.entry, p.op, p.vars.buf, p.vars.len);
     bff_jwrite_dispose(&p.vars);
@@ -108,7 +108,7 @@ bff_stage_result_t bff_gql_batch_start(bff_req_t *r, const bff_gql_graph_t *g, s
     b->answers = h2o_mem_alloc_pool(pool, n * sizeof(*b->answers));
     b->starting = b->preparing = 1;
     for (size_t i = 0; i != n; ++i) {
-        gql_out_t out = {r, response_json, b, i};
+        gql_out_t out = {.r = r, .response_json = response_json, .batch = b, .index = i};
         bff_gql_params_t params;
         size_t size;
         char msg[256];

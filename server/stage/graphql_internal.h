@@ -7,6 +7,7 @@
 #include "compose/gql/error.h"
 #include "compose/gql/graph.h"
 #include "compose/json_write.h"
+#include "server/http/answer.h"
 #include "server/http/request.h"
 #include "server/stage/graphql_cache.h"
 #include "server/stage/graphql_request.h"
@@ -14,12 +15,15 @@
 
 typedef struct st_gql_batch_t gql_batch_t;
 
-/* Where an operation's answer goes: the HTTP response, or element `index` of a batch. */
+/* Where an operation's answer goes: the HTTP response, element `index` of a batch, or, with no
+ * request (`bffd test`), `answer` as data. */
 typedef struct st_gql_out_t {
     bff_req_t *r;
     int response_json; /* application/graphql-response+json */
     gql_batch_t *batch;
     size_t index;
+    bff_answer_t *answer;   /* r NULL: the answer */
+    bff_gql_cache_t *cache; /* r NULL: where validated documents are kept */
 } gql_out_t;
 
 /* An operation ready to run. */

@@ -67,11 +67,18 @@ void bff_gql_answer_errors(const gql_out_t *out, int status, int always,
     bff_jwrite_open(&w, '{');
     write_errors(&w, errs, code);
     bff_jwrite_close(&w, '}');
-    if (out->batch != NULL)
+    int sent = out->response_json || always ? status : 200;
+    if (out->batch != NULL) {
         bff_gql_batch_put(out->batch, out->index, w.buf, w.len);
-    else
-        bff_gql_send_json(out->r->req, out->response_json || always ? status : 200,
-                          out->response_json, &w);
+    } else if (out->r != NULL) {
+        bff_gql_send_json(out->r->req, sent, out->response_json, &w);
+    } else {
+        out->answer->status = sent;
+        bff_answer_add_header(out->answer, H2O_STRLIT("content-type"),
+                              out->response_json ? type_gql.base : type_json.base,
+                              out->response_json ? type_gql.len : type_json.len);
+        bff_answer_set_body(out->answer, w.buf, w.len);
+    }
     bff_jwrite_dispose(&w);
 }
 
@@ -213,11 +220,16 @@ static bff_gql_cached_t *find_document(const gql_out_t *o, const bff_gql_graph_t
             "them.");
         return NULL;
     }
-    bff_site_ctx_t *site = r->site;
-    if (site->gql_cache == NULL)
-        site->gql_cache = bff_calloc(1, sizeof(*site->gql_cache));
-    uint64_t generation = r->view->config->generation;
-    bff_gql_cached_t *entry = bff_gql_cache_find(site->gql_cache, hash, g, generation);
+    bff_gql_cache_t *cache = o->cache;
+    uint64_t generation = 0;
+    if (r != NULL) {
+        bff_site_ctx_t *site = r->site;
+        if (site->gql_cache == NULL)
+            site->gql_cache = bff_calloc(1, sizeof(*site->gql_cache));
+        cache = site->gql_cache;
+        generation = r->view->config->generation;
+    }
+    bff_gql_cached_t *entry = bff_gql_cache_find(cache, hash, g, generation);
     if (entry != NULL)
         return entry;
     const char *text = params->query.base;
@@ -241,13 +253,12 @@ static bff_gql_cached_t *find_document(const gql_out_t *o, const bff_gql_graph_t
         bff_gql_document_free(doc);
         return NULL;
     }
-    return bff_gql_cache_add(site->gql_cache, hash, doc, g, generation);
+    return bff_gql_cache_add(cache, hash, doc, g, generation);
 }
 
 int bff_gql_prepare(const gql_out_t *o, const bff_gql_graph_t *g, const bff_gql_params_t *params,
                     int is_get, gql_prepared_t *p)
 {
-    h2o_req_t *req = o->r->req;
     char hash[65], msg[256];
     bff_gql_errors_t errs = {0};
     bff_gql_cached_t *entry = find_document(o, g, params, hash);
@@ -271,7 +282,11 @@ int bff_gql_prepare(const gql_out_t *o, const bff_gql_graph_t *g, const bff_gql_
         goto Refused;
     }
     if (op->kind == BFF_GQL_MUTATION && is_get) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
+        if (o->r != NULL)
+            h2o_add_header(&o->r->req->pool, &o->r->req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                           H2O_STRLIT("POST"));
+        else
+            bff_answer_add_header(o->answer, H2O_STRLIT("allow"), H2O_STRLIT("POST"));
         bff_gql_answer_message(o, 405, 1, "METHOD_NOT_ALLOWED",
                                "Can only perform a mutation operation from a POST request.");
         goto Refused;
