@@ -20,10 +20,30 @@ struct st_gql_batch_t {
     int preparing;  /* answers now are of operations that never run */
     int starting;   /* inside bff_gql_batch_start: answer after the loop */
     int answered;
+    int is_get;
     size_t inflight;          /* operations running */
     gql_prepared_t *prepared; /* entry NULL: answered already, or running */
     h2o_iovec_t *answers;
 };
+
+/* One element of the body: prepared now, run later (answered now if it never runs). */
+static void prepare_element(void *ctx, size_t i, int status, const bff_gql_params_t *params,
+                            const char *msg)
+{
+    gql_batch_t *b = ctx;
+    if (i >= b->n)
+        return;
+    gql_out_t out = {.r = b->r, .response_json = b->response_json, .batch = b, .index = i};
+    if (status != 0) {
+        bff_gql_answer_message(&out, status, 1, "BAD_REQUEST", "%s", msg);
+        return;
+    }
+    gql_prepared_t p;
+    if (bff_gql_prepare(&out, b->g, params, b->is_get, &p) != 0)
+        return;
+    b->prepared[i] = p;
+    b->sequential |= p.op->kind == BFF_GQL_MUTATION;
+}
 
 static void on_dispose(void *p)
 {
@@ -107,22 +127,8 @@ bff_stage_result_t bff_gql_batch_start(bff_req_t *r, const bff_gql_graph_t *g, s
     memset(b->prepared, 0, n * sizeof(*b->prepared));
     b->answers = h2o_mem_alloc_pool(pool, n * sizeof(*b->answers));
     b->starting = b->preparing = 1;
-    for (size_t i = 0; i != n; ++i) {
-        gql_out_t out = {.r = r, .response_json = response_json, .batch = b, .index = i};
-        bff_gql_params_t params;
-        size_t size;
-        char msg[256];
-        int status = bff_gql_read_params(r->req, (int)i, &size, &params, msg, sizeof(msg));
-        if (status != 0) {
-            bff_gql_answer_message(&out, status, 1, "BAD_REQUEST", "%s", msg);
-            continue;
-        }
-        gql_prepared_t p;
-        if (bff_gql_prepare(&out, g, &params, is_get, &p) != 0)
-            continue;
-        b->prepared[i] = p;
-        b->sequential |= p.op->kind == BFF_GQL_MUTATION;
-    }
+    b->is_get = is_get;
+    bff_gql_read_batch(r->req, prepare_element, b); /* the body was read as an array already */
     b->preparing = 0;
     if (b->sequential) {
         do /* one at a time: the next when the last answered at once */

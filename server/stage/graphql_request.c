@@ -156,6 +156,29 @@ static int from_query_string(h2o_req_t *req, bff_gql_params_t *out, char *msg, s
     return 0;
 }
 
+int bff_gql_read_batch(h2o_req_t *req,
+                       void (*each)(void *ctx, size_t i, int status, const bff_gql_params_t *p,
+                                    const char *msg),
+                       void *ctx)
+{
+    bff_jdoc_t d = {0};
+    if (req->entity.base == NULL ||
+        bff_jdoc_scan(&d, req->entity.base, req->entity.len, MAX_BODY_TOKENS, 0, NULL, NULL) != 0 ||
+        d.toks[0].type != BFF_J_ARRAY) {
+        bff_jdoc_dispose(&d);
+        return -1;
+    }
+    for (uint32_t n = 0, e = 1; n != d.toks[0].size; ++n, e = d.toks[e].next) {
+        bff_gql_params_t p;
+        char msg[256] = "";
+        memset(&p, 0, sizeof(p));
+        int status = from_object(req, &d, e, &p, msg, sizeof(msg));
+        each(ctx, n, status, &p, msg);
+    }
+    bff_jdoc_dispose(&d);
+    return 0;
+}
+
 int bff_gql_read_params(h2o_req_t *req, int batch_index, size_t *batch_size, bff_gql_params_t *out,
                         char *msg, size_t size)
 {

@@ -20,5 +20,12 @@ int bff_gql_wants_response_json(h2o_req_t *req);
  * single operation. */
 int bff_gql_read_params(h2o_req_t *req, int batch_index, size_t *batch_size, bff_gql_params_t *out,
                         char *msg, size_t size);
+/** A batch body (a JSON array, as bff_gql_read_params found it) scanned once: `each` runs per
+ * element in order with its parameters, or a 4xx status and a message. -1 when the body is not
+ * an array after all. */
+int bff_gql_read_batch(h2o_req_t *req,
+                       void (*each)(void *ctx, size_t i, int status, const bff_gql_params_t *p,
+                                    const char *msg),
+                       void *ctx);
 
 #endif
