@@ -168,23 +168,50 @@ static json_t *success_response(const bff_spec_t *spec, int rate_limited)
     return r;
 }
 
-/* Answers an upstream's status decides (on_status with respond:). */
-static void add_decided(json_t *responses, const bff_spec_t *spec)
+/* Answers an upstream's status decides: on_status rules with respond: (their own status, or the
+ * upstream's: a class rule is documented as 4XX), then what a required source passes through
+ * by default (the client's mistakes: 400, 401, 403, 404, 409, 410, 422). An earlier entry for a
+ * code is kept. Under `errors: safe` no source is named: the document is public. */
+static void add_decided(json_t *responses, const bff_profile_t *p, const bff_spec_t *spec)
 {
+    int safe = p->errors == BFF_ERRORS_SAFE;
     for (size_t s = 0; s != spec->plan.nsources; ++s) {
         const bff_source_t *src = spec->plan.sources + s;
         for (size_t i = 0; i != src->non_status; ++i) {
             const bff_status_rule_t *rule = src->on_status + i;
-            if (rule->action != BFF_STATUS_RESPOND || rule->respond_status == 0)
+            if (rule->action != BFF_STATUS_RESPOND)
                 continue;
-            char desc[200];
-            snprintf(desc, sizeof(desc), "source %s answered %u", src->name, rule->status);
+            char code[16], seen[16], desc[200];
+            if (rule->respond_status != 0)
+                snprintf(code, sizeof(code), "%u", rule->respond_status);
+            else if (rule->status < 10)
+                snprintf(code, sizeof(code), "%uXX", rule->status);
+            else
+                snprintf(code, sizeof(code), "%u", rule->status);
+            if (rule->status < 10)
+                snprintf(seen, sizeof(seen), "%uxx", rule->status);
+            else
+                snprintf(seen, sizeof(seen), "%u", rule->status);
+            if (json_object_get(responses, code) != NULL)
+                continue;
+            snprintf(desc, sizeof(desc), "%s%s answered %s", safe ? "an upstream" : "source ",
+                     safe ? "" : src->name, seen);
             json_t *schema = rule->body != NULL ? bff_shape_schema(rule->body, spec)
                                                 : json_pack("{s:s}", "$ref", REF_ERROR);
-            set_response(responses, rule->respond_status,
-                         json_pack("{s:s, s:{s:{s:o}}}", "description", desc, "content",
-                                   "application/json", "schema", schema));
+            json_object_set_new(responses, code,
+                                json_pack("{s:s, s:{s:{s:o}}}", "description", desc, "content",
+                                          "application/json", "schema", schema));
         }
+    }
+    static const unsigned passed[] = {400, 401, 403, 404, 409, 410, 422};
+    if (!has_required_source(spec) || spec->graphql != NULL)
+        return;
+    for (size_t i = 0; i != sizeof(passed) / sizeof(passed[0]); ++i) {
+        char code[8];
+        snprintf(code, sizeof(code), "%u", passed[i]);
+        if (json_object_get(responses, code) == NULL)
+            set_response(responses, passed[i],
+                         error_response("a required source's upstream answered this status"));
     }
 }
 
@@ -237,16 +264,20 @@ static json_t *operation(const bff_profile_t *p, const bff_spec_t *spec, const c
         json_object_set_new(r, "headers", h);
         set_response(responses, 429, r);
     }
-    add_decided(responses, spec);
-    if (has_required_source(spec)) {
-        set_response(responses, 502, error_response("a required source failed"));
-        set_response(responses, 504, error_response("a required source timed out"));
+    add_decided(responses, p, spec);
+    if (has_required_source(spec)) { /* a decided answer of the same code stays documented */
+        if (json_object_get(responses, "502") == NULL)
+            set_response(responses, 502, error_response("a required source failed"));
+        if (json_object_get(responses, "504") == NULL)
+            set_response(responses, 504, error_response("a required source timed out"));
     }
-    json_t *busy = error_response("overloaded or draining: retry after Retry-After");
-    json_t *h = json_object();
-    add_header_ref(h, "Retry-After");
-    json_object_set_new(busy, "headers", h);
-    set_response(responses, 503, busy);
+    if (json_object_get(responses, "503") == NULL) {
+        json_t *busy = error_response("overloaded or draining: retry after Retry-After");
+        json_t *h = json_object();
+        add_header_ref(h, "Retry-After");
+        json_object_set_new(busy, "headers", h);
+        set_response(responses, 503, busy);
+    }
     json_object_set_new(op, "responses", responses);
     json_t *security = security_of(p, a);
     if (security != NULL)

@@ -98,8 +98,11 @@ int bff_openapi_conf_check(const bff_profile_t *p, bff_diag_t *diag)
         clash = c->path;
     if (p->graph != NULL && strcmp(p->graph->path, c->path) == 0)
         clash = "the GraphQL path";
+    /* A route that matches the path, parameters included (GET /{page} would never be reached
+     * there: the document is answered before routing). */
+    size_t values[BFF_SPEC_MAX_PATH_PARAMS][2];
     for (size_t i = 0; clash == NULL && i != p->nendpoints; ++i)
-        if (strcmp(p->endpoints[i]->route, c->path) == 0)
+        if (bff_spec_match(p->endpoints[i], c->path, strlen(c->path), values))
             clash = p->endpoints[i]->file;
     if (clash == NULL)
         return 0;

@@ -239,18 +239,25 @@ static json_t *params_schema(const bff_spec_t *spec)
                      "additionalProperties", 0);
 }
 
+/* Text inside a comment: one line, and no early close (a route may hold `*` too). */
+static void comment_text(text_t *t, const char *s)
+{
+    for (const char *c = s; *c; ++c)
+        if (*c == '\n')
+            puts_(t, " ");
+        else if (c[0] == '*' && c[1] == '/')
+            puts_(t, "* /"), ++c;
+        else
+            put(t, c, 1);
+}
+
 static void comment(text_t *t, const bff_spec_t *spec, const char *what)
 {
-    putf(t, "/** %s of %s %s", what, spec->method, spec->route);
+    putf(t, "/** %s of %s ", what, spec->method);
+    comment_text(t, spec->route);
     if (spec->description != NULL) {
         puts_(t, ": ");
-        for (const char *c = spec->description; *c; ++c) /* one line, and no early close */
-            if (*c == '\n')
-                puts_(t, " ");
-            else if (c[0] == '*' && c[1] == '/')
-                puts_(t, "* /"), ++c;
-            else
-                put(t, c, 1);
+        comment_text(t, spec->description);
     }
     puts_(t, " */\n");
 }

@@ -149,6 +149,16 @@ def test_demo_document_content():
     eq(v2["security"], [{"apiKey": []}])
     check("429" in v2["responses"] and "401" in v2["responses"], v2["responses"].keys())
     eq(sorted(partner["paths"]["/graphql"]), ["post"])
+    # A required source's upstream 404 is passed through, so it is documented; and under
+    # `errors: safe` (partner) the public document names no source.
+    eq(summary["responses"]["404"]["description"], "a required source's upstream answered this status")
+    named = [r["description"] for item in partner["paths"].values() for op in item.values()
+             for r in op["responses"].values() if r["description"].startswith("source ")]
+    eq(named, [], "no source named in a safe profile's document")
+    _, web = d.doc("web")
+    decided = [r["description"] for item in web["paths"].values() for op in item.values()
+               for r in op["responses"].values() if r["description"].startswith("source ")]
+    check(decided, "a detailed profile names the source of an on_status answer")
 
 
 def test_served_like_health_but_with_cors():
@@ -208,6 +218,14 @@ def test_check_reports_a_taken_path():
     r = subprocess.run([harness.BFFD, "check", d], capture_output=True, text=True, timeout=30)
     eq(r.returncode, 1)
     check("profile.yaml:4:9: the openapi path /health is already taken" in r.stderr, r.stderr)
+    # A route with a parameter that matches the path takes it too.
+    harness.write(os.path.join(d, "profile.yaml"), "name: t\nlisten: 127.0.0.1:0\nopenapi: on\n"
+                  "upstreams:\n  users: { url: 'http://127.0.0.1:9' }\n")
+    harness.write(os.path.join(d, "endpoints", "page.yaml"), "endpoint: GET /{page}\nsources:\n"
+                  "  u: { upstream: users, path: \"/users/{page}\" }\nresponse: u\n")
+    r = subprocess.run([harness.BFFD, "check", d], capture_output=True, text=True, timeout=30)
+    eq(r.returncode, 1, r.stdout + r.stderr)
+    check("the openapi path /openapi.json is already taken (" in r.stderr, r.stderr)
 
 
 def test_reload_serves_the_new_document():
