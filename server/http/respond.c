@@ -153,3 +153,31 @@ void bff_respond_answer(h2o_req_t *req, const bff_answer_t *a)
                                        : h2o_iovec_init(H2O_STRLIT(""));
     bff_respond_json(req, a->status, bff_status_reason(a->status), body);
 }
+
+/* If-None-Match against a strong ETag (a list, or "*"; weak validators compare by their
+ * opaque part as RFC 9110 13.1.2 allows for GET). */
+int bff_if_none_match(h2o_req_t *req, const char *etag, size_t len)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
+    if (i < 0 || len == 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t p = 0;
+    while (p < v.len) {
+        while (p < v.len && (v.base[p] == ' ' || v.base[p] == ','))
+            ++p;
+        if (p < v.len && v.base[p] == '*')
+            return 1;
+        if (p + 2 <= v.len && v.base[p] == 'W' && v.base[p + 1] == '/')
+            p += 2;
+        size_t start = p;
+        while (p < v.len && v.base[p] != ',')
+            ++p;
+        size_t end = p;
+        while (end > start && v.base[end - 1] == ' ')
+            --end;
+        if (end - start == len && memcmp(v.base + start, etag, len) == 0)
+            return 1;
+    }
+    return 0;
+}

@@ -138,34 +138,6 @@ static void add_client_control(bff_req_t *r, int private_, uint64_t fresh_left_m
     add_header(r->req, H2O_STRLIT("cache-control"), v, (size_t)n);
 }
 
-/* If-None-Match against a strong ETag (a list, or "*"; weak validators compare by their
- * opaque part as RFC 9110 13.1.2 allows for GET). */
-static int etag_matches(h2o_req_t *req, const char *etag, size_t len)
-{
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
-    if (i < 0 || len == 0)
-        return 0;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    size_t p = 0;
-    while (p < v.len) {
-        while (p < v.len && (v.base[p] == ' ' || v.base[p] == ','))
-            ++p;
-        if (p < v.len && v.base[p] == '*')
-            return 1;
-        if (p + 2 <= v.len && v.base[p] == 'W' && v.base[p + 1] == '/')
-            p += 2;
-        size_t start = p;
-        while (p < v.len && v.base[p] != ',')
-            ++p;
-        size_t end = p;
-        while (end > start && v.base[end - 1] == ' ')
-            --end;
-        if (end - start == len && memcmp(v.base + start, etag, len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Answers from an entry: hit, stale, or 304 when the client has it. */
 static void serve(bff_cache_req_t *cr, const bff_cache_entry_t *e, const char *how)
 {
@@ -190,7 +162,7 @@ static void serve(bff_cache_req_t *cr, const bff_cache_entry_t *e, const char *h
         add_header(req, H2O_STRLIT("etag"), e->etag, e->etag_len);
     add_client_control(r, (e->flags & BFF_CACHE_PRIVATE) != 0,
                        e->fresh_until_ms > now ? e->fresh_until_ms - now : 0);
-    if (etag_matches(req, e->etag, e->etag_len)) {
+    if (bff_if_none_match(req, e->etag, e->etag_len)) {
         bff_respond_typed(req, 304, "Not Modified", h2o_iovec_init(NULL, 0),
                           h2o_iovec_init(NULL, 0));
         return;
@@ -589,7 +561,7 @@ static int answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, 
     end_fill(cr, blob, len);
     add_header(req, H2O_STRLIT("etag"), e.etag, e.etag_len);
     add_client_control(r, cr->per_principal, e.fresh_until_ms - e.stored_ms);
-    int not_modified = etag_matches(req, e.etag, e.etag_len);
+    int not_modified = bff_if_none_match(req, e.etag, e.etag_len);
     free(blob);
     if (not_modified)
         bff_respond_typed(req, 304, "Not Modified", h2o_iovec_init(NULL, 0),

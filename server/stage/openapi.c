@@ -28,14 +28,9 @@ bff_stage_result_t bff_stage_openapi(bff_req_t *r)
     /* Revalidated on every use: a reload may change it at any time. */
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                    H2O_STRLIT("no-cache"));
-    ssize_t inm = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
-    if (inm != -1) {
-        h2o_iovec_t v = req->headers.entries[inm].value;
-        if (h2o_contains_token(v.base, v.len, conf->openapi_etag, etag_len, ',') ||
-            h2o_memis(v.base, v.len, H2O_STRLIT("*"))) {
-            bff_respond_json(req, 304, "Not Modified", h2o_iovec_init(NULL, 0));
-            return BFF_STAGE_RESPONDED;
-        }
+    if (bff_if_none_match(req, conf->openapi_etag, etag_len)) {
+        bff_respond_json(req, 304, "Not Modified", h2o_iovec_init(NULL, 0));
+        return BFF_STAGE_RESPONDED;
     }
     /* The snapshot outlives the request (the request holds its view): no copy needed. */
     bff_respond_json(req, 200, "OK", h2o_iovec_init(conf->openapi_json, conf->openapi_len));

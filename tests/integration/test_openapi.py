@@ -170,6 +170,8 @@ def test_served_like_health_but_with_cors():
     check(etag.startswith('"') and len(etag) == 18, etag)
     eq(hdrs["cache-control"], "no-cache")
     eq(harness.request(d.ports["partner"], "GET", "/openapi.json", headers={"If-None-Match": etag})[0], 304)
+    eq(harness.request(d.ports["partner"], "GET", "/openapi.json",
+                       headers={"If-None-Match": '"x", W/' + etag})[0], 304, "a weakened copy matches too")
     status, hhead, body = harness.request(d.ports["partner"], "HEAD", "/openapi.json")
     eq((status, body, hhead["content-length"]), (200, b"", hdrs["content-length"]))
     status, h405, _ = harness.request(d.ports["partner"], "POST", "/openapi.json", body=b"{}")
