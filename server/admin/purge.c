@@ -102,7 +102,7 @@ static int path_key(const bff_profile_t *profile, const char *path, h2o_mem_pool
                          sizeof(allow)) != BFF_ROUTE_FOUND ||
         !match.spec->cache.enabled)
         return -1;
-    h2o_headers_t none = {NULL};
+    h2o_headers_t none = {NULL, 0, 0};
     unsigned char key[32];
     int per_principal;
     if (bff_cache_endpoint_key(match.spec, match.values, query, &none, h2o_iovec_init(NULL, 0),

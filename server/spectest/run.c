@@ -152,13 +152,13 @@ void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case
     bff_st_replay_t replay;
     bff_st_replay_init(&replay, profile, c);
     if (g != NULL && h2o_memis(path.base, path.len, g->path, strlen(g->path))) {
-        h2o_headers_t headers = {NULL};
+        h2o_headers_t headers = {NULL, 0, 0};
         const char *key = NULL;
         request_headers(c, &pool, &headers, &key);
         bff_st_run_graphql(profile, c, &headers, &pool, &replay, &a, res);
     } else if (bff_router_resolve(profile, h2o_iovec_init(c->method, strlen(c->method)), path,
                                   &pool, &match, &a) == 0) {
-        h2o_headers_t headers = {NULL};
+        h2o_headers_t headers = {NULL, 0, 0};
         const char *key = NULL;
         request_headers(c, &pool, &headers, &key);
         h2o_iovec_t entity =

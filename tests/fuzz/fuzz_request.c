@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
-    h2o_headers_t headers = {NULL};
+    h2o_headers_t headers = {NULL, 0, 0};
     h2o_add_header_by_str(&pool, &headers, H2O_STRLIT("x-t"), 0, NULL, value, vlen);
     h2o_iovec_t path_value = h2o_iovec_init(value, vlen);
     bff_jwrite_t doc;

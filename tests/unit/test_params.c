@@ -86,7 +86,7 @@ static void run_case(const param_case_t *c)
     }
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
-    h2o_headers_t headers = {NULL};
+    h2o_headers_t headers = {NULL, 0, 0};
     h2o_iovec_t value = c->path_value ? h2o_iovec_init(c->path_value, strlen(c->path_value))
                                       : h2o_iovec_init(NULL, 0);
     h2o_iovec_t query =
@@ -137,7 +137,7 @@ static void test_headers_into_doc(void)
         return;
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
-    h2o_headers_t headers = {NULL};
+    h2o_headers_t headers = {NULL, 0, 0};
     h2o_add_header_by_str(&pool, &headers, H2O_STRLIT("x-tenant"), 0, NULL, H2O_STRLIT("t\"1"));
     h2o_add_header_by_str(&pool, &headers, H2O_STRLIT("x-other"), 0, NULL, H2O_STRLIT("no"));
     bff_jwrite_t w;
