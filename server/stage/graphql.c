@@ -265,8 +265,14 @@ static bff_stage_result_t run_now(const gql_out_t *o, const bff_gql_graph_t *g,
         return BFF_STAGE_RESPONDED;
     }
     bff_worker_t *w = r->site->worker;
-    uint64_t timeout = run_timeout(r, g, rest);
-    s->deadline_at = h2o_now(w->loop) + timeout;
+    uint64_t timeout = run_timeout(r, g, rest), now = h2o_now(w->loop);
+    if (o->batch != NULL) { /* a batch, however long, has one deadline: the graph's timeout */
+        uint64_t batch_deadline = bff_gql_batch_deadline(o->batch);
+        timeout = batch_deadline > now ? batch_deadline - now : 0;
+        if (timeout > run_timeout(r, g, rest))
+            timeout = run_timeout(r, g, rest);
+    }
+    s->deadline_at = now + timeout;
     bff_timer_start(&w->timers, &s->deadline_timer, timeout, on_deadline);
     bff_gql_run_start(s->run); /* may answer at once (nothing to fetch) */
     return BFF_STAGE_PENDING;

@@ -21,6 +21,7 @@ struct st_gql_batch_t {
     int starting;   /* inside bff_gql_batch_start: answer after the loop */
     int answered;
     int is_get;
+    uint64_t deadline_at;     /* the loop's clock: every operation ends by then */
     size_t inflight;          /* operations running */
     gql_prepared_t *prepared; /* entry NULL: answered already, or running */
     h2o_iovec_t *answers;
@@ -96,6 +97,11 @@ static void answer(gql_batch_t *b)
     bff_req_sent(b->r);
 }
 
+uint64_t bff_gql_batch_deadline(const gql_batch_t *b)
+{
+    return b->deadline_at;
+}
+
 void bff_gql_batch_put(gql_batch_t *b, size_t index, const char *json, size_t len)
 {
     b->answers[index] = h2o_strdup(&b->r->req->pool, json, len);
@@ -128,6 +134,8 @@ bff_stage_result_t bff_gql_batch_start(bff_req_t *r, const bff_gql_graph_t *g, s
     b->answers = h2o_mem_alloc_pool(pool, n * sizeof(*b->answers));
     b->starting = b->preparing = 1;
     b->is_get = is_get;
+    b->deadline_at = h2o_now(r->site->worker->loop) +
+                     (g->timeout_ms ? g->timeout_ms : r->profile->request_timeout_ms);
     bff_gql_read_batch(r->req, prepare_element, b); /* the body was read as an array already */
     b->preparing = 0;
     if (b->sequential) {

@@ -57,6 +57,8 @@ bff_stage_result_t bff_gql_run_prepared(const gql_out_t *out, const bff_gql_grap
 /** graphql_batch.c: answers a JSON array of `n` operations (graph.yaml's `batching`). */
 bff_stage_result_t bff_gql_batch_start(bff_req_t *r, const bff_gql_graph_t *g, size_t n,
                                        int response_json, int is_get);
+/** When the whole batch must be answered (the loop's clock, ms): its operations' deadlines. */
+uint64_t bff_gql_batch_deadline(const gql_batch_t *b);
 /** Element `index` of the batch is `json` (an answer object); the last one sends the array. */
 void bff_gql_batch_put(gql_batch_t *b, size_t index, const char *json, size_t len);
 

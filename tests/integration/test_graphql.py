@@ -421,6 +421,19 @@ def test_batched_requests():
     eq(status, 200, doc)
     check(doc[0]["data"]["placeOrder"]["orderId"].startswith("o-8-"), doc)
     check("errors" not in doc[1], doc)
+    # A batch has one deadline, the graph's timeout, however many operations run one after
+    # another: with users slowed to 0.7 s and a 1 s timeout, the first read is answered and the
+    # second runs out of what is left (on a timeout of its own it would have been answered).
+    eq(bff.stop(), 0)
+    _, bff = start(web_graph("batching: { max: 3 }\ntimeout: 1s\n"), upstream=up)
+    harness.request(up.port, "POST", "/__chaos?service=users&delay_ms=700")
+    reads = [{"query": "{ user(id: \"%d\") { id } }" % i} for i in (1, 2)]
+    status, _, doc = post(bff, None, raw=json.dumps([write] + reads).encode())
+    harness.request(up.port, "POST", "/__chaos")
+    eq(status, 200, doc)
+    check("errors" not in doc[0], doc)
+    eq([[e["extensions"]["code"] for e in d.get("errors", [])] for d in doc[1:]],
+       [[], ["UPSTREAM_TIMEOUT"]], doc)
     # The cap, an empty batch and an element that is not an object.
     for raw, want in ((json.dumps([one] * 4), "at most 3 operations"), ("[]", None),
                       ("[5]", None)):
