@@ -28,6 +28,18 @@ static size_t code_index(int status)
     return BFF_METRICS_CODES - 1; /* 504 and anything else: "other" buckets by class below */
 }
 
+/* One duration into a histogram: its bucket, the sum and the count. */
+static void observe(_Atomic uint64_t *buckets, _Atomic uint64_t *sum_us, _Atomic uint64_t *count,
+                    uint64_t duration_us)
+{
+    size_t b = 0;
+    while (b != BFF_METRICS_BUCKETS - 1 && duration_us > bounds_us[b])
+        ++b;
+    atomic_fetch_add_explicit(&buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(sum_us, duration_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
+}
+
 static uint64_t fnv(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -59,20 +71,7 @@ void bff_metrics_request(bff_site_metrics_t *m, const char *route, int status, u
         return;
     }
     atomic_fetch_add_explicit(&e->codes[code_index(status)], 1, memory_order_relaxed);
-    size_t b = 0;
-    while (b != BFF_METRICS_BUCKETS - 1 && duration_us > bounds_us[b])
-        ++b;
-    atomic_fetch_add_explicit(&e->buckets[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->sum_us, duration_us, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->count, 1, memory_order_relaxed);
-}
-
-static size_t bucket_of(uint64_t duration_us)
-{
-    size_t b = 0;
-    while (b != BFF_METRICS_BUCKETS - 1 && duration_us > bounds_us[b])
-        ++b;
-    return b;
+    observe(e->buckets, &e->sum_us, &e->count, duration_us);
 }
 
 void bff_metrics_source(bff_site_metrics_t *m, const char *route, const char *source,
@@ -102,9 +101,7 @@ void bff_metrics_source(bff_site_metrics_t *m, const char *route, const char *so
         atomic_fetch_add_explicit(&m->overflow, 1, memory_order_relaxed);
         return;
     }
-    atomic_fetch_add_explicit(&e->buckets[bucket_of(duration_us)], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->sum_us, duration_us, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->count, 1, memory_order_relaxed);
+    observe(e->buckets, &e->sum_us, &e->count, duration_us);
     if (failed)
         atomic_fetch_add_explicit(&e->failed, 1, memory_order_relaxed);
 }
@@ -153,12 +150,7 @@ void bff_metrics_call(bff_upstream_metrics_t *u, const char *err, long status, u
     if (u == NULL)
         return;
     atomic_fetch_add_explicit(&u->outcomes[outcome_index(err, status)], 1, memory_order_relaxed);
-    size_t b = 0;
-    while (b != BFF_METRICS_BUCKETS - 1 && duration_us > bounds_us[b])
-        ++b;
-    atomic_fetch_add_explicit(&u->buckets[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&u->sum_us, duration_us, memory_order_relaxed);
-    atomic_fetch_add_explicit(&u->count, 1, memory_order_relaxed);
+    observe(u->buckets, &u->sum_us, &u->count, duration_us);
 }
 
 void bff_metrics_breaker(bff_upstream_metrics_t *u, int state)
@@ -206,6 +198,24 @@ static const char *esc(const char *s, char *buf, size_t size)
     }
     buf[o] = '\0';
     return buf;
+}
+
+/* One histogram's lines: cumulative buckets, sum and count, `labels` (already escaped) on each. */
+static void put_histogram(out_t *o, const char *name, const char *labels, const uint64_t *buckets,
+                          uint64_t sum_us, uint64_t count)
+{
+    uint64_t cum = 0;
+    for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b) {
+        cum += buckets[b];
+        char le[24];
+        if (b != BFF_METRICS_BUCKETS - 1)
+            snprintf(le, sizeof(le), "%g", (double)bounds_us[b] / 1e6);
+        else
+            snprintf(le, sizeof(le), "+Inf");
+        put(o, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, le, (unsigned long long)cum);
+    }
+    put(o, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, (double)sum_us / 1e6, name, labels,
+        (unsigned long long)count);
 }
 
 /* The same route of one profile across workers, summed. */
@@ -261,24 +271,10 @@ static void render_site(out_t *o, bff_server_t *s, size_t site, const char *prof
                     code, (unsigned long long)sums[k].codes[c]);
             }
         } else {
-            uint64_t cum = 0;
-            for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b) {
-                cum += sums[k].buckets[b];
-                if (b != BFF_METRICS_BUCKETS - 1)
-                    put(o,
-                        "bffd_request_duration_seconds_bucket{profile=\"%s\",route=\"%s\","
-                        "le=\"%g\"} %llu\n",
-                        p, r, (double)bounds_us[b] / 1e6, (unsigned long long)cum);
-                else
-                    put(o,
-                        "bffd_request_duration_seconds_bucket{profile=\"%s\",route=\"%s\","
-                        "le=\"+Inf\"} %llu\n",
-                        p, r, (unsigned long long)cum);
-            }
-            put(o, "bffd_request_duration_seconds_sum{profile=\"%s\",route=\"%s\"} %.6f\n", p, r,
-                (double)sums[k].sum_us / 1e6);
-            put(o, "bffd_request_duration_seconds_count{profile=\"%s\",route=\"%s\"} %llu\n", p, r,
-                (unsigned long long)sums[k].count);
+            char labels[440];
+            snprintf(labels, sizeof(labels), "profile=\"%s\",route=\"%s\"", p, r);
+            put_histogram(o, "bffd_request_duration_seconds", labels, sums[k].buckets,
+                          sums[k].sum_us, sums[k].count);
         }
     }
     free(sums);
@@ -353,24 +349,10 @@ static void render_upstreams(out_t *o, bff_server_t *s, bff_config_t *config)
                                 "outcome=\"%s\"} %llu\n",
                                 p, u, bff_metrics_outcomes[c], (unsigned long long)t->outcomes[c]);
                 } else if (kind == 1) {
-                    uint64_t cum = 0;
-                    for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b) {
-                        cum += t->buckets[b];
-                        char le[24];
-                        if (b != BFF_METRICS_BUCKETS - 1)
-                            snprintf(le, sizeof(le), "%g", (double)bounds_us[b] / 1e6);
-                        else
-                            snprintf(le, sizeof(le), "+Inf");
-                        put(o,
-                            "bffd_upstream_call_duration_seconds_bucket{profile=\"%s\","
-                            "upstream=\"%s\",le=\"%s\"} %llu\n",
-                            p, u, le, (unsigned long long)cum);
-                    }
-                    put(o,
-                        "bffd_upstream_call_duration_seconds_sum{profile=\"%s\",upstream=\"%s\"} "
-                        "%.6f\nbffd_upstream_call_duration_seconds_count{profile=\"%s\","
-                        "upstream=\"%s\"} %llu\n",
-                        p, u, (double)t->sum_us / 1e6, p, u, (unsigned long long)t->count);
+                    char labels[360];
+                    snprintf(labels, sizeof(labels), "profile=\"%s\",upstream=\"%s\"", p, u);
+                    put_histogram(o, "bffd_upstream_call_duration_seconds", labels, t->buckets,
+                                  t->sum_us, t->count);
                 } else {
                     put(o, "%s{profile=\"%s\",upstream=\"%s\"} %llu\n",
                         kind == 2 ? "bffd_upstream_breakers_open"
@@ -444,24 +426,11 @@ static void render_sources(out_t *o, bff_server_t *s, bff_config_t *config)
                         p, r, src, (unsigned long long)t->failed);
                     continue;
                 }
-                uint64_t cum = 0;
-                for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b) {
-                    cum += t->buckets[b];
-                    char le[24];
-                    if (b != BFF_METRICS_BUCKETS - 1)
-                        snprintf(le, sizeof(le), "%g", (double)bounds_us[b] / 1e6);
-                    else
-                        snprintf(le, sizeof(le), "+Inf");
-                    put(o,
-                        "bffd_source_duration_seconds_bucket{profile=\"%s\",route=\"%s\","
-                        "source=\"%s\",le=\"%s\"} %llu\n",
-                        p, r, src, le, (unsigned long long)cum);
-                }
-                put(o,
-                    "bffd_source_duration_seconds_sum{profile=\"%s\",route=\"%s\",source=\"%s\"} "
-                    "%.6f\nbffd_source_duration_seconds_count{profile=\"%s\",route=\"%s\","
-                    "source=\"%s\"} %llu\n",
-                    p, r, src, (double)t->sum_us / 1e6, p, r, src, (unsigned long long)t->count);
+                char labels[600];
+                snprintf(labels, sizeof(labels), "profile=\"%s\",route=\"%s\",source=\"%s\"", p, r,
+                         src);
+                put_histogram(o, "bffd_source_duration_seconds", labels, t->buckets, t->sum_us,
+                              t->count);
             }
         }
     }
