@@ -181,3 +181,13 @@ int bff_if_none_match(h2o_req_t *req, const char *etag, size_t len)
     }
     return 0;
 }
+
+int bff_respond_unless_get(h2o_req_t *req)
+{
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        return 0;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
+    bff_respond_error(req, 405, bff_code_method_not_allowed, "use GET", NULL);
+    return 1;
+}

@@ -38,6 +38,9 @@ void bff_respond_error(h2o_req_t *req, int status, const char *code, const char 
 void bff_respond_add_headers(h2o_req_t *req, const bff_answer_t *a);
 /** Sends a decided answer (answer.h): its headers, then its body as application/json. */
 void bff_respond_answer(h2o_req_t *req, const bff_answer_t *a);
+/** For resources that are only read: answers anything but GET and HEAD with 405 (Allow: GET,
+ * HEAD) and returns 1; 0 for GET and HEAD. */
+int bff_respond_unless_get(h2o_req_t *req);
 /** 1 when the request's If-None-Match names `etag` (a list, or "*"; a weak validator matches by
  * its opaque part, as RFC 9110 13.1.2 allows for GET and HEAD). */
 int bff_if_none_match(h2o_req_t *req, const char *etag, size_t len);

@@ -78,6 +78,15 @@ static void write_source(bff_jwrite_t *w, const debug_source_t *d)
     bff_jwrite_close(w, '}');
 }
 
+/* Opens the view and its sources list. */
+static void start(bff_jwrite_t *w)
+{
+    bff_jwrite_init(w, 1024, MAX_HEADER);
+    bff_jwrite_open(w, '{');
+    bff_jwrite_key(w, H2O_STRLIT("sources"));
+    bff_jwrite_open(w, '[');
+}
+
 /* Closes the view (the sources list is open) and adds it as the response header. */
 static void finish(bff_req_t *r, bff_jwrite_t *w, size_t delivered, uint64_t now)
 {
@@ -102,11 +111,8 @@ void bff_debug_explain(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *e
                        size_t delivered)
 {
     bff_jwrite_t w;
-    bff_jwrite_init(&w, 1024, MAX_HEADER);
+    start(&w);
     uint64_t now = bff_now_us();
-    bff_jwrite_open(&w, '{');
-    bff_jwrite_key(&w, H2O_STRLIT("sources"));
-    bff_jwrite_open(&w, '[');
     for (size_t s = 0; s != plan->nsources; ++s) {
         const bff_source_t *src = plan->sources + s;
         const bff_source_outcome_t *o = bff_exec_outcome(exec, s);
@@ -126,11 +132,8 @@ void bff_debug_explain(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *e
 void bff_debug_explain_graphql(bff_req_t *r, const bff_gql_run_t *run, size_t delivered)
 {
     bff_jwrite_t w;
-    bff_jwrite_init(&w, 1024, MAX_HEADER);
+    start(&w);
     uint64_t now = bff_now_us();
-    bff_jwrite_open(&w, '{');
-    bff_jwrite_key(&w, H2O_STRLIT("sources"));
-    bff_jwrite_open(&w, '[');
     size_t n;
     const bff_gql_call_record_t *recs = bff_gql_run_records(run, &n);
     for (size_t i = 0; i != n; ++i) {

@@ -15,13 +15,8 @@ bff_stage_result_t bff_stage_builtin(bff_req_t *r)
     int is_ready = h2o_memis(path.base, path.len, H2O_STRLIT("/ready"));
     if (!is_health && !is_ready)
         return BFF_STAGE_NEXT;
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
-        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
-                       H2O_STRLIT("GET, HEAD"));
-        bff_respond_error(req, 405, bff_code_method_not_allowed, "use GET", NULL);
+    if (bff_respond_unless_get(req))
         return BFF_STAGE_RESPONDED;
-    }
     if (is_health) {
         bff_respond_json(req, 200, "OK", h2o_iovec_init(H2O_STRLIT("{\"status\":\"ok\"}")));
         return BFF_STAGE_RESPONDED;

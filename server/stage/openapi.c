@@ -15,13 +15,8 @@ bff_stage_result_t bff_stage_openapi(bff_req_t *r)
         !h2o_memis(r->route_path.base, r->route_path.len, r->profile->openapi.path,
                    strlen(r->profile->openapi.path)))
         return BFF_STAGE_NEXT;
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
-        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
-                       H2O_STRLIT("GET, HEAD"));
-        bff_respond_error(req, 405, bff_code_method_not_allowed, "use GET", NULL);
+    if (bff_respond_unless_get(req))
         return BFF_STAGE_RESPONDED;
-    }
     size_t etag_len = strlen(conf->openapi_etag);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, conf->openapi_etag,
                    etag_len);
