@@ -326,56 +326,29 @@ static bff_redis_command_t *send_check(limit_op_t *op, int eval)
 {
     const bff_rate_plan_t *plan = op->plan;
     char interval[24], burst[24], quota[24], want[16], qkey[sizeof(op->key) + 8];
-    int ilen = snprintf(interval, sizeof(interval), "%llu", (unsigned long long)interval_us(plan));
-    int blen = snprintf(burst, sizeof(burst), "%llu", (unsigned long long)plan->burst);
-    int wlen = snprintf(want, sizeof(want), "%u", op->want);
-    if (plan->quota == 0) {
-        const char *argv[] = {eval ? "EVAL" : "EVALSHA",
-                              eval ? gcra_lua : op->l->sha,
-                              "1",
-                              op->key,
-                              interval,
-                              burst,
-                              "0",
-                              "d",
-                              want};
-        size_t lens[] = {eval ? 4u : 7u,
-                         eval ? sizeof(gcra_lua) - 1 : 40,
-                         1,
-                         op->keylen,
-                         (size_t)ilen,
-                         (size_t)blen,
-                         1,
-                         1,
-                         (size_t)wlen};
-        return bff_redis_command_start(op->l->redis, on_reply, op, 9, argv, lens);
+    const char *argv[10];
+    size_t lens[10], n = 0;
+#define ARG(s, len) (argv[n] = (s), lens[n++] = (size_t)(len))
+    ARG(eval ? "EVAL" : "EVALSHA", eval ? 4 : 7);
+    ARG(eval ? gcra_lua : op->l->sha, eval ? sizeof(gcra_lua) - 1 : 40);
+    ARG(plan->quota != 0 ? "2" : "1", 1);
+    ARG(op->key, op->keylen);
+    if (plan->quota != 0) {
+        /* The window's kind is part of the key: a plan moved from a monthly to a daily quota
+         * starts a fresh count instead of inheriting the month's (and its month-end expiry). */
+        memcpy(qkey, op->key, op->keylen);
+        memcpy(qkey + op->keylen, plan->quota_window == BFF_QUOTA_MONTH ? ":quota:m" : ":quota:d",
+               8);
+        ARG(qkey, op->keylen + 8);
     }
-    int qlen = snprintf(quota, sizeof(quota), "%llu", (unsigned long long)plan->quota);
-    /* The window's kind is part of the key: a plan moved from a monthly to a daily quota
-     * starts a fresh count instead of inheriting the month's (and its month-end expiry). */
-    memcpy(qkey, op->key, op->keylen);
-    memcpy(qkey + op->keylen, plan->quota_window == BFF_QUOTA_MONTH ? ":quota:m" : ":quota:d", 8);
-    const char *argv[] = {eval ? "EVAL" : "EVALSHA",
-                          eval ? gcra_lua : op->l->sha,
-                          "2",
-                          op->key,
-                          qkey,
-                          interval,
-                          burst,
-                          quota,
-                          plan->quota_window == BFF_QUOTA_MONTH ? "m" : "d",
-                          want};
-    size_t lens[] = {eval ? 4u : 7u,
-                     eval ? sizeof(gcra_lua) - 1 : 40,
-                     1,
-                     op->keylen,
-                     op->keylen + 8,
-                     (size_t)ilen,
-                     (size_t)blen,
-                     (size_t)qlen,
-                     1,
-                     (size_t)wlen};
-    return bff_redis_command_start(op->l->redis, on_reply, op, 10, argv, lens);
+    ARG(interval,
+        snprintf(interval, sizeof(interval), "%llu", (unsigned long long)interval_us(plan)));
+    ARG(burst, snprintf(burst, sizeof(burst), "%llu", (unsigned long long)plan->burst));
+    ARG(quota, snprintf(quota, sizeof(quota), "%llu", (unsigned long long)plan->quota));
+    ARG(plan->quota_window == BFF_QUOTA_MONTH ? "m" : "d", 1);
+    ARG(want, snprintf(want, sizeof(want), "%u", op->want));
+#undef ARG
+    return bff_redis_command_start(op->l->redis, on_reply, op, (int)n, argv, lens);
 }
 
 void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const char *key,

@@ -18,8 +18,6 @@
 #include "server/stage/compose.h"
 #include "server/spectest/graphql_case.h"
 
-#define fail bff_st_fail
-
 void bff_st_fail(bff_st_result_t *res, const char *fmt, ...)
 {
     char buf[1536];
@@ -89,7 +87,7 @@ static void compose(const bff_profile_t *profile, const bff_spec_t *spec, h2o_io
         bff_exec_start(exec);
         bff_st_replay_drain(replay);
         if (!done)
-            fail(res, "the composition did not finish (a call was never answered)");
+            bff_st_fail(res, "the composition did not finish (a call was never answered)");
         else
             bff_compose_answer(profile, spec, exec, a);
     }
@@ -112,28 +110,30 @@ static void check(const char *file, const bff_st_case_t *c, const bff_answer_t *
                   bff_st_result_t *res)
 {
     if (c->expect_status != 0 && c->expect_status != a->status)
-        fail(res, "status: expected %d, got %d%s%.*s", c->expect_status, a->status,
-             a->body ? " with body " : "",
-             a->body ? (int)(a->body_len > 300 ? 300 : a->body_len) : 0, a->body ? a->body : "");
+        bff_st_fail(res, "status: expected %d, got %d%s%.*s", c->expect_status, a->status,
+                    a->body ? " with body " : "",
+                    a->body ? (int)(a->body_len > 300 ? 300 : a->body_len) : 0,
+                    a->body ? a->body : "");
     for (size_t i = 0; i != c->nexpect_headers; ++i) {
         const bff_st_header_t *h = c->expect_headers + i;
         const char *got = answer_header(a, h->name);
         if (h->value == NULL && got != NULL)
-            fail(res, "header %s: expected none, got \"%s\"", h->name, got);
+            bff_st_fail(res, "header %s: expected none, got \"%s\"", h->name, got);
         else if (h->value != NULL && got == NULL)
-            fail(res, "header %s: expected \"%s\", got none", h->name, h->value);
+            bff_st_fail(res, "header %s: expected \"%s\", got none", h->name, h->value);
         else if (h->value != NULL && strcmp(h->value, got) != 0)
-            fail(res, "header %s: expected \"%s\", got \"%s\"", h->name, h->value, got);
+            bff_st_fail(res, "header %s: expected \"%s\", got \"%s\"", h->name, h->value, got);
     }
     char diff[1024];
     int head = strcmp(c->method, "HEAD") == 0; /* the server sends no body: none to compare */
     if (c->expect_body != NULL && head)
-        fail(res, "%s:%u:%u: a HEAD answer has no body to expect", file, c->expect_body_at->line,
-             c->expect_body_at->column);
+        bff_st_fail(res, "%s:%u:%u: a HEAD answer has no body to expect", file,
+                    c->expect_body_at->line, c->expect_body_at->column);
     else if (c->expect_body != NULL &&
              bff_st_json_diff(c->expect_body, a->body, a->body_len, c->expect_subset, "body", diff,
                               sizeof(diff)) != 0)
-        fail(res, "%s:%u:%u: %s", file, c->expect_body_at->line, c->expect_body_at->column, diff);
+        bff_st_fail(res, "%s:%u:%u: %s", file, c->expect_body_at->line, c->expect_body_at->column,
+                    diff);
 }
 
 void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case_t *c,
@@ -175,12 +175,12 @@ void bff_st_case_run(const bff_profile_t *profile, const char *file, bff_st_case
             compose(profile, match.spec, doc, key, &replay, &a, res);
     }
     for (size_t i = 0; i != replay.nproblems; ++i)
-        fail(res, "%s", replay.problems[i]);
+        bff_st_fail(res, "%s", replay.problems[i]);
     for (size_t i = 0; i != c->nrecords; ++i)
         if (c->records[i].used == 0)
-            fail(res, "%s:%u:%u: recording never called: %s %s on upstream %s", file,
-                 c->records[i].at->line, c->records[i].at->column, c->records[i].method,
-                 c->records[i].path, c->records[i].upstream_name);
+            bff_st_fail(res, "%s:%u:%u: recording never called: %s %s on upstream %s", file,
+                        c->records[i].at->line, c->records[i].at->column, c->records[i].method,
+                        c->records[i].path, c->records[i].upstream_name);
     if (a.status != 0)
         check(file, c, &a, res);
     bff_st_replay_dispose(&replay);
