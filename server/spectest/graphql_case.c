@@ -7,6 +7,7 @@
 
 #include "compose/gql/run.h"
 #include "compose/mem.h"
+#include "server/auth/claims.h"
 #include "server/stage/graphql_internal.h"
 #include "server/stage/graphql_rest.h"
 
@@ -21,22 +22,12 @@ static void claim_scopes(const bff_profile_t *profile, const char *claims, char 
 {
     out[0] = '\0';
     json_t *doc = claims != NULL ? json_loads(claims, 0, NULL) : NULL;
-    const char *name = profile->auth.scope_claim ? profile->auth.scope_claim : "scope";
-    json_t *scope = doc != NULL ? json_object_get(doc, name) : NULL;
-    if (scope == NULL && doc != NULL)
-        scope = json_object_get(doc, "scp");
-    if (json_is_string(scope)) {
-        snprintf(out, size, "%s", json_string_value(scope));
-    } else if (json_is_array(scope)) {
-        size_t i, len = 0;
-        json_t *s;
-        json_array_foreach(scope, i, s)
-        {
-            if (json_is_string(s) && len < size)
-                len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "",
-                                        json_string_value(s));
-        }
-    }
+    const char *scopes =
+        doc != NULL ? bff_claims_scopes(doc, profile->auth.scope_claim, out, size) : NULL;
+    if (scopes == NULL)
+        out[0] = '\0'; /* none, or unreadable: a partial join is not scopes */
+    else if (scopes != out)
+        snprintf(out, size, "%s", scopes);
     json_decref(doc);
 }
 

@@ -13,6 +13,7 @@
 
 #include "compose/mem.h"
 #include "server/auth/jwks.h"
+#include "server/auth/claims.h"
 #include "server/auth/principal.h"
 #include "server/cache/l1.h"
 #include "server/core/digest.h"
@@ -54,30 +55,6 @@ static void respond_403(bff_req_t *r, const char *msg)
     bff_respond_error(r->req, 403, "forbidden", msg, NULL);
 }
 
-/* A claim as header text: a string, a number, or strings joined with commas. */
-static int claim_text(json_t *v, char *out, size_t size)
-{
-    if (json_is_string(v))
-        return snprintf(out, size, "%s", json_string_value(v));
-    if (json_is_integer(v))
-        return snprintf(out, size, "%lld", (long long)json_integer_value(v));
-    if (json_is_array(v)) {
-        size_t n = 0, i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            if (!json_is_string(e))
-                return -1;
-            int k = snprintf(out + n, size - n, "%s%s", n ? "," : "", json_string_value(e));
-            if (k < 0 || (size_t)k >= size - n)
-                return -1;
-            n += (size_t)k;
-        }
-        return (int)n;
-    }
-    return -1;
-}
-
 static h2o_iovec_t pool_str(h2o_req_t *req, const char *s)
 {
     return h2o_strdup(&req->pool, s, strlen(s));
@@ -97,17 +74,9 @@ static bff_principal_t *principal_of_claims(bff_req_t *r, const char *kind, json
     json_t *plan = json_object_get(claims, ac->plan_claim ? ac->plan_claim : "plan");
     if (json_is_string(plan))
         p->plan = pool_str(req, json_string_value(plan));
-    json_t *scope = json_object_get(claims, ac->scope_claim ? ac->scope_claim : "scope");
-    if (scope == NULL)
-        scope = json_object_get(claims, "scp");
-    if (json_is_string(scope))
-        p->scopes = pool_str(req, json_string_value(scope));
-    else if (json_is_array(scope) && claim_text(scope, buf, sizeof(buf)) >= 0) {
-        for (char *c = buf; *c; ++c)
-            if (*c == ',')
-                *c = ' ';
-        p->scopes = pool_str(req, buf);
-    }
+    const char *scopes = bff_claims_scopes(claims, ac->scope_claim, buf, sizeof(buf));
+    if (scopes != NULL)
+        p->scopes = pool_str(req, scopes);
     char *json = json_dumps(claims, JSON_COMPACT);
     p->claims_json = json != NULL ? pool_str(req, json) : h2o_iovec_init(H2O_STRLIT("{}"));
     free(json);
@@ -115,8 +84,8 @@ static bff_principal_t *principal_of_claims(bff_req_t *r, const char *kind, json
         h2o_mem_alloc_pool(&req->pool, sizeof(const char *) * (ac->nclaim_headers + 1));
     for (size_t i = 0; i != ac->nclaim_headers; ++i) {
         char value[900];
-        int n =
-            claim_text(json_object_get(claims, ac->claim_headers[i].claim), value, sizeof(value));
+        int n = bff_claim_text(json_object_get(claims, ac->claim_headers[i].claim), value,
+                               sizeof(value));
         if (n <= 0 || strpbrk(value, "\r\n") != NULL)
             continue;
         snprintf(buf, sizeof(buf), "%s: %s", ac->claim_headers[i].header, value);

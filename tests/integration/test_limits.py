@@ -154,14 +154,19 @@ def test_fail_open_applies_the_rate_only():
     eq(got[0][1].get("ratelimit-policy"), '"free";q=3;w=60', "no quota policy while it is not counted")
 
 
-def test_check_reports_a_bad_quota():
+def bffd_check(profile):
+    """`bffd check` on a profile folder holding `profile` alone: (exit status, its output)."""
     d = harness.tmpdir()
     os.makedirs(os.path.join(d, "endpoints"))
-    harness.write(os.path.join(d, "profile.yaml"), harness.upstream_profile(
-        "t", "http://127.0.0.1:9", extra="rate_limits:\n  plans:\n    free: { rate: 5/s, quota: 10/week }"))
+    harness.write(os.path.join(d, "profile.yaml"), profile)
     r = subprocess.run([harness.BFFD, "check", d], capture_output=True, text=True)
-    out = r.stdout + r.stderr
-    eq(r.returncode, 1, out)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_check_reports_a_bad_quota():
+    rc, out = bffd_check(harness.upstream_profile(
+        "t", "http://127.0.0.1:9", extra="rate_limits:\n  plans:\n    free: { rate: 5/s, quota: 10/week }"))
+    eq(rc, 1, out)
     check("quota is COUNT/day or COUNT/month such as 10000/day, not '10/week'" in out, out)
 
 
@@ -250,13 +255,9 @@ response: { recs: recs.id }
 
 
 def test_check_reports_a_bad_upstream_rate_limit():
-    d = harness.tmpdir()
-    os.makedirs(os.path.join(d, "endpoints"))
-    harness.write(os.path.join(d, "profile.yaml"), harness.upstream_profile(
-        "t", "http://127.0.0.1:9", extra_upstream="rate_limit: 50/fortnight"))
-    r = subprocess.run([harness.BFFD, "check", d], capture_output=True, text=True)
-    out = r.stdout + r.stderr
-    eq(r.returncode, 1, out)
+    rc, out = bffd_check(harness.upstream_profile("t", "http://127.0.0.1:9",
+                                                  extra_upstream="rate_limit: 50/fortnight"))
+    eq(rc, 1, out)
     check("rate_limit is COUNT/UNIT such as 50/s (s, min, h), not '50/fortnight'" in out, out)
 
 
