@@ -33,20 +33,6 @@ static void claim_scopes(const bff_profile_t *profile, const char *claims, char 
 
 /* A stored GraphQL operation, as the GraphQL stage runs it for a REST route, on the
  * recordings: the route's parameters as its variables, its data as the answer. */
-/* {"lower-cased name": "value"} of the request headers the graph's resolvers read. */
-static void headers_json(const bff_gql_graph_t *g, const h2o_headers_t *headers, bff_jwrite_t *w)
-{
-    bff_jwrite_open(w, '{');
-    for (size_t i = 0; i != g->nrequest_headers; ++i) {
-        const char *name = g->request_headers[i];
-        ssize_t at = h2o_find_header_by_str(headers, name, strlen(name), -1);
-        if (at < 0)
-            continue;
-        bff_jwrite_key(w, name, strlen(name));
-        bff_jwrite_str(w, headers->entries[at].value.base, headers->entries[at].value.len);
-    }
-    bff_jwrite_close(w, '}');
-}
 
 /* Runs `op` of `doc` on the recordings; its {data, errors} into `out` (0), or -1 with a
  * failure noted. */
@@ -58,7 +44,7 @@ static int run_operation(const bff_profile_t *profile, const bff_gql_document_t 
     const bff_gql_graph_t *g = profile->graph;
     bff_jwrite_t hdrs;
     bff_jwrite_init(&hdrs, 128, 64 * 1024);
-    headers_json(g, headers, &hdrs);
+    bff_gql_headers_json(g, headers, &hdrs);
     char scopes[1024];
     claim_scopes(profile, claims, scopes, sizeof(scopes));
     int done = 0;

@@ -170,24 +170,6 @@ static void on_dispose(void *p)
     s->magic = 0;
 }
 
-/* {"lower-cased name": "value"} of the request headers the graph's templates read. */
-static void headers_json(bff_req_t *r, const bff_gql_graph_t *g, bff_jwrite_t *w)
-{
-    bff_jwrite_open(w, '{');
-    for (size_t i = 0; i != g->nrequest_headers; ++i) {
-        const char *name = g->request_headers[i];
-        ssize_t at = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
-        if (at < 0)
-            continue;
-        h2o_iovec_t v = r->req->headers.entries[at].value;
-        if (!bff_utf8_valid(v.base, v.len))
-            continue;
-        bff_jwrite_key(w, name, strlen(name));
-        bff_jwrite_str(w, v.base, v.len);
-    }
-    bff_jwrite_close(w, '}');
-}
-
 /* The principal's claim headers (X-User-ID: ...) sent with every call, after lines[0..n). */
 static size_t add_claim_lines(const bff_req_t *r, const char **lines, size_t n)
 {
@@ -239,7 +221,7 @@ static bff_stage_result_t run_now(const gql_out_t *o, const bff_gql_graph_t *g,
     nlines = add_claim_lines(r, lines, nlines);
     bff_jwrite_t hdrs;
     bff_jwrite_init(&hdrs, 128, 64 * 1024);
-    headers_json(r, g, &hdrs);
+    bff_gql_headers_json(g, &r->req->headers, &hdrs);
     bff_gql_run_conf_t conf = {.graph = g,
                                .doc = doc,
                                .op = op,
@@ -323,7 +305,7 @@ static void refresh_pending(bff_req_t *r, bff_cache_t *cache, const unsigned cha
     size_t nlines = add_claim_lines(r, lines, 1);
     bff_jwrite_t hdrs;
     bff_jwrite_init(&hdrs, 128, 64 * 1024);
-    headers_json(r, gp->g, &hdrs);
+    bff_gql_headers_json(gp->g, &r->req->headers, &hdrs);
     bff_gql_run_conf_t conf = {.graph = gp->g,
                                .doc = gp->doc,
                                .op = gp->op,

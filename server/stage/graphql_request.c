@@ -217,3 +217,20 @@ int bff_gql_read_params(h2o_req_t *req, int batch_index, size_t *batch_size, bff
     bff_jdoc_dispose(&d);
     return status;
 }
+
+void bff_gql_headers_json(const bff_gql_graph_t *g, const h2o_headers_t *headers, bff_jwrite_t *w)
+{
+    bff_jwrite_open(w, '{');
+    for (size_t i = 0; i != g->nrequest_headers; ++i) {
+        const char *name = g->request_headers[i];
+        ssize_t at = h2o_find_header_by_str(headers, name, strlen(name), -1);
+        if (at < 0)
+            continue;
+        h2o_iovec_t v = headers->entries[at].value;
+        if (!bff_utf8_valid(v.base, v.len))
+            continue;
+        bff_jwrite_key(w, name, strlen(name));
+        bff_jwrite_str(w, v.base, v.len);
+    }
+    bff_jwrite_close(w, '}');
+}

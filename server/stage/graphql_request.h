@@ -5,6 +5,9 @@
 
 #include <h2o.h>
 
+#include "compose/gql/graph.h"
+#include "compose/json_write.h"
+
 typedef struct st_bff_gql_params_t {
     h2o_iovec_t query;          /* the document (decoded); base NULL = missing */
     h2o_iovec_t variables;      /* a JSON object's text; base NULL = none */
@@ -23,6 +26,9 @@ int bff_gql_read_params(h2o_req_t *req, int batch_index, size_t *batch_size, bff
 /** A batch body (a JSON array, as bff_gql_read_params found it) scanned once: `each` runs per
  * element in order with its parameters, or a 4xx status and a message. -1 when the body is not
  * an array after all. */
+/** {"lower-cased name": "value"} of the request headers the graph's templates read (values
+ * that are not UTF-8 are left out). */
+void bff_gql_headers_json(const bff_gql_graph_t *g, const h2o_headers_t *headers, bff_jwrite_t *w);
 int bff_gql_read_batch(h2o_req_t *req,
                        void (*each)(void *ctx, size_t i, int status, const bff_gql_params_t *p,
                                     const char *msg),
