@@ -4,7 +4,7 @@
 FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config libh2o-evloop-dev libyaml-dev libjansson-dev \
-        libcurl4-openssl-dev libhiredis-dev libssl-dev ca-certificates python3 \
+        libcurl4-openssl-dev libhiredis-dev libssl-dev libtcmalloc-minimal4 ca-certificates python3 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -17,7 +17,8 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBFF_WERROR=ON \
 
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libh2o-evloop0.13 libyaml-0-2 libjansson4 libcurl4 libhiredis0.14 libssl3 ca-certificates \
+        libh2o-evloop0.13 libyaml-0-2 libjansson4 libcurl4 libhiredis0.14 libssl3 \
+        libtcmalloc-minimal4 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin bffd
 COPY --from=build /src/build/bffd /usr/local/bin/bffd

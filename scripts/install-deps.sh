@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages bffd needs to build, test, benchmark and run the demo.
 # Only what is missing is installed; `apt-get update` runs first when anything is.
+# libtcmalloc-minimal4: the allocator bffd links (CMakeLists.txt, BFF_MALLOC; README, "Allocator").
 # haproxy: the load balancer the two-instance test puts in front of two bffd processes (its
 # packaged service, if the init system starts it, listens nowhere with Debian's default config;
 # the test runs its own haproxy with its own configuration).
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
 libh2o-evloop-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev libssl-dev
+libtcmalloc-minimal4
 redis-server python3 python3-yaml python3-jsonschema curl openssl nghttp2-client wrk haproxy"
 missing=""
 for p in $PACKAGES; do

@@ -14,6 +14,7 @@
 #include "server/contract/openapi.h"
 #include "server/contract/ts_types.h"
 #include "server/core/config.h"
+#include "server/core/heap.h"
 #include "server/core/server.h"
 #include "server/obs/metrics.h"
 #include "server/spectest/spectest.h"
@@ -304,7 +305,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'v':
-            printf("bffd %s\n", BFF_VERSION);
+            printf("bffd %s\nallocator: %s\n", BFF_VERSION, bff_heap_allocator_version());
             return 0;
         case ':':
             fprintf(stderr, "bffd: option '%s' needs a value\n", argv[optind - 1]);

@@ -8,6 +8,7 @@
 
 #include "compose/errors.h"
 #include "compose/mem.h"
+#include "server/core/heap.h"
 #include "server/core/server.h"
 #include "server/fetch/breaker.h"
 
@@ -551,6 +552,15 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
         "bffd_reloads_total{result=\"ok\"} %llu\nbffd_reloads_total{result=\"rejected\"} %llu\n",
         (unsigned long long)atomic_load(&bff_metrics_reloads_ok),
         (unsigned long long)atomic_load(&bff_metrics_reloads_rejected));
+    bff_heap_stats_t heap;
+    bff_heap_stats(&heap);
+    put(&o,
+        "# HELP bffd_heap_allocated_bytes Memory the process has allocated and not freed.\n"
+        "# TYPE bffd_heap_allocated_bytes gauge\nbffd_heap_allocated_bytes{allocator=\"%s\"} %zu\n"
+        "# HELP bffd_heap_held_bytes Memory the allocator holds, its caches of freed blocks "
+        "included.\n# TYPE bffd_heap_held_bytes gauge\nbffd_heap_held_bytes{allocator=\"%s\"} "
+        "%zu\n",
+        heap.allocator, heap.allocated, heap.allocator, heap.held);
     bff_config_release(config);
     *len = o.len;
     return o.buf;

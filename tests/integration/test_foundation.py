@@ -198,7 +198,16 @@ def test_cli_help():
 def test_cli_version():
     status, out, _ = run_bffd(["--version"])
     eq(status, 0, "--version exit status")
-    check(re.fullmatch(r"bffd \d+\.\d+\.\d+\S*\n", out), "version line: %r" % out)
+    check(re.fullmatch(r"bffd \d+\.\d+\.\d+\S*\nallocator: .+\n", out), "version lines: %r" % out)
+    # The build links tcmalloc unless it is a sanitizer build or was told otherwise
+    # (CMakeLists.txt, BFF_MALLOC): a link that silently fell back would show here.
+    cache = open(os.path.join(harness.BUILD_DIR, "CMakeCache.txt")).read()
+    want_tc = re.search(r"^BFF_TCMALLOC:FILEPATH=/", cache, re.M) is not None and \
+        re.search(r"^BFF_SANITIZE:STRING=.+$", cache, re.M) is None
+    if want_tc:
+        check("allocator: gperftools" in out, "tcmalloc build runs on: %r" % out)
+    else:
+        check("allocator: system" in out, "system-allocator build runs on: %r" % out)
 
 
 def test_cli_unknown_flag():

@@ -7,6 +7,7 @@ Run from the repository root: python3 tests/integration/test_ops.py
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -75,6 +76,16 @@ def test_metrics_move_with_requests_and_labels_stay_bounded():
     eq(types.get("bffd_request_duration_seconds"), "histogram")
     eq(types.get("bffd_requests_total"), "counter")
     eq(value(after, "bffd_inflight_requests", profile="t"), 0)
+    # The heap, by the allocator bffd runs on (the one `bffd --version` names).
+    heap = {(n, dict(l)["allocator"]): v for (n, l), v in after.items() if n.startswith("bffd_heap_")}
+    allocator = "tcmalloc" if b"gperftools" in subprocess.run(
+        [harness.BFFD, "--version"], capture_output=True).stdout else "glibc"
+    eq(types.get("bffd_heap_allocated_bytes"), "gauge")
+    with open(harness.BFFD, "rb") as f:
+        sanitized = b"__asan_init" in f.read()
+    if not sanitized:  # ASan's allocator answers mallinfo2 with zeros
+        check(0 < heap[("bffd_heap_allocated_bytes", allocator)]
+              <= heap[("bffd_heap_held_bytes", allocator)], heap)
     # Buckets are cumulative.
     les = sorted((float(dict(l)["le"]) if dict(l)["le"] != "+Inf" else float("inf"), v)
                  for (n, l), v in after.items() if n == "bffd_request_duration_seconds_bucket" and dict(l)["route"] == "/users/{id}")
