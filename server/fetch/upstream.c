@@ -234,7 +234,9 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
     const bff_upstream_conf_t *conf = &call->up->conf;
     CURL *e = call->easy;
     set_url_and_tls(call);
-    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* no proxy environment lookup per transfer */
+    /* No proxy, and no lookup of the proxy environment variables per transfer. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     /* The URL bffd built is the URL the upstream gets, byte for byte: no dot-segment removal. */
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -181,6 +181,25 @@ class H2Conn:
 
 # ---------------------------------------------------------------- 1. parallelism
 
+def test_proxy_environment_is_ignored():
+    """Upstream calls go straight to the upstream whatever the proxy variables say (curl would
+    otherwise read them on every transfer)."""
+    up = harness.Upstream()
+    dead = harness.free_port()  # nothing listens: a call sent through the "proxy" fails
+    env = {k: "http://127.0.0.1:%d" % dead for k in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")}
+    env.update(no_proxy="", NO_PROXY="")
+    bffd = harness.Bffd({"t": {"profile": harness.upstream_profile("t", up.url), "endpoints": {"u.yaml": """
+        endpoint: GET /u/{id}
+        sources:
+          user: { upstream: users, path: "/users/{id}" }
+        response: { id: user.id }
+        """}}}, env=env)
+    _started.append(bffd)
+    status, _, body = bffd.get("/u/5")
+    eq(status, 200, body)
+    eq(json.loads(body), {"id": "5"})
+
+
 def test_independent_sources_run_in_parallel():
     up, bffd = setup({"p.yaml": """
         endpoint: GET /par/{id}
@@ -1091,6 +1110,7 @@ def checked(fn):
 
 if __name__ == "__main__":
     harness.Runner().run([checked(t) for t in [
+        test_proxy_environment_is_ignored,
         test_independent_sources_run_in_parallel,
         test_chained_source_uses_field_of_another_and_time_follows_the_path,
         test_chain_missing_value_fails_the_dependent_source,
