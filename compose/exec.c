@@ -10,6 +10,7 @@
 
 #include "compose/cache_policy.h"
 #include "compose/errors.h"
+#include "compose/fmt.h"
 #include "compose/json_write.h"
 #include "compose/shape.h"
 
@@ -104,9 +105,9 @@ size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_
      * the source's own headers (e.g. Authorization) and the body. */
     bff_jwrite_t key;
     bff_jwrite_init(&key, 256, 1 << 21);
-    char num[32];
-    int numlen = snprintf(num, sizeof(num), "%zu\n", src->upstream);
-    bff_jwrite_bytes(&key, num, (size_t)numlen);
+    char num[24], *end = bff_put_u64(num, src->upstream);
+    *end++ = '\n';
+    bff_jwrite_bytes(&key, num, (size_t)(end - num));
     bff_jwrite_bytes(&key, src->method, strlen(src->method));
     bff_jwrite_char(&key, '\n');
     bff_jwrite_bytes(&key, path.buf, strlen(path.buf));
@@ -448,10 +449,10 @@ static void on_call_done(void *data, bff_fetch_result_t *res)
     cr->body = res->body;
     cr->body_len = res->body_len;
     cr->duration_us = res->duration_us;
-    snprintf(cr->detail, sizeof(cr->detail), "%s", res->detail);
-    snprintf(cr->log_detail, sizeof(cr->log_detail), "%s", res->log_detail);
+    bff_copy_str(cr->detail, sizeof(cr->detail), res->detail);
+    bff_copy_str(cr->log_detail, sizeof(cr->log_detail), res->log_detail);
     cr->headers_json = res->headers_json;
-    snprintf(cr->content_type, sizeof(cr->content_type), "%s", res->content_type);
+    bff_copy_str(cr->content_type, sizeof(cr->content_type), res->content_type);
     cr->retry_after = res->retry_after;
     cr->attempts = res->attempts;
     cr->from_cache = res->from_cache;

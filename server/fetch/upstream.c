@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "compose/cache_policy.h"
+#include "compose/fmt.h"
 #include "compose/json_write.h"
 
 #include "server/core/clock.h"
@@ -341,8 +342,8 @@ static void finish(bff_call_t *call, const char *err, long status, const char *d
         memcpy(res.etag, call->etag, sizeof(res.etag));
         memcpy(res.last_modified, call->last_modified, sizeof(res.last_modified));
     }
-    snprintf(res.detail, sizeof(res.detail), "%s", detail ? detail : "");
-    snprintf(res.log_detail, sizeof(res.log_detail), "%s", log_detail ? log_detail : "");
+    bff_copy_str(res.detail, sizeof(res.detail), detail ? detail : "");
+    bff_copy_str(res.log_detail, sizeof(res.log_detail), log_detail ? log_detail : "");
     bff_fetch_cb cb = call->cb;
     void *data = call->data;
     call_free(call);
@@ -478,7 +479,7 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     char *ct = NULL;
     curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
-    snprintf(call->content_type, sizeof(call->content_type), "%s", ct ? ct : "");
+    bff_copy_str(call->content_type, sizeof(call->content_type), ct ? ct : "");
     call->retry_after = status == 429 || status == 503 ? read_retry_after(easy) : -1;
     struct curl_header *cc;
     call->cache_flags = 0;
@@ -572,7 +573,7 @@ static bff_call_t *call_start(bff_upstream_t *up, const bff_fetch_req_t *req, ui
     call->want_validators = req->want_validators;
     call->retry_after = -1;
     /* Our own copies: retries outlive the caller's strings. */
-    snprintf(call->method, sizeof(call->method), "%s", req->method);
+    bff_copy_str(call->method, sizeof(call->method), req->method);
     call->path = bff_strdup(req->path);
     if (req->body != NULL) {
         call->body = bff_strndup(req->body, req->body_len);

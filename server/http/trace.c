@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "compose/fmt.h"
 #include "server/core/random.h"
 
 static int valid_request_id(h2o_iovec_t v)
@@ -26,8 +27,10 @@ h2o_iovec_t bff_trace_request_id(h2o_req_t *req, unsigned worker_id, uint64_t *s
     if (salt == 0)
         salt = bff_random_u64() | 1;
     h2o_iovec_t id = h2o_iovec_init(h2o_mem_alloc_pool(&req->pool, 33), 32);
-    snprintf(id.base, 33, "%016llx%04x%012llx", (unsigned long long)salt, worker_id & 0xffff,
-             (unsigned long long)(++*seq & 0xffffffffffffull));
+    char *p = bff_put_hex(id.base, salt, 16); /* as %016llx%04x%012llx */
+    p = bff_put_hex(p, worker_id & 0xffff, 4);
+    p = bff_put_hex(p, ++*seq & 0xffffffffffffull, 12);
+    *p = '\0';
     return id;
 }
 
@@ -68,13 +71,23 @@ void bff_trace_traceparent(h2o_req_t *req, int sample_new, char out[BFF_TRACEPAR
 {
     uint64_t span = bff_random_u64() | 1; /* never all zeros */
     const char *tp = client_traceparent(req);
+    /* 00-TRACE(32 hex)-SPAN(16 hex)-FLAGS(2 hex): 55 bytes and the NUL */
+    _Static_assert(BFF_TRACEPARENT_SIZE >= 56, "traceparent buffer");
+    char *p = out;
+    memcpy(p, "00-", 3);
+    p += 3;
     if (tp != NULL) { /* keep the trace and its sampling decision, become the parent */
-        snprintf(out, BFF_TRACEPARENT_SIZE, "00-%.32s-%016" PRIx64 "-%.2s", tp + 3, span, tp + 53);
-        return;
+        memcpy(p, tp + 3, 32);
+        p += 32;
+    } else {
+        p = bff_put_hex(p, bff_random_u64(), 16);
+        p = bff_put_hex(p, bff_random_u64() | 1, 16);
     }
-    uint64_t hi = bff_random_u64(), lo = bff_random_u64() | 1;
-    snprintf(out, BFF_TRACEPARENT_SIZE, "00-%016" PRIx64 "%016" PRIx64 "-%016" PRIx64 "-%s", hi, lo,
-             span, sample_new ? "01" : "00");
+    *p++ = '-';
+    p = bff_put_hex(p, span, 16);
+    *p++ = '-';
+    memcpy(p, tp != NULL ? tp + 53 : sample_new ? "01" : "00", 2);
+    p[2] = '\0';
 }
 
 int bff_trace_tracestate_line(h2o_req_t *req, char *line, size_t size)

@@ -67,6 +67,18 @@ typedef struct st_watched_call_t {
 
 static void on_respond_by(bff_timer_t *timer);
 
+/* PREFIX and VALUE as one header line for curl, VALUE cut to what fits in size. */
+static void put_header_line(char *line, size_t size, const char *prefix, const char *value,
+                            size_t len)
+{
+    size_t plen = strlen(prefix);
+    if (len > size - 1 - plen)
+        len = size - 1 - plen;
+    memcpy(line, prefix, plen);
+    memcpy(line + plen, value, len);
+    line[plen + len] = '\0';
+}
+
 static void on_watched_result(void *p, bff_fetch_result_t *res)
 {
     watched_call_t w = *(watched_call_t *)p;
@@ -311,9 +323,10 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
     /* Sent with every upstream call: the request id and the trace context. */
     char id_line[160], trace_line[80], key_line[300];
     const char *traceparent = bff_req_traceparent(r);
-    snprintf(id_line, sizeof(id_line), "X-Request-ID: %.*s", (int)r->request_id.len,
-             r->request_id.base);
-    snprintf(trace_line, sizeof(trace_line), "traceparent: %s", traceparent);
+    put_header_line(id_line, sizeof(id_line), "X-Request-ID: ", r->request_id.base,
+                    r->request_id.len);
+    put_header_line(trace_line, sizeof(trace_line), "traceparent: ", traceparent,
+                    strlen(traceparent));
     const char *lines[4 + BFF_MAX_CLAIM_HEADERS];
     char state_line[560];
     size_t nlines = 0;

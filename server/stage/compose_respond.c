@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "compose/fmt.h"
 #include "compose/json_write.h"
 #include "server/core/clock.h"
 #include "server/http/respond.h"
@@ -11,6 +12,19 @@
 #include "server/obs/debug_view.h"
 #include "server/obs/request_metrics.h"
 #include "server/obs/request_trace.h"
+
+/* ", NAME;dur=MS" (no comma first): one Server-Timing entry; at most 2 + namelen + 27 bytes. */
+static char *put_timing(char *p, int comma, const char *name, size_t namelen, uint64_t us)
+{
+    if (comma) {
+        memcpy(p, ", ", 2);
+        p += 2;
+    }
+    memcpy(p, name, namelen);
+    p += namelen;
+    memcpy(p, ";dur=", 5);
+    return bff_put_ms1(p + 5, us);
+}
 
 static void add_server_timing(h2o_req_t *req, const bff_plan_t *plan, const bff_exec_t *exec,
                               uint64_t started_us)
@@ -25,16 +39,14 @@ static void add_server_timing(h2o_req_t *req, const bff_plan_t *plan, const bff_
         if (o->state == BFF_SRC_WAITING)
             continue;
         uint64_t dur = o->duration_us ? o->duration_us : now - o->started_us;
-        int n = snprintf(buf + len, room - len, "%s%s;dur=%.1f", len ? ", " : "",
-                         plan->sources[s].name, (double)dur / 1000.0);
-        if (n < 0 || (size_t)n >= room - len)
+        const char *name = plan->sources[s].name;
+        size_t namelen = strlen(name);
+        if (len + 2 + namelen + sizeof(";dur=") + 22 > room)
             break;
-        len += (size_t)n;
+        len = (size_t)(put_timing(buf + len, len != 0, name, namelen, dur) - buf);
     }
-    int n = snprintf(buf + len, sizeof(buf) - len, "%stotal;dur=%.1f", len ? ", " : "",
-                     (double)(now - started_us) / 1000.0);
-    if (n > 0 && (size_t)n < sizeof(buf) - len)
-        len += (size_t)n;
+    /* room keeps 64 bytes for this one */
+    len = (size_t)(put_timing(buf + len, len != 0, "total", 5, now - started_us) - buf);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("server-timing"), 0, NULL,
                           h2o_strdup(&req->pool, buf, len).base, len);
 }
