@@ -148,10 +148,18 @@ def test_revalidation_through_redis_across_instances():
     st, h, body = harness.request(a.port, "GET", "/dash/5")
     eq(h.get("x-cache"), "miss")
     time.sleep(1.2)
+
+    def longest_ttl():
+        return max(redis.cmd("PTTL", k) for k in redis.cmd("KEYS", "*"))
+    before = longest_ttl()
     # The other instance finds the stale entry (with its validators) in Redis and revalidates.
     st, h, again = harness.request(b.port, "GET", "/dash/5")
     eq((st, h.get("x-cache"), again), (200, "revalidated", body))
     eq(counts(up), (2, 2))
+    # The renewed entry is written to Redis after the answer: wait for it (its TTL starts again).
+    deadline = time.time() + 5
+    while longest_ttl() <= before and time.time() < deadline:
+        time.sleep(0.02)
     st, h, _ = harness.request(a.port, "GET", "/dash/5")
     eq(h.get("x-cache"), "hit", "the renewed entry reached Redis")
     redis.stop()
