@@ -13,7 +13,7 @@ const char *bff_heap_allocator_version(void)
     tc_version_fn tc_version = (tc_version_fn)dlsym(RTLD_DEFAULT, "tc_version");
     int major, minor;
     const char *patch;
-    return tc_version != NULL ? tc_version(&major, &minor, &patch) : "system";
+    return tc_version != NULL ? tc_version(&major, &minor, &patch) : "glibc";
 }
 
 void bff_heap_stats(bff_heap_stats_t *stats)

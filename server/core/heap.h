@@ -12,7 +12,7 @@ typedef struct st_bff_heap_stats_t {
     size_t held;           /* bytes the allocator has taken from the system, caches included */
 } bff_heap_stats_t;
 
-/* "gperftools 2.10", or "system" */
+/* "gperftools 2.10", or "glibc" */
 const char *bff_heap_allocator_version(void);
 void bff_heap_stats(bff_heap_stats_t *stats);
 

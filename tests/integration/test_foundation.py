@@ -207,7 +207,7 @@ def test_cli_version():
     if want_tc:
         check("allocator: gperftools" in out, "tcmalloc build runs on: %r" % out)
     else:
-        check("allocator: system" in out, "system-allocator build runs on: %r" % out)
+        check("allocator: glibc" in out, "system-allocator build runs on: %r" % out)
 
 
 def test_cli_unknown_flag():
