@@ -7,6 +7,7 @@
 
 #include "compose/gql/schema_internal.h"
 #include "compose/mem.h"
+#include "compose/text.h"
 
 const char *bff_gql_type_print(const bff_gql_wrapped_t *t, char *buf, size_t size)
 {
@@ -56,117 +57,92 @@ const char *bff_gql_type_print(const bff_gql_wrapped_t *t, char *buf, size_t siz
 
 /* ---- literals ---- */
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-} strbuf_t;
-
-static void sb_put(strbuf_t *sb, const char *s, size_t n)
-{
-    if (sb->len + n + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap : 64;
-        while (cap < sb->len + n + 1)
-            cap *= 2;
-        sb->s = bff_realloc(sb->s, cap);
-        sb->cap = cap;
-    }
-    memcpy(sb->s + sb->len, s, n);
-    sb->len += n;
-    sb->s[sb->len] = '\0';
-}
-
-static void sb_puts(strbuf_t *sb, const char *s)
-{
-    sb_put(sb, s, strlen(s));
-}
-
-/* printString: quotes, backslashes and control characters (C0, DEL and C1) escaped. */
-static void print_string(strbuf_t *sb, const char *s, size_t len)
+static void print_string(bff_text_t *sb, const char *s, size_t len)
 {
     static const char short_escapes[] = {
         ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
-    sb_put(sb, "\"", 1);
+    bff_text_put(sb, "\"", 1);
     for (size_t i = 0; i != len; ++i) {
         unsigned char c = (unsigned char)s[i];
         char esc[8];
         if (c < 0x20 && c < sizeof(short_escapes) && short_escapes[c] != 0) {
             esc[0] = '\\';
             esc[1] = short_escapes[c];
-            sb_put(sb, esc, 2);
+            bff_text_put(sb, esc, 2);
         } else if (c < 0x20 || c == 0x7f) {
             snprintf(esc, sizeof(esc), "\\u%04X", c);
-            sb_put(sb, esc, 6);
+            bff_text_put(sb, esc, 6);
         } else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
                    (unsigned char)s[i + 1] <= 0x9f) {
             snprintf(esc, sizeof(esc), "\\u%04X", (unsigned char)s[i + 1]);
-            sb_put(sb, esc, 6);
+            bff_text_put(sb, esc, 6);
             ++i;
         } else if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
-            sb_put(sb, esc, 2);
+            bff_text_put(sb, esc, 2);
         } else {
-            sb_put(sb, s + i, 1);
+            bff_text_put(sb, s + i, 1);
         }
     }
-    sb_put(sb, "\"", 1);
+    bff_text_put(sb, "\"", 1);
 }
 
-static void print_value(strbuf_t *sb, const bff_gql_value_t *v, unsigned depth)
+static void print_value(bff_text_t *sb, const bff_gql_value_t *v, unsigned depth)
 {
     if (depth > SB_MAX_VALUE_DEPTH) {
-        sb_puts(sb, "...");
+        bff_text_puts(sb, "...");
         return;
     }
     switch (v->kind) {
     case BFF_GQL_VARIABLE:
-        sb_puts(sb, "$");
-        sb_puts(sb, v->str);
+        bff_text_puts(sb, "$");
+        bff_text_puts(sb, v->str);
         break;
     case BFF_GQL_INT:
     case BFF_GQL_FLOAT:
     case BFF_GQL_ENUM:
-        sb_puts(sb, v->str);
+        bff_text_puts(sb, v->str);
         break;
     case BFF_GQL_STRING:
         print_string(sb, v->str, v->len);
         break;
     case BFF_GQL_BOOLEAN:
-        sb_puts(sb, v->boolean ? "true" : "false");
+        bff_text_puts(sb, v->boolean ? "true" : "false");
         break;
     case BFF_GQL_NULL:
-        sb_puts(sb, "null");
+        bff_text_puts(sb, "null");
         break;
     case BFF_GQL_LIST:
-        sb_puts(sb, "[");
+        bff_text_puts(sb, "[");
         for (size_t i = 0; i != v->nitems; ++i) {
             if (i != 0)
-                sb_puts(sb, ", ");
+                bff_text_puts(sb, ", ");
             print_value(sb, v->items[i], depth + 1);
         }
-        sb_puts(sb, "]");
+        bff_text_puts(sb, "]");
         break;
     case BFF_GQL_OBJECT:
-        sb_puts(sb, "{");
+        bff_text_puts(sb, "{");
         for (size_t i = 0; i != v->nfields; ++i) {
             if (i != 0)
-                sb_puts(sb, ", ");
-            sb_puts(sb, v->fields[i].name);
-            sb_puts(sb, ": ");
+                bff_text_puts(sb, ", ");
+            bff_text_puts(sb, v->fields[i].name);
+            bff_text_puts(sb, ": ");
             print_value(sb, v->fields[i].value, depth + 1);
         }
-        sb_puts(sb, "}");
+        bff_text_puts(sb, "}");
         break;
     }
 }
 
 char *bff_gql_sb_print_value(const bff_gql_value_t *v)
 {
-    strbuf_t sb = {0};
+    bff_text_t sb = {0};
     print_value(&sb, v, 0);
-    if (sb.s == NULL)
-        sb_put(&sb, "", 0);
-    return sb.s;
+    if (sb.buf == NULL)
+        bff_text_put(&sb, "", 0);
+    return sb.buf;
 }
 
 /* ---- suggestions ---- */

@@ -3,62 +3,20 @@
 #include "server/contract/ts_types.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compose/mem.h"
 #include "compose/shape_schema.h"
+#include "compose/text.h"
 #include "server/contract/names.h"
 #include "server/core/profile.h"
 
-typedef struct st_text_t {
-    char *buf;
-    size_t len, cap;
-} text_t;
-
-static void put(text_t *t, const char *s, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->len + n + 1) * 2;
-        t->buf = bff_realloc(t->buf, t->cap);
-    }
-    memcpy(t->buf + t->len, s, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-}
-
-static void puts_(text_t *t, const char *s)
-{
-    put(t, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void putf(text_t *t, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(small)) {
-        put(t, small, (size_t)n);
-        return;
-    }
-    char *big = bff_malloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    put(t, big, (size_t)n);
-    free(big);
-}
-
-static void indent_to(text_t *t, unsigned depth)
+static void indent_to(bff_text_t *t, unsigned depth)
 {
     for (unsigned i = 0; i != depth; ++i)
-        puts_(t, "  ");
+        bff_text_puts(t, "  ");
 }
 
 static int is_identifier(const char *s)
@@ -71,14 +29,14 @@ static int is_identifier(const char *s)
     return 1;
 }
 
-static void literal(text_t *t, const json_t *v)
+static void literal(bff_text_t *t, const json_t *v)
 {
     char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    puts_(t, s ? s : "unknown");
+    bff_text_puts(t, s ? s : "unknown");
     free(s);
 }
 
-static void render(text_t *t, const json_t *s, unsigned depth);
+static void render(bff_text_t *t, const json_t *s, unsigned depth);
 
 static int in_list(const json_t *list, const char *name)
 {
@@ -89,80 +47,80 @@ static int in_list(const json_t *list, const char *name)
     return 0;
 }
 
-static void render_object(text_t *t, const json_t *s, unsigned depth)
+static void render_object(bff_text_t *t, const json_t *s, unsigned depth)
 {
     const json_t *props = json_object_get(s, "properties"), *req = json_object_get(s, "required");
     const json_t *extra = json_object_get(s, "additionalProperties");
     if (json_object_size(props) == 0 && !json_is_false(extra)) {
-        puts_(t, "Record<string, unknown>");
+        bff_text_puts(t, "Record<string, unknown>");
         return;
     }
-    puts_(t, "{\n");
+    bff_text_puts(t, "{\n");
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)props, k, v)
     {
         indent_to(t, depth + 1);
         if (is_identifier(k))
-            puts_(t, k);
+            bff_text_puts(t, k);
         else {
             json_t *ks = json_string(k);
             literal(t, ks);
             json_decref(ks);
         }
-        puts_(t, in_list(req, k) ? ": " : "?: ");
+        bff_text_puts(t, in_list(req, k) ? ": " : "?: ");
         render(t, v, depth + 1);
-        puts_(t, ";\n");
+        bff_text_puts(t, ";\n");
     }
     if (!json_is_false(extra)) {
         indent_to(t, depth + 1);
-        puts_(t, "[key: string]: unknown;\n");
+        bff_text_puts(t, "[key: string]: unknown;\n");
     }
     indent_to(t, depth);
-    puts_(t, "}");
+    bff_text_puts(t, "}");
 }
 
 /* An element type: unions need parentheses before []. */
-static void render_items(text_t *t, const json_t *items, unsigned depth)
+static void render_items(bff_text_t *t, const json_t *items, unsigned depth)
 {
-    text_t inner = {0};
+    bff_text_t inner = {0};
     render(&inner, items, depth);
     int bare = strstr(inner.buf, " | ") == NULL;
-    putf(t, bare ? "%s[]" : "(%s)[]", inner.buf);
+    bff_text_printf(t, bare ? "%s[]" : "(%s)[]", inner.buf);
     free(inner.buf);
 }
 
-static void render_type(text_t *t, const json_t *s, const char *type, unsigned depth)
+static void render_type(bff_text_t *t, const json_t *s, const char *type, unsigned depth)
 {
     if (strcmp(type, "string") == 0)
-        puts_(t, "string");
+        bff_text_puts(t, "string");
     else if (strcmp(type, "integer") == 0 || strcmp(type, "number") == 0)
-        puts_(t, "number");
+        bff_text_puts(t, "number");
     else if (strcmp(type, "boolean") == 0)
-        puts_(t, "boolean");
+        bff_text_puts(t, "boolean");
     else if (strcmp(type, "null") == 0)
-        puts_(t, "null");
+        bff_text_puts(t, "null");
     else if (strcmp(type, "array") == 0) {
         const json_t *items = json_object_get(s, "items");
         if (json_integer_value(json_object_get(s, "maxItems")) == 0 &&
             json_object_get(s, "maxItems") != NULL)
-            puts_(t, "[]");
+            bff_text_puts(t, "[]");
         else if (items == NULL)
-            puts_(t, "unknown[]");
+            bff_text_puts(t, "unknown[]");
         else
             render_items(t, items, depth);
     } else if (strcmp(type, "object") == 0)
         render_object(t, s, depth);
     else
-        puts_(t, "unknown");
+        bff_text_puts(t, "unknown");
 }
 
-static void render(text_t *t, const json_t *s, unsigned depth)
+static void render(bff_text_t *t, const json_t *s, unsigned depth)
 {
     const json_t *v;
     if ((v = json_object_get(s, "$ref")) != NULL) {
         const char *ref = json_string_value(v), *slash = ref ? strrchr(ref, '/') : NULL;
-        puts_(t, slash ? slash + 1 : "unknown");
+        bff_text_puts(t, slash ? slash + 1 : "unknown");
         return;
     }
     if ((v = json_object_get(s, "const")) != NULL) {
@@ -176,7 +134,7 @@ static void render(text_t *t, const json_t *s, unsigned depth)
         json_array_foreach((json_t *)v, i, m)
         {
             if (i)
-                puts_(t, " | ");
+                bff_text_puts(t, " | ");
             if (is_enum)
                 literal(t, m);
             else
@@ -193,35 +151,35 @@ static void render(text_t *t, const json_t *s, unsigned depth)
         json_array_foreach((json_t *)v, i, m)
         {
             if (i)
-                puts_(t, " | ");
+                bff_text_puts(t, " | ");
             render_type(t, s, json_string_value(m), depth);
         }
     } else {
-        puts_(t, "unknown");
+        bff_text_puts(t, "unknown");
     }
 }
 
 char *bff_ts_of_schema(const json_t *schema, unsigned indent)
 {
-    text_t t = {0};
+    bff_text_t t = {0};
     render(&t, schema, indent);
     return t.buf;
 }
 
 /* `export interface Name {...}` for an object with known members, else a type alias. */
-static void declare(text_t *t, const char *name, const json_t *schema)
+static void declare(bff_text_t *t, const char *name, const json_t *schema)
 {
     const json_t *type = json_object_get(schema, "type");
     if (json_is_string(type) && strcmp(json_string_value(type), "object") == 0 &&
         json_object_get(schema, "properties") != NULL && json_object_get(schema, "const") == NULL) {
-        putf(t, "export interface %s ", name);
+        bff_text_printf(t, "export interface %s ", name);
         render_object(t, schema, 0);
-        puts_(t, "\n");
+        bff_text_puts(t, "\n");
         return;
     }
-    putf(t, "export type %s = ", name);
+    bff_text_printf(t, "export type %s = ", name);
     render(t, schema, 0);
-    puts_(t, ";\n");
+    bff_text_puts(t, ";\n");
 }
 
 /* Parameters as a client passes them: path ones always, query ones unless optional or
@@ -240,36 +198,37 @@ static json_t *params_schema(const bff_spec_t *spec)
 }
 
 /* Text inside a comment: one line, and no early close (a route may hold `*` too). */
-static void comment_text(text_t *t, const char *s)
+static void comment_text(bff_text_t *t, const char *s)
 {
     for (const char *c = s; *c; ++c)
         if (*c == '\n')
-            puts_(t, " ");
+            bff_text_puts(t, " ");
         else if (c[0] == '*' && c[1] == '/')
-            puts_(t, "* /"), ++c;
+            bff_text_puts(t, "* /"), ++c;
         else
-            put(t, c, 1);
+            bff_text_put(t, c, 1);
 }
 
-static void comment(text_t *t, const bff_spec_t *spec, const char *what)
+static void comment(bff_text_t *t, const bff_spec_t *spec, const char *what)
 {
-    putf(t, "/** %s of %s ", what, spec->method);
+    bff_text_printf(t, "/** %s of %s ", what, spec->method);
     comment_text(t, spec->route);
     if (spec->description != NULL) {
-        puts_(t, ": ");
+        bff_text_puts(t, ": ");
         comment_text(t, spec->description);
     }
-    puts_(t, " */\n");
+    bff_text_puts(t, " */\n");
 }
 
 char *bff_ts_types_render(const bff_profile_t *p)
 {
-    text_t t = {0};
-    putf(&t,
-         "// TypeScript types of the %s profile's endpoints, generated by `bffd types`; do not "
-         "edit.\n// Values read from an upstream are `unknown`: bffd does not know their "
-         "types.\n\n",
-         p->name);
+    bff_text_t t = {0};
+    bff_text_printf(
+        &t,
+        "// TypeScript types of the %s profile's endpoints, generated by `bffd types`; do not "
+        "edit.\n// Values read from an upstream are `unknown`: bffd does not know their "
+        "types.\n\n",
+        p->name);
     json_t *shared = bff_schema_components();
     const char *k;
     json_t *v;
@@ -277,9 +236,9 @@ char *bff_ts_types_render(const bff_profile_t *p)
     {
         json_t *desc = json_object_get(v, "description");
         if (json_is_string(desc))
-            putf(&t, "/** %s */\n", json_string_value(desc));
+            bff_text_printf(&t, "/** %s */\n", json_string_value(desc));
         declare(&t, k, v);
-        puts_(&t, "\n");
+        bff_text_puts(&t, "\n");
     }
     json_decref(shared);
     char **names = bff_contract_names(p);
@@ -303,7 +262,7 @@ char *bff_ts_types_render(const bff_profile_t *p)
         snprintf(name, sizeof(name), "%sResponse", type);
         declare(&t, name, s);
         json_decref(s);
-        puts_(&t, "\n");
+        bff_text_puts(&t, "\n");
     }
     bff_contract_names_free(names, p->nendpoints);
     return t.buf;

@@ -1,13 +1,13 @@
 /* Prometheus metrics (metrics.h). */
 #include "server/obs/metrics.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compose/errors.h"
 #include "compose/mem.h"
+#include "compose/text.h"
 #include "server/core/heap.h"
 #include "server/core/server.h"
 #include "server/fetch/breaker.h"
@@ -163,28 +163,6 @@ void bff_metrics_breaker(bff_upstream_metrics_t *u, int state)
     atomic_store_explicit(&u->breaker, state, memory_order_relaxed);
 }
 
-typedef struct st_out_t {
-    char *buf;
-    size_t len, cap;
-} out_t;
-
-static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(out_t *o, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        o->cap *= 2;
-        o->buf = bff_realloc(o->buf, o->cap);
-    }
-}
-
 /* A label value: backslash, quote and newline escaped. */
 static const char *esc(const char *s, char *buf, size_t size)
 {
@@ -202,8 +180,8 @@ static const char *esc(const char *s, char *buf, size_t size)
 }
 
 /* One histogram's lines: cumulative buckets, sum and count, `labels` (already escaped) on each. */
-static void put_histogram(out_t *o, const char *name, const char *labels, const uint64_t *buckets,
-                          uint64_t sum_us, uint64_t count)
+static void put_histogram(bff_text_t *o, const char *name, const char *labels,
+                          const uint64_t *buckets, uint64_t sum_us, uint64_t count)
 {
     uint64_t cum = 0;
     for (size_t b = 0; b != BFF_METRICS_BUCKETS; ++b) {
@@ -213,10 +191,11 @@ static void put_histogram(out_t *o, const char *name, const char *labels, const 
             snprintf(le, sizeof(le), "%g", (double)bounds_us[b] / 1e6);
         else
             snprintf(le, sizeof(le), "+Inf");
-        put(o, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, le, (unsigned long long)cum);
+        bff_text_printf(o, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, le,
+                        (unsigned long long)cum);
     }
-    put(o, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, (double)sum_us / 1e6, name, labels,
-        (unsigned long long)count);
+    bff_text_printf(o, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, (double)sum_us / 1e6,
+                    name, labels, (unsigned long long)count);
 }
 
 /* The same route of one profile across workers, summed. */
@@ -225,7 +204,7 @@ typedef struct st_sum_t {
     uint64_t codes[BFF_METRICS_CODES], buckets[BFF_METRICS_BUCKETS], sum_us, count;
 } sum_t;
 
-static void render_site(out_t *o, bff_server_t *s, size_t site, const char *profile, int pass)
+static void render_site(bff_text_t *o, bff_server_t *s, size_t site, const char *profile, int pass)
 {
     sum_t *sums = bff_calloc(BFF_METRICS_ROUTES, sizeof(*sums));
     size_t nsums = 0;
@@ -268,7 +247,8 @@ static void render_site(out_t *o, bff_server_t *s, size_t site, const char *prof
                     snprintf(code, sizeof(code), "%d", codes[c]);
                 else
                     snprintf(code, sizeof(code), "other");
-                put(o, "bffd_requests_total{profile=\"%s\",route=\"%s\",code=\"%s\"} %llu\n", p, r,
+                bff_text_printf(
+                    o, "bffd_requests_total{profile=\"%s\",route=\"%s\",code=\"%s\"} %llu\n", p, r,
                     code, (unsigned long long)sums[k].codes[c]);
             }
         } else {
@@ -320,7 +300,7 @@ static size_t sum_upstreams(bff_server_t *s, size_t site, up_sum_t *sums)
     return n;
 }
 
-static void render_upstreams(out_t *o, bff_server_t *s, bff_config_t *config)
+static void render_upstreams(bff_text_t *o, bff_server_t *s, bff_config_t *config)
 {
     up_sum_t *sums = bff_calloc(BFF_METRICS_UPSTREAMS * s->nworkers + 1, sizeof(*sums));
     static const char *const heads[] = {
@@ -334,7 +314,7 @@ static void render_upstreams(out_t *o, bff_server_t *s, bff_config_t *config)
         "# HELP bffd_upstream_breaker_opened_total Times a worker's breaker opened.\n"
         "# TYPE bffd_upstream_breaker_opened_total counter\n"};
     for (int kind = 0; kind != 4; ++kind) {
-        put(o, "%s", heads[kind]);
+        bff_text_printf(o, "%s", heads[kind]);
         for (size_t site = 0; site != s->nsites; ++site) {
             char p[160], u[160];
             esc(config->sites[site].profile->name, p, sizeof(p));
@@ -345,7 +325,8 @@ static void render_upstreams(out_t *o, bff_server_t *s, bff_config_t *config)
                 if (kind == 0) {
                     for (size_t c = 0; c != BFF_METRICS_OUTCOMES; ++c)
                         if (t->outcomes[c] != 0)
-                            put(o,
+                            bff_text_printf(
+                                o,
                                 "bffd_upstream_calls_total{profile=\"%s\",upstream=\"%s\","
                                 "outcome=\"%s\"} %llu\n",
                                 p, u, bff_metrics_outcomes[c], (unsigned long long)t->outcomes[c]);
@@ -355,10 +336,11 @@ static void render_upstreams(out_t *o, bff_server_t *s, bff_config_t *config)
                     put_histogram(o, "bffd_upstream_call_duration_seconds", labels, t->buckets,
                                   t->sum_us, t->count);
                 } else {
-                    put(o, "%s{profile=\"%s\",upstream=\"%s\"} %llu\n",
-                        kind == 2 ? "bffd_upstream_breakers_open"
-                                  : "bffd_upstream_breaker_opened_total",
-                        p, u, (unsigned long long)(kind == 2 ? t->breakers_open : t->opened));
+                    bff_text_printf(o, "%s{profile=\"%s\",upstream=\"%s\"} %llu\n",
+                                    kind == 2 ? "bffd_upstream_breakers_open"
+                                              : "bffd_upstream_breaker_opened_total",
+                                    p, u,
+                                    (unsigned long long)(kind == 2 ? t->breakers_open : t->opened));
                 }
             }
         }
@@ -401,7 +383,7 @@ static size_t sum_sources(bff_server_t *s, size_t site, src_sum_t *sums)
     return n;
 }
 
-static void render_sources(out_t *o, bff_server_t *s, bff_config_t *config)
+static void render_sources(bff_text_t *o, bff_server_t *s, bff_config_t *config)
 {
     src_sum_t *sums = bff_calloc(BFF_METRICS_SOURCES * s->nworkers + 1, sizeof(*sums));
     static const char *const heads[] = {
@@ -411,7 +393,7 @@ static void render_sources(out_t *o, bff_server_t *s, bff_config_t *config)
         "# HELP bffd_source_failures_total A route's sources that failed (an optional one leaves "
         "a partial answer).\n# TYPE bffd_source_failures_total counter\n"};
     for (int kind = 0; kind != 2; ++kind) {
-        put(o, "%s", heads[kind]);
+        bff_text_printf(o, "%s", heads[kind]);
         for (size_t site = 0; site != s->nsites; ++site) {
             char p[160], r[260], src[140];
             esc(config->sites[site].profile->name, p, sizeof(p));
@@ -421,7 +403,8 @@ static void render_sources(out_t *o, bff_server_t *s, bff_config_t *config)
                 esc(t->route, r, sizeof(r));
                 esc(t->source, src, sizeof(src));
                 if (kind == 1) {
-                    put(o,
+                    bff_text_printf(
+                        o,
                         "bffd_source_failures_total{profile=\"%s\",route=\"%s\",source=\"%s\"} "
                         "%llu\n",
                         p, r, src, (unsigned long long)t->failed);
@@ -439,10 +422,11 @@ static void render_sources(out_t *o, bff_server_t *s, bff_config_t *config)
 }
 
 /* Cached answers by result, and Redis's state as the workers last saw it. */
-static void render_cache(out_t *o, bff_server_t *s, bff_config_t *config)
+static void render_cache(bff_text_t *o, bff_server_t *s, bff_config_t *config)
 {
     static const char *const results[] = {"hit", "stale", "revalidated", "miss"};
-    put(o, "# HELP bffd_cache_answers_total Requests of cached endpoints and GraphQL queries, by "
+    bff_text_printf(
+        o, "# HELP bffd_cache_answers_total Requests of cached endpoints and GraphQL queries, by "
            "how the cache answered.\n# TYPE bffd_cache_answers_total counter\n");
     for (size_t site = 0; site != s->nsites; ++site) {
         if (!config->sites[site].profile->cache.present)
@@ -460,10 +444,11 @@ static void render_cache(out_t *o, bff_server_t *s, bff_config_t *config)
         char p[160];
         esc(config->sites[site].profile->name, p, sizeof(p));
         for (size_t k = 0; k != 4; ++k)
-            put(o, "bffd_cache_answers_total{profile=\"%s\",result=\"%s\"} %llu\n", p, results[k],
-                (unsigned long long)v[k]);
+            bff_text_printf(o, "bffd_cache_answers_total{profile=\"%s\",result=\"%s\"} %llu\n", p,
+                            results[k], (unsigned long long)v[k]);
     }
-    put(o, "# HELP bffd_redis_connected Worker threads whose Redis connection was up at their "
+    bff_text_printf(
+        o, "# HELP bffd_redis_connected Worker threads whose Redis connection was up at their "
            "last request, per profile with Redis.\n# TYPE bffd_redis_connected gauge\n");
     for (size_t site = 0; site != s->nsites; ++site) {
         if (config->sites[site].profile->cache.redis_host == NULL)
@@ -474,21 +459,23 @@ static void render_cache(out_t *o, bff_server_t *s, bff_config_t *config)
             up += m != NULL && atomic_load_explicit(&m->redis, memory_order_relaxed) == 2;
         }
         char p[160];
-        put(o, "bffd_redis_connected{profile=\"%s\"} %llu\n",
-            esc(config->sites[site].profile->name, p, sizeof(p)), (unsigned long long)up);
+        bff_text_printf(o, "bffd_redis_connected{profile=\"%s\"} %llu\n",
+                        esc(config->sites[site].profile->name, p, sizeof(p)),
+                        (unsigned long long)up);
     }
 }
 
 char *bff_metrics_render(bff_server_t *s, size_t *len)
 {
-    out_t o = {.cap = 16384};
-    o.buf = bff_malloc(o.cap);
+    bff_text_t o = {.buf = bff_malloc(16384), .cap = 16384};
     bff_config_t *config = bff_server_acquire_config(s);
-    put(&o, "# HELP bffd_requests_total Requests answered, by profile, route template and "
-            "status.\n# TYPE bffd_requests_total counter\n");
+    bff_text_printf(&o,
+                    "# HELP bffd_requests_total Requests answered, by profile, route template and "
+                    "status.\n# TYPE bffd_requests_total counter\n");
     for (size_t i = 0; i != s->nsites; ++i)
         render_site(&o, s, i, config->sites[i].profile->name, 0);
-    put(&o, "# HELP bffd_request_duration_seconds Time from a request's arrival to its answer.\n"
+    bff_text_printf(
+        &o, "# HELP bffd_request_duration_seconds Time from a request's arrival to its answer.\n"
             "# TYPE bffd_request_duration_seconds histogram\n");
     for (size_t i = 0; i != s->nsites; ++i)
         render_site(&o, s, i, config->sites[i].profile->name, 1);
@@ -506,8 +493,8 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
          "counter"},
     };
     for (size_t k = 0; k != sizeof(simple) / sizeof(simple[0]); ++k) {
-        put(&o, "# HELP %s %s\n# TYPE %s %s\n", simple[k].name, simple[k].help, simple[k].name,
-            simple[k].type);
+        bff_text_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", simple[k].name, simple[k].help,
+                        simple[k].name, simple[k].type);
         for (size_t i = 0; i != s->nsites; ++i) {
             uint64_t v = 0;
             for (unsigned w = 0; w != s->nworkers; ++w) {
@@ -521,14 +508,16 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
                                  : atomic_load_explicit(&m->overflow, memory_order_relaxed);
             }
             char p[160];
-            put(&o, "%s{profile=\"%s\"} %llu\n", simple[k].name,
-                esc(config->sites[i].profile->name, p, sizeof(p)), (unsigned long long)v);
+            bff_text_printf(&o, "%s{profile=\"%s\"} %llu\n", simple[k].name,
+                            esc(config->sites[i].profile->name, p, sizeof(p)),
+                            (unsigned long long)v);
         }
     }
     render_upstreams(&o, s, config);
     render_sources(&o, s, config);
     render_cache(&o, s, config);
-    put(&o, "# HELP bffd_trace_spans_total Spans sent to the OTLP collector, or dropped (collector "
+    bff_text_printf(
+        &o, "# HELP bffd_trace_spans_total Spans sent to the OTLP collector, or dropped (collector "
             "down or slow, queue full).\n# TYPE bffd_trace_spans_total counter\n");
     for (size_t i = 0; i != s->nsites; ++i) {
         if (config->sites[i].profile->tracing.endpoint == NULL)
@@ -541,12 +530,13 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
         }
         char p[160];
         esc(config->sites[i].profile->name, p, sizeof(p));
-        put(&o,
-            "bffd_trace_spans_total{profile=\"%s\",result=\"exported\"} %llu\n"
-            "bffd_trace_spans_total{profile=\"%s\",result=\"dropped\"} %llu\n",
-            p, (unsigned long long)sent, p, (unsigned long long)dropped);
+        bff_text_printf(&o,
+                        "bffd_trace_spans_total{profile=\"%s\",result=\"exported\"} %llu\n"
+                        "bffd_trace_spans_total{profile=\"%s\",result=\"dropped\"} %llu\n",
+                        p, (unsigned long long)sent, p, (unsigned long long)dropped);
     }
-    put(&o,
+    bff_text_printf(
+        &o,
         "# HELP bffd_reloads_total Configuration reloads, by result.\n"
         "# TYPE bffd_reloads_total counter\n"
         "bffd_reloads_total{result=\"ok\"} %llu\nbffd_reloads_total{result=\"rejected\"} %llu\n",
@@ -554,7 +544,8 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
         (unsigned long long)atomic_load(&bff_metrics_reloads_rejected));
     bff_heap_stats_t heap;
     bff_heap_stats(&heap);
-    put(&o,
+    bff_text_printf(
+        &o,
         "# HELP bffd_heap_allocated_bytes Memory the process has allocated and not freed.\n"
         "# TYPE bffd_heap_allocated_bytes gauge\nbffd_heap_allocated_bytes{allocator=\"%s\"} %zu\n"
         "# HELP bffd_heap_held_bytes Memory the allocator holds, its caches of freed blocks "

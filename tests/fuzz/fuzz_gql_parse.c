@@ -9,6 +9,7 @@
 
 #include "compose/gql/parse.h"
 #include "compose/mem.h"
+#include "compose/text.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -19,27 +20,6 @@
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} out_t;
-
-static void put(out_t *o, const char *s, size_t n)
-{
-    if (o->len + n + 1 > o->cap) {
-        o->cap = (o->len + n + 1) * 2;
-        o->s = bff_realloc(o->s, o->cap);
-    }
-    memcpy(o->s + o->len, s, n);
-    o->len += n;
-    o->s[o->len] = '\0';
-}
-
-static void puts_(out_t *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
 
 /* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 static int utf8_ok(const char *str, size_t len)
@@ -79,136 +59,136 @@ static void check_string(const char *s, size_t len)
 
 /* ---- printing an executable document back as GraphQL ---- */
 
-static void pr_string(out_t *o, const char *s, size_t len)
+static void pr_string(bff_text_t *o, const char *s, size_t len)
 {
     check_string(s, len);
-    puts_(o, "\"");
+    bff_text_puts(o, "\"");
     for (size_t i = 0; i != len; ++i) {
         unsigned char c = (unsigned char)s[i];
         char esc[8];
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
-            put(o, esc, 2);
+            bff_text_put(o, esc, 2);
         } else if (c < 0x20 || c == 0x7F) {
             snprintf(esc, sizeof(esc), "\\u%04X", c);
-            puts_(o, esc);
+            bff_text_puts(o, esc);
         } else {
-            put(o, s + i, 1);
+            bff_text_put(o, s + i, 1);
         }
     }
-    puts_(o, "\"");
+    bff_text_puts(o, "\"");
 }
 
-static void pr_value(out_t *o, const bff_gql_value_t *v)
+static void pr_value(bff_text_t *o, const bff_gql_value_t *v)
 {
     switch (v->kind) {
     case BFF_GQL_VARIABLE:
         check_name(v->str);
-        puts_(o, "$");
-        puts_(o, v->str);
+        bff_text_puts(o, "$");
+        bff_text_puts(o, v->str);
         break;
     case BFF_GQL_INT:
     case BFF_GQL_FLOAT:
     case BFF_GQL_ENUM:
         CHECK(v->str != NULL && strlen(v->str) == v->len);
-        puts_(o, v->str);
+        bff_text_puts(o, v->str);
         break;
     case BFF_GQL_STRING:
         pr_string(o, v->str, v->len);
         break;
     case BFF_GQL_BOOLEAN:
-        puts_(o, v->boolean ? "true" : "false");
+        bff_text_puts(o, v->boolean ? "true" : "false");
         break;
     case BFF_GQL_NULL:
-        puts_(o, "null");
+        bff_text_puts(o, "null");
         break;
     case BFF_GQL_LIST:
-        puts_(o, "[");
+        bff_text_puts(o, "[");
         for (size_t i = 0; i != v->nitems; ++i) {
-            puts_(o, i ? " " : "");
+            bff_text_puts(o, i ? " " : "");
             pr_value(o, v->items[i]);
         }
-        puts_(o, "]");
+        bff_text_puts(o, "]");
         break;
     case BFF_GQL_OBJECT:
-        puts_(o, "{");
+        bff_text_puts(o, "{");
         for (size_t i = 0; i != v->nfields; ++i) {
             check_name(v->fields[i].name);
-            puts_(o, i ? " " : "");
-            puts_(o, v->fields[i].name);
-            puts_(o, ": ");
+            bff_text_puts(o, i ? " " : "");
+            bff_text_puts(o, v->fields[i].name);
+            bff_text_puts(o, ": ");
             pr_value(o, v->fields[i].value);
         }
-        puts_(o, "}");
+        bff_text_puts(o, "}");
         break;
     }
 }
 
-static void pr_type(out_t *o, const bff_gql_type_ref_t *t)
+static void pr_type(bff_text_t *o, const bff_gql_type_ref_t *t)
 {
     if (t->kind == BFF_GQL_NAMED) {
         check_name(t->name);
-        puts_(o, t->name);
+        bff_text_puts(o, t->name);
     } else if (t->kind == BFF_GQL_LIST_OF) {
-        puts_(o, "[");
+        bff_text_puts(o, "[");
         pr_type(o, t->of);
-        puts_(o, "]");
+        bff_text_puts(o, "]");
     } else {
         CHECK(t->of->kind != BFF_GQL_NON_NULL);
         pr_type(o, t->of);
-        puts_(o, "!");
+        bff_text_puts(o, "!");
     }
 }
 
-static void pr_args(out_t *o, const bff_gql_argument_t *args, size_t n)
+static void pr_args(bff_text_t *o, const bff_gql_argument_t *args, size_t n)
 {
     for (size_t i = 0; i != n; ++i) {
         check_name(args[i].name);
-        puts_(o, i ? " " : "(");
-        puts_(o, args[i].name);
-        puts_(o, ": ");
+        bff_text_puts(o, i ? " " : "(");
+        bff_text_puts(o, args[i].name);
+        bff_text_puts(o, ": ");
         pr_value(o, args[i].value);
     }
-    puts_(o, n ? ")" : "");
+    bff_text_puts(o, n ? ")" : "");
 }
 
-static void pr_directives(out_t *o, const bff_gql_directive_t *ds, size_t n)
+static void pr_directives(bff_text_t *o, const bff_gql_directive_t *ds, size_t n)
 {
     for (size_t i = 0; i != n; ++i) {
         check_name(ds[i].name);
-        puts_(o, " @");
-        puts_(o, ds[i].name);
+        bff_text_puts(o, " @");
+        bff_text_puts(o, ds[i].name);
         pr_args(o, ds[i].args, ds[i].nargs);
     }
 }
 
-static void pr_selections(out_t *o, const bff_gql_selection_set_t *set)
+static void pr_selections(bff_text_t *o, const bff_gql_selection_set_t *set)
 {
     CHECK(set != NULL && set->nitems != 0);
-    puts_(o, " {");
+    bff_text_puts(o, " {");
     for (size_t i = 0; i != set->nitems; ++i) {
         const bff_gql_selection_t *s = set->items + i;
-        puts_(o, " ");
+        bff_text_puts(o, " ");
         if (s->kind == BFF_GQL_FIELD) {
             if (s->alias != NULL) {
                 check_name(s->alias);
-                puts_(o, s->alias);
-                puts_(o, ": ");
+                bff_text_puts(o, s->alias);
+                bff_text_puts(o, ": ");
             }
             check_name(s->name);
-            puts_(o, s->name);
+            bff_text_puts(o, s->name);
             pr_args(o, s->args, s->nargs);
         } else if (s->kind == BFF_GQL_FRAGMENT_SPREAD) {
             check_name(s->name);
             CHECK(strcmp(s->name, "on") != 0);
-            puts_(o, "...");
-            puts_(o, s->name);
+            bff_text_puts(o, "...");
+            bff_text_puts(o, s->name);
         } else {
-            puts_(o, "...");
+            bff_text_puts(o, "...");
             if (s->type_condition != NULL) {
-                puts_(o, " on ");
-                puts_(o, s->type_condition);
+                bff_text_puts(o, " on ");
+                bff_text_puts(o, s->type_condition);
             }
         }
         pr_directives(o, s->directives, s->ndirectives);
@@ -217,49 +197,49 @@ static void pr_selections(out_t *o, const bff_gql_selection_set_t *set)
         if (s->selection_set != NULL)
             pr_selections(o, s->selection_set);
     }
-    puts_(o, " }");
+    bff_text_puts(o, " }");
 }
 
 static char *print_document(const bff_gql_document_t *doc)
 {
     static const char *const kinds[] = {"query", "mutation", "subscription"};
-    out_t o = {0};
-    puts_(&o, "");
+    bff_text_t o = {0};
+    bff_text_puts(&o, "");
     for (size_t i = 0; i != doc->noperations; ++i) {
         const bff_gql_operation_t *op = doc->operations + i;
-        puts_(&o, kinds[op->kind]);
+        bff_text_puts(&o, kinds[op->kind]);
         if (op->name != NULL) {
-            puts_(&o, " ");
-            puts_(&o, op->name);
+            bff_text_puts(&o, " ");
+            bff_text_puts(&o, op->name);
         }
         for (size_t k = 0; k != op->nvars; ++k) {
-            puts_(&o, k ? " $" : "($");
-            puts_(&o, op->vars[k].name);
-            puts_(&o, ": ");
+            bff_text_puts(&o, k ? " $" : "($");
+            bff_text_puts(&o, op->vars[k].name);
+            bff_text_puts(&o, ": ");
             pr_type(&o, op->vars[k].type);
             if (op->vars[k].default_value != NULL) {
-                puts_(&o, " = ");
+                bff_text_puts(&o, " = ");
                 pr_value(&o, op->vars[k].default_value);
             }
             pr_directives(&o, op->vars[k].directives, op->vars[k].ndirectives);
         }
-        puts_(&o, op->nvars ? ")" : "");
+        bff_text_puts(&o, op->nvars ? ")" : "");
         pr_directives(&o, op->directives, op->ndirectives);
         pr_selections(&o, op->selection_set);
-        puts_(&o, "\n");
+        bff_text_puts(&o, "\n");
     }
     for (size_t i = 0; i != doc->nfragments; ++i) {
         const bff_gql_fragment_t *f = doc->fragments + i;
         check_name(f->name);
-        puts_(&o, "fragment ");
-        puts_(&o, f->name);
-        puts_(&o, " on ");
-        puts_(&o, f->type_condition);
+        bff_text_puts(&o, "fragment ");
+        bff_text_puts(&o, f->name);
+        bff_text_puts(&o, " on ");
+        bff_text_puts(&o, f->type_condition);
         pr_directives(&o, f->directives, f->ndirectives);
         pr_selections(&o, f->selection_set);
-        puts_(&o, "\n");
+        bff_text_puts(&o, "\n");
     }
-    return o.s;
+    return o.buf;
 }
 
 /* ---- checks ---- */
