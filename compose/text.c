@@ -22,7 +22,8 @@ static void reserve(bff_text_t *t, size_t n)
 void bff_text_put(bff_text_t *t, const char *s, size_t n)
 {
     reserve(t, n);
-    memcpy(t->buf + t->len, s, n);
+    if (n != 0) /* s may be NULL then */
+        memcpy(t->buf + t->len, s, n);
     t->len += n;
     t->buf[t->len] = '\0';
 }

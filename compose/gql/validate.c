@@ -168,7 +168,7 @@ static void known_type(vd_ctx_t *c, const char *name, bff_gql_loc_t loc)
     if (bff_gql_schema_type(c->schema, name) != NULL)
         return;
     vd_buf_t msg = {0};
-    vd_buf_printf(&msg, "Unknown type \"%s\".", name);
+    bff_text_printf(&msg, "Unknown type \"%s\".", name);
     const char **names = bff_malloc((c->schema->ntypes + 1) * sizeof(*names));
     for (size_t i = 0; i != c->schema->ntypes; ++i)
         names[i] = c->schema->types[i]->name;
@@ -226,8 +226,8 @@ static void walk_directive(vd_ctx_t *c, const bff_gql_directive_t *d, int locati
         if (vd_arg(info->args, info->nargs, d->args[i].name) != NULL)
             continue;
         vd_buf_t msg = {0};
-        vd_buf_printf(&msg, "Unknown argument \"%s\" on directive \"@%s\".", d->args[i].name,
-                      d->name);
+        bff_text_printf(&msg, "Unknown argument \"%s\" on directive \"@%s\".", d->args[i].name,
+                        d->name);
         const char **names = bff_malloc((info->nargs + 1) * sizeof(*names));
         for (size_t k = 0; k != info->nargs; ++k)
             names[k] = info->args[k].name;

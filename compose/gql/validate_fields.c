@@ -104,7 +104,7 @@ static void fields_on_correct_type(vd_ctx_t *c, const bff_gql_selection_t *sel,
     if (parent == NULL || def != NULL)
         return;
     vd_buf_t msg = {0};
-    vd_buf_printf(&msg, "Cannot query field \"%s\" on type \"%s\".", sel->name, parent->name);
+    bff_text_printf(&msg, "Cannot query field \"%s\" on type \"%s\".", sel->name, parent->name);
     const char **types;
     size_t ntypes = suggested_types(c, parent, sel->name, &types);
     if (ntypes != 0) {
@@ -136,8 +136,8 @@ void vd_field_argument(vd_ctx_t *c, const bff_gql_argument_t *arg, const bff_gql
     if (arg_def != NULL || def == NULL || parent == NULL)
         return;
     vd_buf_t msg = {0};
-    vd_buf_printf(&msg, "Unknown argument \"%s\" on field \"%s.%s\".", arg->name, parent->name,
-                  def->name);
+    bff_text_printf(&msg, "Unknown argument \"%s\" on field \"%s.%s\".", arg->name, parent->name,
+                    def->name);
     const char **names = bff_malloc((def->nargs + 1) * sizeof(*names));
     for (size_t i = 0; i != def->nargs; ++i)
         names[i] = def->args[i].name;

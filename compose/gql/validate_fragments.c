@@ -102,10 +102,10 @@ typedef struct {
 static void report_cycle(vd_ctx_t *c, const bff_gql_selection_t *const *path, size_t n)
 {
     vd_buf_t msg = {0};
-    vd_buf_printf(&msg, "Cannot spread fragment \"%s\" within itself", path[n - 1]->name);
+    bff_text_printf(&msg, "Cannot spread fragment \"%s\" within itself", path[n - 1]->name);
     for (size_t i = 0; i + 1 < n; ++i)
-        vd_buf_printf(&msg, "%s\"%s\"", i == 0 ? " via " : ", ", path[i]->name);
-    vd_buf_puts(&msg, ".");
+        bff_text_printf(&msg, "%s\"%s\"", i == 0 ? " via " : ", ", path[i]->name);
+    bff_text_puts(&msg, ".");
     bff_gql_loc_t locs[BFF_GQL_ERROR_MAX_LOCS];
     size_t nlocs = 0;
     for (size_t i = 0; i != n && nlocs != BFF_GQL_ERROR_MAX_LOCS; ++i)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "compose/gql/validate.h"
+#include "compose/text.h"
 
 /* Syntactic nesting the walks follow (the parser bounds it far lower); deeper is refused. */
 #define VD_MAX_NESTING 512
@@ -52,15 +53,10 @@ uintptr_t *vd_pmap_get(const vd_pmap_t *m, uintptr_t a, uintptr_t b);
 uintptr_t *vd_pmap_put(vd_pmap_t *m, uintptr_t a, uintptr_t b, uintptr_t value, int *added);
 void vd_pmap_dispose(vd_pmap_t *m);
 
-/* A growing string (malloc'ed; s is "" until something is added). */
-typedef struct st_vd_buf_t {
-    char *s;
-    size_t len, cap;
-} vd_buf_t;
+/* A growing string (compose/text.h: bff_text_put, _puts, _printf append to it). */
+typedef bff_text_t vd_buf_t;
 
-void vd_buf_put(vd_buf_t *b, const char *s, size_t n);
-void vd_buf_puts(vd_buf_t *b, const char *s);
-void vd_buf_printf(vd_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Its text: "" when nothing was added. */
 const char *vd_buf_str(vd_buf_t *b);
 void vd_buf_dispose(vd_buf_t *b);
 

@@ -140,7 +140,7 @@ void vd_limits(vd_ctx_t *c, const bff_gql_validate_limits_t *limits)
         measure_t m = measure_set(&l, op->selection_set, 0);
         vd_buf_t name = {0};
         if (op->name != NULL)
-            vd_buf_printf(&name, " \"%s\"", op->name);
+            bff_text_printf(&name, " \"%s\"", op->name);
         if (limits->max_depth != 0 && m.depth > limits->max_depth)
             vd_error(c, &op->loc, 1, "The operation%s is nested %u levels deep; the limit is %u.",
                      vd_buf_str(&name), m.depth, limits->max_depth);

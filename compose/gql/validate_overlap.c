@@ -485,18 +485,18 @@ static int find_conflict(vd_overlap_t *ov, int parents_excl, const char *name, c
     const bff_gql_selection_t *n1 = f1->node, *n2 = f2->node;
     vd_buf_t reason = {0};
     if (!excl && strcmp(n1->name, n2->name) != 0) {
-        vd_buf_printf(&reason, "\"%s\" and \"%s\" are different fields", n1->name, n2->name);
+        bff_text_printf(&reason, "\"%s\" and \"%s\" are different fields", n1->name, n2->name);
     } else if (!excl && !same_arguments(n1, n2)) {
-        vd_buf_puts(&reason, "they have differing arguments");
+        bff_text_puts(&reason, "they have differing arguments");
     } else {
         const bff_gql_wrapped_t *t1 = f1->def != NULL ? f1->def->type : NULL,
                                 *t2 = f2->def != NULL ? f2->def->type : NULL;
         if (t1 != NULL && t2 != NULL && types_conflict(t1, t2)) {
-            vd_buf_puts(&reason, "they return conflicting types \"");
+            bff_text_puts(&reason, "they return conflicting types \"");
             vd_print_type(&reason, t1);
-            vd_buf_puts(&reason, "\" and \"");
+            bff_text_puts(&reason, "\" and \"");
             vd_print_type(&reason, t2);
-            vd_buf_puts(&reason, "\"");
+            bff_text_puts(&reason, "\"");
         } else if (n1->selection_set != NULL && n2->selection_set != NULL) {
             if (++ov->depth > OV_MAX_DEPTH)
                 ov->aborted = 1;
@@ -517,15 +517,15 @@ static int find_conflict(vd_overlap_t *ov, int parents_excl, const char *name, c
             for (size_t i = 0; i != subs.n; ++i) {
                 const ov_conflict_t *s = subs.items + i;
                 if (reason.len < OV_MAX_REASON)
-                    vd_buf_printf(&reason, "%ssubfields \"%s\" conflict because %s",
-                                  i != 0 ? " and " : "", s->name, s->reason);
+                    bff_text_printf(&reason, "%ssubfields \"%s\" conflict because %s",
+                                    i != 0 ? " and " : "", s->name, s->reason);
                 for (size_t k = 0; k != s->n1; ++k)
                     add_loc(out->locs1, &out->n1, s->locs1[k]);
                 for (size_t k = 0; k != s->n2; ++k)
                     add_loc(out->locs2, &out->n2, s->locs2[k]);
             }
             free_list(&subs);
-            out->reason = reason.s;
+            out->reason = reason.buf;
             return 1;
         } else {
             return 0;
@@ -533,7 +533,7 @@ static int find_conflict(vd_overlap_t *ov, int parents_excl, const char *name, c
     }
     memset(out, 0, sizeof(*out));
     out->name = name;
-    out->reason = reason.s;
+    out->reason = reason.buf;
     add_loc(out->locs1, &out->n1, n1->loc);
     add_loc(out->locs2, &out->n2, n2->loc);
     return 1;

@@ -1,6 +1,5 @@
 /* The validator's small tools (validate_internal.h): hash maps, a growing string, graphql-js's
  * suggestion lists, and grouping equal names without quadratic scans. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,58 +161,16 @@ void vd_pmap_dispose(vd_pmap_t *m)
 
 /* ---- growing string ---- */
 
-void vd_buf_put(vd_buf_t *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap != 0 ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->s = bff_realloc(b->s, cap);
-        b->cap = cap;
-    }
-    if (n != 0)
-        memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-void vd_buf_puts(vd_buf_t *b, const char *s)
-{
-    vd_buf_put(b, s, strlen(s));
-}
-
-void vd_buf_printf(vd_buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n <= 0)
-        return;
-    vd_buf_put(b, NULL, 0); /* allocates */
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        b->s = bff_realloc(b->s, cap);
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 const char *vd_buf_str(vd_buf_t *b)
 {
-    if (b->s == NULL)
-        vd_buf_put(b, NULL, 0);
-    return b->s;
+    if (b->buf == NULL)
+        bff_text_put(b, NULL, 0);
+    return b->buf;
 }
 
 void vd_buf_dispose(vd_buf_t *b)
 {
-    free(b->s);
+    free(b->buf);
     memset(b, 0, sizeof(*b));
 }
 
@@ -407,19 +364,19 @@ void vd_did_you_mean(vd_buf_t *b, const char *what, const char *const *names, si
 {
     if (n == 0)
         return;
-    vd_buf_puts(b, " Did you mean ");
+    bff_text_puts(b, " Did you mean ");
     if (what != NULL) {
-        vd_buf_puts(b, what);
-        vd_buf_puts(b, " ");
+        bff_text_puts(b, what);
+        bff_text_puts(b, " ");
     }
     if (n > 5)
         n = 5;
     for (size_t i = 0; i != n; ++i) {
         if (i != 0)
-            vd_buf_puts(b, n == 2 ? " or " : i + 1 == n ? ", or " : ", ");
-        vd_buf_printf(b, "\"%s\"", names[i]);
+            bff_text_puts(b, n == 2 ? " or " : i + 1 == n ? ", or " : ", ");
+        bff_text_printf(b, "\"%s\"", names[i]);
     }
-    vd_buf_puts(b, "?");
+    bff_text_puts(b, "?");
 }
 
 void vd_suggest(vd_buf_t *b, const char *what, const char *input, const char *const *options,

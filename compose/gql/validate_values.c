@@ -73,12 +73,12 @@ void vd_print_type(vd_buf_t *b, const bff_gql_wrapped_t *t)
     const bff_gql_wrapped_t *w = t;
     for (; w != NULL && w->kind != BFF_GQL_NAMED; w = w->of) {
         if (w->kind == BFF_GQL_LIST_OF)
-            vd_buf_puts(b, "[");
-        vd_buf_puts(&closing, w->kind == BFF_GQL_LIST_OF ? "]" : "!");
+            bff_text_puts(b, "[");
+        bff_text_puts(&closing, w->kind == BFF_GQL_LIST_OF ? "]" : "!");
     }
-    vd_buf_puts(b, w != NULL && w->named != NULL ? w->named->name : "?");
+    bff_text_puts(b, w != NULL && w->named != NULL ? w->named->name : "?");
     for (size_t i = closing.len; i > 0; --i)
-        vd_buf_put(b, closing.s + i - 1, 1);
+        bff_text_put(b, closing.buf + i - 1, 1);
     vd_buf_dispose(&closing);
 }
 
@@ -88,15 +88,15 @@ void vd_print_type_ref(vd_buf_t *b, const bff_gql_type_ref_t *ref)
     const bff_gql_type_ref_t *r = ref;
     for (; r != NULL && r->kind != BFF_GQL_NAMED; r = r->of) {
         if (r->kind == BFF_GQL_LIST_OF)
-            vd_buf_puts(b, "[");
+            bff_text_puts(b, "[");
         ++depth;
     }
-    vd_buf_puts(b, r != NULL ? r->name : "?");
+    bff_text_puts(b, r != NULL ? r->name : "?");
     for (size_t level = depth; level > 0; --level) {
         r = ref;
         for (size_t k = 1; k < level; ++k)
             r = r->of;
-        vd_buf_puts(b, r->kind == BFF_GQL_LIST_OF ? "]" : "!");
+        bff_text_puts(b, r->kind == BFF_GQL_LIST_OF ? "]" : "!");
     }
 }
 
@@ -107,7 +107,7 @@ static void print_string(vd_buf_t *b, const char *s, size_t len)
 {
     static const char short_esc[0x20] = {
         ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
-    vd_buf_put(b, "\"", 1);
+    bff_text_put(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i != len; ++i) {
         unsigned char ch = (unsigned char)s[i];
@@ -127,67 +127,67 @@ static void print_string(vd_buf_t *b, const char *s, size_t len)
         } else {
             continue;
         }
-        vd_buf_put(b, s + run, i - run);
+        bff_text_put(b, s + run, i - run);
         if (plain != NULL) {
-            vd_buf_puts(b, plain);
+            bff_text_puts(b, plain);
         } else if (code < 0x20 && short_esc[code] != 0) {
             char esc[2] = {'\\', short_esc[code]};
-            vd_buf_put(b, esc, 2);
+            bff_text_put(b, esc, 2);
         } else {
-            vd_buf_printf(b, "\\u%04X", code);
+            bff_text_printf(b, "\\u%04X", code);
             if (code >= 0x80)
                 ++i; /* the C1 control took two bytes */
         }
         run = i + 1;
     }
-    vd_buf_put(b, s + run, len - run);
-    vd_buf_put(b, "\"", 1);
+    bff_text_put(b, s + run, len - run);
+    bff_text_put(b, "\"", 1);
 }
 
 static void print_value(vd_buf_t *b, const bff_gql_value_t *v, unsigned depth)
 {
     if (depth > VD_MAX_NESTING) {
-        vd_buf_puts(b, "...");
+        bff_text_puts(b, "...");
         return;
     }
     switch (v->kind) {
     case BFF_GQL_VARIABLE:
-        vd_buf_puts(b, "$");
-        vd_buf_puts(b, v->str);
+        bff_text_puts(b, "$");
+        bff_text_puts(b, v->str);
         break;
     case BFF_GQL_INT:
     case BFF_GQL_FLOAT:
     case BFF_GQL_ENUM:
-        vd_buf_puts(b, v->str);
+        bff_text_puts(b, v->str);
         break;
     case BFF_GQL_STRING:
         print_string(b, v->str, v->len);
         break;
     case BFF_GQL_BOOLEAN:
-        vd_buf_puts(b, v->boolean ? "true" : "false");
+        bff_text_puts(b, v->boolean ? "true" : "false");
         break;
     case BFF_GQL_NULL:
-        vd_buf_puts(b, "null");
+        bff_text_puts(b, "null");
         break;
     case BFF_GQL_LIST:
-        vd_buf_puts(b, "[");
+        bff_text_puts(b, "[");
         for (size_t i = 0; i != v->nitems; ++i) {
             if (i != 0)
-                vd_buf_puts(b, ", ");
+                bff_text_puts(b, ", ");
             print_value(b, v->items[i], depth + 1);
         }
-        vd_buf_puts(b, "]");
+        bff_text_puts(b, "]");
         break;
     case BFF_GQL_OBJECT:
-        vd_buf_puts(b, "{");
+        bff_text_puts(b, "{");
         for (size_t i = 0; i != v->nfields; ++i) {
             if (i != 0)
-                vd_buf_puts(b, ", ");
-            vd_buf_puts(b, v->fields[i].name);
-            vd_buf_puts(b, ": ");
+                bff_text_puts(b, ", ");
+            bff_text_puts(b, v->fields[i].name);
+            bff_text_puts(b, ": ");
             print_value(b, v->fields[i].value, depth + 1);
         }
-        vd_buf_puts(b, "}");
+        bff_text_puts(b, "}");
         break;
     }
 }
@@ -358,9 +358,9 @@ static void enum_error(vd_ctx_t *c, const bff_gql_value_t *v, const bff_gql_type
     vd_print_value(&printed, v);
     const char *str = vd_buf_str(&printed);
     if (v->kind == BFF_GQL_ENUM)
-        vd_buf_printf(&msg, "Value \"%s\" does not exist in \"%s\" enum.", str, t->name);
+        bff_text_printf(&msg, "Value \"%s\" does not exist in \"%s\" enum.", str, t->name);
     else
-        vd_buf_printf(&msg, "Enum \"%s\" cannot represent non-enum value: %s.", t->name, str);
+        bff_text_printf(&msg, "Enum \"%s\" cannot represent non-enum value: %s.", t->name, str);
     const char **names = bff_malloc((t->nvalues != 0 ? t->nvalues : 1) * sizeof(*names));
     for (size_t i = 0; i != t->nvalues; ++i)
         names[i] = t->values[i].name;
@@ -488,8 +488,8 @@ static void check_value(vd_ctx_t *c, const bff_gql_value_t *v, const bff_gql_wra
             const bff_gql_input_value_t *def = is_input ? vd_input_field(c, named, f->name) : NULL;
             if (check && def == NULL) {
                 vd_buf_t b = {0};
-                vd_buf_printf(&b, "Field \"%s\" is not defined by type \"%s\".", f->name,
-                              named->name);
+                bff_text_printf(&b, "Field \"%s\" is not defined by type \"%s\".", f->name,
+                                named->name);
                 const char **opts = bff_malloc((named->ninput_fields + 1) * sizeof(*opts));
                 for (size_t k = 0; k != named->ninput_fields; ++k)
                     opts[k] = named->input_fields[k].name;
