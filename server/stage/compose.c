@@ -290,7 +290,7 @@ static int idempotency_line(h2o_req_t *req, char *line, size_t size)
     for (size_t k = 0; k != v.len; ++k)
         if (v.base[k] < 0x20 || v.base[k] == 0x7f)
             return 0;
-    snprintf(line, size, "Idempotency-Key: %.*s", (int)v.len, v.base);
+    put_header_line(line, size, "Idempotency-Key: ", v.base, v.len);
     return 1;
 }
 
