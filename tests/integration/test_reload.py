@@ -101,11 +101,27 @@ class Mobile:
                     return int(line.split()[1])
         return 0
 
+    def admin_port(self):
+        """The port of `--admin 127.0.0.1:0`, as bffd printed it (bffd picks it, so no other
+        test can take it between choosing and binding)."""
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            m = re.search(r"admin listening on http://127\.0\.0\.1:(\d+)", self.output())
+            if m:
+                return int(m.group(1))
+            time.sleep(0.02)
+        raise AssertionError("no admin listener in the log:\n" + self.output())
+
     def heap(self, admin_port):
         """(allocator, bytes allocated) from /metrics: what the process holds, not what its
         allocator keeps cached."""
-        status, _, body = harness.request(admin_port, "GET", "/metrics",
-                                          headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        try:
+            status, _, body = harness.request(admin_port, "GET", "/metrics",
+                                              headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        except OSError as e:
+            raise AssertionError("GET /metrics: %s (bffd %s); log:\n%s" %
+                                 (e, "exited %s" % self.proc.poll() if self.proc.poll() is not None
+                                  else "running", self.output()))
         eq(status, 200, body)
         m = re.search(rb'^bffd_heap_allocated_bytes\{allocator="(\w+)"\} (\d+)$', body, re.M)
         check(m is not None, "no bffd_heap_allocated_bytes in /metrics")
@@ -150,9 +166,8 @@ def set_config_b(bff, on):
 
 def reload_under_load(threads):
     up = harness.Upstream(threads=1)
-    admin = harness.free_port()
-    bff = Mobile(up, threads=threads, extra_args=["--admin", "127.0.0.1:%d" % admin])
-    harness.wait_port(admin)
+    bff = Mobile(up, threads=threads, extra_args=["--admin", "127.0.0.1:0"])
+    admin = bff.admin_port()
     allocator = bff.heap(admin)[0]
     seconds = 14
     wrk = subprocess.Popen(
@@ -203,9 +218,8 @@ def test_reload_frees_what_it_allocated():
     """Idle, configurations A and B in turn: after every second reload the process holds the
     bytes it held before, so neither a snapshot nor anything a reload allocates outlives it."""
     up = harness.Upstream(threads=1)
-    admin = harness.free_port()
-    bff = Mobile(up, threads=4, extra_args=["--admin", "127.0.0.1:%d" % admin])
-    harness.wait_port(admin)
+    bff = Mobile(up, threads=4, extra_args=["--admin", "127.0.0.1:0"])
+    admin = bff.admin_port()
     allocated = []
     for i in range(12):
         set_config_b(bff, i % 2 == 0)
