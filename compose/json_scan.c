@@ -308,9 +308,11 @@ int bff_jdoc_scan(bff_jdoc_t *doc, const char *json, size_t len, uint32_t max_to
     if (max_depth > BFF_JDOC_MAX_DEPTH)
         max_depth = BFF_JDOC_MAX_DEPTH;
 
-    /* Minified JSON averages roughly one token per 6-10 bytes; a reused doc keeps its array. The
-     * cap keeps a huge body that is mostly one long string from reserving 2.5x its size. */
-    uint64_t estimate = len / 8 + 16;
+    /* Minified JSON averages roughly one token per 6-10 bytes: reserving for 6 spares the common
+     * case a grow that copies (a list of small records runs about 7.5); a reused doc keeps its
+     * array. The cap keeps a huge body that is mostly one long string from reserving 3x its size.
+     */
+    uint64_t estimate = len / 6 + 16;
     if (estimate > 65536)
         estimate = 65536;
     if (estimate > max_tokens)
