@@ -138,6 +138,31 @@ def test_path_values_never_climb_the_upstream_path():
     eq(bff.stop(), 0)
 
 
+def test_upstream_target_is_sent_as_built():
+    # Two ways into curl (server/fetch/upstream.c): a target of plain bytes goes as parts of a
+    # URL parsed once per instance, anything else as a string curl parses. Both must put the
+    # same bytes on the wire, with and without a path prefix in the upstream's URL.
+    # bffd encodes values with uppercase escapes; lowercase ones come from the template.
+    up = harness.Upstream()
+    for base, prefix in ((up.url, ""), (up.url + "/echo/", "/echo")):
+        prof = harness.upstream_profile("t", base)
+        bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"p.yaml": """\
+            endpoint: GET /p/{id}/{how}
+            sources:
+              lower: { upstream: users, path: "/echo/{id}/x%2fy?q=%2fa&id={id}" }
+              upper: { upstream: users, path: "/echo/{id}/x%2Fy?q=%2Fa&id={id}" }
+              bare: { upstream: users, path: "/echo/{id}" }
+            response: { lower: lower.rawPath, upper: upper.rawPath, bare: bare.rawPath }
+            """}}})
+        for sent in ("a.b", "a%20b", "%C3%A9", "a%2Fb", "...", "x" * 300):
+            status, _, doc = harness.get_json(bff.port, "/p/%s/1" % sent)
+            eq(status, 200, (base, sent, doc))
+            eq(doc, {"lower": "%s/echo/%s/x%%2fy?q=%%2fa&id=%s" % (prefix, sent, sent),
+                     "upper": "%s/echo/%s/x%%2Fy?q=%%2Fa&id=%s" % (prefix, sent, sent),
+                     "bare": "%s/echo/%s" % (prefix, sent)}, (base, sent))
+        eq(bff.stop(), 0)
+
+
 def test_overload_is_shed_with_503():
     import threading
     up = harness.Upstream()
@@ -414,6 +439,7 @@ if __name__ == "__main__":
     harness.Runner().run([
         test_request_smuggling_is_refused,
         test_path_values_never_climb_the_upstream_path,
+        test_upstream_target_is_sent_as_built,
         test_overload_is_shed_with_503,
         test_peers_that_do_not_read_are_cut,
         test_http2_control_frame_floods,
