@@ -3,9 +3,12 @@
  * libh2o-evloop process, with deterministic data for any id plus test knobs for the demo,
  * integration tests and benchmarks. It deliberately keeps no state besides debug counters,
  * fail_first keys and the chaos switches, does no logging, no TLS and no real validation: it is
- * a fixture, not a service.
+ * a fixture, not a service. With --tls-cert and --tls-key it speaks TLS only (HTTP/2 or HTTP/1.1
+ * by ALPN), for benchmarks of HTTP/2 to upstreams; /echo then tells whether the connection
+ * resumed a TLS session (tlsResumed).
  *
  * usage: demo_upstream [--host 127.0.0.1] [--port 9100] [--threads 1] [--latency-ms 0]
+ *                      [--tls-cert FILE --tls-key FILE]
  *
  * Per-request knobs in the query: delay_ms, status (answer with it), hang, malformed, notjson,
  * size, fail_first=KEY (503 the first time), fail_every=N, limit, retry_after (a Retry-After
@@ -36,6 +39,8 @@
 #include "h2o.h"
 #include "h2o/http1.h"
 #include "h2o/http2.h"
+
+#include "demo_tls.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PICK(table, h, salt) ((table)[mix((h), (salt)) % ARRAY_SIZE(table)])
@@ -135,7 +140,9 @@ static struct {
     unsigned port;
     unsigned threads;
     uint64_t latency_ms;
-} opts = {"127.0.0.1", 9100, 1, 0};
+    const char *tls_cert, *tls_key;
+    SSL_CTX *ssl_ctx; /* from tls_cert and tls_key; NULL = cleartext */
+} opts = {"127.0.0.1", 9100, 1, 0, NULL, NULL, NULL};
 
 static h2o_globalconf_t config;
 static struct worker *workers;
@@ -971,6 +978,11 @@ static void write_echo(jbuf_t *b, h2o_req_t *req)
     write_echo_headers(b, req);
     JB_LIT(b, "},\"body\":");
     jb_str(b, req->entity.base != NULL ? req->entity : h2o_iovec_init("", 0));
+    if (opts.ssl_ctx != NULL) { /* whether this connection resumed a TLS session */
+        h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+        jb_fmt(b, ",\"tlsResumed\":%s",
+               sock != NULL && h2o_socket_get_ssl_session_reused(sock) == 1 ? "true" : "false");
+    }
     JB_LIT(b, "}");
 }
 
@@ -1503,6 +1515,7 @@ static void *worker_main(void *arg)
     h2o_context_init(&w->ctx, h2o_evloop_create(), &config);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = config.hosts;
+    w->accept_ctx.ssl_ctx = opts.ssl_ctx;
     h2o_linklist_init_anchor(&w->hung);
     h2o_timeout_init(w->ctx.loop, &w->probe_timeout, HANG_PROBE_MS);
     w->probe_entry.cb = on_hang_probe;
@@ -1590,7 +1603,7 @@ static unsigned open_listeners(void)
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: demo_upstream [--host 127.0.0.1] [--port 9100] [--threads 1] "
-                "[--latency-ms 0]\n");
+                "[--latency-ms 0] [--tls-cert FILE --tls-key FILE]\n");
 }
 
 static int parse_cli_num(const char *s, long max, long *out)
@@ -1626,10 +1639,14 @@ static int parse_args(int argc, char **argv)
             opts.threads = (unsigned)v;
         else if (strcmp(name, "--latency-ms") == 0 && parse_cli_num(val, MAX_DELAY_MS, &v) == 0)
             opts.latency_ms = (uint64_t)v;
+        else if (strcmp(name, "--tls-cert") == 0)
+            opts.tls_cert = val;
+        else if (strcmp(name, "--tls-key") == 0)
+            opts.tls_key = val;
         else
             return -1;
     }
-    return 0;
+    return (opts.tls_cert != NULL) == (opts.tls_key != NULL) ? 0 : -1;
 }
 
 static void setup_config(void)
@@ -1664,6 +1681,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by the workers; main sigwait()s */
 
     setup_config();
+    if (opts.tls_cert != NULL && (opts.ssl_ctx = demo_tls_ctx(opts.tls_cert, opts.tls_key)) == NULL)
+        return 1;
     if ((workers = calloc(opts.threads, sizeof(*workers))) == NULL)
         return 1;
     for (unsigned i = 0; i != opts.threads; ++i)
