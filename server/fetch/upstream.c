@@ -29,7 +29,8 @@ struct st_bff_fetcher_t {
     bff_timers_t *timers;
     CURL **free_handles;
     size_t nfree;
-    size_t nupstreams; /* alive: must be 0 at destroy */
+    CURLSH *tls_sessions; /* the worker's TLS sessions, shared by all its handles */
+    size_t nupstreams;    /* alive: must be 0 at destroy */
 };
 
 struct st_bff_upstream_t {
@@ -86,6 +87,10 @@ bff_fetcher_t *bff_fetcher_create(h2o_evloop_t *loop, bff_curl_loop_t *curl, bff
     f->curl = curl;
     f->timers = timers;
     f->free_handles = bff_calloc(FREE_HANDLES_MAX, sizeof(CURL *));
+    /* One worker, one thread: the share needs no lock callbacks. */
+    f->tls_sessions = curl_share_init();
+    if (f->tls_sessions != NULL)
+        curl_share_setopt(f->tls_sessions, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     return f;
 }
 
@@ -94,6 +99,7 @@ void bff_fetcher_destroy(bff_fetcher_t *f)
     assert(f->nupstreams == 0);
     for (size_t i = 0; i != f->nfree; ++i)
         curl_easy_cleanup(f->free_handles[i]);
+    curl_share_cleanup(f->tls_sessions); /* after every handle that used it */
     free(f->free_handles);
     free(f);
 }
@@ -231,7 +237,12 @@ static CURL *take_handle(bff_fetcher_t *f)
     /* No curl_easy_reset: configure() sets every option a call may have changed. */
     if (f->nfree != 0)
         return f->free_handles[--f->nfree];
-    return curl_easy_init();
+    /* A handle keeps its share through curl_easy_reset. Shared, a new connection to an upstream
+     * resumes the TLS session any handle of the worker made, instead of a full handshake. */
+    CURL *easy = curl_easy_init();
+    if (easy != NULL && f->tls_sessions != NULL)
+        curl_easy_setopt(easy, CURLOPT_SHARE, f->tls_sessions);
+    return easy;
 }
 
 /* Whether the upstream's calls set TLS options, which a reused handle would carry into calls to

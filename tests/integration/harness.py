@@ -82,14 +82,16 @@ def wait_port(port, timeout=10.0, proc=None):
 class Upstream:
     """The C demo upstream (all shop services in one process)."""
 
-    def __init__(self, latency_ms=0, threads=1):
+    def __init__(self, latency_ms=0, threads=1, tls=None):
+        """tls: (certificate, key) PEM files: TLS only, so stats() and reset() do not work."""
         self.port = free_port()
-        self.proc = subprocess.Popen(
-            [DEMO_UPSTREAM, "--port", str(self.port), "--latency-ms", str(latency_ms), "--threads", str(threads)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        args = [DEMO_UPSTREAM, "--port", str(self.port), "--latency-ms", str(latency_ms), "--threads", str(threads)]
+        if tls:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _processes.append(self.proc)
         wait_port(self.port, proc=self.proc)
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
 
     def stats(self):
         status, _, body = request(self.port, "GET", "/__stats")

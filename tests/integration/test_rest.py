@@ -605,6 +605,41 @@ def test_upstream_tls():
     eq(bff.stop(), 0)
 
 
+def test_upstream_tls_sessions_are_resumed():
+    # A new connection to a TLS upstream resumes the session an earlier connection made, though
+    # a different curl handle opens it: the worker's handles share one session cache.
+    import threading
+    d = harness.tmpdir()
+    make_pki(d)
+    up = harness.Upstream(tls=(os.path.join(d, "server.pem"), os.path.join(d, "server.key")))
+    prof = harness.upstream_profile("t", up.url, upstreams=("users",), extra_upstream=
+                                    "tls: { ca: %s/ca.pem, server_name: upstream.test }" % d)
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"e.yaml": """\
+        endpoint: GET /e/{n}
+        sources:
+          e: { upstream: users, path: "/echo/{n}?delay_ms=300" }
+        response: { resumed: e.tlsResumed }
+        """}}}, threads=1)
+    status, _, doc = harness.get_json(bff.port, "/e/0")
+    eq((status, doc), (200, {"resumed": False}))  # the first connection: a full handshake
+    results = []
+
+    def one(i):
+        results.append(harness.get_json(bff.port, "/e/%d" % i))
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    eq([r[0] for r in results], [200] * 8, results)
+    # Eight at once: one may reuse the first connection, seven open new ones, each through a
+    # handle of its own. Unshared, only the first connection's handle holds a session: at most
+    # one could resume (measured: none). Shared, 3 to 7 of the 7 did over repeated runs (the
+    # TLS 1.3 tickets of handshakes running at once replace each other in the cache).
+    check(sum(1 for r in results if r[2]["resumed"]) >= 2, results)
+    eq(bff.stop(), 0)
+
+
 def test_shaping_end_to_end():
     up, bff = serve({"e.yaml": """\
         endpoint: GET /e2e/{userId}
@@ -676,6 +711,7 @@ if __name__ == "__main__":
         test_check_reports_everything_once,
         test_http2_on_cleartext_upstream_uses_http1,
         test_upstream_tls,
+        test_upstream_tls_sessions_are_resumed,
         test_shaping_end_to_end,
         test_partner_profile_answers_safely,
     ])
