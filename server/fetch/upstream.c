@@ -19,6 +19,7 @@
 #include "server/fetch/balance.h"
 #include "server/fetch/breaker.h"
 #include "server/fetch/call_rate.h"
+#include "server/fetch/host_slots.h"
 
 #define CALL_MAGIC 0xb1ffca11u
 #define FREE_HANDLES_MAX 256
@@ -30,7 +31,8 @@ struct st_bff_fetcher_t {
     CURL **free_handles;
     size_t nfree;
     CURLSH *tls_sessions; /* the worker's TLS sessions, shared by all its handles */
-    size_t nupstreams;    /* alive: must be 0 at destroy */
+    bff_host_slots_t *hosts;
+    size_t nupstreams; /* alive: must be 0 at destroy */
 };
 
 struct st_bff_upstream_t {
@@ -38,7 +40,8 @@ struct st_bff_upstream_t {
     size_t refcnt;
     bff_upstream_conf_t conf; /* own copy */
     bff_instance_t *instances;
-    CURLU **bases; /* per instance: its URL parsed once (parse_base), or NULL */
+    CURLU **bases;      /* per instance: its URL parsed once (parse_base), or NULL */
+    bff_host_t **hosts; /* per instance: its host's line (host_slots.h); NULL for HTTP/2 */
     unsigned inflight;
     bff_breaker_t breaker;
     bff_call_rate_t *rate;           /* its rate_limit, shared by the workers; NULL = none */
@@ -70,7 +73,11 @@ struct st_bff_call_t {
     struct curl_slist *connect_to; /* tls.server_name: where the URL's host really is */
     bff_fetch_cb cb;
     void *data;
-    bff_timer_t retry_timer;
+    bff_timer_t retry_timer; /* a retry's back-off; or a call that ran out of time in its line */
+    bff_host_wait_t wait;    /* in its host's line, waiting for a slot */
+    bff_host_t *slot;        /* the host whose slot the attempt holds, while in curl */
+    int in_line;             /* counted in up->inflight but not in curl: waiting, or late */
+    uint64_t attempt_deadline;
     uint64_t started_us;
     unsigned attempt;
     char *resp;
@@ -87,6 +94,7 @@ bff_fetcher_t *bff_fetcher_create(h2o_evloop_t *loop, bff_curl_loop_t *curl, bff
     f->curl = curl;
     f->timers = timers;
     f->free_handles = bff_calloc(FREE_HANDLES_MAX, sizeof(CURL *));
+    f->hosts = bff_host_slots_create();
     /* One worker, one thread: the share needs no lock callbacks. */
     f->tls_sessions = curl_share_init();
     if (f->tls_sessions != NULL)
@@ -100,6 +108,7 @@ void bff_fetcher_destroy(bff_fetcher_t *f)
     for (size_t i = 0; i != f->nfree; ++i)
         curl_easy_cleanup(f->free_handles[i]);
     curl_share_cleanup(f->tls_sessions); /* after every handle that used it */
+    bff_host_slots_destroy(f->hosts);
     free(f->free_handles);
     free(f);
 }
@@ -168,9 +177,14 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
     bff_upstream_conf_copy(&up->conf, conf);
     up->instances = bff_calloc(up->conf.ninstances, sizeof(*up->instances));
     up->bases = bff_calloc(up->conf.ninstances, sizeof(*up->bases));
+    up->hosts = bff_calloc(up->conf.ninstances, sizeof(*up->hosts));
     for (size_t i = 0; i != up->conf.ninstances; ++i) {
+        const char *url = up->conf.instances[i].url;
         up->instances[i].conf = up->conf.instances + i;
-        up->bases[i] = parse_base(up->conf.instances[i].url);
+        up->bases[i] = parse_base(url);
+        /* HTTP/2 calls share connections: curl's cap on connections is no cap on calls. */
+        if (!up->conf.http2)
+            up->hosts[i] = bff_host_acquire(fetcher->hosts, url, authority_len(url));
     }
     if (conf->rate_limit.limit != 0)
         up->rate = bff_call_rate_acquire(profile, conf->name, conf->rate_limit.limit,
@@ -191,9 +205,12 @@ void bff_upstream_release(bff_upstream_t *up)
     assert(up->inflight == 0);
     --up->fetcher->nupstreams;
     bff_call_rate_release(up->rate);
-    for (size_t i = 0; i != up->conf.ninstances; ++i)
+    for (size_t i = 0; i != up->conf.ninstances; ++i) {
         curl_url_cleanup(up->bases[i]);
+        bff_host_release(up->hosts[i]);
+    }
     free(up->bases);
+    free(up->hosts);
     free(up->instances);
     bff_upstream_conf_dispose(&up->conf);
     free(up);
@@ -350,6 +367,65 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
 }
 
 static void on_transfer_done(CURL *easy, CURLcode code, void *data);
+static void finish(bff_call_t *call, const char *err, long status, const char *detail,
+                   const char *log_detail);
+
+/* Hands the attempt to curl, with `attempt_ms` left of its time. */
+static int launch(bff_call_t *call, uint64_t attempt_ms)
+{
+    bff_fetcher_t *f = call->up->fetcher;
+    call->easy = take_handle(f);
+    call->resp_len = 0;
+    call->too_large = 0;
+    configure(call, attempt_ms);
+    ++call->attempt;
+    ++call->inst->outstanding;
+    if (bff_curl_loop_start(f->curl, call->easy, on_transfer_done, call) != 0) {
+        --call->inst->outstanding;
+        give_back_handle(f, call->easy, &call->up->conf);
+        call->easy = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* A call whose time ran out in its host's line (or that could not start when its turn came). */
+static void on_line_timeout(bff_timer_t *timer)
+{
+    bff_call_t *call = H2O_STRUCT_FROM_MEMBER(bff_call_t, retry_timer, timer);
+    assert(call->magic == CALL_MAGIC && call->in_line);
+    if (call->wait.host != NULL)
+        bff_host_unwait(&call->wait);
+    call->in_line = 0;
+    --call->up->inflight;
+    char detail[160];
+    bff_err_describe(bff_err_upstream_timeout, 0, detail, sizeof(detail));
+    finish(call, bff_err_upstream_timeout, 0, detail,
+           "no connection to the upstream came free in time (calls beyond max_connections wait)");
+}
+
+/* Gives back the slot an attempt held and lets the first in line go. Calls nobody back: a call
+ * whose time ran out while it waited is finished from a timer, on the next turn of the loop. */
+static void give_back_slot(bff_fetcher_t *f, bff_host_t *host)
+{
+    if (host == NULL)
+        return;
+    unsigned cap = bff_curl_loop_host_cap(f->curl);
+    for (bff_host_wait_t *w = bff_host_leave(host, cap); w != NULL; w = bff_host_leave(host, cap)) {
+        bff_call_t *next = H2O_STRUCT_FROM_MEMBER(bff_call_t, wait, w);
+        bff_timer_cancel(&next->retry_timer);
+        uint64_t now = h2o_now(f->loop);
+        if (next->attempt_deadline > now + BFF_MIN_ATTEMPT_MS) {
+            next->slot = host;
+            if (launch(next, next->attempt_deadline - now) == 0) {
+                next->in_line = 0;
+                return;
+            }
+            next->slot = NULL;
+        }
+        bff_timer_start(f->timers, &next->retry_timer, 0, on_line_timeout);
+    }
+}
 
 static int start_attempt(bff_call_t *call)
 {
@@ -364,18 +440,22 @@ static int start_attempt(bff_call_t *call)
     }
     call->inst =
         bff_balance_pick(call->up->instances, call->up->conf.ninstances, call->up->conf.lb, now);
-    call->easy = take_handle(f);
-    call->resp_len = 0;
-    call->too_large = 0;
-    configure(call, attempt_ms);
-    ++call->attempt;
-    ++call->inst->outstanding;
-    ++call->up->inflight;
-    if (bff_curl_loop_start(f->curl, call->easy, on_transfer_done, call) != 0) {
-        --call->inst->outstanding;
+    /* Beyond the host's cap a call waits in bffd's line, not in curl's pending list. Its time
+     * there counts: what is left of attempt_ms when its turn comes is what curl gets. */
+    call->attempt_deadline = now + attempt_ms;
+    ++call->up->inflight; /* waiting or in curl: what the bulkhead and the shedding count */
+    bff_host_t *host = call->up->hosts[call->inst - call->up->instances];
+    if (host != NULL && !bff_host_try_enter(host, bff_curl_loop_host_cap(f->curl))) {
+        bff_host_wait(host, &call->wait);
+        call->in_line = 1;
+        bff_timer_start(f->timers, &call->retry_timer, attempt_ms, on_line_timeout);
+        return 0;
+    }
+    call->slot = host;
+    if (launch(call, attempt_ms) != 0) {
         --call->up->inflight;
-        give_back_handle(f, call->easy, &call->up->conf);
-        call->easy = NULL;
+        call->slot = NULL;
+        give_back_slot(f, host);
         return -1;
     }
     return 0;
@@ -576,6 +656,8 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     call->easy = NULL;
     --call->inst->outstanding;
     --up->inflight;
+    give_back_slot(up->fetcher, call->slot); /* the next in line goes before this one's answer */
+    call->slot = NULL;
 
     char detail[160] = "", log[200] = "";
     const char *err = NULL;
@@ -686,11 +768,17 @@ void bff_call_cancel(bff_call_t *call)
         return;
     }
     bff_timer_cancel(&call->retry_timer);
+    if (call->wait.host != NULL)
+        bff_host_unwait(&call->wait);
+    if (call->in_line)
+        --call->up->inflight;
     if (call->easy != NULL) {
         bff_curl_loop_cancel(call->up->fetcher->curl, call->easy);
         give_back_handle(call->up->fetcher, call->easy, &call->up->conf);
         --call->inst->outstanding;
         --call->up->inflight;
+        give_back_slot(call->up->fetcher, call->slot);
+        call->slot = NULL;
     }
     call_free(call);
 }

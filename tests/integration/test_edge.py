@@ -163,6 +163,47 @@ def test_upstream_target_is_sent_as_built():
         eq(bff.stop(), 0)
 
 
+def test_calls_beyond_max_connections_wait_in_line():
+    # With one connection per host, calls wait in bffd's line in arrival order; the time in line
+    # counts toward a call's timeout, which fires while it waits.
+    import threading
+    up = harness.Upstream()
+    log = os.path.join(harness.tmpdir(), "access.log")
+    prof = harness.upstream_profile("t", up.url, extra_upstream="max_connections: 1")
+    prof = prof.replace("access_log: off", "access_log: " + log)
+    ep = "endpoint: GET /%s/{n}\ntimeout: 5s\nsources:\n  u: { upstream: users, path: \"%s\", timeout: %s }\nresponse: { id: u.id }\n"
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {
+        "slow.yaml": ep % ("slow", "/users/{n}?delay_ms=1000", "3s"),
+        "short.yaml": ep % ("short", "/users/{n}", "300ms"),
+        "patient.yaml": ep % ("patient", "/users/{n}", "3s")}}})
+    done = []
+
+    def one(path):
+        status, _, body = harness.request(bff.port, "GET", path)
+        done.append((path, status, json.loads(body)))
+    first = threading.Thread(target=one, args=("/slow/1",))
+    first.start()
+    time.sleep(0.2)  # its call holds the connection now
+    rest = [threading.Thread(target=one, args=(p,)) for p in ["/short/2"] + ["/patient/%d" % i for i in range(3, 9)]]
+    for t in rest:
+        t.start()
+    for t in [first] + rest:
+        t.join(10)
+    order = [d[0] for d in done]
+    byp = {d[0]: d for d in done}
+    eq((byp["/short/2"][1], byp["/short/2"][2]["error"]["reason"]), (504, "timeout"), done)
+    check(order.index("/short/2") < order.index("/slow/1"), order)  # gave up in line
+    eq(byp["/slow/1"][1:], (200, {"id": "1"}), done)
+    for i in range(3, 9):  # each got the connection in turn, after the slow one
+        eq(byp["/patient/%d" % i][1:], (200, {"id": str(i)}), done)
+        check(order.index("/patient/%d" % i) > order.index("/slow/1"), order)
+    eq(bff.stop(), 0)
+    with open(log) as f:
+        short = [json.loads(l) for l in f if "/short/" in l]
+    eq(len(short), 1, short)
+    check("no connection to the upstream came free in time" in short[0]["failed"][0]["detail"], short)
+
+
 def test_overload_is_shed_with_503():
     import threading
     up = harness.Upstream()
@@ -440,6 +481,7 @@ if __name__ == "__main__":
         test_request_smuggling_is_refused,
         test_path_values_never_climb_the_upstream_path,
         test_upstream_target_is_sent_as_built,
+        test_calls_beyond_max_connections_wait_in_line,
         test_overload_is_shed_with_503,
         test_peers_that_do_not_read_are_cut,
         test_http2_control_frame_floods,
