@@ -3,7 +3,7 @@
 # taken a few seconds apart compare): the mobile dashboard (4 upstream calls), one worker on
 # CPU 0, wrk -c64 and the demo upstream on CPU 1, ids cycling. Prints req/s and bffd's CPU per
 # dashboard for each build in each round.
-#   usage: bench/ab-builds.sh BUILD_A BUILD_B [seconds] [rounds]
+#   usage: [CONNS=64] bench/ab-builds.sh BUILD_A BUILD_B [seconds] [rounds]
 #   e.g.   cmake -S . -B /tmp/build-glibc -DBFF_MALLOC=system && cmake --build /tmp/build-glibc
 #          bench/ab-builds.sh /tmp/build-glibc build 5 5
 set -eu
@@ -28,9 +28,9 @@ one() {
         taskset -c 0 "$1"/bffd --profile bff/mobile --threads 1 --listen 127.0.0.1:$BFF_PORT >/dev/null 2>&1 &
     P=$!
     sleep 0.5
-    taskset -c 1 wrk -t1 -c64 -d2s -s bench/ids.lua http://127.0.0.1:$BFF_PORT >/dev/null
+    taskset -c 1 wrk -t1 -c"${CONNS:-64}" -d2s -s bench/ids.lua http://127.0.0.1:$BFF_PORT >/dev/null
     c0=$(cpu_ticks $P)
-    taskset -c 1 wrk -t1 -c64 -d"${SECS}s" -s bench/ids.lua http://127.0.0.1:$BFF_PORT >"$OUT"
+    taskset -c 1 wrk -t1 -c"${CONNS:-64}" -d"${SECS}s" -s bench/ids.lua http://127.0.0.1:$BFF_PORT >"$OUT"
     c1=$(cpu_ticks $P)
     kill $P
     wait $P 2>/dev/null || true
