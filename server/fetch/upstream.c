@@ -77,6 +77,7 @@ struct st_bff_call_t {
     bff_host_wait_t wait;    /* in its host's line, waiting for a slot */
     bff_host_t *slot;        /* the host whose slot the attempt holds, while in curl */
     int in_line;             /* counted in up->inflight but not in curl: waiting, or late */
+    bff_upstream_metrics_t *wait_metrics;
     uint64_t attempt_deadline;
     uint64_t started_us;
     unsigned attempt;
@@ -394,8 +395,10 @@ static void on_line_timeout(bff_timer_t *timer)
 {
     bff_call_t *call = H2O_STRUCT_FROM_MEMBER(bff_call_t, retry_timer, timer);
     assert(call->magic == CALL_MAGIC && call->in_line);
-    if (call->wait.host != NULL)
+    if (call->wait.host != NULL) {
         bff_host_unwait(&call->wait);
+        bff_metrics_waiting(call->wait_metrics, -1);
+    }
     call->in_line = 0;
     --call->up->inflight;
     char detail[160];
@@ -413,6 +416,7 @@ static void give_back_slot(bff_fetcher_t *f, bff_host_t *host)
     unsigned cap = bff_curl_loop_host_cap(f->curl);
     for (bff_host_wait_t *w = bff_host_leave(host, cap); w != NULL; w = bff_host_leave(host, cap)) {
         bff_call_t *next = H2O_STRUCT_FROM_MEMBER(bff_call_t, wait, w);
+        bff_metrics_waiting(next->wait_metrics, -1);
         bff_timer_cancel(&next->retry_timer);
         uint64_t now = h2o_now(f->loop);
         if (next->attempt_deadline > now + BFF_MIN_ATTEMPT_MS) {
@@ -447,6 +451,8 @@ static int start_attempt(bff_call_t *call)
     bff_host_t *host = call->up->hosts[call->inst - call->up->instances];
     if (host != NULL && !bff_host_try_enter(host, bff_curl_loop_host_cap(f->curl))) {
         bff_host_wait(host, &call->wait);
+        call->wait_metrics = call->up->metrics; /* the gauge it joined, should a reload move it */
+        bff_metrics_waiting(call->wait_metrics, 1);
         call->in_line = 1;
         bff_timer_start(f->timers, &call->retry_timer, attempt_ms, on_line_timeout);
         return 0;
@@ -768,8 +774,10 @@ void bff_call_cancel(bff_call_t *call)
         return;
     }
     bff_timer_cancel(&call->retry_timer);
-    if (call->wait.host != NULL)
+    if (call->wait.host != NULL) {
         bff_host_unwait(&call->wait);
+        bff_metrics_waiting(call->wait_metrics, -1);
+    }
     if (call->in_line)
         --call->up->inflight;
     if (call->easy != NULL) {

@@ -163,6 +163,12 @@ void bff_metrics_breaker(bff_upstream_metrics_t *u, int state)
     atomic_store_explicit(&u->breaker, state, memory_order_relaxed);
 }
 
+void bff_metrics_waiting(bff_upstream_metrics_t *u, int delta)
+{
+    if (u != NULL)
+        atomic_fetch_add_explicit(&u->waiting, delta, memory_order_relaxed);
+}
+
 /* A label value: backslash, quote and newline escaped. */
 static const char *esc(const char *s, char *buf, size_t size)
 {
@@ -266,6 +272,7 @@ typedef struct st_up_sum_t {
     char name[64];
     uint64_t outcomes[BFF_METRICS_OUTCOMES], buckets[BFF_METRICS_BUCKETS], sum_us, count;
     uint64_t breakers_open, opened;
+    int64_t waiting;
 } up_sum_t;
 
 static size_t sum_upstreams(bff_server_t *s, size_t site, up_sum_t *sums)
@@ -295,6 +302,7 @@ static size_t sum_upstreams(bff_server_t *s, size_t site, up_sum_t *sums)
             t->breakers_open +=
                 atomic_load_explicit(&u->breaker, memory_order_relaxed) != BFF_BREAKER_CLOSED;
             t->opened += atomic_load_explicit(&u->breaker_opened, memory_order_relaxed);
+            t->waiting += atomic_load_explicit(&u->waiting, memory_order_relaxed);
         }
     }
     return n;
@@ -312,8 +320,10 @@ static void render_upstreams(bff_text_t *o, bff_server_t *s, bff_config_t *confi
         "# HELP bffd_upstream_breakers_open Worker threads whose breaker for the upstream is "
         "open or half-open.\n# TYPE bffd_upstream_breakers_open gauge\n",
         "# HELP bffd_upstream_breaker_opened_total Times a worker's breaker opened.\n"
-        "# TYPE bffd_upstream_breaker_opened_total counter\n"};
-    for (int kind = 0; kind != 4; ++kind) {
+        "# TYPE bffd_upstream_breaker_opened_total counter\n",
+        "# HELP bffd_upstream_calls_waiting Calls waiting for a connection to the upstream's host "
+        "(beyond max_connections).\n# TYPE bffd_upstream_calls_waiting gauge\n"};
+    for (int kind = 0; kind != 5; ++kind) {
         bff_text_printf(o, "%s", heads[kind]);
         for (size_t site = 0; site != s->nsites; ++site) {
             char p[160], u[160];
@@ -335,6 +345,10 @@ static void render_upstreams(bff_text_t *o, bff_server_t *s, bff_config_t *confi
                     snprintf(labels, sizeof(labels), "profile=\"%s\",upstream=\"%s\"", p, u);
                     put_histogram(o, "bffd_upstream_call_duration_seconds", labels, t->buckets,
                                   t->sum_us, t->count);
+                } else if (kind == 4) {
+                    bff_text_printf(
+                        o, "bffd_upstream_calls_waiting{profile=\"%s\",upstream=\"%s\"} %lld\n", p,
+                        u, (long long)t->waiting);
                 } else {
                     bff_text_printf(o, "%s{profile=\"%s\",upstream=\"%s\"} %llu\n",
                                     kind == 2 ? "bffd_upstream_breakers_open"

@@ -33,6 +33,7 @@ typedef struct st_bff_upstream_metrics_t {
     _Atomic uint64_t sum_us, count;
     _Atomic int breaker;             /* this worker's breaker: a bff_breaker_state_t */
     _Atomic uint64_t breaker_opened; /* transitions to open */
+    _Atomic int64_t waiting;         /* calls in the line of the upstream's host (host_slots.h) */
 } bff_upstream_metrics_t;
 
 /* One source of one route (a GraphQL resolver of the GraphQL path) on one worker: how long it
@@ -68,6 +69,8 @@ void bff_metrics_call(bff_upstream_metrics_t *u, const char *err, long status,
                       uint64_t duration_us);
 /** The worker's breaker of `u` is now in `state` (counts a transition to open). */
 void bff_metrics_breaker(bff_upstream_metrics_t *u, int state);
+/** A call of the upstream joined (+1) or left (-1) its host's line. */
+void bff_metrics_waiting(bff_upstream_metrics_t *u, int delta);
 
 /** Counts a source of `route` that ran: its time (calls, retries and waits included) and
  * whether it failed. Only the owning worker calls it. */

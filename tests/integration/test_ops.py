@@ -109,6 +109,34 @@ response: { id: user.id }
 """
 
 
+def test_calls_waiting_for_a_connection_are_a_gauge():
+    import threading
+    up = harness.Upstream()
+    aport = harness.free_port()
+    prof = harness.upstream_profile("t", up.url, extra_upstream="max_connections: 1")
+    slow = "endpoint: GET /slow/{id}\nsources:\n  user: { upstream: users, path: \"/users/{id}?delay_ms=800\" }\nresponse: { id: user.id }\n"
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": USER, "s.yaml": slow}}}, threads=1,
+                     extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": TOKEN})
+    harness.wait_port(aport)
+    statuses = []
+    threads = [threading.Thread(target=lambda p=p: statuses.append(harness.request(b.port, "GET", p)[0]))
+               for p in ["/slow/1", "/users/2", "/users/3", "/users/4"]]
+    threads[0].start()
+    time.sleep(0.2)  # the slow call holds the one connection
+    for t in threads[1:]:
+        t.start()
+    time.sleep(0.2)
+    s, types = scrape(aport)
+    eq(types.get("bffd_upstream_calls_waiting"), "gauge")
+    eq(value(s, "bffd_upstream_calls_waiting", profile="t", upstream="users"), 3)
+    for t in threads:
+        t.join(10)
+    eq(statuses, [200] * 4)
+    s, _ = scrape(aport)
+    eq(value(s, "bffd_upstream_calls_waiting", profile="t", upstream="users"), 0)
+    eq(b.stop(), 0)
+
+
 def test_upstream_breaker_and_cache_metrics():
     up = harness.Upstream()
     aport = harness.free_port()
@@ -316,6 +344,7 @@ if __name__ == "__main__":
     harness.Runner().run([
         test_metrics_move_with_requests_and_labels_stay_bounded,
         test_upstream_breaker_and_cache_metrics,
+        test_calls_waiting_for_a_connection_are_a_gauge,
         test_debug_view_for_operators,
         test_cors_preflight_and_headers_on_every_answer,
         test_gzip_negotiated_with_a_minimum_size,
