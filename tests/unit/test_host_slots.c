@@ -1,5 +1,5 @@
 /* The per-host line in front of curl: slots up to the cap, arrival order, a waiter leaving the
- * line, a cap that changes, and hosts shared by key. Scripts of operations, checked step by step. */
+ * line, a cap that changes, and hosts shared by key: scripts of operations, checked per step. */
 #include "server/fetch/host_slots.h"
 
 #include <string.h>
