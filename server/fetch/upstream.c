@@ -20,6 +20,7 @@
 #include "server/fetch/breaker.h"
 #include "server/fetch/call_rate.h"
 #include "server/fetch/host_slots.h"
+#include "server/fetch/upstream_url.h"
 
 #define CALL_MAGIC 0xb1ffca11u
 #define FREE_HANDLES_MAX 256
@@ -114,61 +115,6 @@ void bff_fetcher_destroy(bff_fetcher_t *f)
     free(f);
 }
 
-/* Where an instance URL's scheme://authority ends and its path prefix, if any, begins. */
-static size_t authority_len(const char *url)
-{
-    const char *host = strstr(url, "://") + 3;
-    return (size_t)(host - url) + strcspn(host, "/?#");
-}
-
-/* An instance URL's scheme://authority, parsed once. Each call's CURLU copies it and adds the
- * call's path and query, so curl neither parses nor reassembles the whole URL per transfer
- * (bench/callgrind.sh: about 11,000 instructions of a call's 120,000). NULL if curl refuses it:
- * its calls leave the parse to curl, which then reports why. */
-static CURLU *parse_base(const char *url)
-{
-    char *authority = bff_strndup(url, authority_len(url));
-    CURLU *u = curl_url();
-    if (u != NULL && curl_url_set(u, CURLUPART_URL, authority, CURLU_NON_SUPPORT_SCHEME) != 0) {
-        curl_url_cleanup(u);
-        u = NULL;
-    }
-    free(authority);
-    return u;
-}
-
-/* The base with the call's target (path and query) set as parts, or NULL where that could differ
- * from curl's own parse of base + target: curl_url_set keeps a '#', spaces and control bytes that
- * the parse cuts off or refuses, and lowercases percent-escapes the parse leaves alone. */
-static CURLU *target_url(CURLU *base, const char *target)
-{
-    const char *query = NULL;
-    if (base == NULL || target[0] != '/')
-        return NULL;
-    for (const char *p = target; *p != '\0'; ++p) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= ' ' || c >= 0x7f || c == '#')
-            return NULL;
-        if (c == '%' && p[1] != '\0' &&
-            ((p[1] >= 'A' && p[1] <= 'Z') || (p[2] >= 'A' && p[2] <= 'Z')))
-            return NULL;
-        if (c == '?' && query == NULL)
-            query = p;
-    }
-    if (query != NULL && query[1] == '\0')
-        return NULL;
-    CURLU *u = curl_url_dup(base);
-    char *path = query != NULL ? bff_strndup(target, (size_t)(query - target)) : NULL;
-    if (u == NULL ||
-        curl_url_set(u, CURLUPART_PATH, path != NULL ? path : target, 0) != CURLUE_OK ||
-        (query != NULL && curl_url_set(u, CURLUPART_QUERY, query + 1, 0) != CURLUE_OK)) {
-        curl_url_cleanup(u);
-        u = NULL;
-    }
-    free(path);
-    return u;
-}
-
 bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
                                     const bff_upstream_conf_t *conf)
 {
@@ -182,10 +128,10 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
     for (size_t i = 0; i != up->conf.ninstances; ++i) {
         const char *url = up->conf.instances[i].url;
         up->instances[i].conf = up->conf.instances + i;
-        up->bases[i] = parse_base(url);
+        up->bases[i] = bff_url_parse_base(url);
         /* HTTP/2 calls share connections: curl's cap on connections is no cap on calls. */
         if (!up->conf.http2)
-            up->hosts[i] = bff_host_acquire(fetcher->hosts, url, authority_len(url));
+            up->hosts[i] = bff_host_acquire(fetcher->hosts, url, bff_url_authority_len(url));
     }
     if (conf->rate_limit.limit != 0)
         up->rate = bff_call_rate_acquire(profile, conf->name, conf->rate_limit.limit,
@@ -297,8 +243,8 @@ static void set_url_and_tls(bff_call_t *call)
         call->url = bff_realloc(call->url, baselen + pathlen + 1);
         memcpy(call->url, base, baselen);
         memcpy(call->url + baselen, call->path, pathlen + 1);
-        call->uh = target_url(call->up->bases[call->inst - call->up->instances],
-                              call->url + authority_len(base));
+        call->uh = bff_url_with_target(call->up->bases[call->inst - call->up->instances],
+                                       call->url + bff_url_authority_len(base));
     } else {
         const char *end = host[0] == '[' ? strchr(host, ']') : host;
         const char *colon = strchr(end != NULL ? end : host, ':');

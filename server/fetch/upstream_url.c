@@ -1,0 +1,54 @@
+/* The URL curl gets for an upstream call, handed over parsed. */
+#include "server/fetch/upstream_url.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose/mem.h"
+
+size_t bff_url_authority_len(const char *url)
+{
+    const char *host = strstr(url, "://") + 3;
+    return (size_t)(host - url) + strcspn(host, "/?#");
+}
+
+CURLU *bff_url_parse_base(const char *url)
+{
+    char *authority = bff_strndup(url, bff_url_authority_len(url));
+    CURLU *u = curl_url();
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, authority, CURLU_NON_SUPPORT_SCHEME) != 0) {
+        curl_url_cleanup(u);
+        u = NULL;
+    }
+    free(authority);
+    return u;
+}
+
+CURLU *bff_url_with_target(CURLU *base, const char *target)
+{
+    const char *query = NULL;
+    if (base == NULL || target[0] != '/')
+        return NULL;
+    for (const char *p = target; *p != '\0'; ++p) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= ' ' || c >= 0x7f || c == '#')
+            return NULL;
+        if (c == '%' && p[1] != '\0' &&
+            ((p[1] >= 'A' && p[1] <= 'Z') || (p[2] >= 'A' && p[2] <= 'Z')))
+            return NULL;
+        if (c == '?' && query == NULL)
+            query = p;
+    }
+    if (query != NULL && query[1] == '\0')
+        return NULL;
+    CURLU *u = curl_url_dup(base);
+    char *path = query != NULL ? bff_strndup(target, (size_t)(query - target)) : NULL;
+    if (u == NULL ||
+        curl_url_set(u, CURLUPART_PATH, path != NULL ? path : target, 0) != CURLUE_OK ||
+        (query != NULL && curl_url_set(u, CURLUPART_QUERY, query + 1, 0) != CURLUE_OK)) {
+        curl_url_cleanup(u);
+        u = NULL;
+    }
+    free(path);
+    return u;
+}
