@@ -353,14 +353,16 @@ static void on_line_timeout(bff_timer_t *timer)
            "no connection to the upstream came free in time (calls beyond max_connections wait)");
 }
 
-/* Gives back the slot an attempt held and lets the first in line go. Calls nobody back: a call
- * whose time ran out while it waited is finished from a timer, on the next turn of the loop. */
+/* Gives back the slot an attempt held and lets the first in line go, and as many more as there
+ * are free slots (a reload may have raised the cap). Calls nobody back: a call whose time ran out
+ * while it waited is finished from a timer, on the next turn of the loop. */
 static void give_back_slot(bff_fetcher_t *f, bff_host_t *host)
 {
     if (host == NULL)
         return;
     unsigned cap = bff_curl_loop_host_cap(f->curl);
-    for (bff_host_wait_t *w = bff_host_leave(host, cap); w != NULL; w = bff_host_leave(host, cap)) {
+    bff_host_wait_t *w = bff_host_leave(host, cap);
+    while (w != NULL) {
         bff_call_t *next = H2O_STRUCT_FROM_MEMBER(bff_call_t, wait, w);
         bff_metrics_waiting(next->wait_metrics, -1);
         bff_timer_cancel(&next->retry_timer);
@@ -369,11 +371,13 @@ static void give_back_slot(bff_fetcher_t *f, bff_host_t *host)
             next->slot = host;
             if (launch(next, next->attempt_deadline - now) == 0) {
                 next->in_line = 0;
-                return;
+                w = bff_host_next(host, cap);
+                continue;
             }
             next->slot = NULL;
         }
         bff_timer_start(f->timers, &next->retry_timer, 0, on_line_timeout);
+        w = bff_host_leave(host, cap); /* the slot it was handed goes on down the line */
     }
 }
 

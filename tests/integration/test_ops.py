@@ -137,6 +137,42 @@ def test_calls_waiting_for_a_connection_are_a_gauge():
     eq(b.stop(), 0)
 
 
+def test_a_raised_cap_lets_the_line_go():
+    # Three slow calls on one connection: one runs, two wait. A reload raises max_connections to
+    # 3: when the running call ends, both waiting calls go at once, not one after the other.
+    import signal
+    import threading
+    up = harness.Upstream()
+    aport = harness.free_port()
+    prof = harness.upstream_profile("t", up.url, extra_upstream="max_connections: 1")
+    slow = "endpoint: GET /slow/{id}\nsources:\n  user: { upstream: users, path: \"/users/{id}?delay_ms=1000\" }\nresponse: { id: user.id }\n"
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"s.yaml": slow}}}, threads=1,
+                     extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": TOKEN})
+    harness.wait_port(aport)
+    statuses = []
+    t0 = time.time()
+    threads = [threading.Thread(target=lambda i=i: statuses.append(harness.request(b.port, "GET", "/slow/%d" % i)[0]))
+               for i in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    s, _ = scrape(aport)
+    eq(value(s, "bffd_upstream_calls_waiting", profile="t", upstream="users"), 2)
+    harness.write(os.path.join(b.dir, "t", "profile.yaml"),
+                  prof.replace("@PORT@", str(b.port)).replace("max_connections: 1", "max_connections: 3"))
+    b.proc.send_signal(signal.SIGHUP)
+    while "reloaded:" not in b.output() and time.time() - t0 < 0.9:
+        time.sleep(0.02)
+    check("reloaded:" in b.output(), b.output())
+    time.sleep(max(0.0, 1.4 - (time.time() - t0)))  # the first call ended at ~1.0 s
+    s, _ = scrape(aport)
+    eq(value(s, "bffd_upstream_calls_waiting", profile="t", upstream="users"), 0)
+    for t in threads:
+        t.join(10)
+    eq(statuses, [200] * 3)
+    eq(b.stop(), 0)
+
+
 def test_upstream_breaker_and_cache_metrics():
     up = harness.Upstream()
     aport = harness.free_port()
@@ -345,6 +381,7 @@ if __name__ == "__main__":
         test_metrics_move_with_requests_and_labels_stay_bounded,
         test_upstream_breaker_and_cache_metrics,
         test_calls_waiting_for_a_connection_are_a_gauge,
+        test_a_raised_cap_lets_the_line_go,
         test_debug_view_for_operators,
         test_cors_preflight_and_headers_on_every_answer,
         test_gzip_negotiated_with_a_minimum_size,
