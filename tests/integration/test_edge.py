@@ -173,30 +173,32 @@ def test_calls_beyond_max_connections_wait_in_line():
     prof = prof.replace("access_log: off", "access_log: " + log)
     ep = "endpoint: GET /%s/{n}\ntimeout: 5s\nsources:\n  u: { upstream: users, path: \"%s\", timeout: %s }\nresponse: { id: u.id }\n"
     bff = harness.Bffd({"t": {"profile": prof, "endpoints": {
-        "slow.yaml": ep % ("slow", "/users/{n}?delay_ms=1000", "3s"),
+        "slow.yaml": ep % ("slow", "/users/{n}?delay_ms=2000", "4s"),
         "short.yaml": ep % ("short", "/users/{n}", "300ms"),
-        "patient.yaml": ep % ("patient", "/users/{n}", "3s")}}})
-    done = []
+        "patient.yaml": ep % ("patient", "/users/{n}", "4s")}}})
+    done = {}
 
     def one(path):
+        start = time.time()
         status, _, body = harness.request(bff.port, "GET", path)
-        done.append((path, status, json.loads(body)))
+        done[path] = (status, json.loads(body), time.time() - start)
     first = threading.Thread(target=one, args=("/slow/1",))
     first.start()
-    time.sleep(0.2)  # its call holds the connection now
+    for _ in range(200):  # until the slow call holds the connection (the upstream has it)
+        if up.stats()["paths"].get("/users/1"):
+            break
+        time.sleep(0.02)
     rest = [threading.Thread(target=one, args=(p,)) for p in ["/short/2"] + ["/patient/%d" % i for i in range(3, 9)]]
     for t in rest:
         t.start()
     for t in [first] + rest:
         t.join(10)
-    order = [d[0] for d in done]
-    byp = {d[0]: d for d in done}
-    eq((byp["/short/2"][1], byp["/short/2"][2]["error"]["reason"]), (504, "timeout"), done)
-    check(order.index("/short/2") < order.index("/slow/1"), order)  # gave up in line
-    eq(byp["/slow/1"][1:], (200, {"id": "1"}), done)
-    for i in range(3, 9):  # each got the connection in turn, after the slow one
-        eq(byp["/patient/%d" % i][1:], (200, {"id": str(i)}), done)
-        check(order.index("/patient/%d" % i) > order.index("/slow/1"), order)
+    eq((done["/short/2"][0], done["/short/2"][1]["error"]["reason"]), (504, "timeout"), done)
+    eq(done["/slow/1"][:2], (200, {"id": "1"}), done)
+    for i in range(3, 9):  # each got the connection only once the slow call gave it back
+        eq(done["/patient/%d" % i][:2], (200, {"id": str(i)}), done)
+        check(done["/patient/%d" % i][2] > done["/short/2"][2], done)
+    eq(up.stats()["paths"].get("/users/2", 0), 0, "the call that timed out in line never went out")
     eq(bff.stop(), 0)
     with open(log) as f:
         short = [json.loads(l) for l in f if "/short/" in l]

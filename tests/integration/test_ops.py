@@ -145,7 +145,9 @@ def test_a_raised_cap_lets_the_line_go():
     up = harness.Upstream()
     aport = harness.free_port()
     prof = harness.upstream_profile("t", up.url, extra_upstream="max_connections: 1")
-    slow = "endpoint: GET /slow/{id}\nsources:\n  user: { upstream: users, path: \"/users/{id}?delay_ms=1000\" }\nresponse: { id: user.id }\n"
+    slow = ("endpoint: GET /slow/{id}\ntimeout: 10s\nsources:\n"
+            "  user: { upstream: users, path: \"/users/{id}?delay_ms=2000\", timeout: 8s }\n"
+            "response: { id: user.id }\n")
     b = harness.Bffd({"t": {"profile": prof, "endpoints": {"s.yaml": slow}}}, threads=1,
                      extra_args=["--admin", "127.0.0.1:%d" % aport], env={"BFFD_ADMIN_TOKEN": TOKEN})
     harness.wait_port(aport)
@@ -161,12 +163,17 @@ def test_a_raised_cap_lets_the_line_go():
     harness.write(os.path.join(b.dir, "t", "profile.yaml"),
                   prof.replace("@PORT@", str(b.port)).replace("max_connections: 1", "max_connections: 3"))
     b.proc.send_signal(signal.SIGHUP)
-    while "reloaded:" not in b.output() and time.time() - t0 < 0.9:
+    while "reloaded:" not in b.output() and time.time() - t0 < 1.8:  # before the first call ends
         time.sleep(0.02)
     check("reloaded:" in b.output(), b.output())
-    time.sleep(max(0.0, 1.4 - (time.time() - t0)))  # the first call ended at ~1.0 s
-    s, _ = scrape(aport)
-    eq(value(s, "bffd_upstream_calls_waiting", profile="t", upstream="users"), 0)
+    # When the first call ends, the line moves: straight to 0 (one by one, it would read 1 for
+    # the second's whole second).
+    waiting = 2
+    while waiting == 2 and time.time() - t0 < 8:
+        time.sleep(0.05)
+        s, _ = scrape(aport)
+        waiting = value(s, "bffd_upstream_calls_waiting", profile="t", upstream="users")
+    eq(waiting, 0)
     for t in threads:
         t.join(10)
     eq(statuses, [200] * 3)
