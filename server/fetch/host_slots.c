@@ -12,7 +12,6 @@ struct st_bff_host_t {
     char *key;
     size_t refcnt;
     unsigned held;
-    size_t nwaiting;
     bff_host_wait_t *first, *last;
 };
 
@@ -50,11 +49,6 @@ bff_host_t *bff_host_acquire(bff_host_slots_t *t, const char *key, size_t keylen
     return h;
 }
 
-void bff_host_retain(bff_host_t *h)
-{
-    ++h->refcnt;
-}
-
 void bff_host_release(bff_host_t *h)
 {
     if (h == NULL || --h->refcnt != 0)
@@ -88,7 +82,6 @@ void bff_host_wait(bff_host_t *h, bff_host_wait_t *w)
     else
         h->first = w;
     h->last = w;
-    ++h->nwaiting;
 }
 
 void bff_host_unwait(bff_host_wait_t *w)
@@ -105,7 +98,6 @@ void bff_host_unwait(bff_host_wait_t *w)
         h->last = w->prev;
     w->prev = w->next = NULL;
     w->host = NULL;
-    --h->nwaiting;
 }
 
 bff_host_wait_t *bff_host_next(bff_host_t *h, unsigned cap)
@@ -132,5 +124,8 @@ unsigned bff_host_held(const bff_host_t *h)
 
 size_t bff_host_waiting(const bff_host_t *h)
 {
-    return h->nwaiting;
+    size_t n = 0;
+    for (const bff_host_wait_t *w = h->first; w != NULL; w = w->next)
+        ++n;
+    return n;
 }

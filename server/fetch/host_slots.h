@@ -23,7 +23,6 @@ void bff_host_slots_destroy(bff_host_slots_t *t);
 
 /** The host named `key` (e.g. "http://10.0.0.7:8080"), created on first use; counted reference. */
 bff_host_t *bff_host_acquire(bff_host_slots_t *t, const char *key, size_t keylen);
-void bff_host_retain(bff_host_t *h);
 /** Drops a reference; the last one frees the host (its queue must be empty). */
 void bff_host_release(bff_host_t *h);
 
@@ -41,6 +40,7 @@ bff_host_wait_t *bff_host_leave(bff_host_t *h, unsigned cap);
 bff_host_wait_t *bff_host_next(bff_host_t *h, unsigned cap);
 
 unsigned bff_host_held(const bff_host_t *h);
+/** Counts the line (for tests and diagnostics: it walks it). */
 size_t bff_host_waiting(const bff_host_t *h);
 
 #endif

@@ -78,7 +78,6 @@ struct st_bff_call_t {
     bff_host_wait_t wait;    /* in its host's line, waiting for a slot */
     bff_host_t *slot;        /* the host whose slot the attempt holds, while in curl */
     int in_line;             /* counted in up->inflight but not in curl: waiting, or late */
-    bff_upstream_metrics_t *wait_metrics;
     uint64_t attempt_deadline;
     uint64_t started_us;
     unsigned attempt;
@@ -219,7 +218,6 @@ static int has_tls_options(const bff_upstream_conf_t *conf)
 
 static void give_back_handle(bff_fetcher_t *f, CURL *easy, const bff_upstream_conf_t *conf)
 {
-    curl_easy_setopt(easy, CURLOPT_CURLU, NULL); /* the call's CURLU dies with the call */
     if (has_tls_options(conf))
         curl_easy_reset(easy);
     if (f->nfree < FREE_HANDLES_MAX)
@@ -261,7 +259,8 @@ static void set_url_and_tls(bff_call_t *call)
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, call->connect_to);
     }
     /* Both: curl takes host, port and target from the CURLU and keeps the string as the URL it
-     * reports, instead of parsing the string and rebuilding it from the parts. */
+     * reports, instead of parsing the string and rebuilding it from the parts. Set on every use:
+     * curl reads it only when a transfer starts, so a pooled handle may keep a freed one. */
     curl_easy_setopt(e, CURLOPT_URL, call->url);
     curl_easy_setopt(e, CURLOPT_CURLU, call->uh);
     if (conf->tls.ca != NULL)
@@ -336,17 +335,26 @@ static int launch(bff_call_t *call, uint64_t attempt_ms)
     return 0;
 }
 
+/* A call that will not go to curl after all leaves its host's line (if it still stands in it) and
+ * stops counting as in flight. */
+static void leave_line(bff_call_t *call)
+{
+    if (call->wait.host != NULL) {
+        bff_host_unwait(&call->wait);
+        bff_metrics_waiting(call->up->metrics, -1);
+    }
+    if (call->in_line) {
+        call->in_line = 0;
+        --call->up->inflight;
+    }
+}
+
 /* A call whose time ran out in its host's line (or that could not start when its turn came). */
 static void on_line_timeout(bff_timer_t *timer)
 {
     bff_call_t *call = H2O_STRUCT_FROM_MEMBER(bff_call_t, retry_timer, timer);
     assert(call->magic == CALL_MAGIC && call->in_line);
-    if (call->wait.host != NULL) {
-        bff_host_unwait(&call->wait);
-        bff_metrics_waiting(call->wait_metrics, -1);
-    }
-    call->in_line = 0;
-    --call->up->inflight;
+    leave_line(call);
     char detail[160];
     bff_err_describe(bff_err_upstream_timeout, 0, detail, sizeof(detail));
     finish(call, bff_err_upstream_timeout, 0, detail,
@@ -364,7 +372,7 @@ static void give_back_slot(bff_fetcher_t *f, bff_host_t *host)
     bff_host_wait_t *w = bff_host_leave(host, cap);
     while (w != NULL) {
         bff_call_t *next = H2O_STRUCT_FROM_MEMBER(bff_call_t, wait, w);
-        bff_metrics_waiting(next->wait_metrics, -1);
+        bff_metrics_waiting(next->up->metrics, -1);
         bff_timer_cancel(&next->retry_timer);
         uint64_t now = h2o_now(f->loop);
         if (next->attempt_deadline > now + BFF_MIN_ATTEMPT_MS) {
@@ -401,8 +409,7 @@ static int start_attempt(bff_call_t *call)
     bff_host_t *host = call->up->hosts[call->inst - call->up->instances];
     if (host != NULL && !bff_host_try_enter(host, bff_curl_loop_host_cap(f->curl))) {
         bff_host_wait(host, &call->wait);
-        call->wait_metrics = call->up->metrics; /* the gauge it joined, should a reload move it */
-        bff_metrics_waiting(call->wait_metrics, 1);
+        bff_metrics_waiting(call->up->metrics, 1); /* a reload keeps an upstream's slot */
         call->in_line = 1;
         bff_timer_start(f->timers, &call->retry_timer, attempt_ms, on_line_timeout);
         return 0;
@@ -724,12 +731,7 @@ void bff_call_cancel(bff_call_t *call)
         return;
     }
     bff_timer_cancel(&call->retry_timer);
-    if (call->wait.host != NULL) {
-        bff_host_unwait(&call->wait);
-        bff_metrics_waiting(call->wait_metrics, -1);
-    }
-    if (call->in_line)
-        --call->up->inflight;
+    leave_line(call);
     if (call->easy != NULL) {
         bff_curl_loop_cancel(call->up->fetcher->curl, call->easy);
         give_back_handle(call->up->fetcher, call->easy, &call->up->conf);
