@@ -123,16 +123,17 @@ static void on_purge_subscribed(void *data)
     bff_server_purge_local(sc->worker->server, sc->index, BFF_PURGE_ALL, "", 0);
 }
 
-/* curl caps connections per host for the whole multi handle: use the largest cap any upstream
- * asks for (instances of different upstreams are different hosts anyway). */
-static long max_host_connections(const bff_config_t *c)
+/* curl caps connections per host for the whole multi handle. bffd's lines hold each HTTP/1.1
+ * upstream to its own cap and never let more into curl than the busiest host's lines add up to;
+ * HTTP/2 upstreams, which have no line, get the largest cap any upstream asks for. */
+static long max_host_connections(const bff_config_t *c, const bff_fetcher_t *fetcher)
 {
-    long max = 1;
+    long max = (long)bff_fetcher_host_peak(fetcher);
     for (size_t s = 0; s != c->nsites; ++s)
         for (size_t u = 0; u != c->sites[s].profile->nupstreams; ++u)
             if ((long)c->sites[s].profile->upstreams[u].max_connections > max)
                 max = (long)c->sites[s].profile->upstreams[u].max_connections;
-    return max;
+    return max > 0 ? max : 1;
 }
 
 /* Every connection the caps allow may stay idle in curl's cache: closing one that the next burst
@@ -168,7 +169,7 @@ static void adopt_config(bff_worker_t *w)
         sc->accept_ctx.ssl_ctx = site->ssl_ctx; /* new connections; live ones keep theirs */
     }
     if (w->curl != NULL)
-        bff_curl_loop_set_limits(w->curl, max_host_connections(config),
+        bff_curl_loop_set_limits(w->curl, max_host_connections(config, w->fetcher),
                                  max_idle_connections(config));
     if (w->id == 0) /* one listener per process for other instances' purges */
         for (size_t i = 0; i != w->nsites; ++i)

@@ -9,9 +9,10 @@
 struct st_bff_host_t {
     bff_host_slots_t *table;
     bff_host_t *next; /* in the table */
-    char *key;
+    char *owner, *authority;
+    size_t authority_len;
     size_t refcnt;
-    unsigned held;
+    unsigned cap, held;
     bff_host_wait_t *first, *last;
 };
 
@@ -32,21 +33,55 @@ void bff_host_slots_destroy(bff_host_slots_t *t)
     free(t);
 }
 
-bff_host_t *bff_host_acquire(bff_host_slots_t *t, const char *key, size_t keylen)
+static int same_authority(const bff_host_t *a, const char *authority, size_t len)
+{
+    return a->authority_len == len && memcmp(a->authority, authority, len) == 0;
+}
+
+bff_host_t *bff_host_acquire(bff_host_slots_t *t, const char *owner, const char *authority,
+                             size_t authority_len, unsigned cap)
 {
     for (bff_host_t *h = t->hosts; h != NULL; h = h->next) {
-        if (strlen(h->key) == keylen && memcmp(h->key, key, keylen) == 0) {
+        if (same_authority(h, authority, authority_len) && strcmp(h->owner, owner) == 0) {
             ++h->refcnt;
+            bff_host_set_cap(h, cap);
             return h;
         }
     }
     bff_host_t *h = bff_calloc(1, sizeof(*h));
     h->table = t;
-    h->key = bff_strndup(key, keylen);
+    h->owner = bff_strdup(owner);
+    h->authority = bff_strndup(authority, authority_len);
+    h->authority_len = authority_len;
     h->refcnt = 1;
+    bff_host_set_cap(h, cap);
     h->next = t->hosts;
     t->hosts = h;
     return h;
+}
+
+void bff_host_set_cap(bff_host_t *h, unsigned cap)
+{
+    h->cap = cap > 0 ? cap : 1;
+}
+
+unsigned bff_host_slots_peak(const bff_host_slots_t *t)
+{
+    unsigned peak = 0;
+    for (const bff_host_t *h = t->hosts; h != NULL; h = h->next) {
+        unsigned sum = 0; /* counted once, at the authority's first line in the list */
+        const bff_host_t *o = t->hosts;
+        while (o != h && !same_authority(o, h->authority, h->authority_len))
+            o = o->next;
+        if (o != h)
+            continue;
+        for (; o != NULL; o = o->next)
+            if (same_authority(o, h->authority, h->authority_len))
+                sum += o->cap;
+        if (sum > peak)
+            peak = sum;
+    }
+    return peak;
 }
 
 void bff_host_release(bff_host_t *h)
@@ -58,14 +93,15 @@ void bff_host_release(bff_host_t *h)
     while (*p != h)
         p = &(*p)->next;
     *p = h->next;
-    free(h->key);
+    free(h->owner);
+    free(h->authority);
     free(h);
 }
 
-int bff_host_try_enter(bff_host_t *h, unsigned cap)
+int bff_host_try_enter(bff_host_t *h)
 {
     /* Never ahead of those already waiting: arrival order is the fairness callers see. */
-    if (h->held >= cap || h->first != NULL)
+    if (h->held >= h->cap || h->first != NULL)
         return 0;
     ++h->held;
     return 1;
@@ -100,21 +136,21 @@ void bff_host_unwait(bff_host_wait_t *w)
     w->host = NULL;
 }
 
-bff_host_wait_t *bff_host_next(bff_host_t *h, unsigned cap)
+bff_host_wait_t *bff_host_next(bff_host_t *h)
 {
     bff_host_wait_t *w = h->first;
-    if (w == NULL || h->held >= cap)
+    if (w == NULL || h->held >= h->cap)
         return NULL;
     bff_host_unwait(w);
     ++h->held;
     return w;
 }
 
-bff_host_wait_t *bff_host_leave(bff_host_t *h, unsigned cap)
+bff_host_wait_t *bff_host_leave(bff_host_t *h)
 {
     assert(h->held != 0);
     --h->held;
-    return bff_host_next(h, cap);
+    return bff_host_next(h);
 }
 
 unsigned bff_host_held(const bff_host_t *h)

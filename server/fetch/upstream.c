@@ -114,6 +114,11 @@ void bff_fetcher_destroy(bff_fetcher_t *f)
     free(f);
 }
 
+unsigned bff_fetcher_host_peak(const bff_fetcher_t *f)
+{
+    return bff_host_slots_peak(f->hosts);
+}
+
 bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
                                     const bff_upstream_conf_t *conf)
 {
@@ -124,14 +129,20 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
     up->instances = bff_calloc(up->conf.ninstances, sizeof(*up->instances));
     up->bases = bff_calloc(up->conf.ninstances, sizeof(*up->bases));
     up->hosts = bff_calloc(up->conf.ninstances, sizeof(*up->hosts));
+    /* The line is this upstream's (by profile and name, so a reload's copy shares it). */
+    size_t ownerlen = strlen(profile) + strlen(conf->name) + 2;
+    char *owner = bff_malloc(ownerlen);
+    snprintf(owner, ownerlen, "%s\n%s", profile, conf->name);
     for (size_t i = 0; i != up->conf.ninstances; ++i) {
         const char *url = up->conf.instances[i].url;
         up->instances[i].conf = up->conf.instances + i;
         up->bases[i] = bff_url_parse_base(url);
         /* HTTP/2 calls share connections: curl's cap on connections is no cap on calls. */
         if (!up->conf.http2)
-            up->hosts[i] = bff_host_acquire(fetcher->hosts, url, bff_url_authority_len(url));
+            up->hosts[i] = bff_host_acquire(fetcher->hosts, owner, url, bff_url_authority_len(url),
+                                            up->conf.max_connections);
     }
+    free(owner);
     if (conf->rate_limit.limit != 0)
         up->rate = bff_call_rate_acquire(profile, conf->name, conf->rate_limit.limit,
                                          conf->rate_limit.period_ms, conf->rate_limit.burst);
@@ -368,8 +379,7 @@ static void give_back_slot(bff_fetcher_t *f, bff_host_t *host)
 {
     if (host == NULL)
         return;
-    unsigned cap = bff_curl_loop_host_cap(f->curl);
-    bff_host_wait_t *w = bff_host_leave(host, cap);
+    bff_host_wait_t *w = bff_host_leave(host);
     while (w != NULL) {
         bff_call_t *next = H2O_STRUCT_FROM_MEMBER(bff_call_t, wait, w);
         bff_metrics_waiting(next->up->metrics, -1);
@@ -379,13 +389,13 @@ static void give_back_slot(bff_fetcher_t *f, bff_host_t *host)
             next->slot = host;
             if (launch(next, next->attempt_deadline - now) == 0) {
                 next->in_line = 0;
-                w = bff_host_next(host, cap);
+                w = bff_host_next(host);
                 continue;
             }
             next->slot = NULL;
         }
         bff_timer_start(f->timers, &next->retry_timer, 0, on_line_timeout);
-        w = bff_host_leave(host, cap); /* the slot it was handed goes on down the line */
+        w = bff_host_leave(host); /* the slot it was handed goes on down the line */
     }
 }
 
@@ -407,7 +417,7 @@ static int start_attempt(bff_call_t *call)
     call->attempt_deadline = now + attempt_ms;
     ++call->up->inflight; /* waiting or in curl: what the bulkhead and the shedding count */
     bff_host_t *host = call->up->hosts[call->inst - call->up->instances];
-    if (host != NULL && !bff_host_try_enter(host, bff_curl_loop_host_cap(f->curl))) {
+    if (host != NULL && !bff_host_try_enter(host)) {
         bff_host_wait(host, &call->wait);
         bff_metrics_waiting(call->up->metrics, 1); /* a reload keeps an upstream's slot */
         call->in_line = 1;

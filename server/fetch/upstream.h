@@ -31,6 +31,10 @@ typedef struct st_bff_call_t bff_call_t;
 bff_fetcher_t *bff_fetcher_create(h2o_evloop_t *loop, bff_curl_loop_t *curl, bff_timers_t *timers);
 /** Every upstream created on it must have been released. */
 void bff_fetcher_destroy(bff_fetcher_t *fetcher);
+/** The most HTTP/1.1 connections the upstreams' caps let one host:port have at once (the lines
+ * to it summed, an older configuration's included while it drains): the least curl's
+ * CURLMOPT_MAX_HOST_CONNECTIONS must allow. */
+unsigned bff_fetcher_host_peak(const bff_fetcher_t *fetcher);
 
 /** Per-worker state for one upstream definition (copied) of profile `profile` (whose workers
  * share the upstream's `rate_limit`, call_rate.h); its reference count starts at 1. */

@@ -40,8 +40,7 @@ struct st_bff_curl_loop_t {
     size_t nsocks;
     int64_t deadline; /* loop time in ms; -1 = none */
     size_t active;
-    unsigned host_cap; /* CURLMOPT_MAX_HOST_CONNECTIONS */
-    int in_action;     /* inside curl_multi_socket_action: defer nothing, but assert no recursion */
+    int in_action; /* inside curl_multi_socket_action: defer nothing, but assert no recursion */
 };
 
 static curl_sock_t *sock_get(bff_curl_loop_t *cl, curl_socket_t fd)
@@ -252,12 +251,6 @@ void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
 {
     curl_multi_setopt(cl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
     curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, max_idle_connections);
-    cl->host_cap = max_host_connections > 0 ? (unsigned)max_host_connections : 1;
-}
-
-unsigned bff_curl_loop_host_cap(const bff_curl_loop_t *cl)
-{
-    return cl->host_cap;
 }
 
 bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections,

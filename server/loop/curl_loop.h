@@ -25,8 +25,6 @@ bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connecti
  * them again. May be called again (on reload). */
 void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
                               long max_idle_connections);
-/** The connections curl may hold per host (the last max_host_connections set). */
-unsigned bff_curl_loop_host_cap(const bff_curl_loop_t *cl);
 /** Frees everything; every transfer must have been completed or cancelled by its owner. */
 void bff_curl_loop_destroy(bff_curl_loop_t *cl);
 

@@ -206,6 +206,78 @@ def test_calls_beyond_max_connections_wait_in_line():
     check("no connection to the upstream came free in time" in short[0]["failed"][0]["detail"], short)
 
 
+def connections_to(port):
+    """Established TCP connections whose far end is 127.0.0.1:port (from /proc/net/tcp)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port:
+                n += 1
+    return n
+
+
+def test_each_upstream_keeps_its_own_max_connections():
+    # curl has one connection cap for all hosts (here orders' default 256); bffd's line holds
+    # users to its own 2 connections, while more of its calls than that are in flight.
+    import threading
+    slow, other = harness.Upstream(), harness.Upstream()
+    prof = ("name: t\nlisten: 127.0.0.1:@PORT@\naccess_log: off\nupstreams:\n"
+            "  users: { url: %s, max_connections: 2 }\n  orders: { url: %s }\n") % (slow.url, other.url)
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": """\
+        endpoint: GET /u/{n}
+        timeout: 10s
+        sources:
+          u: { upstream: users, path: "/users/{n}?delay_ms=300", timeout: 9s }
+        response: { id: u.id }
+        """}}})
+    peak, stop = [0], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            peak[0] = max(peak[0], connections_to(slow.port))
+            time.sleep(0.005)
+    results = []
+
+    def one(i):
+        status, _, body = harness.request(bff.port, "GET", "/u/%d" % i)
+        results.append((status, json.loads(body)))
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    calls = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in calls:
+        t.start()
+    for t in calls:
+        t.join(15)
+    stop.set()
+    watcher.join()
+    eq(sorted(r[1]["id"] for r in results), sorted(str(i) for i in range(8)), results)
+    eq({r[0] for r in results}, {200}, results)
+    eq(peak[0], 2, "connections to the users host at once (8 calls, max_connections: 2)")
+    eq(bff.stop(), 0)
+
+
+def test_upstreams_sharing_a_host_each_get_their_caps():
+    # Two upstreams of one connection each on one host: curl's per-host cap must allow both
+    # lines at once, or one would wait inside curl behind the other.
+    up = harness.Upstream()
+    prof = ("name: t\nlisten: 127.0.0.1:@PORT@\naccess_log: off\nupstreams:\n"
+            "  users: { url: %s, max_connections: 1 }\n  orders: { url: %s, max_connections: 1 }\n") % (up.url, up.url)
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"b.yaml": """\
+        endpoint: GET /both/{n}
+        timeout: 10s
+        sources:
+          u: { upstream: users, path: "/users/{n}?delay_ms=400", timeout: 9s }
+          o: { upstream: orders, path: "/users/{n}?delay_ms=400", timeout: 9s }
+        response: { a: u.id, b: o.id }
+        """}}})
+    status, _, body = harness.request(bff.port, "GET", "/both/1")  # opens one connection per line
+    eq((status, json.loads(body)), (200, {"a": "1", "b": "1"}))
+    eq(connections_to(up.port), 2, "one connection per upstream, at once")
+    eq(bff.stop(), 0)
+
+
 def test_overload_is_shed_with_503():
     import threading
     up = harness.Upstream()
@@ -484,6 +556,8 @@ if __name__ == "__main__":
         test_path_values_never_climb_the_upstream_path,
         test_upstream_target_is_sent_as_built,
         test_calls_beyond_max_connections_wait_in_line,
+        test_each_upstream_keeps_its_own_max_connections,
+        test_upstreams_sharing_a_host_each_get_their_caps,
         test_overload_is_shed_with_503,
         test_peers_that_do_not_read_are_cut,
         test_http2_control_frame_floods,
