@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Foundation: command line, `bffd check` diagnostics, environment expansion, start-up failures,
-built-in routes, request ids, the access log, request limits, hostile clients, HTTP/2 (h2c and
-TLS/ALPN), several profiles per process, --listen, --threads and graceful shutdown.
+"""Foundation, serving: built-in routes, request ids, the access log, request limits, hostile
+clients, HTTP/2 (h2c and TLS/ALPN), several profiles per process, --listen, --threads and
+graceful shutdown.
 
 Needs the Debian packages nghttp2-client (nghttp, h2load), curl and openssl.
-Run from the repository root: python3 tests/integration/test_foundation.py
+Run from the repository root: python3 tests/integration/test_foundation_serving.py
 """
 import json
 import os
@@ -20,125 +20,18 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from foundation_helpers import (HELLO, SIMPLE, Server, make_profile, no_crash,  # noqa: E402
+                                port_is_closed, run_bffd, stop_clean)
 from harness import check, eq  # noqa: E402
 
-DIAG_RE = re.compile(r"^(.+?):(\d+):(\d+): (.+)$")
-
-HELLO = """\
-    endpoint: GET /hello
-    response:
-      msg: { $value: hi }
-"""
 ECHO = """\
     endpoint: POST /echo
     response:
       ok: { $value: true }
 """
-SIMPLE = "name: %s\nlisten: 127.0.0.1:@PORT@\naccess_log: off\n"
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def run_bffd(args, env=None, timeout=20):
-    """Runs bffd to completion: (exit status, stdout, stderr)."""
-    full_env = dict(os.environ)
-    for k, v in (env or {}).items():
-        if v is None:
-            full_env.pop(k, None)
-        else:
-            full_env[k] = v
-    r = subprocess.run([harness.BFFD] + list(args), capture_output=True, text=True,
-                       timeout=timeout, env=full_env)
-    return r.returncode, r.stdout, r.stderr
-
-
-def no_crash(status, output):
-    """A clean failure: an exit status (not a signal, so no core) and no sanitizer report."""
-    check(status >= 0, "bffd was killed by signal %d\n%s" % (-status, output))
-    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "Segmentation fault"):
-        check(marker not in output, "sanitizer/crash output:\n%s" % output)
-
-
-def make_profile(profile, endpoints=None, files=None, port=None):
-    """Writes a profile folder; @PORT@ in profile.yaml becomes a free port. Returns (dir, port)."""
-    d = os.path.join(harness.tmpdir(), "profile")
-    os.makedirs(os.path.join(d, "endpoints"))
-    port = port or harness.free_port()
-    harness.write(os.path.join(d, "profile.yaml"),
-                  textwrap.dedent(profile).replace("@PORT@", str(port)))
-    for name, text in (endpoints or {}).items():
-        harness.write(os.path.join(d, "endpoints", name), textwrap.dedent(text))
-    for name, text in (files or {}).items():
-        harness.write(os.path.join(d, name), text)
-    return d, port
-
-
-class Server:
-    """bffd started on prepared profile folders; waits until every port in `ports` accepts."""
-
-    def __init__(self, args, ports, env=None):
-        self.dir = harness.tmpdir()
-        self.log_path = os.path.join(self.dir, "bffd.log")
-        self.log = open(self.log_path, "wb")
-        full_env = dict(os.environ)
-        full_env.update(env or {})
-        self.proc = subprocess.Popen([harness.BFFD] + list(args), stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=full_env)
-        harness._processes.append(self.proc)
-        for p in ports:
-            harness.wait_port(p, proc=self.proc)
-
-    def output(self):
-        self.log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
-
-
-def stop_clean(srv, sig=signal.SIGTERM):
-    status = srv.stop(sig)
-    eq(status, 0, "bffd exit status after %s\n%s" % (signal.Signals(sig).name, srv.output()))
-    no_crash(status, srv.output())
-
-
-def pos_of(text, needle, nth=0):
-    """1-based (line, column) of the nth occurrence of needle in text."""
-    i = -1
-    for _ in range(nth + 1):
-        i = text.index(needle, i + 1)
-    line = text.count("\n", 0, i) + 1
-    return line, i - (text.rfind("\n", 0, i) + 1) + 1
-
-
-def diagnostics(stderr):
-    out = []
-    for line in stderr.splitlines():
-        m = DIAG_RE.match(line)
-        if m:
-            out.append((m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)))
-    return out
-
-
-def expect_diag(diags, path, text, needle, words, nth=0):
-    """There is a diagnostic for `path` at the position of `needle` mentioning all `words`."""
-    line, col = pos_of(text, needle, nth)
-    for f, l, c, msg in diags:
-        if f == path and (l, c) == (line, col) and all(w in msg for w in words):
-            return
-    raise AssertionError("no diagnostic %s:%d:%d mentioning %r in:\n  %s"
-                         % (path, line, col, words, "\n  ".join("%s:%d:%d: %s" % d for d in diags)))
-
-
-def port_is_closed(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return False
-    except (ConnectionRefusedError, ConnectionResetError):
-        return True
 
 
 def json_error(status, hdrs, body, expected_status):
@@ -180,272 +73,6 @@ def simple_server(endpoints=None, extra="", threads=1):
     profile = SIMPLE % "foundation" + textwrap.dedent(extra)
     return harness.Bffd({"foundation": {"profile": profile, "endpoints": endpoints or {}}},
                         threads=threads)
-
-
-# ---------------------------------------------------------------- command line
-
-
-def test_cli_help():
-    for flag in ("--help", "-h"):
-        status, out, err = run_bffd([flag])
-        eq(status, 0, "%s exit status" % flag)
-        check(out.startswith("usage: bffd"), "usage not printed: %r" % out)
-        for word in ("--profile", "--threads", "--listen", "--version", "check DIR"):
-            check(word in out, "usage does not mention %s:\n%s" % (word, out))
-        eq(err, "", "stderr of %s" % flag)
-
-
-def test_cli_version():
-    status, out, _ = run_bffd(["--version"])
-    eq(status, 0, "--version exit status")
-    check(re.fullmatch(r"bffd \d+\.\d+\.\d+\S*\nallocator: .+\n", out), "version lines: %r" % out)
-    # The build links tcmalloc unless it is a sanitizer build or was told otherwise
-    # (CMakeLists.txt, BFF_MALLOC): a link that silently fell back would show here.
-    cache = open(os.path.join(harness.BUILD_DIR, "CMakeCache.txt")).read()
-    want_tc = re.search(r"^BFF_TCMALLOC:FILEPATH=/", cache, re.M) is not None and \
-        re.search(r"^BFF_SANITIZE:STRING=.+$", cache, re.M) is None
-    if want_tc:
-        check("allocator: gperftools" in out, "tcmalloc build runs on: %r" % out)
-    else:
-        check("allocator: glibc" in out, "system-allocator build runs on: %r" % out)
-
-
-def test_cli_unknown_flag():
-    status, out, err = run_bffd(["--bogus-flag"])
-    eq(status, 2, "unknown flag exit status")
-    check("--bogus-flag" in err and "unknown option" in err, "message: %r" % err)
-    check("--help" in err, "message should point at --help: %r" % err)
-    eq(out, "", "nothing on stdout")
-    status, _, err = run_bffd(["-p", "some-dir", "-Zq"])  # an unknown letter inside a cluster
-    eq(status, 2, "unknown short option exit status")
-    check("'-Z'" in err and "some-dir" not in err, "the message must name -Z: %r" % err)
-    status, _, err = run_bffd(["--profile", "x", "stray"])
-    eq(status, 2, "stray argument exit status")
-    check("stray" in err, "message: %r" % err)
-
-
-def test_cli_missing_profile():
-    status, out, err = run_bffd([])
-    eq(status, 2, "no arguments exit status")
-    check("--profile" in err, "message: %r" % err)
-    status, _, err = run_bffd(["--threads", "2"])
-    eq(status, 2, "no --profile exit status")
-    check("--profile" in err, "message: %r" % err)
-    status, _, err = run_bffd(["--profile"])
-    eq(status, 2, "--profile without a value exit status")
-    check("--profile" in err and "value" in err, "message: %r" % err)
-
-
-def test_cli_bad_threads():
-    d, port = make_profile(SIMPLE % "t")
-    for value in ("0", "-1", "abc", "100000"):
-        status, out, err = run_bffd(["--threads", value, "--profile", d])
-        eq(status, 2, "--threads %s exit status" % value)
-        check("--threads" in err and value in err, "message: %r" % err)
-        check("listening" not in out, "must not start: %r" % out)
-    check(port_is_closed(port), "port opened despite bad --threads")
-
-
-# ---------------------------------------------------------------- bffd check
-
-
-def test_check_valid_profile():
-    d, _ = make_profile(
-        """\
-        name: shop
-        listen: 127.0.0.1:@PORT@
-        limits: { max_header_bytes: 8KiB, request_timeout: 2s }
-        upstreams:
-          users:
-            url: http://127.0.0.1:9
-            timeout: 800ms
-        """,
-        {"user.yaml": """\
-            endpoint: GET /user/{id}
-            sources:
-              u:
-                upstream: users
-                path: /users/{id}
-            response:
-              id: u.id
-            """,
-         "hello.yaml": HELLO})
-    status, out, err = run_bffd(["check", d])
-    eq(status, 0, "check exit status (stderr %r)" % err)
-    check("ok" in out and "shop" in out and "2 endpoints" in out, "check output: %r" % out)
-    eq(err, "", "no diagnostics expected")
-
-
-def test_check_reports_every_problem():
-    profile = textwrap.dedent("""\
-        name: shop
-        listen: 127.0.0.1:@PORT@
-        colour: blue
-        upstreams:
-          users:
-            url: http://127.0.0.1:9
-            timeout: fast
-        """)
-    a = textwrap.dedent("""\
-        endpoint: GET /user/{id}
-        sources:
-          u:
-            upstream: usres
-            path: /users/{id}
-        response:
-          id: u.id
-        """)
-    b = textwrap.dedent("""\
-        endpoint: GET /same
-        response:
-          v: { $value: 1 }
-        """)
-    c = textwrap.dedent("""\
-        # the same route as b.yaml
-        endpoint: GET /same
-        response:
-          v: { $value: 2 }
-        """)
-    d, _ = make_profile(profile, {"a.yaml": a, "b.yaml": b, "c.yaml": c})
-    status, out, err = run_bffd(["check", d])
-    check(status != 0, "check must fail")
-    no_crash(status, err)
-    diags = diagnostics(err)
-    pf = os.path.join(d, "profile.yaml")
-    ep = os.path.join(d, "endpoints")
-    expect_diag(diags, pf, profile, "colour", ["unknown key", "colour"])
-    expect_diag(diags, pf, profile, "fast", ["timeout", "fast"])
-    expect_diag(diags, os.path.join(ep, "a.yaml"), a, "usres", ["usres", "upstream"])
-    expect_diag(diags, os.path.join(ep, "c.yaml"), c, "GET /same", ["duplicate route", "b.yaml:1:11"])
-    eq(len(diags), 4, "exactly the four problems, each once:\n%s" % err)
-    eq(len(err.strip().splitlines()), 4, "every stderr line is a file:line:column diagnostic")
-
-
-def test_check_yaml_syntax_error():
-    profile = textwrap.dedent("""\
-        name: shop
-        listen: 127.0.0.1:@PORT@
-        upstreams:
-          users:
-            url: http://127.0.0.1:9
-           timeout: 1s
-        """)
-    d, _ = make_profile(profile)
-    status, _, err = run_bffd(["check", d])
-    check(status != 0, "check must fail")
-    expect_diag(diagnostics(err), os.path.join(d, "profile.yaml"), profile, "timeout", ["expected"])
-    # ... also in an endpoint file (an unclosed flow mapping; libyaml notices it on line 4)
-    d, _ = make_profile(SIMPLE % "t", {"bad.yaml": "endpoint: GET /a\nresponse:\n  a: { $value: 1\n  b: c\n"})
-    status, _, err = run_bffd(["check", d])
-    check(status != 0, "check must fail")
-    diags = diagnostics(err)
-    check(any(f.endswith("bad.yaml") and l == 4 and c > 0 for f, l, c, _ in diags),
-          "no position on line 4 of bad.yaml: %r" % err)
-
-
-def test_check_missing_folder():
-    missing = os.path.join(harness.tmpdir(), "no-such-profile")
-    for args in (["check", missing], ["--profile", missing]):
-        status, out, err = run_bffd(args)
-        check(status != 0, "%s must fail" % args)
-        no_crash(status, err)
-        check(missing in err and "does not exist" in err, "message: %r" % err)
-    status, _, err = run_bffd(["check"])
-    eq(status, 2, "check without a folder")
-    check("folder" in err, "message: %r" % err)
-
-
-def test_env_unset_without_default():
-    profile = "name: shop\nlisten: ${BFFT_NO_SUCH_VAR}\n"
-    d, _ = make_profile(profile)
-    status, _, err = run_bffd(["check", d], env={"BFFT_NO_SUCH_VAR": None})
-    check(status != 0, "check must fail")
-    expect_diag(diagnostics(err), os.path.join(d, "profile.yaml"), profile, "${BFFT_NO_SUCH_VAR}",
-                ["BFFT_NO_SUCH_VAR", "not set"])
-
-
-def test_env_default_and_value():
-    d, _ = make_profile("name: ${BFFT_NAME:-fromdefault}\nlisten: ${BFFT_LISTEN:-127.0.0.1:9}\n")
-    status, out, err = run_bffd(["check", d], env={"BFFT_NAME": None})
-    eq(status, 0, "check exit status (%r)" % err)
-    check("profile fromdefault" in out, "default not used: %r" % out)
-    status, out, err = run_bffd(["check", d], env={"BFFT_NAME": "fromenv"})
-    eq(status, 0, "check exit status (%r)" % err)
-    check("profile fromenv" in out, "environment not used: %r" % out)
-    # the listener port comes from the environment when serving
-    port = harness.free_port()
-    srv = Server(["--threads", "1", "--profile", d], [port],
-                 env={"BFFT_NAME": "envprofile", "BFFT_LISTEN": "127.0.0.1:%d" % port})
-    status, _, doc = harness.get_json(port, "/ready")
-    eq(status, 200, "/ready on the port from the environment")
-    eq(doc.get("profile"), "envprofile", "profile name from the environment")
-    stop_clean(srv)
-
-
-# ---------------------------------------------------------------- start-up failures
-
-
-def test_invalid_profile_never_starts():
-    good, good_port = make_profile(SIMPLE % "good")
-    bad_text = SIMPLE % "bad" + "limits: { max_body_bytes: lots }\n"
-    bad, bad_port = make_profile(bad_text)
-    srv = Server(["--threads", "1", "--profile", good, "--profile", bad], [])
-    status = srv.proc.wait(timeout=10)
-    out = srv.output()
-    check(status != 0, "must exit non-zero")
-    no_crash(status, out)
-    expect_diag(diagnostics(out), os.path.join(bad, "profile.yaml"), textwrap.dedent(bad_text), "lots",
-                ["max_body_bytes"])
-    check("not starting" in out, "output: %r" % out)
-    check("listening" not in out, "no listener may be announced: %r" % out)
-    check(port_is_closed(good_port) and port_is_closed(bad_port), "no port may be opened")
-
-
-def test_port_in_use():
-    d, port = make_profile(SIMPLE % "busy")
-    blocker = socket.socket()
-    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    blocker.bind(("127.0.0.1", port))
-    blocker.listen(1)
-    try:
-        status, out, err = run_bffd(["--threads", "2", "--profile", d], timeout=15)
-    finally:
-        blocker.close()
-    check(status != 0, "must fail when the port is taken")
-    no_crash(status, err)
-    check("127.0.0.1:%d" % port in err and "in use" in err, "message must name the port: %r" % err)
-    check("listening" not in out, "must not announce a listener: %r" % out)
-
-
-def test_port_in_use_by_another_bffd():
-    # bffd sets SO_REUSEPORT for its own workers; a second bffd must not silently share the port
-    d, port = make_profile(SIMPLE % "first")
-    first = Server(["--threads", "2", "--profile", d], [port])
-    status, out, err = run_bffd(["--threads", "1", "--profile", d], timeout=10)
-    check(status != 0, "the second bffd must not start")
-    no_crash(status, err)
-    check(str(port) in err and "in use" in err, "message: %r" % err)
-    for _ in range(5):
-        eq(harness.get_json(port, "/ready")[2].get("profile"), "first", "the first bffd keeps the port")
-    stop_clean(first)
-
-
-def test_unreadable_tls_certificate():
-    text = SIMPLE % "tls" + "tls: { certificate: missing.pem, key: key.pem }\n"
-    d, port = make_profile(text, files={"key.pem": "not a key\n"})
-    status, _, err = run_bffd(["--threads", "1", "--profile", d])
-    check(status != 0, "must not start without a certificate")
-    no_crash(status, err)
-    expect_diag(diagnostics(err), os.path.join(d, "profile.yaml"), textwrap.dedent(text), "missing.pem",
-                ["cannot read", "missing.pem"])
-    # readable but not a certificate: the TLS layer's complaint names the file
-    text = SIMPLE % "tls" + "tls: { certificate: cert.pem, key: key.pem }\n"
-    d, port = make_profile(text, files={"cert.pem": "garbage\n", "key.pem": "garbage\n"})
-    status, out, err = run_bffd(["--threads", "1", "--profile", d])
-    check(status != 0, "must not start with a broken certificate")
-    no_crash(status, err)
-    check(os.path.join(d, "cert.pem") in err and "certificate" in err, "message: %r" % err)
-    check(port_is_closed(port), "no port may be opened")
 
 
 # ---------------------------------------------------------------- built-in routes and routing
@@ -833,21 +460,6 @@ def test_sigint_exits_zero():
 if __name__ == "__main__":
     harness.set_time_limit(150)
     harness.Runner().run([
-        test_cli_help,
-        test_cli_version,
-        test_cli_unknown_flag,
-        test_cli_missing_profile,
-        test_cli_bad_threads,
-        test_check_valid_profile,
-        test_check_reports_every_problem,
-        test_check_yaml_syntax_error,
-        test_check_missing_folder,
-        test_env_unset_without_default,
-        test_env_default_and_value,
-        test_invalid_profile_never_starts,
-        test_port_in_use,
-        test_port_in_use_by_another_bffd,
-        test_unreadable_tls_certificate,
         test_health_and_ready,
         test_unknown_route_404,
         test_wrong_method_405,
