@@ -41,111 +41,22 @@
 #include "h2o/http2.h"
 
 #include "demo_tls.h"
+#include "demo_upstream.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PICK(table, h, salt) ((table)[mix((h), (salt)) % ARRAY_SIZE(table)])
 
 #define MAX_THREADS 64
-#define MAX_DELAY_MS 600000  /* 10 minutes */
 #define MAX_SIZE (64u << 20) /* size=N cap */
-#define MAX_LIMIT 1000       /* orders/recommendations/batch cap */
 #define MAX_ENTITY (16u << 20)
-#define NUM_DELAY_QUEUES 64 /* exact-delay queues per thread, then power-of-two chaining */
-#define NUM_POW2_QUEUES 21  /* 2^20 ms > MAX_DELAY_MS */
 #define HANG_PROBE_MS 200
-#define STATS_SLOTS 4096
-#define STATS_PATH_MAX 112
 #define SEEN_SLOTS 8192
-
-/* ---------------------------------------------------------------- types */
-
-typedef struct st_jbuf_t {
-    h2o_mem_pool_t *pool;
-    char *buf;
-    size_t len, cap;
-} jbuf_t;
-
-struct stat_slot {
-    _Atomic uint64_t hash; /* 0 = empty; published (release) after len/path are written */
-    _Atomic uint64_t count;
-    uint32_t len;
-    char path[STATS_PATH_MAX];
-};
-
-/* per-thread counters: written by the owner thread only, read by /__stats on any thread */
-struct stats {
-    _Atomic uint64_t gen; /* equals stats_gen once this table has been cleared after a reset */
-    _Atomic uint64_t total;
-    _Atomic uint64_t other; /* paths that did not fit (too long / table full) */
-    size_t used;
-    uint64_t fail_every_seen;
-    struct stat_slot slots[STATS_SLOTS];
-};
-
-struct delay_queue {
-    uint64_t ms;
-    h2o_timeout_t timeout;
-};
-
-struct worker {
-    pthread_t tid;
-    int listen_fd;
-    h2o_socket_t *listener;
-    h2o_context_t ctx;
-    h2o_accept_ctx_t accept_ctx;
-    struct delay_queue queues[NUM_DELAY_QUEUES];
-    size_t num_queues;
-    h2o_timeout_t pow2[NUM_POW2_QUEUES];
-    uint32_t pow2_inited;
-    h2o_timeout_t probe_timeout;
-    h2o_timeout_entry_t probe_entry;
-    h2o_linklist_t hung; /* HTTP/1 requests parked by hang=1 (h2o does not watch the socket) */
-    struct stats stats;
-};
-
-enum outcome {
-    OUT_NORMAL,
-    OUT_STATUS,
-    OUT_TRANSIENT,
-    OUT_FAIL_EVERY,
-    OUT_MALFORMED,
-    OUT_NOTJSON,
-    OUT_SIZE,
-};
-
-struct knobs {
-    h2o_iovec_t user_id, ids, fail_first, location, retry_after, ctype, cache_control, etag;
-    int last_modified;
-    uint64_t delay_ms, size, fail_every, limit;
-    int status, code;   /* code: /echo answers with this status (201, 204, ...) */
-    unsigned empty : 1; /* /echo: an empty body */
-    unsigned has_delay : 1, has_limit : 1, has_size : 1, malformed : 1, notjson : 1, hang : 1;
-};
-
-/* a request whose response is postponed (delay) or never sent (hang); lives in the req pool */
-struct pending {
-    h2o_timeout_entry_t entry;
-    h2o_linklist_t hung_link;
-    h2o_req_t *req;
-    struct worker *worker;
-    uint64_t remaining_ms;
-    struct knobs knobs;
-    enum outcome outcome;
-};
 
 /* ---------------------------------------------------------------- globals */
 
-static struct {
-    const char *host;
-    unsigned port;
-    unsigned threads;
-    uint64_t latency_ms;
-    const char *tls_cert, *tls_key;
-    SSL_CTX *ssl_ctx; /* from tls_cert and tls_key; NULL = cleartext */
-} opts = {"127.0.0.1", 9100, 1, 0, NULL, NULL, NULL};
+struct options opts = {"127.0.0.1", 9100, 1, 0, NULL, NULL, NULL};
 
 static h2o_globalconf_t config;
-static struct worker *workers;
+struct worker *workers;
 static atomic_int stop_requested;
 static atomic_uint workers_parked;
 static _Atomic uint64_t stats_gen = 1;
@@ -200,7 +111,7 @@ static const unsigned COPRIME_STEPS[] = {7, 13, 17, 19, 23, 29, 31, 37, 41, 43};
 
 /* ---------------------------------------------------------------- small helpers */
 
-static uint64_t fnv1a(const char *s, size_t len)
+uint64_t fnv1a(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i != len; ++i) {
@@ -219,13 +130,13 @@ static uint64_t mix(uint64_t h, unsigned salt)
     return z ^ (z >> 31);
 }
 
-static unsigned pick(uint64_t h, unsigned salt, unsigned n)
+unsigned pick(uint64_t h, unsigned salt, unsigned n)
 {
     return (unsigned)(mix(h, salt) % n);
 }
 
 /* decimal digits only, no sign, no overflow (value must be <= max) */
-static int parse_u64(h2o_iovec_t s, uint64_t max, uint64_t *out)
+int parse_u64(h2o_iovec_t s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
     if (s.len == 0 || s.len > 19)
@@ -259,7 +170,7 @@ static int hexval(char c)
 }
 
 /* %XX-decodes into the pool (zero-copy when there is nothing to decode); '+' is kept as is */
-static h2o_iovec_t url_decode(h2o_mem_pool_t *pool, h2o_iovec_t s)
+h2o_iovec_t url_decode(h2o_mem_pool_t *pool, h2o_iovec_t s)
 {
     char *dst;
     size_t n = 0;
@@ -305,7 +216,7 @@ static void counter_bump(_Atomic uint64_t *c)
 
 /* ---------------------------------------------------------------- JSON buffer */
 
-static void jb_init(jbuf_t *b, h2o_mem_pool_t *pool, size_t cap)
+void jb_init(jbuf_t *b, h2o_mem_pool_t *pool, size_t cap)
 {
     b->pool = pool;
     b->buf = h2o_mem_alloc_pool(pool, cap);
@@ -327,16 +238,14 @@ static void jb_reserve(jbuf_t *b, size_t extra)
     b->cap = ncap;
 }
 
-static void jb_raw(jbuf_t *b, const char *s, size_t len)
+void jb_raw(jbuf_t *b, const char *s, size_t len)
 {
     jb_reserve(b, len);
     memcpy(b->buf + b->len, s, len);
     b->len += len;
 }
 
-#define JB_LIT(b, lit) jb_raw((b), H2O_STRLIT(lit))
-
-__attribute__((format(printf, 2, 3))) static void jb_fmt(jbuf_t *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void jb_fmt(jbuf_t *b, const char *fmt, ...)
 {
     va_list ap, ap2;
     int n;
@@ -353,7 +262,7 @@ __attribute__((format(printf, 2, 3))) static void jb_fmt(jbuf_t *b, const char *
         b->len += (size_t)n;
 }
 
-static void jb_lower(jbuf_t *b, const char *s)
+void jb_lower(jbuf_t *b, const char *s)
 {
     size_t len = strlen(s);
     jb_reserve(b, len);
@@ -411,7 +320,7 @@ static size_t escape_ascii(char *d, unsigned char c)
 }
 
 /* escapes s into b (without quotes); invalid UTF-8 bytes become U+FFFD */
-static void jb_escape(jbuf_t *b, const char *s, size_t len)
+void jb_escape(jbuf_t *b, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p != end) {
@@ -438,14 +347,14 @@ static void jb_escape(jbuf_t *b, const char *s, size_t len)
     }
 }
 
-static void jb_str(jbuf_t *b, h2o_iovec_t s)
+void jb_str(jbuf_t *b, h2o_iovec_t s)
 {
     JB_LIT(b, "\"");
     jb_escape(b, s.base, s.len);
     JB_LIT(b, "\"");
 }
 
-static h2o_iovec_t jb_iovec(jbuf_t *b)
+h2o_iovec_t jb_iovec(jbuf_t *b)
 {
     return h2o_iovec_init(b->buf, b->len);
 }
@@ -494,7 +403,7 @@ static struct stat_slot *stats_slot(struct stats *s, h2o_iovec_t path)
     }
 }
 
-static void stats_count(struct stats *s, h2o_iovec_t path)
+void stats_count(struct stats *s, h2o_iovec_t path)
 {
     uint64_t gen = atomic_load_explicit(&stats_gen, memory_order_acquire);
     struct stat_slot *slot;
@@ -564,7 +473,7 @@ static void write_stats_paths(jbuf_t *b, uint64_t gen, uint64_t other)
         jb_fmt(b, "%s\"(other)\":%" PRIu64, first ? "" : ",", other);
 }
 
-static void write_stats(jbuf_t *b)
+void write_stats(jbuf_t *b)
 {
     uint64_t gen = atomic_load_explicit(&stats_gen, memory_order_acquire), total = 0, other = 0;
     for (unsigned t = 0; t != opts.threads; ++t) {
@@ -579,7 +488,7 @@ static void write_stats(jbuf_t *b)
     JB_LIT(b, "}}");
 }
 
-static void stats_reset(void)
+void stats_reset(void)
 {
     /* every thread clears its own table lazily when it sees the new generation */
     atomic_fetch_add_explicit(&stats_gen, 1, memory_order_acq_rel);
@@ -590,7 +499,7 @@ static void stats_reset(void)
 }
 
 /* fail_first: returns 1 the first time a key is seen since start/reset */
-static int seen_first_time(h2o_iovec_t key)
+int seen_first_time(h2o_iovec_t key)
 {
     uint64_t h = fnv1a(key.base, key.len) | 1;
     int first = 0;
@@ -614,7 +523,7 @@ static int seen_first_time(h2o_iovec_t key)
 /* ---------------------------------------------------------------- query knobs */
 
 /* like parse_u64 but values above max are clamped to max */
-static int parse_clamped(h2o_iovec_t s, uint64_t max, uint64_t *out)
+int parse_clamped(h2o_iovec_t s, uint64_t max, uint64_t *out)
 {
     if (parse_u64(s, UINT64_MAX, out) != 0)
         return -1;
@@ -675,7 +584,7 @@ static void apply_knob(struct knobs *k, h2o_iovec_t name, h2o_iovec_t val)
 #undef IS
 }
 
-static void parse_knobs(h2o_req_t *req, struct knobs *k)
+void parse_knobs(h2o_req_t *req, struct knobs *k)
 {
     const char *p, *end = req->path.base + req->path.len;
     memset(k, 0, sizeof(*k));
@@ -694,7 +603,7 @@ static void parse_knobs(h2o_req_t *req, struct knobs *k)
     }
 }
 
-static enum outcome decide_outcome(struct worker *w, const struct knobs *k)
+enum outcome decide_outcome(struct worker *w, const struct knobs *k)
 {
     if (k->status != 0)
         return OUT_STATUS;
@@ -728,7 +637,7 @@ static void write_address(jbuf_t *b, uint64_t user_hash)
            c->zip_min < 1000 ? 5 : 0, c->zip_min + pick(user_hash, 23, c->zip_span), c->country);
 }
 
-static void write_user(jbuf_t *b, h2o_iovec_t id)
+void write_user(jbuf_t *b, h2o_iovec_t id)
 {
     uint64_t h = fnv1a(id.base, id.len);
     const char *first = PICK(FIRST_NAMES, h, 1), *last = PICK(LAST_NAMES, h, 2);
@@ -767,7 +676,7 @@ static void product_info(struct product *p, const char *id, size_t len)
     p->score = pick(h, 5, 1000);
 }
 
-static void write_product(jbuf_t *b, h2o_iovec_t id)
+void write_product(jbuf_t *b, h2o_iovec_t id)
 {
     struct product p;
     product_info(&p, id.base, id.len);
@@ -817,7 +726,7 @@ static void write_order_items(jbuf_t *b, const struct order_item *items, unsigne
     JB_LIT(b, "]");
 }
 
-static void write_order(jbuf_t *b, h2o_iovec_t order_id, h2o_iovec_t user_id)
+void write_order(jbuf_t *b, h2o_iovec_t order_id, h2o_iovec_t user_id)
 {
     uint64_t h = fnv1a(order_id.base, order_id.len);
     const struct ship_method *ship = &PICK(SHIP_METHODS, h, 2);
@@ -845,7 +754,7 @@ static void write_order(jbuf_t *b, h2o_iovec_t order_id, h2o_iovec_t user_id)
 }
 
 /* "o-<userId>-<n>" gives <userId>; other order ids get a stable numeric owner */
-static h2o_iovec_t order_owner(h2o_mem_pool_t *pool, h2o_iovec_t order_id)
+h2o_iovec_t order_owner(h2o_mem_pool_t *pool, h2o_iovec_t order_id)
 {
     size_t dash = order_id.len;
     char *buf;
@@ -859,7 +768,7 @@ static h2o_iovec_t order_owner(h2o_mem_pool_t *pool, h2o_iovec_t order_id)
         buf, (size_t)snprintf(buf, 24, "%u", pick(fnv1a(order_id.base, order_id.len), 40, 100000)));
 }
 
-static void write_orders(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t user_id, uint64_t limit)
+void write_orders(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t user_id, uint64_t limit)
 {
     size_t idcap = user_id.len + 24;
     char *idbuf = h2o_mem_alloc_pool(pool, idcap);
@@ -875,7 +784,7 @@ static void write_orders(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t user_id, u
     JB_LIT(b, "]}");
 }
 
-static void write_recommendations(jbuf_t *b, h2o_iovec_t user_id, uint64_t limit)
+void write_recommendations(jbuf_t *b, h2o_iovec_t user_id, uint64_t limit)
 {
     uint64_t h = fnv1a(user_id.base, user_id.len);
     unsigned base = pick(h, 1, 1000), step = PICK(COPRIME_STEPS, h, 2);
@@ -891,7 +800,7 @@ static void write_recommendations(jbuf_t *b, h2o_iovec_t user_id, uint64_t limit
     JB_LIT(b, "]}");
 }
 
-static void write_product_batch(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t ids)
+void write_product_batch(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t ids)
 {
     const char *p = ids.base, *end = ids.base + ids.len;
     unsigned count = 0;
@@ -910,7 +819,7 @@ static void write_product_batch(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t ids
     JB_LIT(b, "]}");
 }
 
-static void write_shipment(jbuf_t *b, h2o_iovec_t order_id)
+void write_shipment(jbuf_t *b, h2o_iovec_t order_id)
 {
     uint64_t h = fnv1a(order_id.base, order_id.len);
     const struct carrier *c = &PICK(CARRIERS, h, 1);
@@ -1022,7 +931,7 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void send_body(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t body)
+void send_body(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t body)
 {
     static h2o_generator_t generator = {NULL, NULL};
     int no_body = status == 204 || status == 304;
@@ -1039,14 +948,12 @@ static void send_body(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t
         h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
 }
 
-static void send_json(h2o_req_t *req, int status, h2o_iovec_t body)
+void send_json(h2o_req_t *req, int status, h2o_iovec_t body)
 {
     send_body(req, status, "application/json", body);
 }
 
-#define SEND_JSON_LIT(req, status, lit) send_json((req), (status), h2o_iovec_init(H2O_STRLIT(lit)))
-
-static void send_padding(h2o_req_t *req, uint64_t size)
+void send_padding(h2o_req_t *req, uint64_t size)
 {
     static const char head[] = "{\"padding\":\"", tail[] = "\"}";
     size_t overhead = sizeof(head) - 1 + sizeof(tail) - 1;
@@ -1189,7 +1096,7 @@ static int add_validators(h2o_req_t *req, const struct knobs *k)
     return matched;
 }
 
-static void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome)
+void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome)
 {
     h2o_iovec_t segs[8];
     size_t n;
@@ -1270,7 +1177,7 @@ static h2o_timeout_t *delay_queue(struct worker *w, uint64_t ms, uint64_t *step)
     return &w->pow2[bit];
 }
 
-static void schedule_pending(struct pending *p)
+void schedule_pending(struct pending *p)
 {
     uint64_t step;
     h2o_timeout_t *q = delay_queue(p->worker, p->remaining_ms, &step);
@@ -1297,8 +1204,8 @@ static void on_pending_dispose(void *_p)
         h2o_linklist_unlink(&p->hung_link);
 }
 
-static struct pending *new_pending(struct worker *w, h2o_req_t *req, const struct knobs *k,
-                                   enum outcome outcome)
+struct pending *new_pending(struct worker *w, h2o_req_t *req, const struct knobs *k,
+                            enum outcome outcome)
 {
     struct pending *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_pending_dispose);
     memset(p, 0, sizeof(*p));
@@ -1323,7 +1230,7 @@ static int peer_is_gone(h2o_req_t *req)
 }
 
 /* HTTP/1 in h2o 2.2.5 stops reading while a request is in flight, so poll parked sockets */
-static void on_hang_probe(h2o_timeout_entry_t *entry)
+void on_hang_probe(h2o_timeout_entry_t *entry)
 {
     struct worker *w = H2O_STRUCT_FROM_MEMBER(struct worker, probe_entry, entry);
     h2o_linklist_t *node, *next;
@@ -1340,7 +1247,7 @@ static void on_hang_probe(h2o_timeout_entry_t *entry)
         h2o_timeout_link(w->ctx.loop, &w->probe_timeout, &w->probe_entry);
 }
 
-static void start_hang(struct worker *w, h2o_req_t *req, const struct knobs *k)
+void start_hang(struct worker *w, h2o_req_t *req, const struct knobs *k)
 {
     struct pending *p = new_pending(w, req, k, OUT_NORMAL);
     if (req->version >= 0x200)
@@ -1375,7 +1282,7 @@ static int service_of(h2o_iovec_t path)
     return -1;
 }
 
-static void apply_chaos(h2o_iovec_t path, struct knobs *k)
+void apply_chaos(h2o_iovec_t path, struct knobs *k)
 {
     int s = service_of(path);
     if (s < 0)
@@ -1390,7 +1297,7 @@ static void apply_chaos(h2o_iovec_t path, struct knobs *k)
     }
 }
 
-static void handle_chaos(h2o_req_t *req)
+void handle_chaos(h2o_req_t *req)
 {
     h2o_iovec_t service = {NULL, 0}, status = {NULL, 0}, delay = {NULL, 0};
     if (req->query_at != SIZE_MAX) {
@@ -1467,7 +1374,7 @@ static int handle_debug(h2o_req_t *req, h2o_iovec_t path)
     return 0;
 }
 
-static int on_req(h2o_handler_t *self, h2o_req_t *req)
+int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct worker *w = worker_of(req);
     h2o_iovec_t path = path_without_query(req);
