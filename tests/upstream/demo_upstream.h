@@ -106,7 +106,7 @@ struct options {
 extern struct options opts;
 extern struct worker *workers;
 
-/* the JSON buffer */
+/* demo_json.c: the JSON buffer */
 void jb_init(jbuf_t *b, h2o_mem_pool_t *pool, size_t cap);
 void jb_raw(jbuf_t *b, const char *s, size_t len);
 #define JB_LIT(b, lit) jb_raw((b), H2O_STRLIT(lit))
