@@ -116,7 +116,7 @@ void jb_escape(jbuf_t *b, const char *s, size_t len);
 void jb_str(jbuf_t *b, h2o_iovec_t s);
 h2o_iovec_t jb_iovec(jbuf_t *b);
 
-/* the deterministic demo data */
+/* demo_data.c: the deterministic demo data */
 uint64_t fnv1a(const char *s, size_t len);
 unsigned pick(uint64_t h, unsigned salt, unsigned n);
 void write_user(jbuf_t *b, h2o_iovec_t id);
