@@ -135,7 +135,7 @@ h2o_iovec_t url_decode(h2o_mem_pool_t *pool, h2o_iovec_t s);
 void parse_knobs(h2o_req_t *req, struct knobs *k);
 enum outcome decide_outcome(struct worker *w, const struct knobs *k);
 
-/* the debug counters (/__stats, /__reset) and fail_first keys */
+/* demo_stats.c: the debug counters (/__stats, /__reset) and fail_first keys */
 void stats_count(struct stats *s, h2o_iovec_t path);
 void write_stats(jbuf_t *b);
 void stats_reset(void);
