@@ -128,7 +128,7 @@ void write_recommendations(jbuf_t *b, h2o_iovec_t user_id, uint64_t limit);
 void write_product_batch(jbuf_t *b, h2o_mem_pool_t *pool, h2o_iovec_t ids);
 void write_shipment(jbuf_t *b, h2o_iovec_t order_id);
 
-/* the query knobs */
+/* demo_knobs.c: the query knobs */
 int parse_u64(h2o_iovec_t s, uint64_t max, uint64_t *out);
 int parse_clamped(h2o_iovec_t s, uint64_t max, uint64_t *out);
 h2o_iovec_t url_decode(h2o_mem_pool_t *pool, h2o_iovec_t s);
