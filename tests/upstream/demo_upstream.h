@@ -151,7 +151,7 @@ void send_padding(h2o_req_t *req, uint64_t size);
 void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome);
 int on_req(h2o_handler_t *self, h2o_req_t *req);
 
-/* delays and hangs */
+/* demo_delays.c: delays and hangs */
 void schedule_pending(struct pending *p);
 struct pending *new_pending(struct worker *w, h2o_req_t *req, const struct knobs *k,
                             enum outcome outcome);
