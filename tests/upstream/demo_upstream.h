@@ -158,7 +158,7 @@ struct pending *new_pending(struct worker *w, h2o_req_t *req, const struct knobs
 void on_hang_probe(h2o_timeout_entry_t *entry);
 void start_hang(struct worker *w, h2o_req_t *req, const struct knobs *k);
 
-/* whole-service chaos */
+/* demo_chaos.c: whole-service chaos */
 void apply_chaos(h2o_iovec_t path, struct knobs *k);
 void handle_chaos(h2o_req_t *req);
 
