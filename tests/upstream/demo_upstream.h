@@ -141,7 +141,7 @@ void write_stats(jbuf_t *b);
 void stats_reset(void);
 int seen_first_time(h2o_iovec_t key);
 
-/* sending a response */
+/* demo_send.c: sending a response */
 void send_body(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t body);
 void send_json(h2o_req_t *req, int status, h2o_iovec_t body);
 #define SEND_JSON_LIT(req, status, lit) send_json((req), (status), h2o_iovec_init(H2O_STRLIT(lit)))
