@@ -94,7 +94,7 @@ struct pending {
     enum outcome outcome;
 };
 
-/* the command line and the worker threads */
+/* demo_upstream.c: the command line and the worker threads */
 struct options {
     const char *host;
     unsigned port;
@@ -104,7 +104,7 @@ struct options {
     SSL_CTX *ssl_ctx; /* from tls_cert and tls_key; NULL = cleartext */
 };
 extern struct options opts;
-extern struct worker *workers;
+extern struct worker *workers; /* one per --threads; /__stats reads all of them */
 
 /* demo_json.c: the JSON buffer */
 void jb_init(jbuf_t *b, h2o_mem_pool_t *pool, size_t cap);
@@ -116,7 +116,7 @@ void jb_escape(jbuf_t *b, const char *s, size_t len);
 void jb_str(jbuf_t *b, h2o_iovec_t s);
 h2o_iovec_t jb_iovec(jbuf_t *b);
 
-/* demo_data.c: the deterministic demo data */
+/* demo_data.c: the deterministic demo data; fnv1a hashes an id, pick derives a value below n */
 uint64_t fnv1a(const char *s, size_t len);
 unsigned pick(uint64_t h, unsigned salt, unsigned n);
 void write_user(jbuf_t *b, h2o_iovec_t id);
@@ -147,7 +147,8 @@ void send_json(h2o_req_t *req, int status, h2o_iovec_t body);
 #define SEND_JSON_LIT(req, status, lit) send_json((req), (status), h2o_iovec_init(H2O_STRLIT(lit)))
 void send_padding(h2o_req_t *req, uint64_t size);
 
-/* the handler and the routes */
+/* demo_routes.c: the handler and the routes */
+/* answers now (also at the end of a delay): a forced outcome, a 304, or the route */
 void respond(h2o_req_t *req, const struct knobs *k, enum outcome outcome);
 int on_req(h2o_handler_t *self, h2o_req_t *req);
 
