@@ -81,4 +81,11 @@ for r in $(seq 1 "$ROUNDS"); do
     kill $P; wait $P 2>/dev/null || true
     ratio=$(echo "$N $B" | awk '{printf "%.1f%%", $5 * 100 / $1}')
     printf "%-6s %-34s %-34s %s\n" "$r" "$N" "$B" "$ratio"
+    # req/s ratio and CPU-per-request ratio (nginx's as a share of bffd's), for the medians
+    echo "$N $B" | awk '{printf "%f %f\n", $5 * 100 / $1, $4 * 100 / $8}' >>"$DIR/ratios"
 done
+# Medians over the rounds: the VM drifts, so one round says little.
+median() { sort -n | awk '{v[NR] = $1} END {printf "%.1f%%", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+printf "median bffd/nginx req/s: %s (%s of %s rounds at 20%% or more); nginx CPU per request as a share of bffd's: %s\n" \
+    "$(cut -d' ' -f1 "$DIR/ratios" | median)" "$(awk '$1 >= 20' "$DIR/ratios" | wc -l)" "$ROUNDS" \
+    "$(cut -d' ' -f2 "$DIR/ratios" | median)"
