@@ -614,30 +614,37 @@ def test_upstream_tls_sessions_are_resumed():
     up = harness.Upstream(tls=(os.path.join(d, "server.pem"), os.path.join(d, "server.key")))
     prof = harness.upstream_profile("t", up.url, upstreams=("users",), extra_upstream=
                                     "tls: { ca: %s/ca.pem, server_name: upstream.test }" % d)
-    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"e.yaml": """\
-        endpoint: GET /e/{n}
-        sources:
-          e: { upstream: users, path: "/echo/{n}?delay_ms=300" }
-        response: { resumed: e.tlsResumed }
-        """}}}, threads=1)
-    status, _, doc = harness.get_json(bff.port, "/e/0")
-    eq((status, doc), (200, {"resumed": False}))  # the first connection: a full handshake
-    results = []
+    # Eight at once after one: one may reuse the first connection, seven open new ones, each
+    # through a handle of its own. Unshared, only the first connection's handle holds a session:
+    # at most one could resume in a round (measured: none). Shared, 3 to 7 of the 7 did over
+    # repeated runs on a quiet machine, but as few as 1 with both cores busy (ASan, a parallel
+    # suite): the TLS 1.3 tickets of handshakes running at once replace each other in the cache.
+    # So up to three rounds, each with a fresh bffd; one round of two or more proves the share.
+    rounds = []
+    for _ in range(3):
+        bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"e.yaml": """\
+            endpoint: GET /e/{n}
+            sources:
+              e: { upstream: users, path: "/echo/{n}?delay_ms=300" }
+            response: { resumed: e.tlsResumed }
+            """}}}, threads=1)
+        status, _, doc = harness.get_json(bff.port, "/e/0")
+        eq((status, doc), (200, {"resumed": False}))  # the first connection: a full handshake
+        results = []
 
-    def one(i):
-        results.append(harness.get_json(bff.port, "/e/%d" % i))
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(1, 9)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    eq([r[0] for r in results], [200] * 8, results)
-    # Eight at once: one may reuse the first connection, seven open new ones, each through a
-    # handle of its own. Unshared, only the first connection's handle holds a session: at most
-    # one could resume (measured: none). Shared, 3 to 7 of the 7 did over repeated runs (the
-    # TLS 1.3 tickets of handshakes running at once replace each other in the cache).
-    check(sum(1 for r in results if r[2]["resumed"]) >= 2, results)
-    eq(bff.stop(), 0)
+        def one(i):
+            results.append(harness.get_json(bff.port, "/e/%d" % i))
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(1, 9)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        eq([r[0] for r in results], [200] * 8, results)
+        eq(bff.stop(), 0)
+        rounds.append(sum(1 for r in results if r[2]["resumed"]))
+        if rounds[-1] >= 2:
+            break
+    check(rounds[-1] >= 2, "new connections that resumed a session, per round: %s" % rounds)
 
 
 def test_shaping_end_to_end():
