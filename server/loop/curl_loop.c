@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "compose/diag.h"
+#include "server/loop/curl_clock.h"
 #include "server/loop/curl_poll.h"
 
 /* An h2o wrapper closes the fd it watches, so it watches curl's fd itself only once curl will
@@ -131,7 +132,9 @@ static void socket_action(bff_curl_loop_t *cl, curl_socket_t fd, int ev)
     assert(!cl->in_action);
     cl->in_action = 1;
     bff_curl_poll_scope(cl);
+    bff_curl_clock_freeze();
     curl_multi_socket_action(cl->multi, fd, ev, &running);
+    bff_curl_clock_thaw();
     bff_curl_poll_scope(NULL);
     cl->in_action = 0;
     complete_done(cl);

@@ -175,6 +175,62 @@ static void test_timeout(void)
     ASSERT_TRUE(h2o_now(loop) - start < 1000);
 }
 
+static uint64_t mono_us(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Reads the monotonic clock twice, 2 ms of real time apart (CLOCK_MONOTONIC_RAW is never
+ * frozen), and returns the difference it saw. */
+static uint64_t monotonic_step_us(void)
+{
+    uint64_t before = mono_us(CLOCK_MONOTONIC), raw = mono_us(CLOCK_MONOTONIC_RAW);
+    while (mono_us(CLOCK_MONOTONIC_RAW) - raw < 2000)
+        ;
+    return mono_us(CLOCK_MONOTONIC) - before;
+}
+
+typedef struct {
+    result_t r;
+    uint64_t step_inside_us;
+    curl_off_t total_us;
+} clocked_t;
+
+static size_t on_write_clocked(char *p, size_t size, size_t n, void *ud)
+{
+    clocked_t *c = ud;
+    c->step_inside_us = monotonic_step_us(); /* curl calls this inside socket_action */
+    return on_write(p, size, n, &c->r);
+}
+
+static void on_done_clocked(CURL *easy, CURLcode code, void *data)
+{
+    clocked_t *c = data;
+    curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &c->total_us);
+    on_done(easy, code, &c->r);
+}
+
+/* Inside curl_multi_socket_action the monotonic clock stands still (curl_clock.h); across calls
+ * it moves, so curl's own timing of a transfer is still real. */
+static void test_curl_sees_one_time_per_call(void)
+{
+    clocked_t c = {{0}, 1, 0};
+    CURL *e = make("/users/6?delay_ms=60", &c.r, 2000);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write_clocked);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &c);
+    bff_curl_loop_start(cl, e, on_done_clocked, &c);
+    run_until(all_done, NULL, 2000);
+    ASSERT_INT_EQ(c.r.status, 200);
+    ASSERT_INT_EQ(c.step_inside_us, 0);
+    ASSERT_TRUE(c.total_us >= 50000);         /* the upstream's 60 ms, seen across calls */
+    ASSERT_TRUE(monotonic_step_us() >= 1500); /* outside, the clock is real (RAW is not slewed) */
+    struct timespec rt;
+    ASSERT_INT_EQ(clock_gettime(CLOCK_REALTIME, &rt), 0);
+    ASSERT_TRUE(rt.tv_sec > 1700000000); /* other clocks pass through */
+}
+
 static void test_refused(void)
 {
     result_t r = {0};
@@ -216,6 +272,7 @@ int main(void)
     TAP_RUN(test_connection_reuse);
     TAP_RUN(test_cancel);
     TAP_RUN(test_timeout);
+    TAP_RUN(test_curl_sees_one_time_per_call);
     TAP_RUN(test_refused);
     TAP_RUN(test_peer_closed_pooled_connection);
     bff_curl_loop_destroy(cl);
