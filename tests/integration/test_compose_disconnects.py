@@ -1,102 +1,38 @@
 """Composition end to end when clients go away: an HTTP/1 close or an HTTP/2 RST_STREAM cancels the
 request and its dependent calls, and HTTP/2 rapid reset (CVE-2023-44487) costs bounded upstream
-work. Talks HTTP/2 over raw frames with the minimal client below.
+work. Talks HTTP/2 over raw frames (h2raw.py).
 
 Run from the repository root: python3 tests/integration/test_compose_disconnects.py
 """
 import json
 import os
 import socket
-import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import h2raw  # noqa: E402
 import harness  # noqa: E402
 from compose_helpers import assert_healthy, checked, paths, setup  # noqa: E402
+from h2raw import HEADERS, h2_frame, h2_rst, hpack_literal  # noqa: E402
 from harness import check, eq  # noqa: E402
 
 harness.set_time_limit(170)
 
 
-# ---- a minimal HTTP/2 (h2c prior knowledge) client: just enough frames for the tests
-
-H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-H2_DATA, H2_HEADERS, H2_RST_STREAM, H2_SETTINGS, H2_PING, H2_GOAWAY, H2_WINDOW_UPDATE = 0, 1, 3, 4, 6, 7, 8
-
-
-def h2_frame(ftype, flags, stream_id, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream_id) + payload
-
-
-def hpack_literal(name, value):
-    """Literal header field without indexing, new name, no Huffman (RFC 7541 6.2.2)."""
-    n, v = name.encode(), value.encode()
-    assert len(n) < 127 and len(v) < 127
-    return b"\x00" + bytes([len(n)]) + n + bytes([len(v)]) + v
-
-
 def h2_headers(stream_id, path, extra=()):
+    """A GET of `path` that ends the stream (h2raw's frames, HPACK literals)."""
     block = b"".join(hpack_literal(k, v) for k, v in
                      [(":method", "GET"), (":scheme", "http"), (":path", path),
                       (":authority", "127.0.0.1")] + list(extra))
-    return h2_frame(H2_HEADERS, 0x5, stream_id, block)  # END_STREAM | END_HEADERS
+    return h2_frame(HEADERS, 0x5, stream_id, block)  # END_STREAM | END_HEADERS
 
 
-def h2_rst(stream_id, code=8):  # CANCEL
-    return h2_frame(H2_RST_STREAM, 0, stream_id, struct.pack(">I", code))
+class H2Conn(h2raw.H2Conn):
+    """h2raw's raw HTTP/2 connection to 127.0.0.1:port, waiting for one stream's body."""
 
-
-class H2Conn:
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.buf = b""
-        self.data = {}     # stream id -> DATA received so far
-        self.ended = {}    # stream id -> "end" (END_STREAM seen) or "reset"
-        self.closed = False
-        self.sock.sendall(H2_PREFACE + h2_frame(H2_SETTINGS, 0, 0))
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def pump(self, timeout):
-        """Reads frames for up to `timeout` seconds (or until the peer closes)."""
-        deadline = time.monotonic() + timeout
-        while not self.closed:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self.sock.settimeout(left)
-            try:
-                d = self.sock.recv(65536)
-            except socket.timeout:
-                return
-            except OSError:
-                d = b""
-            if not d:
-                self.closed = True
-                return
-            self.buf += d
-            while len(self.buf) >= 9:
-                ln = int.from_bytes(self.buf[:3], "big")
-                if len(self.buf) < 9 + ln:
-                    break
-                ftype, flags = self.buf[3], self.buf[4]
-                sid = int.from_bytes(self.buf[5:9], "big") & 0x7fffffff
-                payload = self.buf[9:9 + ln]
-                self.buf = self.buf[9 + ln:]
-                if ftype == H2_SETTINGS and not flags & 1:
-                    self.sock.sendall(h2_frame(H2_SETTINGS, 1, 0))
-                elif ftype == H2_DATA:
-                    self.data[sid] = self.data.get(sid, b"") + payload
-                    if payload:  # give the window back so big bursts never stall
-                        inc = struct.pack(">I", len(payload))
-                        self.sock.sendall(h2_frame(H2_WINDOW_UPDATE, 0, 0, inc) +
-                                          h2_frame(H2_WINDOW_UPDATE, 0, sid, inc))
-                if sid and (ftype in (H2_DATA, H2_HEADERS)) and flags & 1:
-                    self.ended[sid] = "end"
-                elif sid and ftype == H2_RST_STREAM:
-                    self.ended[sid] = "reset"
+        super().__init__(socket.create_connection(("127.0.0.1", port), timeout=5), table_size_zero=False)
 
     def response_body(self, stream_id, timeout=3.0):
         """The DATA of one stream once it ended (None if reset or it never completes)."""
@@ -104,9 +40,6 @@ class H2Conn:
         while stream_id not in self.ended and not self.closed and time.monotonic() < deadline:
             self.pump(min(0.05, max(0.0, deadline - time.monotonic())))
         return self.data.get(stream_id) if self.ended.get(stream_id) == "end" else None
-
-    def close(self):
-        self.sock.close()
 
 
 # ---------------------------------------------------------------- 1. client disconnects
