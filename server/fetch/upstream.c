@@ -206,16 +206,31 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* What every call sets alike, once per handle (and again after a curl_easy_reset): a string
+ * option set on every use would be copied and freed each time. */
+static void set_common_options(CURL *easy)
+{
+    curl_easy_setopt(easy, CURLOPT_PROXY, ""); /* no proxy, and no proxy variables read */
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+    /* The URL bffd built is the URL the upstream gets, byte for byte: no dot-segment removal. */
+    curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+}
+
 static CURL *take_handle(bff_fetcher_t *f)
 {
-    /* No curl_easy_reset: configure() sets every option a call may have changed. */
+    /* No curl_easy_reset: configure() sets every other option a call may have changed. */
     if (f->nfree != 0)
         return f->free_handles[--f->nfree];
     /* A handle keeps its share through curl_easy_reset. Shared, a new connection to an upstream
      * resumes the TLS session any handle of the worker made, instead of a full handshake. */
     CURL *easy = curl_easy_init();
-    if (easy != NULL && f->tls_sessions != NULL)
+    if (easy == NULL)
+        return NULL;
+    if (f->tls_sessions != NULL)
         curl_easy_setopt(easy, CURLOPT_SHARE, f->tls_sessions);
+    set_common_options(easy);
     return easy;
 }
 
@@ -229,8 +244,10 @@ static int has_tls_options(const bff_upstream_conf_t *conf)
 
 static void give_back_handle(bff_fetcher_t *f, CURL *easy, const bff_upstream_conf_t *conf)
 {
-    if (has_tls_options(conf))
+    if (has_tls_options(conf)) {
         curl_easy_reset(easy);
+        set_common_options(easy);
+    }
     if (f->nfree < FREE_HANDLES_MAX)
         f->free_handles[f->nfree++] = easy;
     else
@@ -291,17 +308,10 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
     const bff_upstream_conf_t *conf = &call->up->conf;
     CURL *e = call->easy;
     set_url_and_tls(call);
-    /* No proxy, and no lookup of the proxy environment variables per transfer. */
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
-    /* The URL bffd built is the URL the upstream gets, byte for byte: no dot-segment removal. */
-    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)attempt_ms);
     uint64_t connect_ms =
         conf->connect_timeout_ms < attempt_ms ? conf->connect_timeout_ms : attempt_ms;
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_body_bytes);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);

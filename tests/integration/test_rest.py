@@ -605,6 +605,32 @@ def test_upstream_tls():
     eq(bff.stop(), 0)
 
 
+def test_handles_reset_after_tls_options_keep_their_common_options():
+    # A curl handle used with TLS options is reset before another upstream reuses it; the options
+    # every call shares (no proxy from the environment, among them) must come back with it.
+    d = harness.tmpdir()
+    make_pki(d)
+    tls_up = harness.Upstream(tls=(os.path.join(d, "server.pem"), os.path.join(d, "server.key")))
+    plain_up = harness.Upstream()
+    dead = harness.free_port()  # nothing listens: a call sent through the "proxy" fails
+    env = {k: "http://127.0.0.1:%d" % dead for k in ("http_proxy", "HTTP_PROXY", "https_proxy",
+                                                     "HTTPS_PROXY", "all_proxy", "ALL_PROXY")}
+    env.update(no_proxy="", NO_PROXY="")
+    prof = ("name: t\nlisten: 127.0.0.1:@PORT@\naccess_log: off\nupstreams:\n"
+            "  secure: { url: %s, tls: { ca: %s/ca.pem, server_name: upstream.test } }\n"
+            "  plain: { url: %s }\n") % (tls_up.url, d, plain_up.url)
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"c.yaml": """\
+        endpoint: GET /c/{n}
+        sources:
+          s: { upstream: secure, path: "/users/{n}" }
+          p: { upstream: plain, path: "/users/{s.id}" }
+        response: { s: s.id, p: p.id }
+        """}}}, env=env)
+    for n in range(3):  # p runs on the handle s just gave back (reset), each time
+        eq(harness.get_json(bff.port, "/c/%d" % n)[::2], (200, {"s": str(n), "p": str(n)}))
+    eq(bff.stop(), 0)
+
+
 def test_upstream_tls_sessions_are_resumed():
     # A new connection to a TLS upstream resumes the session an earlier connection made, though
     # a different curl handle opens it: the worker's handles share one session cache.
@@ -718,6 +744,7 @@ if __name__ == "__main__":
         test_check_reports_everything_once,
         test_http2_on_cleartext_upstream_uses_http1,
         test_upstream_tls,
+        test_handles_reset_after_tls_options_keep_their_common_options,
         test_upstream_tls_sessions_are_resumed,
         test_shaping_end_to_end,
         test_partner_profile_answers_safely,
