@@ -50,6 +50,7 @@ static void usage(FILE *fp)
             "  openapi DIR            print the profile's OpenAPI 3.1 document (JSON) to stdout\n"
             "  types DIR              print TypeScript types of every endpoint's parameters,\n"
             "                         body and answer to stdout\n"
+            "  (each DIR of these may also be written as the server's --profile DIR or -p DIR)\n"
             "\n"
             "signals: SIGHUP reloads the profile folders (the running configuration keeps\n"
             "serving if the new one has errors); SIGTERM or SIGINT drain and stop.\n");
@@ -254,14 +255,33 @@ static int parse_threads(const char *s, unsigned *out)
     return 0;
 }
 
+/* The subcommands take profile folders as arguments; the server's spelling (`--profile DIR`,
+ * `-p DIR`, `--profile=DIR`) names one there too, so a command line copied from the server
+ * works. Rewrites argv in place (a --filter value is left alone); returns the new count. */
+static int profile_flags_as_folders(int argc, char **argv)
+{
+    int n = 0;
+    for (int i = 0; i < argc; ++i) {
+        int after_filter = i > 0 && strcmp(argv[i - 1], "--filter") == 0;
+        if (!after_filter && i + 1 < argc &&
+            (strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "-p") == 0))
+            argv[n++] = argv[++i];
+        else if (!after_filter && strncmp(argv[i], "--profile=", 10) == 0)
+            argv[n++] = argv[i] + 10;
+        else
+            argv[n++] = argv[i];
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
-        return cmd_check(argc - 2, argv + 2);
+        return cmd_check(profile_flags_as_folders(argc - 2, argv + 2), argv + 2);
     if (argc >= 2 && strcmp(argv[1], "test") == 0)
-        return bff_spectest_main(argc - 2, argv + 2);
+        return bff_spectest_main(profile_flags_as_folders(argc - 2, argv + 2), argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "openapi") == 0 || strcmp(argv[1], "types") == 0))
-        return cmd_contract(argv[1], argc - 2, argv + 2);
+        return cmd_contract(argv[1], profile_flags_as_folders(argc - 2, argv + 2), argv + 2);
 
     static const struct option longopts[] = {{"profile", required_argument, NULL, 'p'},
                                              {"threads", required_argument, NULL, 't'},

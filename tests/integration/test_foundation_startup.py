@@ -4,6 +4,7 @@ and start-up failures (an invalid profile, a port in use, an unreadable TLS cert
 
 Run from the repository root: python3 tests/integration/test_foundation_startup.py
 """
+import json
 import os
 import re
 import socket
@@ -142,6 +143,11 @@ def test_check_valid_profile():
     eq(status, 0, "check exit status (stderr %r)" % err)
     check("ok" in out and "shop" in out and "2 endpoints" in out, "check output: %r" % out)
     eq(err, "", "no diagnostics expected")
+    # The server's spelling names the folder too, in every subcommand.
+    for args in (["check", "--profile", d], ["check", "-p", d], ["check", "--profile=" + d]):
+        eq(run_bffd(args), (0, out, ""), args)
+    status, doc, err = run_bffd(["openapi", "--profile", d])
+    eq((status, json.loads(doc)["openapi"], err), (0, "3.1.0", ""))
 
 
 def test_check_reports_every_problem():
