@@ -142,6 +142,8 @@ def test_check_valid_profile():
     status, out, err = run_bffd(["check", d])
     eq(status, 0, "check exit status (stderr %r)" % err)
     check("ok" in out and "shop" in out and "2 endpoints" in out, "check output: %r" % out)
+    check("connections: up to 256 per worker thread; the most to one host, http://127.0.0.1:9: "
+          "256 (1 upstream)" in out, out)
     eq(err, "", "no diagnostics expected")
     # The server's spelling names the folder too, in every subcommand.
     for args in (["check", "--profile", d], ["check", "-p", d], ["check", "--profile=" + d]):
@@ -215,6 +217,25 @@ def test_check_yaml_syntax_error():
     diags = diagnostics(err)
     check(any(f.endswith("bad.yaml") and l == 4 and c > 0 for f, l, c, _ in diags),
           "no position on line 4 of bad.yaml: %r" % err)
+
+
+def test_check_adds_up_connections_per_host():
+    # Each upstream keeps its own max_connections, so upstreams behind one host:port add up; two
+    # instances of one upstream at one host:port share its line.
+    d, _ = make_profile(
+        """\
+        name: shop
+        listen: 127.0.0.1:@PORT@
+        upstreams:
+          a: { url: http://10.0.0.1:80, max_connections: 8 }
+          b: { instances: [ { url: "http://10.0.0.1:80/v2" }, { url: "http://10.0.0.1:80/v3" } ], max_connections: 4 }
+          c: { url: http://10.0.0.2:80, max_connections: 10 }
+        """,
+        {"hello.yaml": HELLO})
+    status, out, err = run_bffd(["check", d])
+    eq((status, err), (0, ""), out)
+    check("connections: up to 22 per worker thread; the most to one host, http://10.0.0.1:80: 12 "
+          "(2 upstreams)" in out, out)
 
 
 def test_check_missing_folder():
@@ -333,6 +354,7 @@ if __name__ == "__main__":
         test_check_valid_profile,
         test_check_reports_every_problem,
         test_check_yaml_syntax_error,
+        test_check_adds_up_connections_per_host,
         test_check_missing_folder,
         test_env_unset_without_default,
         test_env_default_and_value,
