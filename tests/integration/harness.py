@@ -8,6 +8,7 @@ import atexit
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -54,7 +55,25 @@ def set_time_limit(seconds):
     signal.alarm(seconds)
 
 
+_ports_given = set()
+
+
 def free_port():
+    """A port nothing uses now, for a server about to start. Below the kernel's ephemeral range
+    (32768 up): a port the kernel hands out for binding to 0 is also what it hands the next
+    outgoing connection, and tests running beside this one make thousands; picked at random, two
+    test processes seldom draw the same one in the moment before its server binds it."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        if port in _ports_given:  # this test's own, maybe not bound yet (or meant to stay dead)
+            continue
+        _ports_given.add(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
