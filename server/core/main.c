@@ -16,7 +16,7 @@
 #include "server/core/config.h"
 #include "server/core/heap.h"
 #include "server/core/server.h"
-#include "server/fetch/upstream_url.h"
+#include "server/fetch/upstream.h"
 #include "server/obs/metrics.h"
 #include "server/spectest/spectest.h"
 
@@ -80,50 +80,31 @@ static void print_cache(const bff_profile_t *p)
            p->graph != NULL && p->graph->cache.enabled ? ", GraphQL queries" : "");
 }
 
-/* Whether HTTP/1.1 upstream `u` has an instance, before instance `before`, at this authority. */
-static int has_authority(const bff_upstream_conf_t *u, size_t before, const char *url, size_t len)
-{
-    if (u->http2)
-        return 0;
-    for (size_t i = 0; i != before && i != u->ninstances; ++i)
-        if (bff_url_authority_len(u->instances[i].url) == len &&
-            memcmp(u->instances[i].url, url, len) == 0)
-            return 1;
-    return 0;
-}
-
-/* What the HTTP/1.1 upstreams' max_connections add up to per worker thread: each upstream keeps
- * its own cap per host:port, so upstreams behind one host:port may together hold the sum. */
+/* What the HTTP/1.1 upstreams' max_connections add up to per worker thread, from the lines a
+ * worker would hold (each upstream keeps its own cap per host:port, so upstreams behind one
+ * host:port may together hold the sum). */
 static void print_connections(const bff_profile_t *p)
 {
-    unsigned long total = 0, busiest = 0;
-    const char *busiest_url = NULL;
-    size_t busiest_len = 0, busiest_upstreams = 0;
-    for (size_t u = 0; u != p->nupstreams; ++u)
-        for (size_t i = 0; i != p->upstreams[u].ninstances && !p->upstreams[u].http2; ++i) {
-            const char *url = p->upstreams[u].instances[i].url;
-            size_t len = bff_url_authority_len(url), upstreams = 0;
-            if (has_authority(&p->upstreams[u], i, url, len))
-                continue; /* the same line as an earlier instance */
-            total += p->upstreams[u].max_connections;
-            unsigned long sum = 0;
-            for (size_t v = 0; v != p->nupstreams; ++v)
-                if (has_authority(&p->upstreams[v], SIZE_MAX, url, len)) {
-                    sum += p->upstreams[v].max_connections;
-                    ++upstreams;
-                }
-            if (sum > busiest) {
-                busiest = sum;
-                busiest_url = url;
-                busiest_len = len;
-                busiest_upstreams = upstreams;
-            }
-        }
-    if (busiest_url != NULL)
+    bff_host_slots_t *t = bff_host_slots_create();
+    bff_host_t ***lines = bff_calloc(p->nupstreams + 1, sizeof(*lines));
+    for (size_t u = 0; u != p->nupstreams; ++u) {
+        lines[u] = bff_calloc(p->upstreams[u].ninstances, sizeof(*lines[u]));
+        bff_upstream_acquire_lines(t, p->name, &p->upstreams[u], lines[u]);
+    }
+    bff_host_slots_sum_t sum;
+    bff_host_slots_sum(t, &sum);
+    if (sum.lines != 0) /* the authority points into the table: print before releasing */
         printf("  connections: up to %lu per worker thread; the most to one host, %.*s: %lu (%zu "
                "upstream%s)\n",
-               total, (int)busiest_len, busiest_url, busiest, busiest_upstreams,
-               busiest_upstreams == 1 ? "" : "s");
+               sum.total, (int)sum.authority_len, sum.authority, sum.peak, sum.lines,
+               sum.lines == 1 ? "" : "s");
+    for (size_t u = 0; u != p->nupstreams; ++u) {
+        for (size_t i = 0; i != p->upstreams[u].ninstances; ++i)
+            bff_host_release(lines[u][i]);
+        free(lines[u]);
+    }
+    free(lines);
+    bff_host_slots_destroy(t);
 }
 
 static int cmd_check(int argc, char **argv)

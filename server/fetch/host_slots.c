@@ -65,23 +65,37 @@ void bff_host_set_cap(bff_host_t *h, unsigned cap)
     h->cap = cap > 0 ? cap : 1;
 }
 
-unsigned bff_host_slots_peak(const bff_host_slots_t *t)
+void bff_host_slots_sum(const bff_host_slots_t *t, bff_host_slots_sum_t *out)
 {
-    unsigned peak = 0;
+    *out = (bff_host_slots_sum_t){0};
     for (const bff_host_t *h = t->hosts; h != NULL; h = h->next) {
-        unsigned sum = 0; /* counted once, at the authority's first line in the list */
-        const bff_host_t *o = t->hosts;
+        out->total += h->cap;
+        const bff_host_t *o = t->hosts; /* each authority counted at its first line in the list */
         while (o != h && !same_authority(o, h->authority, h->authority_len))
             o = o->next;
         if (o != h)
             continue;
+        unsigned long sum = 0;
+        size_t lines = 0;
         for (; o != NULL; o = o->next)
-            if (same_authority(o, h->authority, h->authority_len))
+            if (same_authority(o, h->authority, h->authority_len)) {
                 sum += o->cap;
-        if (sum > peak)
-            peak = sum;
+                ++lines;
+            }
+        if (sum > out->peak) {
+            out->peak = sum;
+            out->authority = h->authority;
+            out->authority_len = h->authority_len;
+            out->lines = lines;
+        }
     }
-    return peak;
+}
+
+unsigned bff_host_slots_peak(const bff_host_slots_t *t)
+{
+    bff_host_slots_sum_t sum;
+    bff_host_slots_sum(t, &sum);
+    return (unsigned)sum.peak;
 }
 
 void bff_host_release(bff_host_t *h)

@@ -34,9 +34,16 @@ void bff_host_release(bff_host_t *h);
 /** Changes the cap. A smaller one holds the line until enough slots come back; after a larger
  * one, bff_host_next hands out the new slots. */
 void bff_host_set_cap(bff_host_t *h, unsigned cap);
-/** The most connections the lines let one host:port have at once: the largest sum of the caps
- * of the lines to one authority. curl's own per-host cap must allow that many, or admitted calls
- * would wait in curl's pending list after all. */
+/** The caps of a table's lines added up: over all of them, and over the lines to the busiest
+ * authority (its name, not NUL-terminated, and how many lines go there). */
+typedef struct st_bff_host_slots_sum_t {
+    unsigned long total, peak;
+    const char *authority;
+    size_t authority_len, lines;
+} bff_host_slots_sum_t;
+void bff_host_slots_sum(const bff_host_slots_t *t, bff_host_slots_sum_t *out);
+/** The most connections the lines let one host:port have at once (the sum's peak). curl's own
+ * per-host cap must allow that many, or admitted calls would wait in curl's pending list. */
 unsigned bff_host_slots_peak(const bff_host_slots_t *t);
 
 /** Takes a slot if fewer than the cap are held; returns 1 if it did, 0 if the caller must wait. */

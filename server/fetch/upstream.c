@@ -119,6 +119,22 @@ unsigned bff_fetcher_host_peak(const bff_fetcher_t *f)
     return bff_host_slots_peak(f->hosts);
 }
 
+void bff_upstream_acquire_lines(bff_host_slots_t *t, const char *profile,
+                                const bff_upstream_conf_t *conf, bff_host_t **lines)
+{
+    size_t ownerlen = strlen(profile) + strlen(conf->name) + 2;
+    char *owner = bff_malloc(ownerlen);
+    snprintf(owner, ownerlen, "%s\n%s", profile, conf->name);
+    for (size_t i = 0; i != conf->ninstances; ++i) {
+        const char *url = conf->instances[i].url;
+        /* HTTP/2 calls share connections: curl's cap on connections is no cap on calls. */
+        lines[i] = conf->http2 ? NULL
+                               : bff_host_acquire(t, owner, url, bff_url_authority_len(url),
+                                                  conf->max_connections);
+    }
+    free(owner);
+}
+
 bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
                                     const bff_upstream_conf_t *conf)
 {
@@ -129,20 +145,11 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
     up->instances = bff_calloc(up->conf.ninstances, sizeof(*up->instances));
     up->bases = bff_calloc(up->conf.ninstances, sizeof(*up->bases));
     up->hosts = bff_calloc(up->conf.ninstances, sizeof(*up->hosts));
-    /* The line is this upstream's (by profile and name, so a reload's copy shares it). */
-    size_t ownerlen = strlen(profile) + strlen(conf->name) + 2;
-    char *owner = bff_malloc(ownerlen);
-    snprintf(owner, ownerlen, "%s\n%s", profile, conf->name);
     for (size_t i = 0; i != up->conf.ninstances; ++i) {
-        const char *url = up->conf.instances[i].url;
         up->instances[i].conf = up->conf.instances + i;
-        up->bases[i] = bff_url_parse_base(url);
-        /* HTTP/2 calls share connections: curl's cap on connections is no cap on calls. */
-        if (!up->conf.http2)
-            up->hosts[i] = bff_host_acquire(fetcher->hosts, owner, url, bff_url_authority_len(url),
-                                            up->conf.max_connections);
+        up->bases[i] = bff_url_parse_base(up->conf.instances[i].url);
     }
-    free(owner);
+    bff_upstream_acquire_lines(fetcher->hosts, profile, &up->conf, up->hosts);
     if (conf->rate_limit.limit != 0)
         up->rate = bff_call_rate_acquire(profile, conf->name, conf->rate_limit.limit,
                                          conf->rate_limit.period_ms, conf->rate_limit.burst);

@@ -19,6 +19,7 @@
 #include "compose/errors.h"
 #include "compose/exec.h"
 #include "server/core/profile.h"
+#include "server/fetch/host_slots.h"
 #include "server/loop/curl_loop.h"
 #include "server/loop/timer.h"
 #include "server/obs/metrics.h"
@@ -35,6 +36,13 @@ void bff_fetcher_destroy(bff_fetcher_t *fetcher);
  * to it summed, an older configuration's included while it drains): the least curl's
  * CURLMOPT_MAX_HOST_CONNECTIONS must allow. */
 unsigned bff_fetcher_host_peak(const bff_fetcher_t *fetcher);
+
+/** Acquires the lines (host_slots.h) the calls of upstream `conf` of profile `profile` queue
+ * in, into `lines[i]` for instance i: one per host:port (instances at one host share it), keyed
+ * by profile and name so a reload's copy shares it; NULL for HTTP/2, whose calls share
+ * connections. Each is released with bff_host_release. */
+void bff_upstream_acquire_lines(bff_host_slots_t *t, const char *profile,
+                                const bff_upstream_conf_t *conf, bff_host_t **lines);
 
 /** Per-worker state for one upstream definition (copied) of profile `profile` (whose workers
  * share the upstream's `rate_limit`, call_rate.h); its reference count starts at 1. */

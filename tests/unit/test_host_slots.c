@@ -159,6 +159,11 @@ static void test_the_peak_sums_the_lines_of_one_host(void)
     bff_host_t *q1 = bff_host_acquire(t, "q\nusers", "http://a:1", 10, 2);
     bff_host_t *x = bff_host_acquire(t, "q\nbig", "http://c:1", 10, 13);
     ASSERT_INT_EQ(bff_host_slots_peak(t), 14); /* a:1 = 8 + 4 + 2, more than c:1's 13 */
+    bff_host_slots_sum_t sum;
+    bff_host_slots_sum(t, &sum);
+    ASSERT_INT_EQ(sum.total, 35);
+    ASSERT_INT_EQ(sum.lines, 3);
+    ASSERT_TRUE(sum.authority_len == 10 && memcmp(sum.authority, "http://a:1", 10) == 0);
     bff_host_release(o1);
     ASSERT_INT_EQ(bff_host_slots_peak(t), 13);
     bff_host_release(x);
