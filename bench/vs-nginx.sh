@@ -2,7 +2,8 @@
 # bffd against the proxy floor, in one run: nginx (1 worker) proxying ONE upstream call per
 # request, then bffd (1 worker) composing the mobile dashboard from FOUR calls, each pinned to
 # CPU 0 with the demo upstream and wrk on CPU 1, wrk -c64, ids cycling. Prints req/s, p50/p99,
-# CPU per request and bffd's share of nginx's req/s (issue 9's target: 20% or more).
+# CPU per request and bffd's share of nginx's req/s (issue 9's target: 20% or more), for the
+# mobile profile as it ships and for a copy whose upstreams have `propagate: []` (like for like).
 # Needs nginx (Debian package nginx); this machine's speed drifts, so compare the ratio.
 #   usage: bench/vs-nginx.sh [connections] [seconds] [rounds]
 set -eu
@@ -65,27 +66,47 @@ measure() {
     cpu=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v n="$reqs" 'BEGIN {printf "%.4f", t * 1000 / hz / n}')
     echo "$rps $p50 $p99 $cpu"
 }
-printf "%-6s %-34s %-34s %s\n" round "nginx (1 call): req/s p50 p99 cpu-ms/req" "bffd (4 calls): req/s p50 p99 cpu-ms/req" "bffd/nginx"
+# The like-for-like variant: the same profile with `propagate: []` on its upstreams, so bffd's
+# calls carry no X-Request-ID and traceparent lines (nginx adds no such headers either).
+# (graph.yaml names ../../schemas/..., hence the same layout.)
+mkdir -p "$DIR/bff"
+cp -r bff/mobile "$DIR/bff/mobile-bare"
+ln -s "$PWD/schemas" "$DIR/schemas"
+BARE=$DIR/bff/mobile-bare
+sed -i 's/^\(    url: \${[A-Z_]*_URL:-[^}]*}\)$/\1\n    propagate: []/' "$BARE/profile.yaml"
+[ "$(grep -c 'propagate: \[\]' "$BARE/profile.yaml")" -ge 4 ] || { echo "error: could not set propagate" >&2; exit 1; }
+# run_bffd PROFILE_DIR: bffd on CPU 0 against the demo upstream, measured; prints measure's line
+run_bffd() {
+    USERS_URL=http://127.0.0.1:$UP_PORT ORDERS_URL=http://127.0.0.1:$UP_PORT CATALOG_URL=http://127.0.0.1:$UP_PORT \
+    NOTIFICATIONS_URL=http://127.0.0.1:$UP_PORT SHIPPING_URL=http://127.0.0.1:$UP_PORT BFF_ACCESS_LOG=off \
+        taskset -c 0 "$BUILD"/bffd --profile "$1" --threads 1 --listen 127.0.0.1:$BFF_PORT >/dev/null &
+    P=$!
+    sleep 0.5
+    measure bffd "http://127.0.0.1:$BFF_PORT" bench/ids.lua
+    kill $P; wait $P 2>/dev/null || true
+}
+printf "%-6s %-32s %-32s %-32s %s\n" round "nginx (1 call): req/s p50 p99 cpu" "bffd (4 calls)" \
+    "bffd, propagate: []" "bffd/nginx (default, bare)"
 for r in $(seq 1 "$ROUNDS"); do
     taskset -c 0 nginx -c "$DIR/nginx.conf" -p "$DIR" &
     P=$!
     sleep 0.3
     N=$(measure nginx "http://127.0.0.1:$NGX_PORT" "$DIR/users.lua")
     kill $P; wait $P 2>/dev/null || true
-    USERS_URL=http://127.0.0.1:$UP_PORT ORDERS_URL=http://127.0.0.1:$UP_PORT CATALOG_URL=http://127.0.0.1:$UP_PORT \
-    NOTIFICATIONS_URL=http://127.0.0.1:$UP_PORT SHIPPING_URL=http://127.0.0.1:$UP_PORT BFF_ACCESS_LOG=off \
-        taskset -c 0 "$BUILD"/bffd --profile bff/mobile --threads 1 --listen 127.0.0.1:$BFF_PORT >/dev/null &
-    P=$!
-    sleep 0.5
-    B=$(measure bffd "http://127.0.0.1:$BFF_PORT" bench/ids.lua)
-    kill $P; wait $P 2>/dev/null || true
-    ratio=$(echo "$N $B" | awk '{printf "%.1f%%", $5 * 100 / $1}')
-    printf "%-6s %-34s %-34s %s\n" "$r" "$N" "$B" "$ratio"
-    # req/s ratio and CPU-per-request ratio (nginx's as a share of bffd's), for the medians
-    echo "$N $B" | awk '{printf "%f %f\n", $5 * 100 / $1, $4 * 100 / $8}' >>"$DIR/ratios"
+    B=$(run_bffd bff/mobile)
+    X=$(run_bffd "$BARE")
+    ratios=$(echo "$N $B $X" | awk '{printf "%.1f%% %.1f%%", $5 * 100 / $1, $9 * 100 / $1}')
+    printf "%-6s %-32s %-32s %-32s %s\n" "$r" "$N" "$B" "$X" "$ratios"
+    # req/s ratios and CPU-per-request ratios (nginx's as a share of bffd's), for the medians
+    echo "$N $B $X" | awk '{printf "%f %f %f %f\n", $5 * 100 / $1, $4 * 100 / $8, $9 * 100 / $1, $4 * 100 / $12}' >>"$DIR/ratios"
 done
 # Medians over the rounds: the VM drifts, so one round says little.
 median() { sort -n | awk '{v[NR] = $1} END {printf "%.1f%%", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-printf "median bffd/nginx req/s: %s (%s of %s rounds at 20%% or more); nginx CPU per request as a share of bffd's: %s\n" \
-    "$(cut -d' ' -f1 "$DIR/ratios" | median)" "$(awk '$1 >= 20' "$DIR/ratios" | wc -l)" "$ROUNDS" \
-    "$(cut -d' ' -f2 "$DIR/ratios" | median)"
+# summary NAME REQ_COLUMN CPU_COLUMN (columns of $DIR/ratios)
+summary() {
+    printf "median bffd/nginx req/s, %s: %s (%s of %s rounds at 20%% or more); nginx CPU per request as a share of bffd's: %s\n" \
+        "$1" "$(cut -d' ' -f"$2" "$DIR/ratios" | median)" "$(awk -v c="$2" '$c >= 20' "$DIR/ratios" | wc -l)" \
+        "$ROUNDS" "$(cut -d' ' -f"$3" "$DIR/ratios" | median)"
+}
+summary default 1 2
+summary "propagate: []" 3 4

@@ -36,6 +36,13 @@ typedef struct st_bff_passive_health_conf_t {
     uint64_t ejection_ms;
 } bff_passive_health_conf_t;
 
+/* bffd's own per-request header lines an upstream may be sent (`propagate`). */
+enum {
+    BFF_PROPAGATE_REQUEST_ID = 1,    /* X-Request-ID */
+    BFF_PROPAGATE_TRACE_CONTEXT = 2, /* traceparent, tracestate */
+    BFF_PROPAGATE_ALL = 3,
+};
+
 typedef struct st_bff_upstream_conf_t {
     char *name;
     bff_instance_conf_t *instances;
@@ -48,6 +55,7 @@ typedef struct st_bff_upstream_conf_t {
     unsigned max_concurrent;  /* bulkhead: calls in flight per worker; 0 = unlimited */
     unsigned max_queued; /* calls waiting for a connection, per worker (limits.max_queued_calls) */
     int http2;
+    unsigned propagate; /* BFF_PROPAGATE_*: which of bffd's own per-request headers it gets */
     struct {
         uint64_t limit, period_ms, burst; /* calls per period per instance; limit 0 = none */
     } rate_limit;

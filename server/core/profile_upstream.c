@@ -201,24 +201,56 @@ static int parse_call_rate(bff_diag_t *diag, const bff_yaml_node_t *n, bff_upstr
     return 0;
 }
 
+/* propagate: [request_id, trace_context] (the default), a part of it, or [] for neither. */
+static int parse_propagate(bff_diag_t *diag, const bff_yaml_node_t *n, bff_upstream_conf_t *up)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } parts[] = {{"request_id", BFF_PROPAGATE_REQUEST_ID},
+                 {"trace_context", BFF_PROPAGATE_TRACE_CONTEXT}};
+    up->propagate = BFF_PROPAGATE_ALL;
+    if (n == NULL)
+        return 0;
+    if (n->kind != BFF_YAML_SEQ) {
+        bff_yaml_error(diag, n,
+                       "propagate must be a list of request_id and trace_context ([] for none)");
+        return -1;
+    }
+    const size_t nparts = sizeof(parts) / sizeof(parts[0]);
+    up->propagate = 0;
+    int ret = 0;
+    for (size_t i = 0; i != n->size; ++i) {
+        const bff_yaml_node_t *item = n->items[i];
+        if (item->invalid) { /* its ${VAR} was reported already */
+            ret = -1;
+            continue;
+        }
+        size_t k = 0;
+        while (k != nparts &&
+               !(item->kind == BFF_YAML_SCALAR && strcmp(item->str, parts[k].name) == 0))
+            ++k;
+        if (k == nparts) {
+            bff_yaml_error(diag, item, "propagate lists request_id and trace_context only, not %s",
+                           item->kind == BFF_YAML_SCALAR ? item->str : "a collection");
+            ret = -1;
+        } else if (up->propagate & parts[k].bit) {
+            bff_yaml_error(diag, item, "%s is listed twice in propagate", parts[k].name);
+            ret = -1;
+        }
+        up->propagate |= k == nparts ? 0 : parts[k].bit;
+    }
+    return ret;
+}
+
 static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bff_yaml_node_t *def,
                           const char *dir, bff_upstream_conf_t *up)
 {
-    static const char *const keys[] = {"url",
-                                       "instances",
-                                       "load_balancing",
-                                       "connect_timeout",
-                                       "timeout",
-                                       "max_body",
-                                       "max_connections",
-                                       "max_concurrent",
-                                       "http2",
-                                       "circuit_breaker",
-                                       "passive_health",
-                                       "tls",
-                                       "auth",
-                                       "rate_limit",
-                                       NULL};
+    static const char *const keys[] = {
+        "url",     "instances",       "load_balancing",  "connect_timeout",
+        "timeout", "max_body",        "max_connections", "max_concurrent",
+        "http2",   "circuit_breaker", "passive_health",  "tls",
+        "auth",    "rate_limit",      "propagate",       NULL};
     up->name = bff_strdup(key->str);
     up->connect_timeout_ms = 1000;
     up->timeout_ms = 5000;
@@ -270,6 +302,7 @@ static int parse_upstream(bff_diag_t *diag, const bff_yaml_node_t *key, const bf
         ret = -1;
     }
     ret |= parse_breaker(diag, def, up);
+    ret |= parse_propagate(diag, bff_yaml_get(def, "propagate"), up);
     ret |= parse_call_rate(diag, bff_yaml_get(def, "rate_limit"), up);
     if (ret == 0)
         ret |= parse_upstream_tls(diag, def, dir, up);
@@ -336,7 +369,8 @@ int bff_upstream_conf_equal(const bff_upstream_conf_t *a, const bff_upstream_con
         a->connect_timeout_ms != b->connect_timeout_ms || a->timeout_ms != b->timeout_ms ||
         a->max_body_bytes != b->max_body_bytes || a->max_connections != b->max_connections ||
         a->max_concurrent != b->max_concurrent || a->max_queued != b->max_queued ||
-        a->http2 != b->http2 || a->rate_limit.limit != b->rate_limit.limit ||
+        a->http2 != b->http2 || a->propagate != b->propagate ||
+        a->rate_limit.limit != b->rate_limit.limit ||
         a->rate_limit.period_ms != b->rate_limit.period_ms ||
         a->rate_limit.burst != b->rate_limit.burst ||
         a->breaker.consecutive_failures != b->breaker.consecutive_failures ||

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "compose/cache_policy.h"
@@ -685,6 +686,17 @@ bff_call_t *bff_call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint6
     return call;
 }
 
+/* Whether one of the run's own lines (request id, trace context, claims, Idempotency-Key) goes to
+ * an upstream whose `propagate` is `propagate`; a source's own headers always go. */
+static int propagates(unsigned propagate, const char *line)
+{
+    if (strncasecmp(line, "X-Request-ID:", 13) == 0)
+        return (propagate & BFF_PROPAGATE_REQUEST_ID) != 0;
+    if (strncasecmp(line, "traceparent:", 12) == 0 || strncasecmp(line, "tracestate:", 11) == 0)
+        return (propagate & BFF_PROPAGATE_TRACE_CONTEXT) != 0;
+    return 1;
+}
+
 static bff_call_t *call_start(bff_upstream_t *up, const bff_fetch_req_t *req, uint64_t deadline_at,
                               bff_fetch_cb cb, void *data, const char **err)
 {
@@ -734,8 +746,11 @@ static bff_call_t *call_start(bff_upstream_t *up, const bff_fetch_req_t *req, ui
         call->body = bff_strndup(req->body, req->body_len);
         call->body_len = req->body_len;
     }
+    unsigned propagate = up->conf.propagate;
     for (size_t i = 0; i != req->nheaders; ++i)
-        call->headers = curl_slist_append(call->headers, req->headers[i]);
+        if (propagate == BFF_PROPAGATE_ALL || i >= req->own_headers_at ||
+            propagates(propagate, req->headers[i]))
+            call->headers = curl_slist_append(call->headers, req->headers[i]);
     if (call->body != NULL) /* no "Expect: 100-continue" round trip; curl checks each header */
         call->headers = curl_slist_append(call->headers, "Expect:");
     if (start_attempt(call) != 0) {

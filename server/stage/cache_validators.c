@@ -202,6 +202,9 @@ static int send_one(reval_t *rv, bff_req_t *r, json_t *rec, uint64_t deadline_at
     char inm[160], ims[80], id[160];
     const char *lines[MAX_LINES + 3];
     size_t n = 0;
+    /* The run's own line first (own_headers_at 1): the upstream's `propagate` may hold it back. */
+    snprintf(id, sizeof(id), "X-Request-ID: %.*s", (int)r->request_id.len, r->request_id.base);
+    lines[n++] = id;
     for (size_t i = 0; i != json_array_size(h); ++i)
         if ((lines[n] = json_string_value(json_array_get(h, i))) != NULL)
             ++n;
@@ -213,9 +216,8 @@ static int send_one(reval_t *rv, bff_req_t *r, json_t *rec, uint64_t deadline_at
         snprintf(ims, sizeof(ims), "If-Modified-Since: %s", l);
         lines[n++] = ims;
     }
-    snprintf(id, sizeof(id), "X-Request-ID: %.*s", (int)r->request_id.len, r->request_id.base);
-    lines[n++] = id;
-    bff_fetch_req_t req = {.method = m, .path = path, .headers = lines, .nheaders = n};
+    bff_fetch_req_t req = {
+        .method = m, .path = path, .headers = lines, .nheaders = n, .own_headers_at = 1};
     reval_call_t *rc = rv->calls + rv->ncalls;
     rc->rv = rv;
     const char *err;

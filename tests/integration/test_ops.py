@@ -7,6 +7,7 @@ Run from the repository root: python3 tests/integration/test_ops.py
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -382,6 +383,52 @@ def test_tracestate_passed_on_with_the_trace():
     check("tracestate" not in json.loads(body)["headers"], "no traceparent: a new trace, no state")
 
 
+PROPAGATE_ECHO = """
+endpoint: GET /ids
+sources:
+  all: { upstream: users, path: "/echo" }
+  none: { upstream: orders, path: "/echo" }
+  trace: { upstream: catalog, path: "/echo" }
+  rid: { upstream: notifications, path: "/echo" }
+  own: { upstream: orders, path: "/echo?own=1", headers: { X-Request-ID: "set-by-the-spec" } }
+response: { all: all.headers, none: none.headers, trace: trace.headers, rid: rid.headers, own: own.headers }
+"""
+
+
+def propagate_profile(url, orders_propagate):
+    return ("name: t\nlisten: 127.0.0.1:@PORT@\naccess_log: off\nupstreams:\n"
+            "  users: { url: %s }\n  orders: { url: %s, propagate: %s }\n"
+            "  catalog: { url: %s, propagate: [trace_context] }\n"
+            "  notifications: { url: %s, propagate: [request_id] }\n") % (url, url, orders_propagate, url, url)
+
+
+def test_propagate_chooses_which_ids_an_upstream_sees():
+    up = harness.Upstream()
+    b = harness.Bffd({"t": {"profile": propagate_profile(up.url, "[]"), "endpoints": {"ids.yaml": PROPAGATE_ECHO}}})
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    st, hdrs, body = harness.request(b.port, "GET", "/ids", headers={"traceparent": tp, "tracestate": "v=1"})
+    eq(st, 200, body)
+    seen = json.loads(body)
+    names = {k: {h for h in ("x-request-id", "traceparent", "tracestate") if h in v} for k, v in seen.items()}
+    eq(names["all"], {"x-request-id", "traceparent", "tracestate"}, "no propagate: both, as before")
+    eq(names["none"], set(), "propagate: [] sends neither")
+    eq(names["trace"], {"traceparent", "tracestate"}, "trace_context alone")
+    eq(names["rid"], {"x-request-id"}, "request_id alone")
+    eq(seen["all"]["x-request-id"], hdrs.get("x-request-id"), "the id the client is told")
+    eq(seen["own"].get("x-request-id"), "set-by-the-spec", "a source's own header goes regardless")
+    check(seen["trace"]["traceparent"].startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-"), seen["trace"])
+    # A reload that changes it applies to the next request.
+    harness.write(os.path.join(b.dir, "t", "profile.yaml"),
+                  propagate_profile(up.url, "[request_id, trace_context]").replace("@PORT@", str(b.port)))
+    b.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "reloaded:" not in b.output() and time.time() < deadline:
+        time.sleep(0.05)
+    check("reloaded:" in b.output(), b.output())
+    st, _, body = harness.request(b.port, "GET", "/ids")
+    check("x-request-id" in json.loads(body)["none"] and "traceparent" in json.loads(body)["none"], body)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(120)
     harness.Runner().run([
@@ -394,4 +441,5 @@ if __name__ == "__main__":
         test_gzip_negotiated_with_a_minimum_size,
         test_ip_lists_behind_trusted_proxies,
         test_tracestate_passed_on_with_the_trace,
+        test_propagate_chooses_which_ids_an_upstream_sees,
     ])

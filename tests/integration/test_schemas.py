@@ -184,6 +184,18 @@ BROKEN = [
      "'error_ratio' must be between 0 and 100"),
     ("profile: bad URL scheme", "profile", "upstreams/users/url", profile_text().replace("http://127.0.0.1:9", "ftp://127.0.0.1:9", 1),
      "upstream URL must start with http:// or https://"),
+    ("profile: unknown propagate part", "profile", "upstreams/users/propagate/1",
+     profile_text().replace("    url: http://127.0.0.1:9\n",
+                            "    url: http://127.0.0.1:9\n    propagate: [request_id, b3]\n", 1),
+     "propagate lists request_id and trace_context only, not b3"),
+    ("profile: propagate part twice", "profile", "upstreams/users/propagate",
+     profile_text().replace("    url: http://127.0.0.1:9\n",
+                            "    url: http://127.0.0.1:9\n    propagate: [trace_context, trace_context]\n", 1),
+     "trace_context is listed twice in propagate"),
+    ("profile: propagate not a list", "profile", "upstreams/users/propagate",
+     profile_text().replace("    url: http://127.0.0.1:9\n",
+                            "    url: http://127.0.0.1:9\n    propagate: none\n", 1),
+     "propagate must be a list of request_id and trace_context ([] for none)"),
 ]
 
 
