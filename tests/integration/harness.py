@@ -85,16 +85,61 @@ def tmpdir():
     return d
 
 
+def listening_sockets(port):
+    """The socket inodes listening on `port` (IPv4 and IPv6), from /proc/net."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.readlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def sockets_of(pid):
+    """The socket inodes process `pid` holds (all its threads share one fd table)."""
+    out = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                out.add(link[8:-1])
+    except OSError:
+        pass
+    return out
+
+
 def wait_port(port, timeout=10.0, proc=None):
+    """Waits until `port` accepts connections. Given the process that should listen there, it
+    waits for that process's own listener and fails loudly when another process listens on the
+    port too (a test beside this one drew the same port: connections would go to either)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("process exited early with status %s" % proc.returncode)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+                pass
         except OSError:
             time.sleep(0.02)
+            continue
+        if proc is None:
+            return
+        listeners = listening_sockets(port)
+        own = listeners & sockets_of(proc.pid)
+        if own and own != listeners:
+            raise RuntimeError("port %d is also listened on by another process" % port)
+        if own or not listeners:  # (no /proc/net to read: trust the connection)
+            return
+        time.sleep(0.02)  # someone else's listener: ours is not up yet, or cannot bind
     raise RuntimeError("port %d did not open in %.1fs" % (port, timeout))
 
 
