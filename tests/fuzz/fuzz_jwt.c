@@ -14,6 +14,7 @@
 
 #include "compose/mem.h"
 #include "server/auth/jwt.h"
+#include "tests/unit/b64url_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,23 +27,6 @@ static bff_jwk_set_t keys;
 static const char *const audiences[] = {"a"};
 static const bff_jwt_policy_t policy = {
     .algs = 0xfff, .issuer = "iss", .audiences = audiences, .naudiences = 1, .leeway_s = LEEWAY};
-
-static void b64url(const void *data, size_t len, char *out)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const unsigned char *in = data;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i != len; ++i) {
-        acc = acc << 8 | in[i];
-        for (bits += 8; bits >= 6; bits -= 6)
-            out[o++] = abc[(acc >> (bits - 6)) & 63];
-    }
-    if (bits != 0)
-        out[o++] = abc[(acc << (6 - bits)) & 63];
-    out[o] = '\0';
-}
 
 static void setup(void)
 {

@@ -8,6 +8,7 @@
 
 #include <openssl/pem.h>
 
+#include "tests/unit/b64url_fixture.h"
 #include "tests/unit/tap.h"
 
 #define NOW 1700000000
@@ -33,23 +34,6 @@ static struct {
             TAP_FAIL("%s: '%s', expected '%s'", #got, bff_jwt_result_reason(g_),                   \
                      bff_jwt_result_reason(w_));                                                   \
     } while (0)
-
-static __attribute__((unused)) void b64url(const void *data, size_t len, char *out)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const unsigned char *in = data;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i != len; ++i) {
-        acc = acc << 8 | in[i];
-        for (bits += 8; bits >= 6; bits -= 6)
-            out[o++] = abc[(acc >> (bits - 6)) & 63];
-    }
-    if (bits != 0)
-        out[o++] = abc[(acc << (6 - bits)) & 63];
-    out[o] = '\0';
-}
 
 /* OpenSSL's DER ECDSA signature, in place, as the raw R||S a JWS carries. */
 static __attribute__((unused)) size_t der_to_raw(unsigned char *sig, size_t len, size_t size)
