@@ -1,5 +1,6 @@
 /* Formats access log lines as JSON into a per-worker buffer and writes them in batches.
- * It does not rotate files; use the process manager's log handling for that. */
+ * It does not rotate files: every configuration opens its log anew, so moving the file away and
+ * reloading (SIGHUP) starts a new one, the way logrotate's postrotate hook expects. */
 #include "server/obs/access_log.h"
 
 #include <errno.h>

@@ -188,6 +188,27 @@ def test_access_log_lines():
     stop_clean(b)
 
 
+def test_access_log_reopened_by_a_reload():
+    # logrotate's way: rename the file, then SIGHUP; new lines go to a new file at the old path.
+    profile = "name: logged\nlisten: 127.0.0.1:@PORT@\naccess_log: access.log\n"
+    b = harness.Bffd({"logged": {"profile": profile, "endpoints": {"hello.yaml": HELLO}}})
+    log = os.path.join(b.dir, "logged", "access.log")
+    harness.request(b.port, "GET", "/hello", headers={"X-Request-ID": "before-rotation"})
+    read_log_lines(log, 1)
+    os.rename(log, log + ".1")
+    b.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "reloaded:" not in b.output() and time.time() < deadline:
+        time.sleep(0.05)
+    check("reloaded:" in b.output(), b.output())
+    harness.request(b.port, "GET", "/hello", headers={"X-Request-ID": "after-rotation"})
+    lines = read_log_lines(log, 1)
+    eq([json.loads(l)["request_id"] for l in lines], ["after-rotation"], "the new file")
+    eq([json.loads(l)["request_id"] for l in read_log_lines(log + ".1", 1)], ["before-rotation"],
+       "the rotated file keeps its lines and gets no new ones")
+    stop_clean(b)
+
+
 # ---------------------------------------------------------------- limits and hostile clients
 
 
@@ -465,6 +486,7 @@ if __name__ == "__main__":
         test_wrong_method_405,
         test_request_id,
         test_access_log_lines,
+        test_access_log_reopened_by_a_reload,
         test_header_limit_431,
         test_body_limit_413,
         test_malformed_requests_400,
