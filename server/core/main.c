@@ -14,6 +14,7 @@
 #include "server/contract/openapi.h"
 #include "server/contract/ts_types.h"
 #include "server/core/config.h"
+#include "server/core/fd_limit.h"
 #include "server/core/heap.h"
 #include "server/core/server.h"
 #include "server/fetch/upstream.h"
@@ -80,31 +81,15 @@ static void print_cache(const bff_profile_t *p)
            p->graph != NULL && p->graph->cache.enabled ? ", GraphQL queries" : "");
 }
 
-/* What the HTTP/1.1 upstreams' max_connections add up to per worker thread, from the lines a
- * worker would hold (each upstream keeps its own cap per host:port, so upstreams behind one
- * host:port may together hold the sum). */
+/* What the HTTP/1.1 upstreams' max_connections add up to per worker thread. */
 static void print_connections(const bff_profile_t *p)
 {
-    bff_host_slots_t *t = bff_host_slots_create();
-    bff_host_t ***lines = bff_calloc(p->nupstreams + 1, sizeof(*lines));
-    for (size_t u = 0; u != p->nupstreams; ++u) {
-        lines[u] = bff_calloc(p->upstreams[u].ninstances, sizeof(*lines[u]));
-        bff_upstream_acquire_lines(t, p->name, &p->upstreams[u], lines[u]);
-    }
-    bff_host_slots_sum_t sum;
-    bff_host_slots_sum(t, &sum);
-    if (sum.lines != 0) /* the authority points into the table: print before releasing */
-        printf("  connections: up to %lu per worker thread; the most to one host, %.*s: %lu (%zu "
+    bff_upstream_connections_t sum;
+    bff_upstream_connection_sum(p, &sum);
+    if (sum.lines != 0)
+        printf("  connections: up to %lu per worker thread; the most to one host, %s: %lu (%zu "
                "upstream%s)\n",
-               sum.total, (int)sum.authority_len, sum.authority, sum.peak, sum.lines,
-               sum.lines == 1 ? "" : "s");
-    for (size_t u = 0; u != p->nupstreams; ++u) {
-        for (size_t i = 0; i != p->upstreams[u].ninstances; ++i)
-            bff_host_release(lines[u][i]);
-        free(lines[u]);
-    }
-    free(lines);
-    bff_host_slots_destroy(t);
+               sum.total, sum.authority, sum.peak, sum.lines, sum.lines == 1 ? "" : "s");
 }
 
 static int cmd_check(int argc, char **argv)
@@ -208,6 +193,7 @@ static void reload(bff_server_t *server, const bff_config_args_t *args)
         /* Older snapshots than the current one live only while requests started on them run:
          * the count shows a reload never leaves one behind. */
         size_t older = bff_config_alive() - 2;
+        bff_fd_limit_check(next, server->nworkers, bff_fd_limit_raise());
         bff_server_publish(server, next);
         atomic_fetch_add(&bff_metrics_reloads_ok, 1);
         fprintf(stderr,
@@ -424,6 +410,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     json_object_seed(0);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    bff_fd_limit_check(config, nthreads, bff_fd_limit_raise());
 
     static bff_server_t server;
     server.admin_host = admin_host;

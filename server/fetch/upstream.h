@@ -44,6 +44,16 @@ unsigned bff_fetcher_host_peak(const bff_fetcher_t *fetcher);
 void bff_upstream_acquire_lines(bff_host_slots_t *t, const char *profile,
                                 const bff_upstream_conf_t *conf, bff_host_t **lines);
 
+/** What the HTTP/1.1 upstreams of a profile may hold per worker thread, from the lines a worker
+ * builds (each upstream keeps its own cap per host:port, so upstreams behind one host:port may
+ * together hold the sum): in all, and to the busiest host:port (its cap sum and lines). */
+typedef struct st_bff_upstream_connections_t {
+    unsigned long total, peak;
+    size_t lines;
+    char authority[256]; /* the busiest host:port ("" when there is none) */
+} bff_upstream_connections_t;
+void bff_upstream_connection_sum(const bff_profile_t *p, bff_upstream_connections_t *out);
+
 /** Per-worker state for one upstream definition (copied) of profile `profile` (whose workers
  * share the upstream's `rate_limit`, call_rate.h); its reference count starts at 1. */
 bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,

@@ -55,14 +55,14 @@ def make_profile(profile, endpoints=None, files=None, port=None):
 class Server:
     """bffd started on prepared profile folders; waits until every port in `ports` accepts."""
 
-    def __init__(self, args, ports, env=None):
+    def __init__(self, args, ports, env=None, preexec_fn=None):
         self.dir = harness.tmpdir()
         self.log_path = os.path.join(self.dir, "bffd.log")
         self.log = open(self.log_path, "wb")
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.proc = subprocess.Popen([harness.BFFD] + list(args), stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=full_env)
+                                     stderr=subprocess.STDOUT, env=full_env, preexec_fn=preexec_fn)
         harness._processes.append(self.proc)
         for p in ports:
             harness.wait_port(p, proc=self.proc)

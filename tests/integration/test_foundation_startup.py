@@ -7,9 +7,12 @@ Run from the repository root: python3 tests/integration/test_foundation_startup.
 import json
 import os
 import re
+import resource
+import signal
 import socket
 import sys
 import textwrap
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -296,6 +299,39 @@ def test_invalid_profile_never_starts():
     check(port_is_closed(good_port) and port_is_closed(bad_port), "no port may be opened")
 
 
+def open_files_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        row = next(l for l in f if l.startswith("Max open files"))
+    return int(row.split()[3]), int(row.split()[4])
+
+
+def test_open_files_soft_limit_raised_to_the_hard_one():
+    # systemd and shells start services at 1024 (soft): fewer than one worker's connections.
+    d, port = make_profile(SIMPLE % "fds")
+    srv = Server(["--threads", "1", "--profile", d], [port],
+                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (512, 8192)))
+    eq(open_files_limit(srv.proc.pid), (8192, 8192), "soft limit raised to the hard one")
+    check("open-files limit" not in srv.output(), "8192 is enough here: %r" % srv.output())
+    stop_clean(srv)
+
+
+def test_open_files_limit_too_low_is_said_at_start_and_reload():
+    d, port = make_profile(SIMPLE % "fds")
+    srv = Server(["--threads", "2", "--profile", d], [port],
+                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200)))
+    out = srv.output()
+    # no upstreams; 1024 requests in flight per thread (the default), plus 64
+    check("warning: the open-files limit is 200, under the 2112 descriptors this configuration may "
+          "use at once (2 worker threads" in out, out)
+    eq(harness.request(port, "GET", "/health")[0], 200, "it still serves")
+    srv.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "reloaded:" not in srv.output() and time.time() < deadline:
+        time.sleep(0.05)
+    eq(srv.output().count("warning: the open-files limit is 200"), 2, "said again on reload")
+    stop_clean(srv)
+
+
 def test_port_in_use():
     d, port = make_profile(SIMPLE % "busy")
     blocker = socket.socket()
@@ -359,6 +395,8 @@ if __name__ == "__main__":
         test_env_unset_without_default,
         test_env_default_and_value,
         test_invalid_profile_never_starts,
+        test_open_files_soft_limit_raised_to_the_hard_one,
+        test_open_files_limit_too_low_is_said_at_start_and_reload,
         test_port_in_use,
         test_port_in_use_by_another_bffd,
         test_unreadable_tls_certificate,
