@@ -59,18 +59,20 @@ typedef struct st_limit_op_t {
     char key[310]; /* the rate's key, then ":quota" for the quota's */
     size_t keylen;
     int retried;   /* EVAL after NOSCRIPT */
-    unsigned want; /* requests asked for: this one, and an allowance for the next */
+    unsigned cost; /* requests this one counts as (a batch of GraphQL operations: several) */
+    unsigned want; /* requests asked for: this one's cost, and an allowance for the next */
     uint64_t hash; /* of the key, for the allowance's slot */
 } limit_op_t;
 
 /* KEYS[1]: the rate's key; KEYS[2]: the quota's. ARGV[1]: emission interval (us), ARGV[2]:
  * burst, ARGV[3]: quota (0 = none), ARGV[4]: "d" or "m" (its UTC window), ARGV[5]: requests
- * wanted (this one and an allowance; 1 when absent). Server time, so every instance agrees.
- * A quota refusal wins over a rate refusal (its Retry-After is the useful one); neither refusal
- * counts. Admitted, it takes as many of those wanted as the rate and the quota leave, at least
- * one. Returns {allowed, remaining, reset_ms, retry_after_ms, refused by (0, 1 rate, 2 quota),
- * quota remaining, quota reset_ms, taken}. The month's end is computed from the civil date, as
- * bff_quota_window_end does. */
+ * wanted (this one's cost and an allowance; 1 when absent), ARGV[6]: this one's cost (1 when
+ * absent; at most the burst). Server time, so every instance agrees. A quota refusal wins over
+ * a rate refusal (its Retry-After is the useful one); neither refusal counts. Admitted, it takes
+ * as many of those wanted as the rate and the quota leave, at least the cost. Returns {allowed,
+ * remaining, reset_ms, retry_after_ms, refused by (0, 1 rate, 2 quota), quota remaining, quota
+ * reset_ms, taken}. The month's end is computed from the civil date, as bff_quota_window_end does.
+ */
 static const char gcra_lua[] =
     "local t = redis.call('TIME') "
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
@@ -78,9 +80,10 @@ static const char gcra_lua[] =
     "local cap = T * tonumber(ARGV[2]) "
     "local Q = tonumber(ARGV[3] or 0) "
     "local want = tonumber(ARGV[5] or 1) "
+    "local c = tonumber(ARGV[6] or 1) "
     "local tat = tonumber(redis.call('GET', KEYS[1]) or now) "
     "if tat < now then tat = now end "
-    "local new = tat + T "
+    "local new = tat + c * T "
     "local used, qend, qleft = 0, 0, 0 "
     "if Q > 0 then "
     "  local day = math.floor(tonumber(t[1]) / 86400) "
@@ -103,13 +106,17 @@ static const char gcra_lua[] =
     "  qend = last * 86400000 "
     "  qleft = qend - math.floor(now / 1000) "
     "  used = tonumber(redis.call('GET', KEYS[2]) or 0) "
-    "  if used >= Q then return {0, 0, math.ceil((tat - now) / 1000), qleft, 2, 0, qleft} end "
+    "  if used + c > Q then "
+    "    return {0, 0, math.ceil((tat - now) / 1000), qleft, 2, "
+    "            math.max(Q - used, 0), qleft} "
+    "  end "
     "end "
     "if new - now > cap then "
-    "  return {0, 0, math.ceil((tat - now) / 1000), math.ceil((new - now - cap) / 1000), 1, "
+    "  return {0, math.floor((cap - (tat - now)) / T), math.ceil((tat - now) / 1000), "
+    "          math.ceil((new - now - cap) / 1000), 1, "
     "          Q - used, qleft} "
     "end "
-    "local n = math.min(want, math.floor((cap - (new - now)) / T) + 1) "
+    "local n = math.min(want, math.floor((cap - (new - now)) / T) + c) "
     "if Q > 0 then n = math.min(n, Q - used) end "
     "new = tat + n * T "
     "redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil((new - now) / 1000) + 1) "
@@ -126,12 +133,15 @@ static uint64_t interval_us(const bff_rate_plan_t *plan)
     return t != 0 ? t : 1;
 }
 
-void bff_gcra(uint64_t now_us, uint64_t *tat_us, const bff_rate_plan_t *plan, bff_rate_verdict_t *v)
+void bff_gcra(uint64_t now_us, uint64_t *tat_us, const bff_rate_plan_t *plan, unsigned cost,
+              bff_rate_verdict_t *v)
 {
     uint64_t T = interval_us(plan), cap = T * plan->burst;
-    uint64_t tat = *tat_us > now_us ? *tat_us : now_us, next = tat + T;
+    uint64_t tat = *tat_us > now_us ? *tat_us : now_us, next = tat + T * cost;
     memset(v, 0, sizeof(*v));
     if (next - now_us > cap) {
+        v->remaining =
+            tat - now_us < cap ? (cap - (tat - now_us)) / T : 0; /* a smaller cost fits */
         v->reset_s = (tat - now_us + 999999) / 1000000;
         v->retry_after_s = (next - now_us - cap + 999999) / 1000000;
         return;
@@ -223,7 +233,7 @@ static uint64_t fnv1a(const char *s, size_t n)
 
 /* Redis could not say: the in-process limiter (fail open), or 503 (fail closed). */
 static void decide_locally(bff_limiter_t *l, const bff_rate_plan_t *plan, const char *key,
-                           size_t keylen, bff_rate_verdict_t *v)
+                           size_t keylen, unsigned cost, bff_rate_verdict_t *v)
 {
     if (l->fail_closed) {
         memset(v, 0, sizeof(*v));
@@ -239,7 +249,7 @@ static void decide_locally(bff_limiter_t *l, const bff_rate_plan_t *plan, const 
         l->local[slot].hash = h;
         l->local[slot].tat_us = 0;
     }
-    bff_gcra(bff_now_us(), &l->local[slot].tat_us, plan, v);
+    bff_gcra(bff_now_us(), &l->local[slot].tat_us, plan, cost, v);
     v->local = 1;
 }
 
@@ -254,12 +264,13 @@ static lease_slot_t *lease_slot(bff_limiter_t *l, uint64_t hash, const bff_rate_
     return s;
 }
 
-/* Redis answered `op` with `v` (allowed or not) and took `taken` requests: the first is op's,
- * the rest become the key's allowance; the next round trip asks for a share of what is left. */
+/* Redis answered `op` with `v` (allowed or not) and took `taken` requests: op's cost of them is
+ * op's, the rest become the key's allowance; the next round trip asks for a share of what is
+ * left. */
 static void lease_answered(limit_op_t *op, bff_rate_verdict_t *v, unsigned taken)
 {
     lease_slot_t *s = lease_slot(op->l, op->hash, op->plan);
-    if (op->want > 1)
+    if (op->want > op->cost)
         s->pending = 0;
     if (!v->allowed) {
         s->left = 0;
@@ -272,8 +283,8 @@ static void lease_answered(limit_op_t *op, bff_rate_verdict_t *v, unsigned taken
     s->want = (uint32_t)(room / LEASE_SHARE < LEASE_MAX ? room / LEASE_SHARE : LEASE_MAX);
     if (s->want == 0)
         s->want = 1;
-    if (taken > 1) {
-        s->left = taken - 1;
+    if (taken > op->cost) {
+        s->left = taken - op->cost;
         s->expires_us = bff_now_us() + LEASE_LIFE_US;
         s->v = *v;
         v->remaining += s->left; /* what this worker holds is left for the key too */
@@ -287,7 +298,7 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
 {
     limit_op_t *op = data;
     bff_rate_verdict_t v;
-    unsigned taken = 1;
+    unsigned taken = op->cost;
     if (err == NULL && reply->type == REDIS_REPLY_ERROR && !op->retried &&
         strncmp(reply->str, "NOSCRIPT", 8) == 0) {
         op->retried = 1;
@@ -311,12 +322,12 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
         v.quota_exhausted = e[4] == 2;
         v.quota_remaining = (uint64_t)e[5];
         v.quota_reset_s = ((uint64_t)e[6] + 999) / 1000;
-        taken = e[7] > 1 && e[7] <= op->want ? (unsigned)e[7] : 1;
+        taken = e[7] > op->cost && e[7] <= op->want ? (unsigned)e[7] : op->cost;
         lease_answered(op, &v, taken);
     } else {
-        if (op->want > 1)
+        if (op->want > op->cost)
             lease_slot(op->l, op->hash, op->plan)->pending = 0;
-        decide_locally(op->l, op->plan, op->key, op->keylen, &v);
+        decide_locally(op->l, op->plan, op->key, op->keylen, op->cost, &v);
     }
     op->cb(op->data, &v);
     free(op);
@@ -325,9 +336,9 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
 static bff_redis_command_t *send_check(limit_op_t *op, int eval)
 {
     const bff_rate_plan_t *plan = op->plan;
-    char interval[24], burst[24], quota[24], want[16], qkey[sizeof(op->key) + 8];
-    const char *argv[10];
-    size_t lens[10], n = 0;
+    char interval[24], burst[24], quota[24], want[16], cost[16], qkey[sizeof(op->key) + 8];
+    const char *argv[11];
+    size_t lens[11], n = 0;
 #define ARG(s, len) (argv[n] = (s), lens[n++] = (size_t)(len))
     ARG(eval ? "EVAL" : "EVALSHA", eval ? 4 : 7);
     ARG(eval ? gcra_lua : op->l->sha, eval ? sizeof(gcra_lua) - 1 : 40);
@@ -347,18 +358,24 @@ static bff_redis_command_t *send_check(limit_op_t *op, int eval)
     ARG(quota, snprintf(quota, sizeof(quota), "%llu", (unsigned long long)plan->quota));
     ARG(plan->quota_window == BFF_QUOTA_MONTH ? "m" : "d", 1);
     ARG(want, snprintf(want, sizeof(want), "%u", op->want));
+    ARG(cost, snprintf(cost, sizeof(cost), "%u", op->cost));
 #undef ARG
     return bff_redis_command_start(op->l->redis, on_reply, op, (int)n, argv, lens);
 }
 
 void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const char *key,
-                        size_t keylen, bff_limit_cb cb, void *data, bff_rate_verdict_t *now)
+                        size_t keylen, unsigned cost, bff_limit_cb cb, void *data,
+                        bff_rate_verdict_t *now)
 {
+    if (cost == 0)
+        cost = 1;
+    if (cost > plan->burst) /* more could never pass */
+        cost = (unsigned)plan->burst;
     if (l->redis != NULL && keylen < sizeof(((limit_op_t *)0)->key)) {
         uint64_t hash = fnv1a(key, keylen);
         lease_slot_t *s = lease_slot(l, hash, plan);
-        if (s->left != 0 && bff_now_us() < s->expires_us) { /* from this worker's allowance */
-            --s->left;
+        if (s->left >= cost && bff_now_us() < s->expires_us) { /* from this worker's allowance */
+            s->left -= cost;
             *now = s->v;
             now->remaining += s->left;
             now->quota_remaining += now->quota_known ? s->left : 0;
@@ -371,16 +388,18 @@ void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const cha
                            .cb = cb,
                            .data = data,
                            .keylen = keylen,
-                           .want = s->pending ? 1 : s->want, /* one allowance out at a time */
+                           .cost = cost,
+                           /* one allowance out at a time */
+                           .want = cost + (s->pending ? 0 : s->want - 1),
                            .hash = hash};
         memcpy(op->key, key, keylen);
         if ((op->cmd = send_check(op, 0)) != NULL) {
-            s->pending |= op->want > 1;
+            s->pending |= op->want > op->cost;
             return op;
         }
         free(op);
     }
-    decide_locally(l, plan, key, keylen, now);
+    decide_locally(l, plan, key, keylen, cost, now);
     return NULL;
 }
 
@@ -388,7 +407,7 @@ void bff_limiter_cancel(void *p)
 {
     limit_op_t *op = p;
     bff_redis_command_cancel(op->cmd);
-    if (op->want > 1) /* what Redis takes for it lapses; the next may ask again */
+    if (op->want > op->cost) /* what Redis takes for it lapses; the next may ask again */
         lease_slot(op->l, op->hash, op->plan)->pending = 0;
     free(op);
 }

@@ -48,17 +48,20 @@ void bff_limiter_release(bff_limiter_t *l);
 /** 1 when the limiter was created for an equal `conf` (a reload keeps it, and its state). */
 int bff_limiter_same(const bff_limiter_t *l, const bff_limiter_conf_t *conf);
 
-/** Counts one request of `key` (which should name the plan) under `plan`: its rate and, in
- * Redis, its quota in the same script (the in-process limiter applies the rate only). Decided at
- * once (no Redis, or it is down): fills *now and returns NULL; else returns a handle and `cb` runs
- * exactly once later, unless bff_limiter_cancel was called first. */
+/** Counts a request of `key` (which should name the plan) under `plan` as `cost` requests (1;
+ * a batch of GraphQL operations: one per operation; at most the plan's burst, or it could never
+ * pass), all or none: its rate and, in Redis, its quota in the same script (the in-process
+ * limiter applies the rate only). Decided at once (no Redis, or it is down): fills *now and
+ * returns NULL; else returns a handle and `cb` runs exactly once later, unless
+ * bff_limiter_cancel was called first. */
 void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const char *key,
-                        size_t keylen, bff_limit_cb cb, void *data, bff_rate_verdict_t *now);
+                        size_t keylen, unsigned cost, bff_limit_cb cb, void *data,
+                        bff_rate_verdict_t *now);
 void bff_limiter_cancel(void *op);
 
 /** GCRA on one timestamp, as the script does it: exposed for the unit test. `tat_us` is the
  * key's stored time (0 = none), updated when allowed. */
-void bff_gcra(uint64_t now_us, uint64_t *tat_us, const bff_rate_plan_t *plan,
+void bff_gcra(uint64_t now_us, uint64_t *tat_us, const bff_rate_plan_t *plan, unsigned cost,
               bff_rate_verdict_t *v);
 
 #endif

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "compose/gql/graph.h"
+#include "compose/json_scan.h"
 #include "server/auth/principal.h"
 #include "server/http/client_addr.h"
 #include "server/http/respond.h"
@@ -23,6 +25,7 @@ typedef struct st_rate_req_t {
     uint32_t magic;
     bff_req_t *r;
     const bff_rate_plan_t *plan;
+    unsigned cost;
     void *op;
 } rate_req_t;
 
@@ -43,10 +46,12 @@ static uint64_t quota_window_s(const bff_rate_plan_t *plan)
 }
 
 static void refuse(bff_req_t *r, const bff_rate_plan_t *plan, const bff_rate_verdict_t *v,
-                   uint64_t window)
+                   uint64_t window, unsigned cost)
 {
     h2o_req_t *req = r->req;
-    char buf[32], msg[240];
+    char buf[32], msg[300], batch[80] = "";
+    if (cost > 1)
+        snprintf(batch, sizeof(batch), " (this batch of operations counts as %u requests)", cost);
     uint64_t retry = v->quota_exhausted ? v->quota_reset_s : v->retry_after_s;
     if (retry == 0)
         retry = 1;
@@ -56,16 +61,18 @@ static void refuse(bff_req_t *r, const bff_rate_plan_t *plan, const bff_rate_ver
     atomic_fetch_add_explicit(&r->site->metrics->rate_limited, 1, memory_order_relaxed);
     if (v->quota_exhausted) {
         snprintf(msg, sizeof(msg),
-                 "the %s quota of plan '%s' (%llu requests) is exhausted; it resets in %llu s (%s)",
+                 "the %s quota of plan '%s' (%llu requests) is %s%s; it resets in %llu s (%s)",
                  plan->quota_window == BFF_QUOTA_DAY ? "daily" : "monthly", plan->name,
-                 (unsigned long long)plan->quota, (unsigned long long)retry,
+                 (unsigned long long)plan->quota,
+                 v->quota_remaining != 0 ? "too nearly used up" : "exhausted", batch,
+                 (unsigned long long)retry,
                  plan->quota_window == BFF_QUOTA_DAY ? "midnight UTC" : "the 1st, 00:00 UTC");
         bff_respond_error(req, 429, "quota_exceeded", msg, "\"reason\": \"quota\"");
         return;
     }
     snprintf(msg, sizeof(msg),
-             "the rate limit of plan '%s' (%llu per %llu s) is used up; retry in %llu s",
-             plan->name, (unsigned long long)plan->limit, (unsigned long long)window,
+             "the rate limit of plan '%s' (%llu per %llu s) is used up%s; retry in %llu s",
+             plan->name, (unsigned long long)plan->limit, (unsigned long long)window, batch,
              (unsigned long long)retry);
     bff_respond_error(req, 429, "too_many_requests", msg, "\"reason\": \"rate\"");
 }
@@ -74,7 +81,7 @@ static void refuse(bff_req_t *r, const bff_rate_plan_t *plan, const bff_rate_ver
  * both policies are listed (the rate's first); X-RateLimit-* describe the tighter of the two,
  * the one with fewer requests left (the rate on a tie). */
 static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
-                                const bff_rate_verdict_t *v)
+                                const bff_rate_verdict_t *v, unsigned cost)
 {
     h2o_req_t *req = r->req;
     if (v->unavailable) {
@@ -117,7 +124,7 @@ static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
     add_header(req, H2O_STRLIT("x-ratelimit-reset"), buf, n);
     if (v->allowed)
         return BFF_STAGE_NEXT;
-    refuse(r, plan, v, window);
+    refuse(r, plan, v, window, cost);
     return BFF_STAGE_RESPONDED;
 }
 
@@ -126,7 +133,7 @@ static void on_verdict(void *data, const bff_rate_verdict_t *v)
     rate_req_t *rr = data;
     rr->op = NULL;
     bff_req_t *r = rr->r;
-    if (apply(r, rr->plan, v) == BFF_STAGE_NEXT)
+    if (apply(r, rr->plan, v, rr->cost) == BFF_STAGE_NEXT)
         bff_pipeline_resume(r);
     else
         bff_req_sent(r);
@@ -138,6 +145,40 @@ static void on_dispose(void *p)
     if (rr->op != NULL)
         bff_limiter_cancel(rr->op);
     rr->magic = 0;
+}
+
+/* What the request counts as: 1, or for a batch of GraphQL operations (a JSON array POSTed to
+ * the graph's path) one per operation, at most the plan's burst (more could never pass) and the
+ * graph's batching.max (a longer batch is refused with 400 by the GraphQL stage). Anything that
+ * does not scan counts 1: the GraphQL stage answers it. */
+static unsigned request_cost(bff_req_t *r, const bff_rate_plan_t *plan)
+{
+    const bff_gql_graph_t *g = r->profile->graph;
+    h2o_req_t *req = r->req;
+    if (g == NULL || g->batch_max == 0 || req->entity.base == NULL ||
+        !h2o_memis(r->route_path.base, r->route_path.len, g->path, strlen(g->path)) ||
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
+        return 1;
+    const char *p = req->entity.base, *end = p + req->entity.len;
+    while (p != end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        ++p;
+    if (p == end || *p != '[')
+        return 1;
+    bff_jdoc_t d = {0};
+    const char *err;
+    size_t off;
+    unsigned cost = 1;
+    if (bff_jdoc_scan(&d, req->entity.base, req->entity.len, 0, 0, &err, &off) == 0 &&
+        d.toks[0].type == BFF_J_ARRAY && d.toks[0].size > 1) {
+        uint64_t n = d.toks[0].size;
+        if (n > g->batch_max)
+            n = g->batch_max;
+        if (n > plan->burst)
+            n = plan->burst;
+        cost = (unsigned)n;
+    }
+    bff_jdoc_dispose(&d);
+    return cost;
 }
 
 bff_stage_result_t bff_stage_ratelimit(bff_req_t *r)
@@ -174,9 +215,10 @@ bff_stage_result_t bff_stage_ratelimit(bff_req_t *r)
     }
     size_t keylen = n > 0 && (size_t)n < sizeof(key) ? (size_t)n : sizeof(key) - 1;
     rate_req_t *rr = h2o_mem_alloc_shared(&r->req->pool, sizeof(*rr), on_dispose);
-    *rr = (rate_req_t){.magic = RATE_MAGIC, .r = r, .plan = plan};
+    unsigned cost = request_cost(r, plan);
+    *rr = (rate_req_t){.magic = RATE_MAGIC, .r = r, .plan = plan, .cost = cost};
     bff_rate_verdict_t now;
-    if ((rr->op = bff_limiter_check(l, plan, key, keylen, on_verdict, rr, &now)) != NULL)
+    if ((rr->op = bff_limiter_check(l, plan, key, keylen, cost, on_verdict, rr, &now)) != NULL)
         return BFF_STAGE_PENDING;
-    return apply(r, plan, &now);
+    return apply(r, plan, &now, cost);
 }

@@ -36,6 +36,51 @@ def serve(redis, plans, threads=1, extra=""):
     return harness.Bffd({"t": {"profile": prof, "endpoints": LIMITED}}, threads=threads)
 
 
+def graph_with_batches(extra):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(repo, "bff", "web", "graph.yaml")) as f:
+        text = f.read().replace("../../schemas/shop.graphql", os.path.join(repo, "schemas", "shop.graphql"))
+    return text + extra
+
+
+def post_batch(b, n):
+    body = json.dumps([{"query": "{ __typename }"}] * n).encode()
+    st, hdrs, data = harness.request(b.port, "POST", "/graphql", body=body,
+                                     headers={"Content-Type": "application/json"})
+    return st, hdrs, json.loads(data)
+
+
+def test_a_graphql_batch_counts_each_operation():
+    # Counted once, a batch of max operations would stretch a plan by max.
+    redis = harness.Redis()
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra=rate_limits(
+        redis.url, ["free: { rate: 6/min, burst: 6, quota: 9/day }"]))
+    b = harness.Bffd({"t": {"profile": prof, "files": {
+        "graph.yaml": graph_with_batches("batching: { max: 4 }\nrate_limit: on\n")}}})
+    st, hdrs, doc = post_batch(b, 4)
+    eq((st, len(doc)), (200, 4), doc)
+    eq(hdrs.get("ratelimit"), '"free";r=2;t=40, "free-quota";r=5;t=%s' % hdrs["ratelimit"].rsplit("=", 1)[1],
+       "4 of the rate's 6 and of the quota's 9 taken")
+    st, hdrs, doc = post_batch(b, 3)
+    eq(st, 429, doc)
+    check("this batch of operations counts as 3 requests" in doc["error"]["message"], doc)
+    eq(hdrs.get("x-ratelimit-remaining"), "2", "a refused batch takes nothing")
+    st, hdrs, doc = post_batch(b, 2)
+    eq(st, 200, "two operations still fit")
+    # The rate is spent; the quota has 3 left. One request at a time: a single operation is 1.
+    st, _, doc = harness.request(b.port, "POST", "/graphql", body=b'{"query": "{ __typename }"}',
+                                 headers={"Content-Type": "application/json"})
+    eq(st, 429, "the rate, after 6")
+    eq(redis.cmd("GET", redis_quota_key(redis)), b"6", "the quota counted every operation")
+
+
+def redis_quota_key(redis):
+    keys = [k for k in redis.keys("*") if k.endswith(b":quota:d")]
+    eq(len(keys), 1, keys)
+    return keys[0]
+
+
 def seconds_to_utc_midnight():
     now = time.time()
     return 86400 - int(now) % 86400
@@ -270,6 +315,7 @@ if __name__ == "__main__":
         test_fail_open_applies_the_rate_only,
         test_allowances_save_round_trips_and_never_overshoot,
         test_check_reports_a_bad_quota,
+        test_a_graphql_batch_counts_each_operation,
         test_upstream_rate_limit_fails_fast_as_a_source_error,
         test_a_retry_asks_the_upstream_limit_when_it_goes_out,
         test_check_reports_a_bad_upstream_rate_limit,
