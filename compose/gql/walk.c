@@ -2,6 +2,7 @@
  * @skip/@include (CollectFields), resolution through the graph's resolvers, and value
  * completion with null propagation (CompleteValue). One function serves both passes: planning
  * (no writer: start what is ready, report what is pending) and writing the response. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,7 +237,9 @@ static int is_numeric_string(const raw_t *r, double *out)
     buf[n] = '\0';
     char *end;
     *out = strtod(buf, &end);
-    return *end == '\0' && buf[0] != ' ';
+    /* "NaN", "inf" and "1e999" parse, but name no number GraphQL can carry (nor one a cast to
+     * an integer may take). */
+    return *end == '\0' && buf[0] != ' ' && isfinite(*out);
 }
 
 /* Serializes a leaf; returns NULL, or the error message (in buf). */
@@ -291,8 +294,8 @@ static const char *serialize_leaf(walk_t *wk, const bff_gql_type_t *type, const 
                 bff_jwrite_int(wk->out, t->type == BFF_J_TRUE);
             return NULL;
         }
-        if (t->type == BFF_J_NUMBER) {
-            w_raw(wk, r);
+        if (t->type == BFF_J_NUMBER && bff_jdoc_to_double(r->doc, r->tok, &d) == 0) {
+            w_raw(wk, r); /* as the upstream wrote it (1e400 overflows: refused below) */
             return NULL;
         }
         if (is_numeric_string(r, &d)) {

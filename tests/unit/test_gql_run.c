@@ -3,7 +3,8 @@
  *   graph.yaml       the bindings (its `schema:` names a file of the case folder)
  *   query.graphql    the operation; variables.json optional
  *   upstream.json    {"METHOD /path": {"status": 200, "body": ...}, ...}: the fake upstream
- *                    (absent = 404; `error`: "timeout" or "connect"); a write is looked up
+ *                    (absent = 404; `error`: "timeout" or "connect"; `raw_body`: a body as
+ *                    written, for JSON jansson cannot hold); a write is looked up
  *                    with its body appended ("POST /orders {...}") when the line alone is absent
  *   calls.txt        optional: the calls started in each round, one round per line
  *                    ("GET /users/1 GET /recs/1"), to check parallelism, chaining, dedupe
@@ -92,9 +93,12 @@ static void answer(fake_host_t *h, fake_call_t *c, json_t *upstream)
         res.status = (long)json_integer_value(json_object_get(entry, "status"));
         if (res.status == 0)
             res.status = 200;
-        json_t *body = json_object_get(entry, "body");
+        json_t *body = json_object_get(entry, "body"), *raw = json_object_get(entry, "raw_body");
         if (body != NULL) {
             res.body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+            res.body_len = strlen(res.body);
+        } else if (json_is_string(raw)) { /* JSON jansson cannot hold (1e400), as written */
+            res.body = strdup(json_string_value(raw));
             res.body_len = strlen(res.body);
         }
         json_t *err = json_object_get(entry, "error"); /* "timeout" or "connect" */
