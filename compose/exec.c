@@ -565,6 +565,7 @@ void bff_exec_destroy(bff_exec_t *exec)
         bff_jdoc_dispose(&exec->src[s].meta);
         free(exec->src[s].meta_json);
         free(exec->src[s].combined);
+        free(exec->src[s].failed);
         free(exec->src[s].recs);
     }
     for (size_t i = 0; i != exec->nheaders; ++i)
@@ -602,6 +603,20 @@ int bff_exec_partial(const bff_exec_t *exec)
 const bff_source_outcome_t *bff_exec_outcome(const bff_exec_t *exec, size_t source)
 {
     return exec->out + source;
+}
+
+size_t bff_exec_failed_items(const bff_exec_t *exec, size_t source, bff_exec_item_failure_t *out,
+                             size_t max)
+{
+    const src_run_t *sr = exec->src + source;
+    for (size_t i = 0; i != sr->nfailed && i != max; ++i) {
+        const call_rec_t *cr = exec->recs + sr->recs[sr->failed[i]];
+        out[i] = (bff_exec_item_failure_t){.index = sr->failed[i],
+                                           .err = cr->err ? cr->err : bff_err_invalid_json,
+                                           .status = cr->status,
+                                           .detail = cr->detail[0] ? cr->detail : "not JSON"};
+    }
+    return sr->nfailed;
 }
 
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec)

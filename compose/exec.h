@@ -152,6 +152,19 @@ size_t bff_exec_failed_source(const bff_exec_t *exec);
 /** 1 if an optional source failed or a for-each source lost items. */
 int bff_exec_partial(const bff_exec_t *exec);
 const bff_source_outcome_t *bff_exec_outcome(const bff_exec_t *exec, size_t source);
+/** One item of a for-each source that failed while others did not (the source's outcome is
+ * `partial` and the item is null in its list): why (a bff_err_*), the upstream's status when
+ * one came (0 if none), and the client-safe detail (borrowed from the run). */
+typedef struct st_bff_exec_item_failure_t {
+    size_t index;
+    const char *err;
+    long status;
+    const char *detail;
+} bff_exec_item_failure_t;
+/** The failed items of for-each source `source`, in order: fills at most `max`, returns how
+ * many there are. */
+size_t bff_exec_failed_items(const bff_exec_t *exec, size_t source, bff_exec_item_failure_t *out,
+                             size_t max);
 /** The values to shape the response from (borrowed from the run: valid until destroy). */
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec);
 /** The first request value a source's URL needs and the request lacks, as written

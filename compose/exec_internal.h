@@ -41,6 +41,8 @@ typedef struct st_src_run_t {
                      batch chunk */
     size_t nrecs, next_item, inflight, pending;
     char *combined; /* for-each: "[item0,item1,...]"; batch in chunks: the chunks merged */
+    size_t *failed; /* for-each: the indexes of the items that failed (null in `combined`) */
+    size_t nfailed;
     bff_jdoc_t doc;
     char *meta_json; /* {"$status": N, "$headers": {...}}, when the plan reads them */
     bff_jdoc_t meta;

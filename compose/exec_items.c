@@ -89,8 +89,11 @@ static void complete_for_each(bff_exec_t *exec, size_t s)
             bff_jwrite_raw(&w, body, len);
         } else {
             bff_jwrite_null(&w);
-            if (first_failed == NULL)
+            if (first_failed == NULL) {
                 first_failed = cr;
+                sr->failed = bff_malloc(sr->nrecs * sizeof(*sr->failed));
+            }
+            sr->failed[sr->nfailed++] = i;
             if (++failed <= MAX_NAMED_ITEMS) {
                 char key[48] = "", one[64];
                 if (i < nitems)

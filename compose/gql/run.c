@@ -95,6 +95,28 @@ int bff_gql_exec_settle(bff_gql_run_t *run, const bff_gql_resolver_t *res, unsig
     return -1;
 }
 
+/* A for-each source that lost items (but not all): what the walk reports for them. */
+static void note_lost_items(gql_call_t *c, bff_exec_t *exec)
+{
+    const bff_source_outcome_t *o = bff_exec_outcome(exec, 0);
+    if (o->err != bff_err_partial)
+        return;
+    if (c->res->value != NULL) { /* the items' places in the value are not known */
+        snprintf(c->partial, sizeof(c->partial), "%s", o->detail);
+        return;
+    }
+    bff_exec_item_failure_t f[64];
+    size_t n = bff_exec_failed_items(exec, 0, f, 64);
+    n = n < 64 ? n : 64; /* the errors list is bounded anyway */
+    c->failures = bff_calloc(n ? n : 1, sizeof(*c->failures));
+    for (size_t i = 0; i != n; ++i) {
+        c->failures[i] =
+            (gql_item_failure_t){.index = f[i].index, .err = f[i].err, .status = f[i].status};
+        snprintf(c->failures[i].detail, sizeof(c->failures[i].detail), "%s", f[i].detail);
+    }
+    c->nfailures = n;
+}
+
 static void on_exec_done(void *data, bff_exec_t *exec)
 {
     gql_call_t *c = data;
@@ -105,6 +127,7 @@ static void on_exec_done(void *data, bff_exec_t *exec)
     if (settled < 0) {
         ++run->failed;
     } else if (settled == 0) {
+        note_lost_items(c, exec);
         bff_shape_env_t env = bff_exec_env(exec);
         if (c->res->value != NULL) {
             bff_jwrite_t w;
@@ -325,6 +348,7 @@ void bff_gql_run_destroy(bff_gql_run_t *run)
             bff_exec_destroy(c->exec);
         bff_jdoc_dispose(&c->doc);
         free(c->json);
+        free(c->failures);
         free(c->key);
         free(c);
     }

@@ -11,6 +11,14 @@ typedef enum en_gql_call_state_t {
     GQL_CALL_DONE,
 } gql_call_state_t;
 
+/* An item of a for-each resolver's list that failed while others did not. */
+typedef struct st_gql_item_failure_t {
+    size_t index;
+    const char *err; /* a bff_err_* */
+    long status;
+    char detail[160];
+} gql_item_failure_t;
+
 /* One resolved (resolver, arguments, parent): an upstream call, or a computed value. */
 typedef struct st_gql_call_t {
     const bff_gql_resolver_t *res;
@@ -28,6 +36,12 @@ typedef struct st_gql_call_t {
     char detail[200]; /* for clients (never a host or URL) */
     size_t upstream;  /* for the error's `upstream` */
     int counted;      /* an upstream call (counts against max_calls) */
+    /* A for-each resolver that lost items: each one's failure (its index in the value, when the
+     * value is the list itself), or with a `value` shape, whose indexes may differ, just `partial`
+     * (the source's detail) for one error on the field. */
+    gql_item_failure_t *failures;
+    size_t nfailures;
+    char partial[200];
     /* A resolver batched over parents: its key (parent.KEY, raw JSON) and arguments, both
      * inside `key`; calls of one resolver with equal arguments share a batch. */
     const char *item, *args;

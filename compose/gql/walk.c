@@ -347,7 +347,8 @@ typedef struct st_field_ctx_t {
     const bff_gql_type_t *parent; /* for messages */
     const bff_gql_field_t *def;
     const group_t *group;
-    int hide_deprecated; /* introspection lists with includeDeprecated: false */
+    int hide_deprecated;    /* introspection lists with includeDeprecated: false */
+    const gql_call_t *lost; /* a for-each resolver's call that lost items of this list */
 } field_ctx_t;
 
 static status_t execute_object(walk_t *wk, const bff_gql_type_t *type, const raw_t *parent,
@@ -358,6 +359,26 @@ static void field_error(walk_t *wk, const field_ctx_t *fc, const char *code, con
 {
     if (wk->out != NULL)
         bff_gql_run_error(wk->run, &fc->group->nodes[0]->loc, code, call, "%s", msg);
+}
+
+/* An error naming the resolver and why an upstream call of `call` failed (the call itself, or
+ * one item of its for-each list): `err`, `status` and the client-safe `detail`. */
+static void call_error(walk_t *wk, const field_ctx_t *fc, const gql_call_t *call, const char *err,
+                       long status, const char *detail)
+{
+    char msg[400];
+    const char *code = err == bff_err_upstream_timeout ? "UPSTREAM_TIMEOUT"
+                       : err == bff_gql_err_call_limit ? "CALL_LIMIT"
+                                                       : "UPSTREAM_FAILED";
+    if (wk->run->conf.safe_errors || detail[0] == '\0')
+        snprintf(msg, sizeof(msg), "Could not resolve %s: an upstream call failed (%s).",
+                 call->res->name, wk->run->conf.safe_errors ? bff_err_safe_code(err) : err);
+    else
+        snprintf(msg, sizeof(msg), "Could not resolve %s: %s.", call->res->name, detail);
+    gql_call_t cause = *call; /* the error's extensions name this reason and status */
+    cause.err = err;
+    cause.status = status;
+    field_error(wk, fc, code, &cause, msg);
 }
 
 /* 1 when `scope` is one of the space-separated words of `have`. */
@@ -433,14 +454,31 @@ static status_t complete(walk_t *wk, const field_ctx_t *fc, const bff_gql_wrappe
         }
         status_t result = ST_OK;
         uint32_t e = r->tok + 1;
-        size_t index = 0;
+        size_t index = 0, next_lost = 0;
+        const gql_call_t *lost = fc->lost; /* this list's items, as the call brought them */
+        field_ctx_t items = *fc;
+        items.lost = NULL;
         for (uint32_t i = 0; i != tok_of(r)->size; ++i, e = r->doc->toks[e].next) {
             raw_t item = {r->doc, e};
             if (fc->hide_deprecated && is_deprecated_item(&item))
                 continue;
             if (push_index(wk, index++) != 0)
                 break;
-            status_t s = complete(wk, fc, t->of, &item);
+            if (lost != NULL && next_lost != lost->nfailures &&
+                lost->failures[next_lost].index == i) { /* its call failed: say why, here */
+                const gql_item_failure_t *f = lost->failures + next_lost++;
+                call_error(wk, &items, lost, f->err, f->status, f->detail);
+                w_null(wk);
+                --wk->run->depth;
+                if (t->of->kind != BFF_GQL_NON_NULL)
+                    continue;
+                if (wk->out != NULL) {
+                    bff_jwrite_rewind(wk->out, &mark);
+                    bff_jwrite_null(wk->out);
+                }
+                return ST_NULL_ERROR;
+            }
+            status_t s = complete(wk, &items, t->of, &item);
             --wk->run->depth;
             if (s == ST_PENDING)
                 result = ST_PENDING;
@@ -655,20 +693,13 @@ static status_t execute_field(walk_t *wk, const bff_gql_type_t *parent_type, con
         return ST_NULL;
     }
     if (call->err != NULL) {
-        char msg[400];
-        const char *code = call->err == bff_err_upstream_timeout ? "UPSTREAM_TIMEOUT"
-                           : call->err == bff_gql_err_call_limit ? "CALL_LIMIT"
-                                                                 : "UPSTREAM_FAILED";
-        if (wk->run->conf.safe_errors || call->detail[0] == '\0')
-            snprintf(msg, sizeof(msg), "Could not resolve %s: an upstream call failed (%s).",
-                     res->name,
-                     wk->run->conf.safe_errors ? bff_err_safe_code(call->err) : call->err);
-        else
-            snprintf(msg, sizeof(msg), "Could not resolve %s: %s.", res->name, call->detail);
-        field_error(wk, &fc, code, call, msg);
+        call_error(wk, &fc, call, call->err, call->status, call->detail);
         w_null(wk);
         return def->type->kind == BFF_GQL_NON_NULL ? ST_PROPAGATE : ST_NULL_ERROR;
     }
+    if (call->partial[0] != '\0') /* lost items whose places the value shape moved */
+        call_error(wk, &fc, call, bff_err_partial, 0, call->partial);
+    fc.lost = call->nfailures != 0 ? call : NULL;
     if (call->json != NULL)
         value = (raw_t){&call->doc, 0};
     return complete(wk, &fc, def->type, &value);
