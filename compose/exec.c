@@ -14,6 +14,9 @@
 #include "compose/json_write.h"
 #include "compose/shape.h"
 
+/* Bytes of an upstream call's path and query, as rendered (spec reference 8.5). */
+#define MAX_URL_PATH 8192
+
 #include "compose/exec_internal.h"
 
 uint64_t bff_exec_i_now(bff_exec_t *exec)
@@ -71,11 +74,20 @@ size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_
     bff_shape_env_t env = bff_exec_i_env(exec, item_doc, item_tok);
     env.item_preencoded = item_preencoded;
     bff_jwrite_t path, body = {0};
-    bff_jwrite_init(&path, 256, 8192);
-    const char *missing = NULL;
-    if (bff_template_render(&src->path, &env, 1, &path, &missing) != 0 || path.overflow) {
-        snprintf(out->detail, sizeof(out->detail), "cannot build the URL: '%s' has no value",
-                 missing ? missing : "?");
+    bff_jwrite_init(&path, 256, MAX_URL_PATH);
+    bff_template_miss_t miss = {NULL, 0};
+    if (bff_template_render(&src->path, &env, 1, &path, &miss) != 0 || path.overflow) {
+        if (path.overflow)
+            snprintf(out->detail, sizeof(out->detail),
+                     "cannot build the URL: it would be longer than %d bytes", MAX_URL_PATH);
+        else if (miss.bad_segment)
+            snprintf(out->detail, sizeof(out->detail),
+                     "cannot build the URL: '%s' is empty, '.' or '..' where it would be a whole "
+                     "path segment",
+                     miss.ref);
+        else
+            snprintf(out->detail, sizeof(out->detail), "cannot build the URL: '%s' has no value",
+                     miss.ref ? miss.ref : "?");
         bff_jwrite_dispose(&path);
         return SIZE_MAX;
     }
@@ -624,30 +636,69 @@ bff_shape_env_t bff_exec_env(const bff_exec_t *exec)
     return bff_exec_i_env(exec, NULL, 0);
 }
 
-const char *bff_exec_missing_input(const bff_exec_t *exec)
+/* The request values of one source's URL template: the first it cannot take, or NULL. */
+static const char *template_input(const bff_template_t *t, const bff_shape_env_t *env,
+                                  bff_input_problem_t *problem)
 {
+    int in_query = 0;
+    size_t length = 0, longest = 0;
+    const char *longest_ref = NULL;
+    for (size_t i = 0; i != t->nparts; ++i) {
+        const bff_template_part_t *part = t->parts + i;
+        const bff_jdoc_t *doc;
+        uint32_t tok;
+        if (part->literal != NULL) {
+            in_query |= memchr(part->literal, '?', part->literal_len) != NULL;
+            length += part->literal_len;
+            continue;
+        }
+        if (part->binding != BFF_BIND_REQUEST)
+            continue;
+        /* A query's optional values drop out of the URL (template.c); the body's fields and
+         * anything in the path must be there. */
+        int body = strcmp(part->ref.root, "body") == 0;
+        int found = bff_binding_eval(&part->ref, part->binding, env, NULL, 0, &doc, &tok, 1) != 0;
+        int type = found ? doc->toks[tok].type : 0;
+        int scalar = found && type != BFF_J_NULL && type != BFF_J_OBJECT && type != BFF_J_ARRAY;
+        if (!scalar) {
+            if (part->qexp || (in_query && !body))
+                continue;
+            *problem = BFF_INPUT_MISSING;
+            return part->ref.text;
+        }
+        bff_jwrite_t v;
+        bff_jwrite_init(&v, 64, 16384);
+        bff_template_append_scalar(&v, doc, tok, 1);
+        size_t n = v.overflow ? 16384 : v.len;
+        int dot = n != 0 && n <= 2 && memcmp(v.buf, "..", n) == 0;
+        bff_jwrite_dispose(&v);
+        if (!part->qexp && !in_query && (dot || n == 0) && bff_template_whole_segment(t, i)) {
+            *problem = BFF_INPUT_SEGMENT;
+            return part->ref.text;
+        }
+        length += n + (part->qexp ? strlen(part->qname) + 2 : 0);
+        if (n >= longest) {
+            longest = n;
+            longest_ref = part->ref.text;
+        }
+    }
+    if (length > MAX_URL_PATH && longest_ref != NULL) {
+        *problem = BFF_INPUT_TOO_LONG;
+        return longest_ref;
+    }
+    return NULL;
+}
+
+const char *bff_exec_missing_input(const bff_exec_t *exec, bff_input_problem_t *problem)
+{
+    bff_input_problem_t unused;
+    if (problem == NULL)
+        problem = &unused;
     bff_shape_env_t env = bff_exec_i_env(exec, NULL, 0);
     for (size_t s = 0; s != exec->plan->nsources; ++s) {
-        const bff_template_t *t = &exec->plan->sources[s].path;
-        int in_query = 0;
-        for (size_t i = 0; i != t->nparts; ++i) {
-            const bff_template_part_t *part = t->parts + i;
-            const bff_jdoc_t *doc;
-            uint32_t tok;
-            if (part->literal != NULL) {
-                in_query |= memchr(part->literal, '?', part->literal_len) != NULL;
-                continue;
-            }
-            /* A query's optional values drop out of the URL (template.c); the body's fields
-             * and anything in the path must be there. */
-            int body = strcmp(part->ref.root, "body") == 0;
-            if (part->binding != BFF_BIND_REQUEST || part->qexp || (in_query && !body))
-                continue;
-            if (bff_binding_eval(&part->ref, part->binding, &env, NULL, 0, &doc, &tok, 1) == 0 ||
-                doc->toks[tok].type == BFF_J_NULL || doc->toks[tok].type == BFF_J_OBJECT ||
-                doc->toks[tok].type == BFF_J_ARRAY)
-                return part->ref.text;
-        }
+        const char *ref = template_input(&exec->plan->sources[s].path, &env, problem);
+        if (ref != NULL)
+            return ref;
     }
     return NULL;
 }

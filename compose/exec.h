@@ -167,12 +167,18 @@ size_t bff_exec_failed_items(const bff_exec_t *exec, size_t source, bff_exec_ite
                              size_t max);
 /** The values to shape the response from (borrowed from the run: valid until destroy). */
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec);
-/** The first request value a source's URL needs and the request lacks, as written
- * ("body.reason", "q", "header.x-tenant"), or NULL: a field of the client's body anywhere in
- * the URL, or an optional query parameter or header in the path part (in the query, those
- * drop out instead). Checked before any call goes out, so the client gets a 400 naming it, and
- * a write is never half-sent. */
-const char *bff_exec_missing_input(const bff_exec_t *exec);
+/** What is wrong with a request value a source's URL needs. */
+typedef enum en_bff_input_problem_t {
+    BFF_INPUT_MISSING = 1, /* absent, null, an object or a list */
+    BFF_INPUT_SEGMENT,     /* empty, "." or ".." where it is a whole path segment */
+    BFF_INPUT_TOO_LONG,    /* the URL would be longer than 8192 bytes */
+} bff_input_problem_t;
+/** The first request value a source's URL cannot take, as written ("body.reason", "q",
+ * "header.x-tenant"), or NULL; *problem (may be NULL) says why. Missing: a field of the client's
+ * body anywhere in the URL, or an optional query parameter or header in the path part (in the
+ * query, those drop out instead). Checked before any call goes out, so the client gets a 400
+ * naming it, and a write is never half-sent. */
+const char *bff_exec_missing_input(const bff_exec_t *exec, bff_input_problem_t *problem);
 /** What the upstreams' Cache-Control said, over every call of the run: the shortest max-age
  * in seconds (-1 = none said one) and the BFF_CC_* flags any of them set. */
 void bff_exec_cache_hints(const bff_exec_t *exec, int *max_age_s, unsigned *flags);

@@ -128,7 +128,8 @@ int bff_template_is_single_ref(const bff_template_t *t)
 }
 
 /* Appends a scalar's text for templates: strings unescaped, numbers/bools raw, null empty. */
-static int append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok, int urlencode)
+int bff_template_append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok,
+                               int urlencode)
 {
     const bff_jtok_t *t = doc->toks + tok;
     if (t->type == BFF_J_OBJECT || t->type == BFF_J_ARRAY)
@@ -201,9 +202,20 @@ static void drop_marked_pairs(bff_jwrite_t *out, size_t start)
     out->len = (size_t)(w - out->buf);
 }
 
+int bff_template_whole_segment(const bff_template_t *t, size_t i)
+{
+    const bff_template_part_t *prev = i > 0 ? t->parts + i - 1 : NULL;
+    if (prev != NULL && (prev->literal == NULL || prev->literal[prev->literal_len - 1] != '/'))
+        return 0;
+    if (i + 1 == t->nparts)
+        return 1;
+    const char *next = t->parts[i + 1].literal;
+    return next != NULL && (next[0] == '/' || next[0] == '?' || next[0] == '#');
+}
+
 int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
                            const bff_jdoc_t *elem_doc, uint32_t elem_tok, int urlencode,
-                           bff_jwrite_t *out, const char **missing)
+                           bff_jwrite_t *out, bff_template_miss_t *missing)
 {
     size_t start = out->len;
     int in_query = 0, dropped = 0;
@@ -227,15 +239,20 @@ int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
             in_query = 1;
             bff_jwrite_bytes(out, part->qname, strlen(part->qname));
             bff_jwrite_char(out, '=');
-            append_scalar(out, doc, tok, encode);
+            bff_template_append_scalar(out, doc, tok, encode);
             continue;
         }
         size_t before = out->len;
-        if (found && append_scalar(out, doc, tok, encode) == 0) {
-            /* A value that is a whole dot-segment would climb the upstream's path. */
-            if (!(urlencode && !in_query &&
-                  is_dot_segment(out->buf + before, out->len - before,
-                                 before == 0 ? '/' : out->buf[before - 1])))
+        int bad_segment = 0;
+        if (found && bff_template_append_scalar(out, doc, tok, encode) == 0) {
+            /* A value that is a dot-segment would climb the upstream's path; an empty one that
+             * is a whole segment would make `//`, which many servers read as `/`. */
+            size_t n = out->len - before;
+            char prev = before == 0 ? '/' : out->buf[before - 1];
+            bad_segment = urlencode && !in_query &&
+                          (is_dot_segment(out->buf + before, n, prev) ||
+                           (n == 0 && bff_template_whole_segment(t, i)));
+            if (!bad_segment)
                 continue;
             out->len = before;
         }
@@ -245,7 +262,7 @@ int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
             continue;
         }
         if (missing)
-            *missing = part->ref.text;
+            *missing = (bff_template_miss_t){part->ref.text, bad_segment};
         if (urlencode)
             return -1;
     }
@@ -255,7 +272,7 @@ int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
 }
 
 int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
-                        bff_jwrite_t *out, const char **missing)
+                        bff_jwrite_t *out, bff_template_miss_t *missing)
 {
     return bff_template_render_in(t, env, NULL, 0, urlencode, out, missing);
 }

@@ -32,17 +32,33 @@ void bff_template_dispose(bff_template_t *t);
 /** 1 when the template is exactly one reference and nothing else ("{user.id}"). */
 int bff_template_is_single_ref(const bff_template_t *t);
 
+/** Why a template could not be rendered: the reference, and whether its value was there but
+ * cannot stand as a whole path segment of a URL (empty, "." or "..": `/a//b` is often `/a/b`
+ * upstream, and `..` climbs). */
+typedef struct st_bff_template_miss_t {
+    const char *ref;
+    int bad_segment;
+} bff_template_miss_t;
+
 /** Renders a template as a string into `out` (a writer used as a byte buffer, no quoting).
  * `urlencode` percent-encodes every reference's value (for URL templates). Returns 0, or -1
- * when a reference is absent or not a scalar (the caller names it). *missing gets the ref.
+ * when a reference is absent or not a scalar, or (URL mode) its value is empty, "." or ".."
+ * where it forms a whole path segment. *missing says which (the caller names it).
  * In URL mode a request value the client may leave out (a query parameter or a header; not the
  * body) that is absent inside the query drops its whole `name=value` pair instead, and `{?..}`
  * expansions write only the values present. */
 int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int urlencode,
-                        bff_jwrite_t *out, const char **missing);
+                        bff_jwrite_t *out, bff_template_miss_t *missing);
+/** Appends a scalar's value as a template writes it (percent-encoded with `urlencode`); -1 for
+ * an object or array, and for null in URL mode. */
+int bff_template_append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok,
+                               int urlencode);
+/** 1 when part i of a URL template, a reference, is a whole path segment: after a '/' (or at
+ * the start) and before a '/', '?' or '#' (or the end). */
+int bff_template_whole_segment(const bff_template_t *t, size_t i);
 /** The same inside $select, where `elem_doc`/`elem_tok` is the element being shaped. */
 int bff_template_render_in(const bff_template_t *t, const bff_shape_env_t *env,
                            const bff_jdoc_t *elem_doc, uint32_t elem_tok, int urlencode,
-                           bff_jwrite_t *out, const char **missing);
+                           bff_jwrite_t *out, bff_template_miss_t *missing);
 
 #endif

@@ -80,9 +80,10 @@ static void compose(const bff_profile_t *profile, const bff_spec_t *spec, h2o_io
                          NULL);
         return;
     }
-    const char *missing = bff_exec_missing_input(exec);
+    bff_input_problem_t problem;
+    const char *missing = bff_exec_missing_input(exec, &problem);
     if (missing != NULL) {
-        bff_compose_answer_missing_input(missing, a);
+        bff_compose_answer_missing_input(missing, problem, a);
     } else {
         bff_exec_start(exec);
         bff_st_replay_drain(replay);

@@ -183,7 +183,7 @@ static int rest_start(bff_cache_refresh_t *f, void *job)
                             .host = f,
                             .on_done = rest_on_done,
                             .data = j};
-    if ((j->exec = bff_exec_create(&conf)) == NULL || bff_exec_missing_input(j->exec) != NULL)
+    if ((j->exec = bff_exec_create(&conf)) == NULL || bff_exec_missing_input(j->exec, NULL) != NULL)
         return -1;
     bff_exec_start(j->exec); /* may finish at once */
     return 0;

@@ -268,11 +268,11 @@ static void on_dispose(void *p)
 }
 
 /* 400 naming what the request lacks: a body field, a parameter or a header. */
-static void respond_missing_input(h2o_req_t *req, const char *ref)
+static void respond_missing_input(h2o_req_t *req, const char *ref, bff_input_problem_t problem)
 {
     bff_answer_t a;
     bff_answer_init(&a);
-    bff_compose_answer_missing_input(ref, &a);
+    bff_compose_answer_missing_input(ref, problem, &a);
     bff_respond_answer(req, &a);
     bff_answer_dispose(&a);
 }
@@ -357,10 +357,11 @@ bff_stage_result_t bff_stage_compose(bff_req_t *r)
                           NULL);
         return BFF_STAGE_RESPONDED;
     }
-    const char *missing = bff_exec_missing_input(c->exec);
+    bff_input_problem_t problem;
+    const char *missing = bff_exec_missing_input(c->exec, &problem);
     if (missing != NULL) { /* before any call: a write is never half-sent */
         stop(c);
-        respond_missing_input(req, missing);
+        respond_missing_input(req, missing, problem);
         return BFF_STAGE_RESPONDED;
     }
 

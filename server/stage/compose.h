@@ -24,8 +24,9 @@ int bff_compose_render(const bff_profile_t *profile, const bff_spec_t *spec, con
  * the endpoint's `headers:`, Retry-After) and the body; a->composed for a shaped answer. */
 void bff_compose_answer(const bff_profile_t *profile, const bff_spec_t *spec,
                         const bff_exec_t *exec, bff_answer_t *a);
-/** The 400 for a request that lacks a value a source's URL needs (bff_exec_missing_input). */
-void bff_compose_answer_missing_input(const char *ref, bff_answer_t *a);
+/** The 400 for a request value a source's URL cannot take (bff_exec_missing_input). */
+void bff_compose_answer_missing_input(const char *ref, bff_input_problem_t problem,
+                                      bff_answer_t *a);
 
 void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t *exec,
                          uint64_t started_us);

@@ -252,20 +252,31 @@ void bff_compose_answer(const bff_profile_t *profile, const bff_spec_t *spec,
         answer_failed_source(profile, &spec->plan, exec, a);
 }
 
-void bff_compose_answer_missing_input(const char *ref, bff_answer_t *a)
+void bff_compose_answer_missing_input(const char *ref, bff_input_problem_t problem, bff_answer_t *a)
 {
     char msg[300], extra[300];
     const char *what = "parameter", *name = ref, *code = bff_code_bad_parameter;
-    if (strncmp(ref, "body.", 5) == 0) {
+    if (strncmp(ref, "body.", 5) == 0)
         what = "field", name = ref + 5, code = bff_code_bad_body;
-        snprintf(msg, sizeof(msg), "the request body lacks '%s', which this endpoint needs", name);
-    } else if (strncmp(ref, "header.", 7) == 0) {
+    else if (strncmp(ref, "header.", 7) == 0)
         what = "header", name = ref + 7;
+    const char *kind = what[0] == 'f'   ? "the body's field"
+                       : what[0] == 'h' ? "header"
+                                        : "parameter";
+    if (problem == BFF_INPUT_SEGMENT)
+        snprintf(msg, sizeof(msg),
+                 "%s '%s' cannot be empty, '.' or '..': it is a segment of an upstream path", kind,
+                 name);
+    else if (problem == BFF_INPUT_TOO_LONG)
+        snprintf(msg, sizeof(msg), "%s '%s' is too long: the upstream URL would pass 8192 bytes",
+                 kind, name);
+    else if (what[0] == 'f')
+        snprintf(msg, sizeof(msg), "the request body lacks '%s', which this endpoint needs", name);
+    else if (what[0] == 'h')
         snprintf(msg, sizeof(msg), "the request lacks the header '%s', which this endpoint needs",
                  name);
-    } else {
+    else
         snprintf(msg, sizeof(msg), "query parameter '%s' is required by this endpoint", name);
-    }
     bff_jwrite_t f;
     bff_jwrite_init(&f, 64, 256);
     bff_jwrite_str(&f, name, strlen(name));

@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bff_exec_t *exec = bff_exec_create(&conf);
         if (exec == NULL)
             abort(); /* the parameter parser wrote something that is not a JSON object */
-        if (bff_exec_missing_input(exec) == NULL)
+        if (bff_exec_missing_input(exec, NULL) == NULL)
             bff_exec_start(exec);
         bff_exec_destroy(exec);
     }

@@ -61,7 +61,7 @@ static void eval_and_check(const bff_shape_t *shape, const bff_shape_env_t *env,
         CHECK(w.overflow); /* the shape evaluator never breaks the writer's structure */
     }
     if (shape->kind == BFF_SHAPE_TEMPLATE) {
-        const char *missing = NULL;
+        bff_template_miss_t missing = {NULL, 0};
         bff_jwrite_reset(&w);
         bff_template_render(&shape->tmpl, env, 1, &w, &missing);
         bff_jwrite_reset(&w);

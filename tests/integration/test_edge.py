@@ -138,6 +138,48 @@ def test_path_values_never_climb_the_upstream_path():
     eq(bff.stop(), 0)
 
 
+def test_query_and_header_values_in_the_upstream_path():
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url)
+    bff = harness.Bffd({"t": {"profile": prof, "endpoints": {"m.yaml": """\
+        endpoint: GET /m/{id}
+        query: { tenant: {} }
+        sources:
+          e: { upstream: users, path: "/echo/{header.x-tenant}/{tenant}/{id}?t={tenant}" }
+        response: { raw: e.rawPath }
+        """, "u.yaml": """\
+        endpoint: GET /u
+        sources:
+          a: { upstream: users, path: "/echo" }
+          b: { upstream: users, path: "/echo/{a.body}/x" }
+        response: { raw: b.rawPath }
+        """}}})
+    ok = {"X-Tenant": "t1"}
+    status, _, doc = harness.get_json(bff.port, "/m/1?tenant=a", headers=ok)
+    eq((status, doc.get("raw")), (200, "/echo/t1/a/1?t=a"), doc)
+    up.reset()
+    # An empty value, ".", or "..", as a whole segment: the client's 400 naming it, no call.
+    for query, headers, name, field in [("?tenant=", ok, "tenant", "parameter"),
+                                        ("?tenant=..", ok, "tenant", "parameter"),
+                                        ("?tenant=%2e", ok, "tenant", "parameter"),
+                                        ("?tenant=a", {"X-Tenant": ".."}, "x-tenant", "header"),
+                                        ("?tenant=a", {"X-Tenant": ""}, "x-tenant", "header")]:
+        status, _, doc = harness.get_json(bff.port, "/m/1" + query, headers=headers)
+        eq((status, doc["error"]["code"], doc["error"].get(field)), (400, "bad_parameter", name),
+           (query, headers, doc))
+        check("cannot be empty, '.' or '..'" in doc["error"]["message"], doc)
+    # A value that would make the upstream URL pass 8192 bytes: 400 naming it, not a 502.
+    status, _, doc = harness.get_json(bff.port, "/m/1?tenant=" + "%E2%9C%93" * 950, headers=ok)
+    eq((status, doc["error"].get("parameter")), (400, "tenant"), doc)
+    check("too long" in doc["error"]["message"], doc)
+    eq(up.stats()["requests"], 0, "no call for a refused request")
+    # Upstream data that would leave an empty segment fails its source honestly (no `//` sent).
+    status, _, doc = harness.get_json(bff.port, "/u")
+    eq(status, 502, doc)
+    check("'a.body' is empty, '.' or '..'" in doc["error"]["message"], doc)
+    eq(bff.stop(), 0)
+
+
 def test_upstream_target_is_sent_as_built():
     # Two ways into curl (server/fetch/upstream.c): a target of plain bytes goes as parts of a
     # URL parsed once per instance, anything else as a string curl parses. Both must put the
@@ -563,6 +605,7 @@ if __name__ == "__main__":
     harness.Runner().run([
         test_request_smuggling_is_refused,
         test_path_values_never_climb_the_upstream_path,
+        test_query_and_header_values_in_the_upstream_path,
         test_upstream_target_is_sent_as_built,
         test_calls_beyond_max_connections_wait_in_line,
         test_each_upstream_keeps_its_own_max_connections,

@@ -269,7 +269,8 @@ static const char *render_with(const char *text, int urlencode, int preencoded)
     static const char *src_json = "{\"name\":\"Ada Lovelace\",\"path\":\"a/b?c&d=e#f\",\"uni\":"
                                   "\"caf\\u00e9 \\\"q\\\"\",\"safe\":\"AZaz09-_.~\",\"n\":-1.5,"
                                   "\"i\":42,\"t\":true,\"f\":false,\"z\":null,\"o\":{\"a\":1},"
-                                  "\"l\":[1,2],\"pct\":\"100%\",\"empty\":\"\"}";
+                                  "\"l\":[1,2],\"pct\":\"100%\",\"empty\":\"\","
+                                  "\"dot\":\".\",\"dots\":\"..\"}";
     static const char *req_json = "{\"id\":\"u 1\",\"header\":{\"x-mode\":\"fast lane\"}}";
     static const char *item_json = "{\"sku\":\"A B\",\"joined\":\"1%2C2\"}";
     bff_jdoc_t src = {0}, req = {0}, item = {0};
@@ -301,12 +302,13 @@ static const char *render_with(const char *text, int urlencode, int preencoded)
         }
         bff_jwrite_t w;
         bff_jwrite_init(&w, 16, 4096);
-        const char *missing = NULL;
-        int r = bff_template_render(&t, &env, urlencode, &w, &missing);
+        bff_template_miss_t miss = {NULL, 0};
+        int r = bff_template_render(&t, &env, urlencode, &w, &miss);
+        const char *what = miss.bad_segment ? "segment" : "missing";
         if (r != 0)
-            snprintf(out, sizeof(out), "(-1 missing=%s)", missing ? missing : "?");
-        else if (missing != NULL)
-            snprintf(out, sizeof(out), "%.*s(missing=%s)", (int)w.len, w.buf, missing);
+            snprintf(out, sizeof(out), "(-1 %s=%s)", what, miss.ref ? miss.ref : "?");
+        else if (miss.ref != NULL)
+            snprintf(out, sizeof(out), "%.*s(%s=%s)", (int)w.len, w.buf, what, miss.ref);
         else
             snprintf(out, sizeof(out), "%.*s", (int)w.len, w.buf);
         bff_jwrite_dispose(&w);
@@ -334,7 +336,19 @@ static void test_template_render(void)
         {"/{s.pct}", 1, "/100%25"},
         {"?n={s.n}&i={s.i}&t={s.t}&f={s.f}", 1, "?n=-1.5&i=42&t=true&f=false"},
         {"{s.name} ({s.i})", 0, "Ada Lovelace (42)"},
-        {"/e/{s.empty}/", 1, "/e//"},
+        /* Empty, "." or ".." as a whole path segment: `//` or a climb, refused; inside a
+         * segment or in the query they are ordinary text. */
+        {"/e/{s.empty}/", 1, "(-1 segment=s.empty)"},
+        {"/e/{s.empty}", 1, "(-1 segment=s.empty)"},
+        {"/e/{s.empty}?q=1", 1, "(-1 segment=s.empty)"},
+        {"/e/{s.empty}.json", 1, "/e/.json"},
+        {"/e/x{s.empty}/", 1, "/e/x/"},
+        {"/e?q={s.empty}", 1, "/e?q="},
+        {"/e/{s.dot}/x", 1, "(-1 segment=s.dot)"},
+        {"/e/{s.dots}", 1, "(-1 segment=s.dots)"},
+        {"/e/v{s.dots}", 1, "/e/v.."},
+        {"/e?q={s.dots}", 1, "/e?q=.."},
+        {"/e/{s.empty}/", 0, "/e//"},
         {"h={header.x-mode}", 1, "h=fast%20lane"},
         {"literal only, no encoding: a b", 1, "literal only, no encoding: a b"},
         {"{{x}} {s.i}", 1, "{x} 42"},

@@ -431,10 +431,10 @@ static void test_request_headers(void)
     bff_shape_env_t env = {.request_doc = &req};
     bff_jwrite_t out;
     bff_jwrite_init(&out, 64, 4096);
-    const char *missing = NULL;
+    bff_template_miss_t missing = {NULL, 0};
     const bff_template_t *xt = &s->plan.sources[0].headers[0].value; /* "{header.X-Tenant}" */
     ASSERT_INT_EQ(bff_template_render(xt, &env, 0, &out, &missing), 0);
-    ASSERT_TRUE(missing == NULL);
+    ASSERT_TRUE(missing.ref == NULL);
     ASSERT_INT_EQ(out.len, 9);
     ASSERT_TRUE(out.len == 9 && memcmp(out.buf, "acme corp", 9) == 0);
     bff_jwrite_reset(&out);
