@@ -40,8 +40,19 @@ static int read_body(const bff_profile_t *profile, const bff_spec_t *spec,
                      bff_answer_t *a)
 {
     *body = h2o_iovec_init(NULL, 0);
-    if (strcmp(spec->method, "GET") == 0 || entity.base == NULL || entity.len == 0)
+    if (strcmp(spec->method, "GET") == 0)
         return 0;
+    ssize_t ct = h2o_find_header(headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (entity.base == NULL || entity.len == 0) {
+        /* No body is no body; zero bytes declared JSON are not JSON (RFC 8259 has no empty
+         * text), as whitespace alone is not. */
+        if (spec->reads_body && ct >= 0 && is_json_type(headers->entries[ct].value)) {
+            bff_answer_error(a, 400, bff_code_bad_body,
+                             "the request body is empty, but its Content-Type says JSON", NULL);
+            return -1;
+        }
+        return 0;
+    }
     uint64_t max = spec->max_body ? spec->max_body : profile->max_body_bytes;
     char msg[200];
     if (entity.len > max) {
@@ -52,7 +63,6 @@ static int read_body(const bff_profile_t *profile, const bff_spec_t *spec,
     }
     if (!spec->reads_body) /* an endpoint that never reads it takes any body, as it always did */
         return 0;
-    ssize_t ct = h2o_find_header(headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (ct >= 0 && !is_json_type(headers->entries[ct].value)) {
         bff_answer_error(a, 415, bff_code_unsupported_media_type,
                          "the request body must be JSON (Content-Type: application/json)", NULL);

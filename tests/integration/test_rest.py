@@ -311,6 +311,11 @@ def test_bad_client_bodies():
     status, err = post(b'{"item": ')
     eq((status, err["code"]), (400, "bad_body"))
     check("not valid JSON" in err["message"], err)
+    status, err = post(b"")  # zero bytes declared JSON: no JSON text either
+    eq((status, err["code"]), (400, "bad_body"), err)
+    check("empty" in err["message"], err)
+    status, err = post(b"", headers={})  # no body at all: the URL's field is missing
+    eq((status, err["code"], err.get("field")), (400, "bad_body", "reason"), err)
     status, err = post(b'{"reason": "x"}', headers={"Content-Type": "text/plain"})
     eq((status, err["code"]), (415, "unsupported_media_type"))
     status, err = post(json.dumps({"reason": "x" * 600}).encode())
