@@ -4,6 +4,7 @@
 #include "compose/exec.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,25 @@ int bff_exec_i_content_type_ok(const bff_source_t *src, const call_rec_t *cr)
            is_json_type(cr->content_type);
 }
 
+/* A Content-Type fit for a client to read: its type/subtype alone, when that is a pair of
+ * RFC 9110 tokens; its parameters and anything else are the upstream's text (a host, a URL). */
+static const char *media_type(const char *ct, char *out, size_t size)
+{
+    size_t n = 0, slashes = 0;
+    for (; ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ' && n + 1 < size; ++n) {
+        unsigned char c = (unsigned char)ct[n];
+        slashes += c == '/';
+        if (!(isalnum(c) || strchr("!#$&^_.+-/", c) != NULL) || slashes > 1)
+            return "an unreadable media type";
+        out[n] = (char)c;
+    }
+    out[n] = '\0';
+    if (slashes != 1 || out[0] == '/' || out[n - 1] == '/' ||
+        (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
+        return "an unreadable media type";
+    return out;
+}
+
 static void build_meta(bff_exec_t *exec, size_t s, const call_rec_t *cr)
 {
     src_run_t *sr = exec->src + s;
@@ -329,9 +349,12 @@ void bff_exec_i_complete_single(bff_exec_t *exec, size_t s)
         return;
     }
     if (!bff_exec_i_content_type_ok(src, cr)) {
-        char detail[200];
-        snprintf(detail, sizeof(detail), "upstream sent %.64s, not JSON", cr->content_type);
+        char detail[200], type[65];
+        snprintf(detail, sizeof(detail), "upstream sent %s, not JSON",
+                 media_type(cr->content_type, type, sizeof(type)));
         bff_exec_i_fail(exec, s, bff_err_invalid_json, cr->status, detail);
+        snprintf(out->log_detail, sizeof(out->log_detail), "upstream sent %.100s, not JSON",
+                 cr->content_type); /* the log may have it all */
         return;
     }
     const char *body;

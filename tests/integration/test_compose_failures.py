@@ -291,12 +291,14 @@ def test_broken_upstream_bodies_and_refused_connections():
         sources:
           src:
             upstream: users
-            path: /users/u1?%s
+            path: %s
         response:
           id: src.id
-        """ % (mode, knob) for mode, knob in
+        """ % (mode, knob if knob.startswith("/") else "/users/u1?" + knob) for mode, knob in
         (("malformed", "malformed=1"), ("notjson", "notjson=1"), ("big", "size=200000"),
-         ("small", "size=1000"))}
+         ("small", "size=1000"), ("html", "/echo?ctype=text%2Fhtml%3B%20charset%3Dutf-8"),
+         ("leaky", "/echo?ctype=text%2Fhtml%3B%20origin%3Dhttp%3A%2F%2Fdb-primary.internal%3A5432"),
+         ("odd", "/echo?ctype=http%3A%2F%2Fdb-primary.internal%2Fx"))}
     endpoints["dead.yaml"] = """
         endpoint: GET /dead
         sources:
@@ -316,6 +318,16 @@ def test_broken_upstream_bodies_and_refused_connections():
     status, _, body, _ = timed_get(bffd, "/broken/notjson")
     eq(status, 502, "not JSON: %r" % body)
     eq(error_of(body)["reason"], "invalid JSON")
+
+    # The upstream's Content-Type reaches the client as its type/subtype alone: its parameters,
+    # or a value that is no media type, are the upstream's text (here a host and a URL).
+    for mode, shown in (("html", "upstream sent text/html, not JSON"),
+                        ("leaky", "upstream sent text/html, not JSON"),
+                        ("odd", "upstream sent an unreadable media type, not JSON")):
+        status, _, body, _ = timed_get(bffd, "/broken/" + mode)
+        err = error_of(body)
+        eq((status, err["reason"]), (502, "invalid JSON"), body)
+        check(shown in err["message"] and "internal" not in json.dumps(body), (mode, body))
 
     status, _, body, _ = timed_get(bffd, "/broken/big")
     eq(status, 502, "oversized: %r" % body)
