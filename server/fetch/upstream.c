@@ -657,6 +657,8 @@ static void on_transfer_done(CURL *easy, CURLcode code, void *data)
     uint64_t now = h2o_now(up->fetcher->loop);
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200) /* an interim answer (103) and then nothing is no answer */
+        status = 0;
     char *ct = NULL;
     curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
     bff_copy_str(call->content_type, sizeof(call->content_type), ct ? ct : "");

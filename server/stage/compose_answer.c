@@ -105,7 +105,7 @@ static int answer_status(const bff_spec_t *spec, const bff_shape_env_t *env)
         isdigit((unsigned char)v.buf[0]) && isdigit((unsigned char)v.buf[1]) &&
         isdigit((unsigned char)v.buf[2])) {
         int s = (v.buf[0] - '0') * 100 + (v.buf[1] - '0') * 10 + (v.buf[2] - '0');
-        if (s >= 200 && s <= 599)
+        if (s >= 200 && s <= 299) /* a success's status: failures have their own (4.6) */
             status = s;
     }
     bff_jwrite_dispose(&v);

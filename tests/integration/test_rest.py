@@ -258,6 +258,11 @@ WRITES = {
         endpoint: POST /ping
         response: { pong: { $value: true } }
         """,
+    "coded.yaml": """\
+        endpoint: POST /coded
+        status: "{body.code}"
+        response: { pong: { $value: true } }
+        """,
 }
 
 
@@ -293,6 +298,11 @@ def test_writes_take_the_clients_body():
     # An endpoint that does not read the body takes any body, as before.
     eq(harness.request(bff.port, "POST", "/ping", body=b"not json",
                        headers={"Content-Type": "text/plain"})[0], 200)
+    # A status template gives a success's status, 200-299; anything else answers 200.
+    for code, want in ((202, 202), (404, 200), (500, 200), (999, 200), ("abc", 200)):
+        status, _, raw = harness.request(bff.port, "POST", "/coded", body=json.dumps({"code": code}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        eq((status, json.loads(raw)), (want, {"pong": True}), code)
     eq(bff.stop(), 0)
 
 
