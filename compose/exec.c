@@ -65,6 +65,17 @@ static size_t find_or_add_rec(bff_exec_t *exec, const char *key, int *is_new)
 
 static void on_call_done(void *data, bff_fetch_result_t *res);
 
+/* 1 when `v` (n bytes) may be a header field's value: no control characters but tab. */
+static int field_value_ok(const char *v, size_t n)
+{
+    for (size_t i = 0; i != n; ++i) {
+        unsigned char c = (unsigned char)v[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
 /* Renders and starts (or joins) one call for source `s`; returns the record index, or SIZE_MAX
  * with the source's detail set when the request cannot be built. */
 size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_doc,
@@ -132,8 +143,9 @@ size_t bff_exec_i_start_call(bff_exec_t *exec, size_t s, const bff_jdoc_t *item_
         bff_jwrite_bytes(&line, ": ", 2);
         bff_template_render(&src->headers[i].value, &env, 0, &line, NULL);
         bff_jwrite_char(&line, '\0');
-        /* A value with CR/LF would smuggle headers; such a header is dropped. */
-        if (!line.overflow && strpbrk(line.buf + namelen + 2, "\r\n") == NULL) {
+        /* A value with CR/LF would smuggle headers, a NUL would cut it short, and no other
+         * control character belongs in a field value (RFC 9110 5.5): such a header is dropped. */
+        if (!line.overflow && field_value_ok(line.buf + namelen + 2, line.len - namelen - 3)) {
             lines[nlines++] = owned[nowned++] = bff_strdup(line.buf);
             bff_jwrite_char(&key, '\n');
             bff_jwrite_bytes(&key, line.buf, line.len - 1);

@@ -258,6 +258,12 @@ WRITES = {
         endpoint: POST /ping
         response: { pong: { $value: true } }
         """,
+    "noted.yaml": """\
+        endpoint: POST /noted
+        sources:
+          e: { upstream: users, method: POST, path: /echo, headers: { X-Note: "{body.note}" } }
+        response: { saw: e.headers }
+        """,
     "coded.yaml": """\
         endpoint: POST /coded
         status: "{body.code}"
@@ -298,6 +304,14 @@ def test_writes_take_the_clients_body():
     # An endpoint that does not read the body takes any body, as before.
     eq(harness.request(bff.port, "POST", "/ping", body=b"not json",
                        headers={"Content-Type": "text/plain"})[0], 200)
+    # A header rendered from the client's data goes only as a valid field value: a control
+    # character (a NUL included, which would cut it short) drops it; a tab is allowed.
+    for note, sent in (("plain text", "plain text"), ("a\tb", "a\tb"), ("a\u0000b", None),
+                       ("a\u0001b", None), ("a\u007fb", None), ("a\r\nX-Evil: 1", None)):
+        status, _, raw = harness.request(bff.port, "POST", "/noted", body=json.dumps({"note": note}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        saw = json.loads(raw)["saw"]
+        eq((status, saw.get("x-note"), "x-evil" in saw), (200, sent, False), repr(note))
     # A status template gives a success's status, 200-299; anything else answers 200.
     for code, want in ((202, 202), (404, 200), (500, 200), (999, 200), ("abc", 200)):
         status, _, raw = harness.request(bff.port, "POST", "/coded", body=json.dumps({"code": code}).encode(),
