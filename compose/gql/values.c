@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_INPUT_DEPTH 32 /* nesting of a variable's value (lists, input objects) */
@@ -83,12 +84,16 @@ static int write_literal(const bff_gql_wrapped_t *t, const bff_gql_value_t *v,
     }
     const bff_gql_type_t *named = t->named;
     switch (v->kind) {
-    case BFF_GQL_INT:
+    case BFF_GQL_INT: { /* canonical, as graphql-js's numbers print: -0 is 0 */
+        char num[24];
+        int64_t n = strtoll(v->str, NULL, 10);
+        int len = snprintf(num, sizeof(num), "%lld", (long long)(n == 0 ? 0 : n));
         if (strcmp(named->name, "ID") == 0)
-            bff_jwrite_str(out, v->str, strlen(v->str));
+            bff_jwrite_str(out, num, (size_t)len);
         else
-            bff_jwrite_raw(out, v->str, strlen(v->str));
+            bff_jwrite_raw(out, num, (size_t)len);
         return 0;
+    }
     case BFF_GQL_FLOAT:
         bff_jwrite_raw(out, v->str, strlen(v->str));
         return 0;
@@ -268,7 +273,8 @@ static int coerce_scalar(var_ctx_t *vc, const bff_gql_type_t *type, uint32_t tok
             return 0;
         }
         if (t->type == BFF_J_NUMBER && bff_jdoc_to_int64(d, tok, &v) == 0) {
-            bff_jwrite_str(out, raw, len);
+            char num[24]; /* 1.0 is the integer 1, as JSON.parse reads it: "1" */
+            bff_jwrite_str(out, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
             return 0;
         }
         var_error(vc, tok, "ID cannot represent value: %s", shown);
