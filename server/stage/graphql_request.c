@@ -9,17 +9,56 @@
 
 #define MAX_BODY_TOKENS (1u << 20)
 
+/* The weight (q, 0-1000) an Accept header gives `type`, or -1 when it does not name it. */
+static int accept_weight(h2o_iovec_t v, const char *type, size_t typelen)
+{
+    int best = -1;
+    const char *p = v.base, *end = v.base + v.len;
+    while (p < end) {
+        const char *elem_end = memchr(p, ',', (size_t)(end - p));
+        if (elem_end == NULL)
+            elem_end = end;
+        while (p < elem_end && (*p == ' ' || *p == '\t'))
+            ++p;
+        const char *range_end = p;
+        while (range_end < elem_end && *range_end != ';' && *range_end != ' ' && *range_end != '\t')
+            ++range_end;
+        if ((size_t)(range_end - p) == typelen && h2o_lcstris(p, typelen, type, typelen)) {
+            int q = 1000; /* q=0.5 -> 500; a malformed q counts as 1 */
+            for (const char *s = range_end; s + 2 < elem_end; ++s)
+                if ((s[0] == ';' || s[0] == ' ') && (s[1] == 'q' || s[1] == 'Q') && s[2] == '=') {
+                    const char *d = s + 3;
+                    if (d < elem_end && *d == '0') {
+                        q = 0;
+                        if (++d < elem_end && *d == '.')
+                            for (int scale = 100; ++d < elem_end && *d >= '0' && *d <= '9';
+                                 scale /= 10)
+                                q += (*d - '0') * scale;
+                    }
+                    break;
+                }
+            if (q > best)
+                best = q;
+        }
+        p = elem_end + 1;
+    }
+    return best;
+}
+
 int bff_gql_wants_response_json(h2o_req_t *req)
 {
+    /* The GraphQL-over-HTTP media type when the client names it with a weight above zero and
+     * not below application/json's. */
+    int gql = -1, json = -1;
     ssize_t i = -1;
     while ((i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, i)) != -1) {
         h2o_iovec_t v = req->headers.entries[i].value;
-        static const char type[] = "application/graphql-response+json";
-        for (size_t k = 0; k + sizeof(type) - 1 <= v.len; ++k)
-            if (h2o_lcstris(v.base + k, sizeof(type) - 1, type, sizeof(type) - 1))
-                return 1;
+        int g = accept_weight(v, H2O_STRLIT("application/graphql-response+json"));
+        int j = accept_weight(v, H2O_STRLIT("application/json"));
+        gql = g > gql ? g : gql;
+        json = j > json ? j : json;
     }
-    return 0;
+    return gql > 0 && gql >= json;
 }
 
 static int is_json_body(h2o_req_t *req)

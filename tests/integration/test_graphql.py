@@ -185,6 +185,14 @@ def test_graphql_over_http_status_codes_and_media_types():
         check(doc["errors"][0]["message"].startswith("Syntax Error"), doc)
     status, hdrs, doc = post(bff, "{ __typename }", accept=GQL + ", application/json")
     eq((status, hdrs["content-type"], doc), (200, GQL, {"data": {"__typename": "Query"}}))
+    # The Accept header's weights decide: q=0 refuses a type, the heavier one wins.
+    for accept, ctype in ((GQL + ";q=0, application/json", "application/json"),
+                          ("application/json;q=0.9, " + GQL, GQL),
+                          ("application/json, " + GQL + ";q=0.5", "application/json"),
+                          (GQL + " ; q=0.8, application/json;q=0.7", GQL),
+                          ("*/*", "application/json")):
+        status, hdrs, doc = post(bff, "{ user(", accept=accept)
+        eq((status, hdrs["content-type"]), (400 if ctype == GQL else 200, ctype), accept)
     # Requests that are not GraphQL requests: 4xx whatever the Accept.
     for raw, ctype, want in ((b"{nope", "application/json", 400),
                              (b"[]", "application/json", 400),
