@@ -157,7 +157,8 @@ static int uses_introspection(const bff_gql_document_t *doc)
 }
 
 /* The sha256 of extensions.persistedQuery (automatic persisted queries, version 1) into
- * `hash`; 0 when there is none, -1 when it is malformed. */
+ * `hash`; 0 when there is none, -1 when it is malformed, -2 for a version other than 1 (as
+ * Apollo Server; an absent version is taken as 1). */
 static int persisted_hash(const bff_gql_params_t *p, char hash[65])
 {
     if (p->extensions.base == NULL)
@@ -166,7 +167,13 @@ static int persisted_hash(const bff_gql_params_t *p, char hash[65])
     int ret = 0;
     if (bff_jdoc_scan(&d, p->extensions.base, p->extensions.len, 4096, 0, NULL, NULL) == 0) {
         uint32_t pq = bff_jdoc_obj_get(&d, 0, "persistedQuery", 14);
-        if (pq != BFF_JDOC_NONE) {
+        uint32_t version =
+            pq != BFF_JDOC_NONE ? bff_jdoc_obj_get(&d, pq, "version", 7) : BFF_JDOC_NONE;
+        int64_t v = 1;
+        if (version != BFF_JDOC_NONE && (d.toks[version].type != BFF_J_NUMBER ||
+                                         bff_jdoc_to_int64(&d, version, &v) != 0 || v != 1)) {
+            ret = -2;
+        } else if (pq != BFF_JDOC_NONE) {
             uint32_t h = bff_jdoc_obj_get(&d, pq, "sha256Hash", 10);
             ret = -1;
             if (h != BFF_JDOC_NONE && d.toks[h].type == BFF_J_STRING &&
@@ -193,6 +200,10 @@ static bff_gql_cached_t *find_document(const gql_out_t *o, const bff_gql_graph_t
     bff_req_t *r = o->r;
     char persisted[65];
     int has_persisted = persisted_hash(params, persisted);
+    if (has_persisted == -2) {
+        bff_gql_answer_message(o, 400, 1, "BAD_REQUEST", "Unsupported persisted query version.");
+        return NULL;
+    }
     if (has_persisted < 0) {
         bff_gql_answer_message(
             o, 400, 1, "BAD_REQUEST",

@@ -324,6 +324,10 @@ def test_persisted_queries_and_trusted_documents():
     bad = {"persistedQuery": {"version": 1, "sha256Hash": sha("{ __typename }")}}
     status, _, doc = post(bff, None, raw=json.dumps({"query": q, "extensions": bad}).encode())
     eq((status, doc["errors"][0]["message"]), (400, "provided sha does not match query"))
+    for version in (2, "1", None):  # version 1 only, as Apollo Server
+        other = {"persistedQuery": {"version": version, "sha256Hash": sha(q)}}
+        status, _, doc = post(bff, None, raw=json.dumps({"query": q, "extensions": other}).encode())
+        eq((status, doc["errors"][0]["message"]), (400, "Unsupported persisted query version."), version)
     eq(bff.stop(), 0)
     # Trusted documents: with `only`, nothing else runs, by text or by hash.
     trusted = "query Card($id: ID!) { user(id: $id) { name } }"
