@@ -400,6 +400,8 @@ size_t bff_gql_run_calls(const bff_gql_run_t *run, size_t *failed)
 
 static void write_path(bff_gql_run_t *run, bff_jwrite_t *w)
 {
+    if (run->depth == 0) /* not a field's error (graphql-js leaves the path out too) */
+        return;
     bff_jwrite_key(w, "path", 4);
     bff_jwrite_open(w, '[');
     for (unsigned i = 0; i != run->depth; ++i) {

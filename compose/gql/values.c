@@ -150,7 +150,8 @@ int bff_gql_coerce_arguments(const bff_gql_input_value_t *defs, size_t ndefs,
     return ret;
 }
 
-int bff_gql_included(const bff_gql_directive_t *dirs, size_t n, const bff_jdoc_t *vars)
+int bff_gql_included(const bff_gql_directive_t *dirs, size_t n, const bff_jdoc_t *vars,
+                     const bff_gql_value_t **null_if)
 {
     for (size_t i = 0; i != n; ++i) {
         int skip = strcmp(dirs[i].name, "skip") == 0;
@@ -165,6 +166,11 @@ int bff_gql_included(const bff_gql_directive_t *dirs, size_t n, const bff_jdoc_t
                 cond = v->boolean;
             } else if (v->kind == BFF_GQL_VARIABLE && vars != NULL) {
                 uint32_t tok = bff_jdoc_obj_get(vars, 0, v->str, strlen(v->str));
+                if (tok != BFF_JDOC_NONE && vars->toks[tok].type == BFF_J_NULL) {
+                    if (null_if != NULL)
+                        *null_if = v;
+                    return -1; /* a variable with a default, explicitly null */
+                }
                 cond = tok != BFF_JDOC_NONE && vars->toks[tok].type == BFF_J_TRUE;
             }
             if (skip ? cond : !cond)

@@ -29,7 +29,10 @@ int bff_gql_coerce_arguments(const bff_gql_input_value_t *defs, size_t ndefs,
                              const bff_gql_argument_t *args, size_t nargs, const bff_jdoc_t *vars,
                              bff_gql_loc_t loc, bff_jwrite_t *out, bff_gql_errors_t *errs);
 
-/** 0 when @skip(if: true) or @include(if: false) among `dirs` excludes the selection. */
-int bff_gql_included(const bff_gql_directive_t *dirs, size_t ndirs, const bff_jdoc_t *vars);
+/** 0 when @skip(if: true) or @include(if: false) among `dirs` excludes the selection, 1 when
+ * none does; -1 when an `if` is a variable whose value is null (a variable with a default, sent
+ * as null: no Boolean!), with *null_if (may be NULL) the variable's node. */
+int bff_gql_included(const bff_gql_directive_t *dirs, size_t ndirs, const bff_jdoc_t *vars,
+                     const bff_gql_value_t **null_if);
 
 #endif

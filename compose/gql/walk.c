@@ -44,6 +44,7 @@ typedef struct st_walk_t {
     bff_jwrite_t *out; /* NULL while planning */
     const bff_gql_schema_t *schema;
     const bff_gql_document_t *doc;
+    int collect_failed; /* an @skip/@include `if` was null: the selection set is an error */
 } walk_t;
 
 /* ---- output helpers: nothing is written while planning ---- */
@@ -142,15 +143,29 @@ typedef struct st_visited_t {
     size_t n, cap;
 } visited_t;
 
+/* @skip/@include; a null `if` fails the selection set being collected (as graphql-js: the
+ * field whose sub-selection it is becomes null with the error; at the root, data is null). */
+static int included(walk_t *wk, const bff_gql_directive_t *dirs, size_t n)
+{
+    const bff_gql_value_t *null_if = NULL;
+    int inc = bff_gql_included(dirs, n, &wk->run->vars, &null_if);
+    if (inc >= 0)
+        return inc;
+    if (!wk->collect_failed && wk->out != NULL)
+        bff_gql_run_error(wk->run, &null_if->loc, "BAD_USER_INPUT", NULL,
+                          "Argument \"if\" of non-null type \"Boolean!\" must not be null.");
+    wk->collect_failed = 1;
+    return 0;
+}
+
 static void collect(walk_t *wk, const bff_gql_type_t *obj, const bff_gql_selection_set_t *set,
                     groups_t *gs, visited_t *seen, unsigned depth)
 {
     if (set == NULL || depth > 64) /* fragments nest at most as deep as the parser allows */
         return;
-    const bff_jdoc_t *vars = &wk->run->vars;
     for (size_t i = 0; i != set->nitems; ++i) {
         const bff_gql_selection_t *sel = set->items + i;
-        if (!bff_gql_included(sel->directives, sel->ndirectives, vars))
+        if (!included(wk, sel->directives, sel->ndirectives))
             continue;
         if (sel->kind == BFF_GQL_FIELD) {
             add_to_group(gs, sel);
@@ -163,7 +178,7 @@ static void collect(walk_t *wk, const bff_gql_type_t *obj, const bff_gql_selecti
             for (size_t v = 0; v != seen->n && !visited; ++v)
                 visited = seen->items[v] == f;
             if (visited || !type_applies(wk, f->type_condition, obj) ||
-                !bff_gql_included(f->directives, f->ndirectives, vars))
+                !included(wk, f->directives, f->ndirectives))
                 continue;
             if (seen->n == seen->cap) {
                 seen->cap = seen->cap ? seen->cap * 2 : 4;
@@ -549,6 +564,12 @@ static status_t complete(walk_t *wk, const field_ctx_t *fc, const bff_gql_wrappe
     }
     groups_t gs = {0};
     collect_sub(wk, type, fc->group, &gs);
+    if (wk->collect_failed) { /* reported once, at this field */
+        wk->collect_failed = 0;
+        groups_free(&gs);
+        w_null(wk);
+        return ST_NULL_ERROR;
+    }
     status_t s = execute_object(wk, type, &value, &gs);
     groups_free(&gs);
     return s;
@@ -759,6 +780,12 @@ int bff_gql_walk(bff_gql_run_t *run, bff_jwrite_t *out)
     visited_t seen = {0};
     collect(&wk, root, op->selection_set, &gs, &seen, 0);
     free(seen.items);
+    if (wk.collect_failed) {
+        groups_free(&gs);
+        if (out != NULL)
+            bff_jwrite_null(out);
+        return 0;
+    }
     raw_t none = {NULL, 0};
     status_t s = execute_object(&wk, root, &none, &gs);
     groups_free(&gs);
