@@ -666,6 +666,11 @@ size_t bff_exec_failed_items(const bff_exec_t *exec, size_t source, bff_exec_ite
     return sr->nfailed;
 }
 
+size_t bff_exec_items_left_out(const bff_exec_t *exec, size_t source)
+{
+    return exec->src[source].left_out;
+}
+
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec)
 {
     return bff_exec_i_env(exec, NULL, 0);

@@ -165,6 +165,9 @@ typedef struct st_bff_exec_item_failure_t {
  * many there are. */
 size_t bff_exec_failed_items(const bff_exec_t *exec, size_t source, bff_exec_item_failure_t *out,
                              size_t max);
+/** The items of for-each source `source` past its `max`, which no call fetched (counted up to
+ * 1000 items). */
+size_t bff_exec_items_left_out(const bff_exec_t *exec, size_t source);
 /** The values to shape the response from (borrowed from the run: valid until destroy). */
 bff_shape_env_t bff_exec_env(const bff_exec_t *exec);
 /** What is wrong with a request value a source's URL needs. */

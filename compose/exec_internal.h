@@ -43,6 +43,7 @@ typedef struct st_src_run_t {
     char *combined; /* for-each: "[item0,item1,...]"; batch in chunks: the chunks merged */
     size_t *failed; /* for-each: the indexes of the items that failed (null in `combined`) */
     size_t nfailed;
+    size_t left_out; /* for-each: items past `max`, never called */
     bff_jdoc_t doc;
     char *meta_json; /* {"$status": N, "$headers": {...}}, when the plan reads them */
     bff_jdoc_t meta;

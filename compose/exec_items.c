@@ -269,7 +269,10 @@ void bff_exec_i_start_items(bff_exec_t *exec, size_t s)
     }
     const bff_jdoc_t *doc;
     uint32_t items[MAX_ITEMS];
-    size_t n = collect_items(exec, src, &doc, items, list_cap(src));
+    size_t all = collect_items(exec, src, &doc, items, MAX_ITEMS), n = all;
+    if (n > list_cap(src))
+        n = list_cap(src);
+    sr->left_out = all - n; /* past `max` (counted up to MAX_ITEMS) */
     sr->recs = bff_malloc((n ? n : 1) * sizeof(size_t));
     for (size_t i = 0; i != n; ++i)
         sr->recs[i] = SIZE_MAX; /* not started: on_rec_done must not count it */

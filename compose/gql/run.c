@@ -98,6 +98,7 @@ int bff_gql_exec_settle(bff_gql_run_t *run, const bff_gql_resolver_t *res, unsig
 /* A for-each source that lost items (but not all): what the walk reports for them. */
 static void note_lost_items(gql_call_t *c, bff_exec_t *exec)
 {
+    c->left_out = bff_exec_items_left_out(exec, 0);
     const bff_source_outcome_t *o = bff_exec_outcome(exec, 0);
     if (o->err != bff_err_partial)
         return;

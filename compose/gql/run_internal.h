@@ -42,6 +42,7 @@ typedef struct st_gql_call_t {
     gql_item_failure_t *failures;
     size_t nfailures;
     char partial[200];
+    size_t left_out; /* a for-each resolver's items past its `max`, never fetched */
     /* A resolver batched over parents: its key (parent.KEY, raw JSON) and arguments, both
      * inside `key`; calls of one resolver with equal arguments share a batch. */
     const char *item, *args;

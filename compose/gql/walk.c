@@ -720,6 +720,13 @@ static status_t execute_field(walk_t *wk, const bff_gql_type_t *parent_type, con
     }
     if (call->partial[0] != '\0') /* lost items whose places the value shape moved */
         call_error(wk, &fc, call, bff_err_partial, 0, call->partial);
+    if (call->left_out != 0) { /* a list longer than the resolver's for_each max */
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "%s fetches at most %u items (its for_each max): %zu more were left out.",
+                 res->name, res->plan.sources[0].max_items, call->left_out);
+        field_error(wk, &fc, "BAD_USER_INPUT", NULL, msg);
+    }
     fc.lost = call->nfailures != 0 ? call : NULL;
     if (call->json != NULL)
         value = (raw_t){&call->doc, 0};
