@@ -65,6 +65,40 @@ static void build_openapi(bff_config_site_t *site)
     snprintf(site->openapi_etag, sizeof(site->openapi_etag), "\"%.16s\"", hex);
 }
 
+static int any_address(const char *host)
+{
+    return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+}
+
+/* Profiles served together need their own names (metrics labels, Redis keys, logs) and their own
+ * listeners (a second bind fails at run time, or with SO_REUSEPORT splits the traffic). */
+static int check_distinct(const bff_config_t *c, bff_diag_t *diag)
+{
+    int ret = 0;
+    for (size_t i = 0; i != c->nsites; ++i) {
+        const bff_profile_t *p = c->sites[i].profile;
+        char *file = bff_malloc(strlen(p->dir) + sizeof("/profile.yaml"));
+        sprintf(file, "%s/profile.yaml", p->dir);
+        for (size_t j = 0; j != i; ++j) {
+            const bff_profile_t *q = c->sites[j].profile;
+            if (strcmp(p->name, q->name) == 0) {
+                bff_diag_add(diag, file, p->name_line, p->name_column,
+                             "profile name '%s' is taken by %s/profile.yaml", p->name, q->dir);
+                ret = -1;
+            }
+            if (p->port != 0 && p->port == q->port &&
+                (strcmp(p->host, q->host) == 0 || any_address(p->host) || any_address(q->host))) {
+                bff_diag_add(diag, file, p->listen_line, p->listen_column,
+                             "listen %s:%u is taken by profile '%s' (%s/profile.yaml)", p->host,
+                             (unsigned)p->port, q->name, q->dir);
+                ret = -1;
+            }
+        }
+        free(file);
+    }
+    return ret;
+}
+
 bff_config_t *bff_config_load(const bff_config_args_t *args, bff_diag_t *diag)
 {
     bff_config_t *c = bff_calloc(1, sizeof(*c));
@@ -86,6 +120,7 @@ bff_config_t *bff_config_load(const bff_config_args_t *args, bff_diag_t *diag)
             p->port = args->listen_port;
         }
     }
+    failed |= check_distinct(c, diag) != 0;
     for (size_t i = 0; i != c->nsites && !failed; ++i) {
         failed |= open_resources(c->sites + i, args->check_only, diag) != 0;
         build_openapi(c->sites + i);

@@ -136,6 +136,16 @@ static int cmd_check(int argc, char **argv)
                    p->nendpoints + (p->graph != NULL));
         bff_config_release(c);
     }
+    if (!failed && argc > 1) { /* served together: distinct names and listeners (config.c) */
+        bff_config_args_t args = {
+            .dirs = (const char *const *)argv, .ndirs = (size_t)argc, .check_only = 1};
+        bff_diag_t diag = {0};
+        bff_config_t *c = bff_config_load(&args, &diag);
+        bff_diag_print(&diag);
+        bff_diag_clear(&diag);
+        failed = c == NULL;
+        bff_config_release(c);
+    }
     return failed ? 1 : 0;
 }
 

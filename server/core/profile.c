@@ -61,6 +61,22 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
     int ret = bff_yaml_get_str(diag, root, "name", 1, &name);
     ret |= bff_yaml_get_str(diag, root, "listen", 1, &listen);
     p->name = bff_strdup(name ? name : "?");
+    const bff_yaml_node_t *name_node = bff_yaml_get(root, "name"),
+                          *listen_node = bff_yaml_get(root, "listen");
+    if (name_node != NULL) {
+        p->name_line = name_node->line, p->name_column = name_node->column;
+        /* It labels metrics, keys Redis entries and names the profile in logs. */
+        int bad = name != NULL && name[0] == '\0';
+        for (const char *c = name; c != NULL && *c != '\0' && !bad; ++c)
+            bad = (unsigned char)*c <= ' ' || *c == '"' || *c == '\\' || *c == 0x7f;
+        if (bad) {
+            bff_yaml_error(diag, name_node,
+                           "name must be non-empty, without spaces, quotes or control characters");
+            ret = -1;
+        }
+    }
+    if (listen_node != NULL)
+        p->listen_line = listen_node->line, p->listen_column = listen_node->column;
     if (listen != NULL && bff_profile_parse_listen(listen, &p->host, &p->port) != 0) {
         bff_yaml_error(diag, bff_yaml_get(root, "listen"), "listen must be HOST:PORT, not '%s'",
                        listen);

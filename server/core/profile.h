@@ -81,6 +81,7 @@ typedef struct st_bff_profile_t {
     char *name;
     char *host;
     uint16_t port;
+    unsigned name_line, name_column, listen_line, listen_column; /* in profile.yaml */
     char *tls_certificate, *tls_key;
     uint64_t max_header_bytes;
     uint64_t max_body_bytes;

@@ -332,6 +332,23 @@ def test_open_files_limit_too_low_is_said_at_start_and_reload():
     stop_clean(srv)
 
 
+def test_profiles_served_together_need_their_own_name_and_listener():
+    a, port = make_profile(SIMPLE % "same")
+    b, _ = make_profile(SIMPLE % "same", port=port)
+    for args in (["check", a, b], ["--threads", "1", "--profile", a, "--profile", b]):
+        status, out, err = run_bffd(args, timeout=15)
+        eq(status, 1, (args, out, err))
+        check("%s/profile.yaml:1:7: profile name 'same' is taken by %s/profile.yaml" % (b, a) in err, err)
+        check("%s/profile.yaml:2:9: listen 127.0.0.1:%d is taken by profile 'same'" % (b, port) in err, err)
+        check("listening" not in out, out)
+    # Each alone is fine; so is the same name on separate runs.
+    eq(run_bffd(["check", a])[0], 0)
+    c, _ = make_profile(SIMPLE % '"two words"')
+    status, _, err = run_bffd(["check", c])
+    eq(status, 1)
+    check("profile.yaml:1:7: name must be non-empty, without spaces" in err, err)
+
+
 def test_port_in_use():
     d, port = make_profile(SIMPLE % "busy")
     blocker = socket.socket()
@@ -397,6 +414,7 @@ if __name__ == "__main__":
         test_invalid_profile_never_starts,
         test_open_files_soft_limit_raised_to_the_hard_one,
         test_open_files_limit_too_low_is_said_at_start_and_reload,
+        test_profiles_served_together_need_their_own_name_and_listener,
         test_port_in_use,
         test_port_in_use_by_another_bffd,
         test_unreadable_tls_certificate,
