@@ -52,7 +52,9 @@ static void usage(FILE *fp)
             "  openapi DIR            print the profile's OpenAPI 3.1 document (JSON) to stdout\n"
             "  types DIR              print TypeScript types of every endpoint's parameters,\n"
             "                         body and answer to stdout\n"
-            "  (each DIR of these may also be written as the server's --profile DIR or -p DIR)\n"
+            "  These four also take the server's command line: --profile DIR (-p DIR) names a\n"
+            "  folder and its other options are ignored; given --profile flags, check also\n"
+            "  refuses profiles one bffd cannot serve together (same name or listener).\n"
             "\n"
             "signals: SIGHUP reloads the profile folders (the running configuration keeps\n"
             "serving if the new one has errors); SIGTERM or SIGINT drain and stop.\n");
@@ -92,7 +94,7 @@ static void print_connections(const bff_profile_t *p)
                sum.total, sum.authority, sum.peak, sum.lines, sum.lines == 1 ? "" : "s");
 }
 
-static int cmd_check(int argc, char **argv)
+static int cmd_check(int argc, char **argv, int server_style)
 {
     if (argc < 1) {
         fprintf(stderr, "bffd check: name at least one profile folder\n");
@@ -136,14 +138,20 @@ static int cmd_check(int argc, char **argv)
                    p->nendpoints + (p->graph != NULL));
         bff_config_release(c);
     }
-    if (!failed && argc > 1) { /* served together: distinct names and listeners (config.c) */
+    if (!failed && argc > 1) {
+        /* Served together they need distinct names and listeners (config.c): an error for the
+         * server's own command line (--profile A --profile B), else a warning: folders checked
+         * at once may be deployed apart. */
         bff_config_args_t args = {
             .dirs = (const char *const *)argv, .ndirs = (size_t)argc, .check_only = 1};
         bff_diag_t diag = {0};
         bff_config_t *c = bff_config_load(&args, &diag);
         bff_diag_print(&diag);
         bff_diag_clear(&diag);
-        failed = c == NULL;
+        if (c == NULL && !server_style)
+            fprintf(stderr, "bffd check: warning: these profiles cannot be served by one bffd "
+                            "(each is fine alone; with --profile flags this is an error)\n");
+        failed = c == NULL && server_style;
         bff_config_release(c);
     }
     return failed ? 1 : 0;
@@ -283,30 +291,87 @@ static int parse_threads(const char *s, unsigned *out)
 /* The subcommands take profile folders as arguments; the server's spelling (`--profile DIR`,
  * `-p DIR`, `--profile=DIR`) names one there too, so a command line copied from the server
  * works. Rewrites argv in place (a --filter value is left alone); returns the new count. */
-static int profile_flags_as_folders(int argc, char **argv)
+/* 1 when `arg` is the server's option `name` (-x or --long) that takes a value: in `--long=V`
+ * form *inline gets V. */
+static int server_option(const char *arg, const char *shortname, const char *longname,
+                         const char **inline_value)
 {
+    size_t n = strlen(longname);
+    *inline_value = NULL;
+    if (strcmp(arg, shortname) == 0 || strcmp(arg, longname) == 0)
+        return 1;
+    if (strncmp(arg, longname, n) == 0 && arg[n] == '=') {
+        *inline_value = arg + n + 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* The arguments of check, test, openapi and types, written as the server's command line works
+ * too: --profile DIR (-p, --profile=DIR) names a folder, and the server's other options
+ * (--threads, --listen, --admin, --admin-token-file) are accepted and have no effect here.
+ * Returns the arguments left, folders in order; *server_style says --profile was used. */
+static int server_args_as_folders(int argc, char **argv, int *server_style)
+{
+    static const char *const ignored[][2] = {
+        {"-t", "--threads"}, {"-l", "--listen"}, {"-A", "--admin"}, {"-T", "--admin-token-file"}};
     int n = 0;
+    *server_style = 0;
     for (int i = 0; i < argc; ++i) {
-        int after_filter = i > 0 && strcmp(argv[i - 1], "--filter") == 0;
-        if (!after_filter && i + 1 < argc &&
-            (strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "-p") == 0))
-            argv[n++] = argv[++i];
-        else if (!after_filter && strncmp(argv[i], "--profile=", 10) == 0)
-            argv[n++] = argv[i] + 10;
+        const char *v;
+        int skip = 0;
+        if (i > 0 && strcmp(argv[i - 1], "--filter") == 0) { /* a filter's text as it is */
+            argv[n++] = argv[i];
+            continue;
+        }
+        if (server_option(argv[i], "-p", "--profile", &v)) {
+            *server_style = 1;
+            if (v != NULL)
+                argv[n++] = (char *)v;
+            else if (i + 1 < argc)
+                argv[n++] = argv[++i];
+            continue;
+        }
+        for (size_t k = 0; k != sizeof(ignored) / sizeof(ignored[0]) && !skip; ++k)
+            if (server_option(argv[i], ignored[k][0], ignored[k][1], &v))
+                skip = 1 + (v == NULL);
+        if (skip)
+            i += skip - 1; /* the option, and its value when it is the next argument */
         else
             argv[n++] = argv[i];
     }
     return n;
 }
 
+/* -h or --help among a subcommand's arguments. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; ++i)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "check") == 0)
-        return cmd_check(profile_flags_as_folders(argc - 2, argv + 2), argv + 2);
+    int server_style = 0;
+    if (argc >= 2 &&
+        (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "test") == 0 ||
+         strcmp(argv[1], "openapi") == 0 || strcmp(argv[1], "types") == 0) &&
+        wants_help(argc - 2, argv + 2)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "check") == 0) {
+        int n = server_args_as_folders(argc - 2, argv + 2, &server_style);
+        return cmd_check(n, argv + 2, server_style);
+    }
     if (argc >= 2 && strcmp(argv[1], "test") == 0)
-        return bff_spectest_main(profile_flags_as_folders(argc - 2, argv + 2), argv + 2);
+        return bff_spectest_main(server_args_as_folders(argc - 2, argv + 2, &server_style),
+                                 argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "openapi") == 0 || strcmp(argv[1], "types") == 0))
-        return cmd_contract(argv[1], profile_flags_as_folders(argc - 2, argv + 2), argv + 2);
+        return cmd_contract(argv[1], server_args_as_folders(argc - 2, argv + 2, &server_style),
+                            argv + 2);
 
     static const struct option longopts[] = {{"profile", required_argument, NULL, 'p'},
                                              {"threads", required_argument, NULL, 't'},

@@ -335,13 +335,17 @@ def test_open_files_limit_too_low_is_said_at_start_and_reload():
 def test_profiles_served_together_need_their_own_name_and_listener():
     a, port = make_profile(SIMPLE % "same")
     b, _ = make_profile(SIMPLE % "same", port=port)
-    for args in (["check", a, b], ["--threads", "1", "--profile", a, "--profile", b]):
+    for args in (["check", "--profile", a, "--profile", b, "--threads", "2"],
+                 ["--threads", "1", "--profile", a, "--profile", b]):
         status, out, err = run_bffd(args, timeout=15)
         eq(status, 1, (args, out, err))
         check("%s/profile.yaml:1:7: profile name 'same' is taken by %s/profile.yaml" % (b, a) in err, err)
         check("%s/profile.yaml:2:9: listen 127.0.0.1:%d is taken by profile 'same'" % (b, port) in err, err)
         check("listening" not in out, out)
-    # Each alone is fine; so is the same name on separate runs.
+    # Folders checked at once may be deployed apart: a warning then. Each alone is fine.
+    status, _, err = run_bffd(["check", a, b])
+    eq(status, 0, err)
+    check("profile name 'same' is taken" in err and "warning: these profiles cannot be served" in err, err)
     eq(run_bffd(["check", a])[0], 0)
     c, _ = make_profile(SIMPLE % '"two words"')
     status, _, err = run_bffd(["check", c])
