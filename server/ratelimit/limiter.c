@@ -21,18 +21,23 @@ typedef struct st_local_slot_t {
 } local_slot_t;
 
 /* An allowance: requests Redis has already counted for this worker, admitted here without a
- * round trip. A key far from its limit (100 left, 6000 left) needs no exact count of each
- * request; one near it (fewer than 2 * LEASE_SHARE left) is asked about every request. Taken
- * requests are charged in Redis when taken, so instances together never admit more than the
- * plan; what lapses unused (at most 5% of what was left) was admitted for nobody. */
+ * round trip. A key far from its limit (100 left, 6000 left) and asked about again within an
+ * allowance's life needs no exact count of each request; one near it (fewer than
+ * 2 * LEASE_SHARE left), or asked about seldom, is asked about every request. Taken requests
+ * are charged in Redis when taken, so instances together never admit more than the plan; what
+ * lapses unused is given back with the key's next round trip (rate, and quota within the same
+ * window), so only a key's last allowance before it goes quiet (at most 5% of what was left)
+ * stays spent. */
 typedef struct st_lease_slot_t {
     uint64_t hash;
     const bff_rate_plan_t *plan;
     uint64_t expires_us;
-    uint32_t left;        /* requests still to admit */
-    uint32_t want;        /* the next round trip asks for this many (1 until Redis said more) */
-    int pending;          /* a round trip asking for an allowance is out */
-    bff_rate_verdict_t v; /* Redis's verdict when it was taken (remaining: after all of it) */
+    uint64_t quota_end_us; /* the quota window the allowance was charged to ends (0: none) */
+    uint64_t last_us;      /* the key's last check here: an allowance only for a busy key */
+    uint32_t left;         /* requests still to admit */
+    uint32_t want;         /* the next round trip asks for this many (1 until Redis said more) */
+    int pending;           /* a round trip asking for an allowance is out */
+    bff_rate_verdict_t v;  /* Redis's verdict when it was taken (remaining: after all of it) */
 } lease_slot_t;
 
 struct st_bff_limiter_t {
@@ -60,6 +65,7 @@ typedef struct st_limit_op_t {
     size_t keylen;
     int retried;   /* EVAL after NOSCRIPT */
     unsigned cost; /* requests this one counts as (a batch of GraphQL operations: several) */
+    unsigned refund, refund_quota; /* a lapsed allowance's unused requests, given back first */
     unsigned want; /* requests asked for: this one's cost, and an allowance for the next */
     uint64_t hash; /* of the key, for the allowance's slot */
 } limit_op_t;
@@ -67,7 +73,9 @@ typedef struct st_limit_op_t {
 /* KEYS[1]: the rate's key; KEYS[2]: the quota's. ARGV[1]: emission interval (us), ARGV[2]:
  * burst, ARGV[3]: quota (0 = none), ARGV[4]: "d" or "m" (its UTC window), ARGV[5]: requests
  * wanted (this one's cost and an allowance; 1 when absent), ARGV[6]: this one's cost (1 when
- * absent; at most the burst). Server time, so every instance agrees. A quota refusal wins over
+ * absent; at most the burst), ARGV[7] and ARGV[8]: requests of a lapsed allowance to give back to
+ * the rate and the quota before deciding (0 when absent). Server time, so every instance
+ * agrees. A quota refusal wins over
  * a rate refusal (its Retry-After is the useful one); neither refusal counts. Admitted, it takes
  * as many of those wanted as the rate and the quota leave, at least the cost. Returns {allowed,
  * remaining, reset_ms, retry_after_ms, refused by (0, 1 rate, 2 quota), quota remaining, quota
@@ -81,6 +89,19 @@ static const char gcra_lua[] =
     "local Q = tonumber(ARGV[3] or 0) "
     "local want = tonumber(ARGV[5] or 1) "
     "local c = tonumber(ARGV[6] or 1) "
+    "local rr, qr = tonumber(ARGV[7] or 0), tonumber(ARGV[8] or 0) "
+    "if rr > 0 then "
+    "  local t0 = tonumber(redis.call('GET', KEYS[1]) or 0) "
+    "  if t0 > now then "
+    "    local t1 = math.max(t0 - rr * T, now) "
+    "    redis.call('SET', KEYS[1], string.format('%d', t1), 'PX', "
+    "               math.ceil((t1 - now) / 1000) + 1) "
+    "  end "
+    "end "
+    "if qr > 0 and Q > 0 then "
+    "  local u = tonumber(redis.call('GET', KEYS[2]) or 0) "
+    "  if u > 0 then redis.call('DECRBY', KEYS[2], math.min(qr, u)) end "
+    "end "
     "local tat = tonumber(redis.call('GET', KEYS[1]) or now) "
     "if tat < now then tat = now end "
     "local new = tat + c * T "
@@ -286,6 +307,7 @@ static void lease_answered(limit_op_t *op, bff_rate_verdict_t *v, unsigned taken
     if (taken > op->cost) {
         s->left = taken - op->cost;
         s->expires_us = bff_now_us() + LEASE_LIFE_US;
+        s->quota_end_us = v->quota_known ? bff_now_us() + v->quota_reset_s * 1000000 : 0;
         s->v = *v;
         v->remaining += s->left; /* what this worker holds is left for the key too */
         v->quota_remaining += v->quota_known ? s->left : 0;
@@ -336,9 +358,10 @@ static void on_reply(void *data, const char *err, const redisReply *reply)
 static bff_redis_command_t *send_check(limit_op_t *op, int eval)
 {
     const bff_rate_plan_t *plan = op->plan;
-    char interval[24], burst[24], quota[24], want[16], cost[16], qkey[sizeof(op->key) + 8];
-    const char *argv[11];
-    size_t lens[11], n = 0;
+    char interval[24], burst[24], quota[24], want[16], cost[16], refund[16], refund_quota[16];
+    char qkey[sizeof(op->key) + 8];
+    const char *argv[13];
+    size_t lens[13], n = 0;
 #define ARG(s, len) (argv[n] = (s), lens[n++] = (size_t)(len))
     ARG(eval ? "EVAL" : "EVALSHA", eval ? 4 : 7);
     ARG(eval ? gcra_lua : op->l->sha, eval ? sizeof(gcra_lua) - 1 : 40);
@@ -359,6 +382,8 @@ static bff_redis_command_t *send_check(limit_op_t *op, int eval)
     ARG(plan->quota_window == BFF_QUOTA_MONTH ? "m" : "d", 1);
     ARG(want, snprintf(want, sizeof(want), "%u", op->want));
     ARG(cost, snprintf(cost, sizeof(cost), "%u", op->cost));
+    ARG(refund, snprintf(refund, sizeof(refund), "%u", op->refund));
+    ARG(refund_quota, snprintf(refund_quota, sizeof(refund_quota), "%u", op->refund_quota));
 #undef ARG
     return bff_redis_command_start(op->l->redis, on_reply, op, (int)n, argv, lens);
 }
@@ -374,13 +399,18 @@ void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const cha
     if (l->redis != NULL && keylen < sizeof(((limit_op_t *)0)->key)) {
         uint64_t hash = fnv1a(key, keylen);
         lease_slot_t *s = lease_slot(l, hash, plan);
-        if (s->left >= cost && bff_now_us() < s->expires_us) { /* from this worker's allowance */
+        uint64_t t = bff_now_us();
+        int busy = s->last_us != 0 && t - s->last_us < LEASE_LIFE_US;
+        s->last_us = t;
+        if (s->left >= cost && t < s->expires_us) { /* from this worker's allowance */
             s->left -= cost;
             *now = s->v;
             now->remaining += s->left;
             now->quota_remaining += now->quota_known ? s->left : 0;
             return NULL;
         }
+        /* What is left of a lapsed (or too small) allowance goes back with this round trip. */
+        unsigned refund = s->left, refund_quota = t < s->quota_end_us ? s->left : 0;
         s->left = 0;
         limit_op_t *op = bff_calloc(1, sizeof(*op));
         *op = (limit_op_t){.l = l,
@@ -389,8 +419,10 @@ void *bff_limiter_check(bff_limiter_t *l, const bff_rate_plan_t *plan, const cha
                            .data = data,
                            .keylen = keylen,
                            .cost = cost,
-                           /* one allowance out at a time */
-                           .want = cost + (s->pending ? 0 : s->want - 1),
+                           .refund = refund,
+                           .refund_quota = refund_quota,
+                           /* one allowance out at a time, and only for a key in use */
+                           .want = cost + (s->pending || !busy ? 0 : s->want - 1),
                            .hash = hash};
         memcpy(op->key, key, keylen);
         if ((op->cmd = send_check(op, 0)) != NULL) {

@@ -121,6 +121,30 @@ def test_daily_quota_exact_count_headers_and_retry_after():
     check(abs(ttl / 1000 - seconds_to_utc_midnight()) <= 2, "the count expires at midnight UTC: %r" % ttl)
 
 
+def test_allowances_that_lapse_are_given_back():
+    # A key asked about seldom takes no allowance; a busy key's unused allowance, lapsed, goes
+    # back with its next round trip: the quota counts exactly the requests admitted.
+    redis = harness.Redis()
+    b = serve(redis, ["free: { rate: 6000/min, burst: 600, quota: 2000/day }"])
+
+    def counted():
+        keys = [k for k in redis.keys() if k.endswith(b":quota:d")]
+        return int(redis.cmd("GET", keys[0])) if keys else 0
+
+    for _ in range(6):  # spaced past an allowance's life (250 ms)
+        eq(harness.request(b.port, "GET", "/limited")[0], 200)
+        time.sleep(0.3)
+    eq(counted(), 6, "a quiet key is charged request by request")
+    for _ in range(20):  # busy: an allowance (29 here: 5% of the rate's 599 left)
+        eq(harness.request(b.port, "GET", "/limited")[0], 200)
+    check(counted() > 26, "a busy key took an allowance: %d" % counted())
+    time.sleep(0.3)
+    st, h, _ = harness.request(b.port, "GET", "/limited")
+    eq(st, 200)
+    eq(counted(), 27, "the lapsed allowance went back with the next round trip")
+    check(h.get("ratelimit", "").split(", ")[1].startswith('"free-quota";r=1973;'), h)
+
+
 def test_rate_refusal_is_distinct_and_does_not_spend_the_quota():
     redis = harness.Redis()
     b = serve(redis, ["free: { rate: 2/min, burst: 2, quota: 100/month }"])
@@ -310,6 +334,7 @@ if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
         test_daily_quota_exact_count_headers_and_retry_after,
+        test_allowances_that_lapse_are_given_back,
         test_rate_refusal_is_distinct_and_does_not_spend_the_quota,
         test_two_instances_share_the_quota,
         test_fail_open_applies_the_rate_only,
