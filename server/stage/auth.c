@@ -290,8 +290,11 @@ static int route_allowed(const bff_api_key_t *k, h2o_iovec_t path)
     if (k->nroutes == 0)
         return 1;
     for (size_t i = 0; i != k->nroutes; ++i) {
+        /* A prefix of whole segments: /v2 lets in /v2 and /v2/..., not /v2x or /v2-internal. */
         size_t n = strlen(k->routes[i]);
-        if (path.len >= n && memcmp(path.base, k->routes[i], n) == 0)
+        if (path.len >= n && memcmp(path.base, k->routes[i], n) == 0 &&
+            (path.len == n || n == 0 || k->routes[i][n - 1] == '/' || path.base[n] == '/' ||
+             path.base[n] == '?'))
             return 1;
     }
     return 0;

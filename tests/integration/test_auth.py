@@ -66,10 +66,13 @@ rate_limits:
 
 PARTNER_KEY = "pk_test_0123456789abcdef0123456789"
 GOLD_KEY = "pk_gold_0123456789abcdef0123456789"
+SEGMENT_KEY = "pk_segm_0123456789abcdef0123456789"
 API_KEYS = """
 - { name: acme, sha256: %s, plan: free, routes: [/v2/] }
 - { name: goldco, sha256: %s, plan: gold }
-""" % (hashlib.sha256(PARTNER_KEY.encode()).hexdigest(), hashlib.sha256(GOLD_KEY.encode()).hexdigest())
+- { name: segco, sha256: %s, plan: gold, routes: [/v2] }
+""" % (hashlib.sha256(PARTNER_KEY.encode()).hexdigest(), hashlib.sha256(GOLD_KEY.encode()).hexdigest(),
+       hashlib.sha256(SEGMENT_KEY.encode()).hexdigest())
 
 ENDPOINTS = {
     "me.yaml": """
@@ -108,6 +111,13 @@ response: { ok: { $value: true } }
 endpoint: GET /v2/things
 auth: required
 rate_limit: on
+sources:
+  u: { upstream: users, path: "/users/2" }
+response: { id: u.id }
+""",
+    "v2x.yaml": """
+endpoint: GET /v2x/things
+auth: required
 sources:
   u: { upstream: users, path: "/users/2" }
 response: { id: u.id }
@@ -285,6 +295,10 @@ def test_api_keys_and_plans():
     eq(get(b, "/v2/things", headers={"X-API-Key": "pk_wrong_0000000000000000000000"})[0], 401)
     st, h, _ = get(b, "/v2/things", headers={"X-API-Key": GOLD_KEY})
     eq((st, h.get("x-ratelimit-limit")), (200, "600"), "the key's plan")
+    # A route prefix is whole segments: /v2 lets in /v2/things, not /v2x/things.
+    eq(get(b, "/v2/things", headers={"X-API-Key": SEGMENT_KEY})[0], 200)
+    eq(get(b, "/v2x/things", headers={"X-API-Key": SEGMENT_KEY})[0], 403, "/v2x is not under /v2")
+    eq(get(b, "/v2x/things", headers={"X-API-Key": GOLD_KEY})[0], 200, "a key without routes")
 
 
 def test_rate_limit_exact_count_headers_and_retry_after():
