@@ -91,13 +91,18 @@ void bff_compose_respond(bff_req_t *r, const bff_plan_t *plan, const bff_exec_t 
     bff_tracing_note_sources(r, plan, exec);
     bff_metrics_note_sources(r, plan, exec);
     int whole = bff_exec_state(exec) == BFF_EXEC_COMPLETE && !bff_exec_partial(exec);
-    if (r->cache != NULL && !whole && bff_cache_on_failed(r))
-        return; /* a stale answer within stale-if-error */
-    if (bff_exec_state(exec) == BFF_EXEC_FAILED && bff_debug_requested(r))
-        bff_debug_explain(r, plan, exec, SIZE_MAX); /* an error answer: explained all the same */
     bff_answer_t a;
     bff_answer_init(&a);
     bff_compose_answer(r->profile, r->route.spec, exec, &a);
+    /* Stale-if-error covers faults (a 5xx, a partial answer), not a 4xx a required source passed
+     * on: a deleted resource or revoked access must not stay visible (RFC 5861's errors). */
+    if (r->cache != NULL && !whole && (a.status < 400 || a.status >= 500) &&
+        bff_cache_on_failed(r)) {
+        bff_answer_dispose(&a);
+        return; /* a stale answer within stale-if-error */
+    }
+    if (bff_exec_state(exec) == BFF_EXEC_FAILED && bff_debug_requested(r))
+        bff_debug_explain(r, plan, exec, SIZE_MAX); /* an error answer: explained all the same */
     add_server_timing(req, plan, exec, started_us);
     if (!a.composed) {
         bff_respond_answer(req, &a);

@@ -157,6 +157,14 @@ def test_stale_if_error():
     harness.request(up.port, "POST", "/__chaos")
     st, h, _ = harness.request(b.port, "GET", "/users/2")
     eq((st, h.get("x-cache")), (200, "miss"), "healed: composed again")
+    # A 4xx the upstream passes on is an answer, not a fault: deleted or forbidden stays so.
+    for status in (404, 410, 403, 401):
+        harness.request(up.port, "POST", "/__chaos?service=users&status=%d" % status)
+        time.sleep(1.2)
+        st, h, _ = harness.request(b.port, "GET", "/users/2")
+        eq((st, h.get("x-cache")), (status, None), "upstream %d" % status)
+        harness.request(up.port, "POST", "/__chaos")
+        eq(harness.request(b.port, "GET", "/users/2")[0], 200)
 
 
 def hammer(port, path, n, results):
