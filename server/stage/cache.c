@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "compose/cache_policy.h"
+#include "compose/gql/graph.h"
 #include "server/auth/principal.h"
 #include "server/cache/entry.h"
 #include "server/core/clock.h"
@@ -118,6 +119,8 @@ static int compute_key(bff_cache_req_t *cr)
     return 0;
 }
 
+#define BFF_VARY_MAX 32 /* header names listed in Vary */
+
 static void add_header(h2o_req_t *req, const char *name, size_t namelen, const char *value,
                        size_t len)
 {
@@ -136,6 +139,26 @@ static void add_client_control(bff_req_t *r, int private_, uint64_t fresh_left_m
                                 (unsigned long long)age)
                      : snprintf(v, sizeof(v), "%s, no-cache", private_ ? "private" : "public");
     add_header(r->req, H2O_STRLIT("cache-control"), v, (size_t)n);
+    /* The entry is keyed by the request headers the endpoint (or the graph) reads: a shared
+     * cache must be too. */
+    const bff_spec_t *spec = r->route.spec;
+    const bff_gql_graph_t *g = r->profile->graph;
+    char *const *read = spec != NULL ? spec->request_headers
+                        : g != NULL  ? g->request_headers
+                                     : NULL;
+    size_t nread = spec != NULL ? spec->nrequest_headers : g != NULL ? g->nrequest_headers : 0;
+    if (nread != 0) {
+        h2o_iovec_t names[2 * BFF_VARY_MAX];
+        size_t k = 0;
+        for (size_t i = 0; i != nread && i != BFF_VARY_MAX; ++i) {
+            if (k != 0)
+                names[k++] = h2o_iovec_init(H2O_STRLIT(", "));
+            names[k++] = h2o_iovec_init(read[i], strlen(read[i]));
+        }
+        h2o_iovec_t vary = h2o_concat_list(&r->req->pool, names, k);
+        h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_VARY, NULL, vary.base,
+                       vary.len);
+    }
 }
 
 /* Answers from an entry: hit, stale, or 304 when the client has it. */

@@ -131,6 +131,25 @@ response: { id: user.id }
     eq(calls(up, "/users/me"), 3, "shared: one entry for every principal")
 
 
+def test_answers_keyed_by_request_headers_say_vary():
+    ep = """
+endpoint: GET /hello
+cache: { ttl: 30s, client_max_age: 30s }
+sources:
+  e: { upstream: users, path: "/echo", headers: { Accept-Language: "{header.accept-language}", X-Tenant: "{header.x-tenant}" } }
+response: { lang: e.headers.accept-language }
+"""
+    up, b = serve({"h.yaml": ep, "u.yaml": user_endpoint()})
+    for lang in ("de", "fr", "de"):
+        st, h, body = harness.request(b.port, "GET", "/hello", headers={"Accept-Language": lang, "X-Tenant": "t"})
+        eq((st, json.loads(body)["lang"]), (200, lang))
+        check(h.get("cache-control", "").startswith("public, max-age="), h)
+        eq(h.get("vary"), "accept-language, x-tenant", "a shared cache must key on them too")
+    eq(calls(up, "/echo"), 2, "one entry per language")
+    st, h, _ = harness.request(b.port, "GET", "/users/3")
+    check("vary" not in h, "an endpoint that reads no header: no Vary (%r)" % h)
+
+
 def test_stale_while_revalidate_refreshes_once():
     up, b = serve({"u.yaml": user_endpoint("cache: { ttl: 1s, stale_while_revalidate: 30s }")})
     harness.request(b.port, "GET", "/users/9")
@@ -602,6 +621,7 @@ if __name__ == "__main__":
         test_credentials_split_the_key,
         test_stale_while_revalidate_refreshes_once,
         test_stale_if_error,
+        test_answers_keyed_by_request_headers_say_vary,
         test_coalescing_identical_misses,
         test_two_instances_share_redis,
         test_two_instances_coalesce_through_the_lock,
