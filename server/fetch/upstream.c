@@ -151,8 +151,9 @@ void bff_upstream_connection_sum(const bff_profile_t *p, bff_upstream_connection
     size_t n = sum.authority_len < sizeof(out->authority) - 1 ? sum.authority_len
                                                               : sizeof(out->authority) - 1;
     if (n != 0)
-        memcpy(out->authority, sum.authority, n);
-    out->authority[n] = '\0';
+        bff_url_redacted(sum.authority, n, out->authority, sizeof(out->authority));
+    else
+        out->authority[0] = '\0';
     for (size_t u = 0; u != p->nupstreams; ++u) {
         for (size_t i = 0; i != p->upstreams[u].ninstances; ++i)
             bff_host_release(lines[u][i]);
@@ -564,7 +565,10 @@ static int schedule_retry(bff_call_t *call)
 static const char *classify(CURLcode code, bff_call_t *call, char *detail, size_t size, char *log,
                             size_t logsize)
 {
-    snprintf(log, logsize, "%s: %s", call->inst->conf->url, curl_easy_strerror(code));
+    char url[256];
+    bff_url_redacted(call->inst->conf->url, strlen(call->inst->conf->url), url, sizeof(url));
+    snprintf(log, logsize, "%.*s: %s", (int)strnlen(url, sizeof(url)), url,
+             curl_easy_strerror(code));
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
         bff_err_describe(bff_err_upstream_timeout, 0, detail, size);

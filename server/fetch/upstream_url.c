@@ -1,6 +1,7 @@
 /* The URL curl gets for an upstream call, handed over parsed. */
 #include "server/fetch/upstream_url.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,23 @@ size_t bff_url_authority_len(const char *url)
 {
     const char *host = strstr(url, "://") + 3;
     return (size_t)(host - url) + strcspn(host, "/?#");
+}
+
+void bff_url_redacted(const char *url, size_t len, char *out, size_t size)
+{
+    const char *scheme_end = strstr(url, "://");
+    size_t authority = bff_url_authority_len(url);
+    const char *host = scheme_end ? scheme_end + 3 : url, *at = NULL;
+    for (const char *p = host; p < url + authority; ++p)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+    if (colon == NULL) { /* no password */
+        snprintf(out, size, "%.*s", (int)len, url);
+        return;
+    }
+    snprintf(out, size, "%.*s:***%.*s", (int)(colon - url), url, (int)(len - (size_t)(at - url)),
+             at);
 }
 
 CURLU *bff_url_parse_base(const char *url)

@@ -10,6 +10,9 @@
 /** Where an instance URL's scheme://authority ends and its path prefix, if any, begins. The URL
  * has "://" (profile.c checks). */
 size_t bff_url_authority_len(const char *url);
+/** `url` (its first `len` bytes) for a log or a console: a password in its userinfo
+ * (`http://user:secret@host`) becomes `***`. */
+void bff_url_redacted(const char *url, size_t len, char *out, size_t size);
 /** An instance URL's scheme://authority parsed once, for bff_url_with_target; NULL if curl
  * refuses it (its calls then leave the parse to curl, which reports why). */
 CURLU *bff_url_parse_base(const char *url);

@@ -107,9 +107,31 @@ static void test_authority(void)
     ASSERT_TRUE(bff_url_with_target(NULL, "/a") == NULL); /* a base curl refused */
 }
 
+static void test_redacted(void)
+{
+    static const struct {
+        const char *url, *want;
+    } redactions[] = {
+        {"http://user:s3cret@h:1/api", "http://user:***@h:1/api"},
+        {"http://user@h:1", "http://user@h:1"}, /* no password */
+        {"https://h:8443/x", "https://h:8443/x"},
+        {"http://u:p@ss@h/", "http://u:***@h/"}, /* the last '@' ends the userinfo */
+        {"http://h/path@x", "http://h/path@x"},  /* an '@' past the authority is not one */
+    };
+    for (size_t i = 0; i != sizeof(redactions) / sizeof(redactions[0]); ++i) {
+        char out[128];
+        bff_url_redacted(redactions[i].url, strlen(redactions[i].url), out, sizeof(out));
+        ASSERT_STR_EQ(out, redactions[i].want);
+    }
+    char out[64];
+    bff_url_redacted("http://u:p@host:9/x", 17, out, sizeof(out)); /* the authority alone */
+    ASSERT_STR_EQ(out, "http://u:***@host:9");
+}
+
 int main(void)
 {
     TAP_RUN(test_parts_match_curls_parse);
     TAP_RUN(test_authority);
+    TAP_RUN(test_redacted);
     TAP_DONE();
 }
