@@ -1,5 +1,6 @@
 /* Builds a position-carrying tree from libyaml events and expands ${VAR:-default}.
  * It knows nothing about profiles or specs; typed getters report errors at node positions. */
+#include "compose/file.h"
 #include "compose/yaml_tree.h"
 
 #include <ctype.h>
@@ -451,9 +452,10 @@ int bff_yaml_doc_failed(const bff_yaml_doc_t *doc)
 
 bff_yaml_doc_t *bff_yaml_load_file(const char *path, bff_diag_t *diag)
 {
-    FILE *fp = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *fp = bff_fopen_regular(path, &why);
     if (fp == NULL) {
-        bff_diag_add(diag, path, 0, 0, "cannot open: %s", strerror(errno));
+        bff_diag_add(diag, path, 0, 0, "cannot open: %s", why);
         return NULL;
     }
     size_t cap = 4096, len = 0;

@@ -1,5 +1,6 @@
 /* Loading graph.yaml: the schema files, the limits, and every resolver checked against the
  * schema. */
+#include "compose/file.h"
 #include "compose/gql/graph.h"
 
 #include <errno.h>
@@ -35,7 +36,7 @@ static char *relative_to(const char *file, const char *rel)
 
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = bff_fopen_regular(path, NULL);
     if (f == NULL)
         return NULL;
     size_t cap = 4096, n = 0;

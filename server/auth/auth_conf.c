@@ -1,4 +1,5 @@
 /* The profile's `auth:` block (auth_conf.h). */
+#include "compose/file.h"
 #include "server/auth/auth_conf.h"
 
 #include <ctype.h>
@@ -21,7 +22,7 @@ char *bff_auth_path_in(const char *dir, const char *file)
 
 char *bff_auth_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = bff_fopen_regular(path, NULL);
     if (f == NULL)
         return NULL;
     size_t cap = 4096, n = 0;

@@ -1,5 +1,6 @@
 /* Reads a profile folder: profile.yaml (listener, limits, upstreams) and every endpoints/NAME.yaml
  * spec, collecting all problems with positions. Nothing here opens sockets. */
+#include "compose/file.h"
 #include "server/core/profile.h"
 #include "server/core/profile_internal.h"
 #include "server/core/profile_settle.h"
@@ -217,7 +218,7 @@ static int load_endpoints(bff_diag_t *diag, bff_profile_t *p)
 /* The indentation of line `line` of `file` (a block scalar's), 0 if unreadable. */
 static unsigned block_indent(const char *file, unsigned line)
 {
-    FILE *f = fopen(file, "r");
+    FILE *f = bff_fopen_regular(file, NULL);
     if (f == NULL)
         return 0;
     char buf[4096];

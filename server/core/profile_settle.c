@@ -1,5 +1,6 @@
 /* The profile loader's last step (profile_settle.h): endpoints, sources and the graph meet the
  * profile's cache, auth and rate-limit blocks once everything is loaded. */
+#include "compose/file.h"
 #include "server/core/profile_settle.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@
 static void digest_file(bff_sha256_t *h, const char *path)
 {
     bff_sha256_add(h, "\n--\n", 4);
-    FILE *f = fopen(path, "rb");
+    FILE *f = bff_fopen_regular(path, NULL);
     if (f == NULL)
         return;
     char buf[8192];

@@ -353,6 +353,15 @@ def test_profiles_served_together_need_their_own_name_and_listener():
     check("profile.yaml:1:7: name must be non-empty, without spaces" in err, err)
 
 
+def test_a_fifo_among_the_files_is_refused_not_waited_on():
+    d, port = make_profile(SIMPLE % "fifo")
+    os.mkfifo(os.path.join(d, "endpoints", "f.yaml"))
+    for args in (["check", d], ["--threads", "1", "--profile", d]):
+        status, out, err = run_bffd(args, timeout=15)
+        eq(status, 1, (args, out, err))
+        check("endpoints/f.yaml: cannot open: not a regular file" in err, err)
+
+
 def test_port_in_use():
     d, port = make_profile(SIMPLE % "busy")
     blocker = socket.socket()
@@ -419,6 +428,7 @@ if __name__ == "__main__":
         test_open_files_soft_limit_raised_to_the_hard_one,
         test_open_files_limit_too_low_is_said_at_start_and_reload,
         test_profiles_served_together_need_their_own_name_and_listener,
+        test_a_fifo_among_the_files_is_refused_not_waited_on,
         test_port_in_use,
         test_port_in_use_by_another_bffd,
         test_unreadable_tls_certificate,
