@@ -28,7 +28,7 @@ REDIS_PID=$!
 ADMIN_PORT=${ADMIN_PORT:-8090}
 export BFFD_ADMIN_TOKEN=${BFFD_ADMIN_TOKEN:-demo-admin-token-change-me}
 build/bffd --profile bff/web --profile bff/mobile --profile bff/partner \
-    --admin "127.0.0.1:$ADMIN_PORT" >"$RUN/bffd.out" &
+    --admin "127.0.0.1:$ADMIN_PORT" >"$RUN/bffd.out" 2>&1 &
 BFFD_PID=$!
 trap 'kill $BFFD_PID $UPSTREAM_PID $REDIS_PID $TAIL_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' INT TERM EXIT
 TAIL_PID=

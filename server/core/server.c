@@ -129,12 +129,13 @@ int bff_server_start(bff_server_t *server, bff_config_t *config, unsigned nthrea
         bff_admin_start(server->workers, admin_fd);
     for (size_t i = 0; i != config->nsites; ++i) {
         const bff_profile_t *p = config->sites[i].profile;
-        printf("bffd: profile %s listening on %s://%s:%u (%zu endpoints)\n", p->name,
+        fprintf(stderr, "bffd: profile %s listening on %s://%s:%u (%zu endpoints)\n", p->name,
                config->sites[i].ssl_ctx ? "https" : "http", p->host, server->ports[i],
                p->nendpoints);
     }
     if (admin_fd >= 0)
-        printf("bffd: admin listening on http://%s:%u\n", server->admin_host, server->admin_port);
+        fprintf(stderr, "bffd: admin listening on http://%s:%u\n", server->admin_host,
+                server->admin_port);
     fflush(stdout);
     for (unsigned t = 0; t != nthreads; ++t) {
         if (pthread_create(&server->workers[t].thread, NULL, bff_worker_main,
