@@ -244,6 +244,7 @@ int bff_exec_i_scan(bff_exec_t *exec, size_t s, const char *body, size_t len, lo
     }
     exec->docs[s] = &sr->doc;
     exec->roots[s] = 0;
+    exec->out[s].status = status; /* a success's status too (spans, the debug view) */
     return 0;
 }
 

@@ -115,7 +115,9 @@ def test_spans_in_the_clients_trace():
         check(int(s["startTimeUnixNano"]) >= int(req["startTimeUnixNano"]) and
               int(s["endTimeUnixNano"]) <= int(req["endTimeUnixNano"]) + 1000000, (s, req))
         check(abs(int(s["startTimeUnixNano"]) / 1e9 - time.time()) < 60, s)
-    eq((client["user"]["status"]["code"], attrs(client["user"])["bff.upstream"]), (0, "users"))
+    eq((client["user"]["status"]["code"], attrs(client["user"])["bff.upstream"],
+        attrs(client["user"]).get("http.response.status_code")), (0, "users", "200"),
+       "a successful call's span has its status too")
     eq((client["orders"]["status"]["code"], attrs(client["orders"]).get("http.response.status_code"),
         attrs(client["orders"]).get("error.type")), (2, "503", "bad_status"))
     check(len({s["spanId"] for s in spans}) == 3, "distinct span ids")
