@@ -56,6 +56,32 @@ char *bff_profile_path(const char *dir, const char *path)
     return s;
 }
 
+/* An access log file the server can open for appending (checked by bffd check too, which does
+ * not open it): an existing writable file, or a writable folder to create it in. */
+static int check_log_path(bff_diag_t *diag, const bff_yaml_node_t *at, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            bff_yaml_error(diag, at, "access_log '%s' is a folder, not a file", path);
+            return -1;
+        }
+        if (access(path, W_OK) != 0) {
+            bff_yaml_error(diag, at, "cannot write the access log '%s': %s", path, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    char *dir = bff_strdup(path), *slash = strrchr(dir, '/');
+    if (slash != NULL)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    int ok = access(slash != NULL ? dir : ".", W_OK) == 0;
+    if (!ok)
+        bff_yaml_error(diag, at, "cannot create the access log '%s': %s", path, strerror(errno));
+    free(dir);
+    return ok ? 0 : -1;
+}
+
 static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_profile_t *p)
 {
     const char *name = NULL, *listen = NULL, *log = "-";
@@ -96,6 +122,8 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
     p->access_log = strcmp(log, "-") == 0 || strcmp(log, "off") == 0
                         ? bff_strdup(log)
                         : bff_profile_path(p->dir, log);
+    if (strcmp(log, "-") != 0 && strcmp(log, "off") != 0)
+        ret |= check_log_path(diag, bff_yaml_get(root, "access_log"), p->access_log);
     const bff_yaml_node_t *tls = bff_yaml_get(root, "tls");
     if (tls != NULL) {
         static const char *const keys[] = {"certificate", "key", NULL};
@@ -138,6 +166,11 @@ static int parse_server_keys(bff_diag_t *diag, const bff_yaml_node_t *root, bff_
             bff_yaml_get(limits, "max_queued_calls"))
             p->max_queued_calls = (unsigned)v;
         ret |= bff_yaml_get_size(diag, limits, "max_header_bytes", &p->max_header_bytes);
+        if (p->max_header_bytes < 1024) { /* a smaller cap refuses every request, probes too */
+            bff_yaml_error(diag, bff_yaml_get(limits, "max_header_bytes"),
+                           "max_header_bytes must be at least 1KiB");
+            ret = -1;
+        }
         ret |= bff_yaml_get_size(diag, limits, "max_body_bytes", &p->max_body_bytes);
         ret |= bff_yaml_get_duration_ms(diag, limits, "request_timeout", &p->request_timeout_ms);
         ret |= bff_yaml_get_duration_ms(diag, limits, "drain_timeout", &p->drain_timeout_ms);

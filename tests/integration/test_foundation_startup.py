@@ -353,6 +353,19 @@ def test_profiles_served_together_need_their_own_name_and_listener():
     check("profile.yaml:1:7: name must be non-empty, without spaces" in err, err)
 
 
+def test_check_finds_what_the_server_would_refuse():
+    # bffd check opens no access log, but says what the server could not open; and a header
+    # cap that refuses every request is an error.
+    for extra, message in (("access_log: nowhere/a.log\n", "3:13: cannot create the access log"),
+                           ("access_log: endpoints\n", "3:13: access_log '%s/endpoints' is a folder"),
+                           ("limits: { max_header_bytes: 100 }\n", "max_header_bytes must be at least 1KiB")):
+        d, _ = make_profile("name: c\nlisten: 127.0.0.1:@PORT@\n" + extra)
+        for args in (["check", d], ["--threads", "1", "--profile", d]):
+            status, out, err = run_bffd(args, timeout=15)
+            eq(status, 1, (args, err))
+            check(message.replace("%s", d) in err, (message, err))
+
+
 def test_a_fifo_among_the_files_is_refused_not_waited_on():
     d, port = make_profile(SIMPLE % "fifo")
     os.mkfifo(os.path.join(d, "endpoints", "f.yaml"))
@@ -429,6 +442,7 @@ if __name__ == "__main__":
         test_open_files_limit_too_low_is_said_at_start_and_reload,
         test_profiles_served_together_need_their_own_name_and_listener,
         test_a_fifo_among_the_files_is_refused_not_waited_on,
+        test_check_finds_what_the_server_would_refuse,
         test_port_in_use,
         test_port_in_use_by_another_bffd,
         test_unreadable_tls_certificate,
