@@ -4,6 +4,7 @@
 #include "server/core/profile.h"
 #include "server/core/profile_internal.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,16 @@ static int check_url(bff_diag_t *diag, const bff_yaml_node_t *at, const char *ur
     const char *hostpart = strstr(url, "://") + 3;
     if (*hostpart == '\0' || *hostpart == '/') {
         bff_yaml_error(diag, at, "upstream URL '%s' has no host", url);
+        return -1;
+    }
+    /* As curl will read it: a space in the host, a port past 65535, a line break would make
+     * every call fail at run time. Its text is kept out of the message (it may hold a
+     * password). */
+    CURLU *u = curl_url();
+    CURLUcode rc = u != NULL ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
+    curl_url_cleanup(u);
+    if (rc != CURLUE_OK) {
+        bff_yaml_error(diag, at, "upstream URL is not a valid URL: %s", curl_url_strerror(rc));
         return -1;
     }
     return 0;

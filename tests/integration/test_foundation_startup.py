@@ -358,7 +358,9 @@ def test_check_finds_what_the_server_would_refuse():
     # cap that refuses every request is an error.
     for extra, message in (("access_log: nowhere/a.log\n", "3:13: cannot create the access log"),
                            ("access_log: endpoints\n", "3:13: access_log '%s/endpoints' is a folder"),
-                           ("limits: { max_header_bytes: 100 }\n", "max_header_bytes must be at least 1KiB")):
+                           ("limits: { max_header_bytes: 100 }\n", "max_header_bytes must be at least 1KiB"),
+                           ('upstreams:\n  u: { url: "http://a b" }\n', "4:13: upstream URL is not a valid URL: Bad hostname"),
+                           ('upstreams:\n  u: { url: "http://h:99999" }\n', "upstream URL is not a valid URL: Port number")):
         d, _ = make_profile("name: c\nlisten: 127.0.0.1:@PORT@\n" + extra)
         for args in (["check", d], ["--threads", "1", "--profile", d]):
             status, out, err = run_bffd(args, timeout=15)
