@@ -83,6 +83,9 @@ void bff_jwrite_raw(bff_jwrite_t *w, const char *p, size_t n);
 /** 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code points past
  * U+10FFFF): what a JSON string may hold. */
 int bff_utf8_valid(const char *s, size_t n);
+/** The length of the valid UTF-8 sequence at s (1 for ASCII), 0 when it is not one (avail: the
+ * bytes there are, at least 1). */
+size_t bff_utf8_seq_len(const char *s, size_t avail);
 /** Writes an integer value. */
 void bff_jwrite_int(bff_jwrite_t *w, int64_t v);
 /**

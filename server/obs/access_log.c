@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "compose/diag.h"
+#include "compose/json_write.h"
 
 #define BUF_SIZE 65536
 
@@ -50,14 +51,25 @@ void bff_access_log_release(bff_access_log_t *log)
     free(log);
 }
 
-/* JSON-escapes `s` into dst (which has room for 6x); returns bytes written. */
+/* JSON-escapes `s` into dst (which has room for 6x); returns bytes written. Bytes that are not
+ * UTF-8 (a raw path or method may hold any) become U+FFFD: a JSON line must be UTF-8. */
 static size_t escape(char *dst, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     char *d = dst;
     for (size_t i = 0; i != n; ++i) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80) {
+            size_t len = bff_utf8_seq_len(s + i, n - i);
+            if (len == 0) {
+                memcpy(d, "\\ufffd", 6);
+                d += 6;
+            } else {
+                memcpy(d, s + i, len);
+                d += len;
+                i += len - 1;
+            }
+        } else if (c == '"' || c == '\\') {
             *d++ = '\\';
             *d++ = (char)c;
         } else if (c < 0x20 || c == 0x7f) {

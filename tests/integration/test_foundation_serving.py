@@ -188,6 +188,23 @@ def test_access_log_lines():
     stop_clean(b)
 
 
+def test_access_log_lines_are_utf8_whatever_the_request():
+    profile = "name: logged\nlisten: 127.0.0.1:@PORT@\naccess_log: access.log\n"
+    b = harness.Bffd({"logged": {"profile": profile, "endpoints": {"hello.yaml": HELLO}}})
+    log = os.path.join(b.dir, "logged", "access.log")
+    with socket.create_connection(("127.0.0.1", b.port), timeout=5) as s:
+        s.sendall(b"GET /caf\xc3\xa9/\xff\xfe?q=\xe2\x82 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while s.recv(4096):
+            pass
+    lines = read_log_lines(log, 1)
+    with open(log, "rb") as f:
+        raw = f.read()
+    entry = json.loads(raw.decode("utf-8"))  # strict: bytes that are not UTF-8 would raise
+    eq(entry["path"], "/caf\u00e9/\ufffd\ufffd?q=\ufffd\ufffd", "valid UTF-8 kept, the rest U+FFFD")
+    eq(len(lines), 1)
+    stop_clean(b)
+
+
 def test_access_log_reopened_by_a_reload():
     # logrotate's way: rename the file, then SIGHUP; new lines go to a new file at the old path.
     profile = "name: logged\nlisten: 127.0.0.1:@PORT@\naccess_log: access.log\n"
@@ -487,6 +504,7 @@ if __name__ == "__main__":
         test_request_id,
         test_access_log_lines,
         test_access_log_reopened_by_a_reload,
+        test_access_log_lines_are_utf8_whatever_the_request,
         test_header_limit_431,
         test_body_limit_413,
         test_malformed_requests_400,
