@@ -60,6 +60,33 @@ static h2o_iovec_t pool_str(h2o_req_t *req, const char *s)
     return h2o_strdup(&req->pool, s, strlen(s));
 }
 
+/* Who the claims name, for rate-limit keys: `sub` (a number as its text); without one, a digest
+ * of the claims but those that change from token to token (keys sorted, so every instance
+ * agrees), so tokens without a subject do not all share one bucket, and a client's refreshed
+ * token keeps its bucket. */
+static h2o_iovec_t principal_id(h2o_req_t *req, json_t *claims)
+{
+    json_t *sub = json_object_get(claims, "sub");
+    char buf[64];
+    if (json_is_string(sub))
+        return pool_str(req, json_string_value(sub));
+    if (json_is_integer(sub)) {
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(sub));
+        return pool_str(req, buf);
+    }
+    static const char *const per_token[] = {"exp", "iat", "nbf", "jti", "auth_time"};
+    json_t *lasting = json_copy(claims);
+    for (size_t i = 0; lasting != NULL && i != sizeof(per_token) / sizeof(per_token[0]); ++i)
+        json_object_del(lasting, per_token[i]);
+    char *canon = lasting != NULL ? json_dumps(lasting, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(lasting);
+    char hex[65];
+    bff_sha256_hex(canon != NULL ? canon : "", canon != NULL ? strlen(canon) : 0, hex);
+    free(canon);
+    snprintf(buf, sizeof(buf), "claims:%.16s", hex);
+    return pool_str(req, buf);
+}
+
 /* The principal of verified claims: id, plan, scopes, the doc's `auth`, upstream headers. */
 static bff_principal_t *principal_of_claims(bff_req_t *r, const char *kind, json_t *claims)
 {
@@ -69,8 +96,7 @@ static bff_principal_t *principal_of_claims(bff_req_t *r, const char *kind, json
     memset(p, 0, sizeof(*p));
     p->kind = kind;
     char buf[1024];
-    json_t *sub = json_object_get(claims, "sub");
-    p->id = json_is_string(sub) ? pool_str(req, json_string_value(sub)) : h2o_iovec_init("", 0);
+    p->id = principal_id(req, claims);
     json_t *plan = json_object_get(claims, ac->plan_claim ? ac->plan_claim : "plan");
     if (json_is_string(plan))
         p->plan = pool_str(req, json_string_value(plan));

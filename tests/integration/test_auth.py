@@ -318,6 +318,27 @@ def test_rate_limit_exact_count_headers_and_retry_after():
     eq(doc["error"]["code"], "too_many_requests")
 
 
+def test_tokens_without_a_string_sub_get_their_own_bucket():
+    # The rate-limit key is the token's subject; a number is its text, and tokens without one
+    # are told apart by their other claims (their time claims aside) instead of sharing one.
+    up, b = serve()
+    a1, a2, b1, n1, n2 = mint(
+        {"key": "hs", "alg": "HS256", "claims": claims(sub=None, client_id="a"), "header": {"kid": "hs"}},
+        {"key": "hs", "alg": "HS256", "claims": claims(sub=None, client_id="a", iat=NOW - 7), "header": {"kid": "hs"}},
+        {"key": "hs", "alg": "HS256", "claims": claims(sub=None, client_id="b"), "header": {"kid": "hs"}},
+        {"key": "hs", "alg": "HS256", "claims": claims(sub=42), "header": {"kid": "hs"}},
+        {"key": "hs", "alg": "HS256", "claims": claims(sub="42"), "header": {"kid": "hs"}})
+
+    def remaining(tok):
+        st, h, _ = get(b, "/v2/things", headers={"Authorization": "Bearer " + tok})
+        eq(st, 200)
+        return h.get("x-ratelimit-remaining")
+
+    eq([remaining(a1), remaining(a1), remaining(a2)], ["4", "3", "2"], "one client, a refreshed token")
+    eq(remaining(b1), "4", "another client without a sub: its own bucket")
+    eq([remaining(n1), remaining(n2)], ["4", "3"], "sub 42 and sub \"42\" name one principal")
+
+
 def test_two_instances_share_the_limit_through_redis():
     redis = harness.Redis()
     up = harness.Upstream()
@@ -458,6 +479,7 @@ if __name__ == "__main__":
         test_session_cookie_and_csrf,
         test_api_keys_and_plans,
         test_rate_limit_exact_count_headers_and_retry_after,
+        test_tokens_without_a_string_sub_get_their_own_bucket,
         test_two_instances_share_the_limit_through_redis,
         test_redis_failure_modes,
         test_client_address_through_trusted_proxies_and_no_secrets_in_the_log,
