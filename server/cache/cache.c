@@ -23,6 +23,7 @@ struct st_bff_cache_t {
     h2o_linklist_t delivering; /* ended, waiters called next turn */
     bff_timer_t free_timer;    /* a release from inside a Redis callback */
     bff_cache_stats_t stats;
+    uint64_t purges; /* applied to L1 (each purge reaches every worker's L1) */
 };
 
 struct st_bff_cache_fill_t {
@@ -211,11 +212,16 @@ static const char store_tagged_lua[] = "redis.call('SET', KEYS[1], ARGV[1], 'PX'
 
 #define MAX_TAGS 16
 
+uint64_t bff_cache_purges(const bff_cache_t *c)
+{
+    return c->purges;
+}
+
 void bff_cache_put(bff_cache_t *c, const unsigned char key[32], const char *blob, size_t len,
-                   const bff_cache_entry_t *e)
+                   const bff_cache_entry_t *e, uint64_t since)
 {
     uint64_t now = bff_wall_ms(), expires_ms = bff_cache_entry_expires(e);
-    if (expires_ms <= now)
+    if (expires_ms <= now || c->purges != since)
         return;
     ++c->stats.stores;
     bff_l1_put(c->l1, key, blob, len, expires_ms);
@@ -372,6 +378,7 @@ static int entry_has_tag(void *data, const char *blob, size_t len)
 
 size_t bff_cache_purge_l1(bff_cache_t *c, char kind, const char *what, size_t len)
 {
+    ++c->purges; /* compositions begun before it do not store */
     switch (kind) {
     case BFF_PURGE_KEY: {
         unsigned char key[32];

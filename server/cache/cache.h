@@ -52,9 +52,13 @@ void bff_cache_l2_cancel(void *op);
 
 /** Stores a blob (`e` is its decoded form) in both levels until the entry expires; Redis's
  * copy, and the key's membership in each of the entry's tag sets, are written in the
- * background, their outcome only counted. */
+ * background, their outcome only counted. `since` is bff_cache_purges() when the composition
+ * began: a purge since then (on this worker, or announced by another instance) voids the store,
+ * so an answer composed from data the purge meant to retire is not kept. */
 void bff_cache_put(bff_cache_t *c, const unsigned char key[32], const char *blob, size_t len,
-                   const bff_cache_entry_t *e);
+                   const bff_cache_entry_t *e, uint64_t since);
+/** How many purges this cache has applied (a count compositions note when they begin). */
+uint64_t bff_cache_purges(const bff_cache_t *c);
 
 /** Asks Redis for the refresh lock of `key` (SET NX PX lock). The callback gets 1 when this
  * instance should refresh (it got the lock, or Redis could not say), 0 when another instance

@@ -22,6 +22,7 @@ typedef struct st_cached_call_t {
     bff_upstream_t *up; /* retained */
     unsigned char key[32];
     int per_principal;
+    uint64_t purges; /* bff_cache_purges when the call began */
     const bff_cache_policy_t *policy;
     /* The request, copied for a call that starts after a Redis read or a wait. */
     bff_fetch_req_t req;
@@ -181,7 +182,7 @@ static void on_upstream(void *data, bff_fetch_result_t *res)
         if (blob != NULL) {
             bff_cache_entry_t e;
             bff_cache_entry_decode(blob, len, &e);
-            bff_cache_put(cc->cache, cc->key, blob, len, &e);
+            bff_cache_put(cc->cache, cc->key, blob, len, &e, cc->purges);
         }
         bff_cache_fill_end(cc->cache, cc->fill, blob, len);
         cc->fill = NULL;
@@ -262,6 +263,7 @@ void *bff_cached_call_start(bff_cache_t *cache, bff_upstream_t *up, const bff_fe
         return bff_call_start(up, req, deadline_at, cb, data, err);
     cached_call_t *cc = bff_calloc(1, sizeof(*cc));
     cc->cache = cache;
+    cc->purges = bff_cache_purges(cache);
     bff_cache_retain(cache);
     cc->up = up;
     bff_upstream_retain(up);

@@ -36,6 +36,7 @@ typedef struct st_bff_cache_req_t {
     h2o_iovec_t stale; /* an entry past fresh, kept for stale-if-error (pool) */
     h2o_iovec_t l1;    /* L1's stale entry while Redis is asked for a fresher one (pool) */
     const bff_cache_policy_t *policy;
+    uint64_t purges;              /* bff_cache_purges when the request began */
     void *lock;                   /* asking Redis for the key's composition lock */
     int holds_lock;               /* this instance composes the key; released when it is done */
     bff_timer_t poll;             /* another instance composes: look for its entry */
@@ -316,7 +317,7 @@ static void on_reval(void *data, int unchanged, int max_age, unsigned flags)
     }
     ++bff_cache_stats(cr->cache)->revalidated;
     bff_cache_entry_decode(blob, len, &renewed);
-    bff_cache_put(cr->cache, cr->key, blob, len, &renewed);
+    bff_cache_put(cr->cache, cr->key, blob, len, &renewed, cr->purges);
     serve(cr, &renewed, "revalidated");
     end_fill(cr, blob, len);
     free(blob);
@@ -411,6 +412,7 @@ static bff_cache_req_t *create(bff_req_t *r, bff_cache_t *cache, const bff_cache
     cr->magic = CACHE_REQ_MAGIC;
     cr->r = r;
     cr->cache = cache;
+    cr->purges = bff_cache_purges(cache);
     cr->policy = policy;
     cr->resume = resume;
     return cr;
@@ -580,7 +582,7 @@ static int answer(bff_req_t *r, int status, h2o_iovec_t type, h2o_iovec_t body, 
     }
     bff_cache_entry_t e;
     bff_cache_entry_decode(blob, len, &e);
-    bff_cache_put(cr->cache, cr->key, blob, len, &e);
+    bff_cache_put(cr->cache, cr->key, blob, len, &e, cr->purges);
     end_fill(cr, blob, len);
     add_header(req, H2O_STRLIT("etag"), e.etag, e.etag_len);
     add_client_control(r, cr->per_principal, e.fresh_until_ms - e.stored_ms);

@@ -19,8 +19,8 @@ size_t bff_cache_i_tags(const bff_spec_t *spec, const bff_exec_t *exec, char *bu
 #define BFF_CACHE_TAGS_MAX 4096
 /** Stores the answer of a finished run of `spec` under `key` when it may be stored (a whole
  * 200 the upstreams allow). Returns the blob (malloc'ed) or NULL. */
-char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int per_principal,
-                            const bff_profile_t *profile, const bff_spec_t *spec,
+char *bff_cache_i_store_run(bff_cache_t *cache, uint64_t since, const unsigned char key[32],
+                            int per_principal, const bff_profile_t *profile, const bff_spec_t *spec,
                             const bff_exec_t *exec, size_t *len);
 /** Refreshes `key` in the background from request `r`'s endpoint and doc (stale-while-
  * revalidate): at most one refresh per key on this worker, and with Redis, per key across
@@ -45,6 +45,7 @@ struct st_bff_cache_refresh_t {
     size_t site;
     unsigned char key[32];
     int per_principal;
+    uint64_t purges; /* bff_cache_purges when the refresh began */
     uint64_t timeout_ms;
     uint64_t deadline_at; /* loop time (ms) */
     bff_timer_t deadline;

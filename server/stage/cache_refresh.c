@@ -94,6 +94,7 @@ void bff_cache_i_refresh_job(bff_req_t *r, bff_cache_t *cache, const unsigned ch
     f->view = r->view;
     bff_conf_view_retain(f->view);
     f->cache = cache;
+    f->purges = bff_cache_purges(cache);
     f->worker = r->site->worker;
     f->site = r->site->index;
     memcpy(f->key, key, 32);
@@ -126,8 +127,8 @@ typedef struct st_rest_job_t {
     bff_exec_t *exec;
 } rest_job_t;
 
-char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int per_principal,
-                            const bff_profile_t *profile, const bff_spec_t *spec,
+char *bff_cache_i_store_run(bff_cache_t *cache, uint64_t since, const unsigned char key[32],
+                            int per_principal, const bff_profile_t *profile, const bff_spec_t *spec,
                             const bff_exec_t *exec, size_t *len)
 {
     bff_jwrite_t w = {0};
@@ -149,7 +150,7 @@ char *bff_cache_i_store_run(bff_cache_t *cache, const unsigned char key[32], int
     if (blob != NULL) {
         bff_cache_entry_t e;
         bff_cache_entry_decode(blob, *len, &e);
-        bff_cache_put(cache, key, blob, *len, &e);
+        bff_cache_put(cache, key, blob, *len, &e, since);
     }
     return blob;
 }
@@ -160,7 +161,7 @@ static void rest_on_done(void *data, bff_exec_t *exec)
     bff_cache_refresh_t *f = j->f;
     size_t len = 0;
     char *blob =
-        bff_cache_i_store_run(f->cache, f->key, f->per_principal,
+        bff_cache_i_store_run(f->cache, f->purges, f->key, f->per_principal,
                               f->view->config->sites[f->site].profile, j->spec, exec, &len);
     bff_cache_i_refresh_done(f, blob, len);
     free(blob);

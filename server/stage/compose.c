@@ -44,6 +44,7 @@ typedef struct st_compose_t {
     int respond_by_passed; /* with a required source still out then */
     /* The endpoint's cache entry a late run fills when it completes whole. */
     bff_cache_t *cache;
+    uint64_t purges; /* bff_cache_purges when the request began */
     unsigned char key[32];
     int per_principal;
     /* The endpoint revalidates its entry: the calls and their validators (cache_validators.h). */
@@ -194,7 +195,7 @@ static void finish_late(compose_t *c, bff_exec_t *exec)
 {
     size_t len;
     if (c->cache != NULL)
-        free(bff_cache_i_store_run(c->cache, c->key, c->per_principal,
+        free(bff_cache_i_store_run(c->cache, c->purges, c->key, c->per_principal,
                                    c->view->config->sites[c->site].profile, c->spec, exec, &len));
     stop(c);
     if (c->r == NULL) /* the request is gone: nobody else frees it */
@@ -240,6 +241,8 @@ static void on_respond_by(bff_timer_t *timer)
         return;
     }
     c->cache = bff_cache_req_target(c->r, c->key, &c->per_principal);
+    if (c->cache != NULL)
+        c->purges = bff_cache_purges(c->cache);
     c->late = 1;
     bff_timer_cancel(&c->client_watch);
     bff_compose_respond(c->r, &c->spec->plan, c->exec, c->started_us);

@@ -40,7 +40,7 @@ static void on_done(void *data, bff_gql_run_t *run)
     if (blob != NULL) {
         bff_cache_entry_t e;
         bff_cache_entry_decode(blob, len, &e);
-        bff_cache_put(f->cache, f->key, blob, len, &e);
+        bff_cache_put(f->cache, f->key, blob, len, &e, f->purges);
     }
     bff_cache_i_refresh_done(f, blob, len);
     free(blob);

@@ -550,6 +550,31 @@ def test_admin_api_purge_by_path_auth_and_reload():
     check("at least 16 characters" in r.stderr, r.stderr)
 
 
+def test_a_purge_voids_compositions_already_under_way():
+    # A miss composing while its tag is purged must not store what it read before the purge.
+    up = harness.Upstream()
+    aport = harness.free_port()
+    d = harness.tmpdir()
+    tok = os.path.join(d, "token")
+    harness.write(tok, TOKEN + "\n")
+    slow = user_endpoint('cache: { ttl: 60s, tags: ["user:{id}"] }', query="?delay_ms=600")
+    prof = harness.upstream_profile("t", up.url, extra="cache: {}")
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": slow}}}, threads=1,
+                     extra_args=["--admin", "127.0.0.1:%d" % aport, "--admin-token-file", tok])
+    harness.wait_port(aport)
+    results = []
+    t = threading.Thread(target=lambda: results.append(harness.request(b.port, "GET", "/users/5")))
+    t.start()
+    time.sleep(0.2)  # the miss is composing (the upstream takes 600 ms)
+    eq(admin(aport, "POST", "/cache/purge", {"tags": ["user:5"]})[0], 200)
+    t.join()
+    eq(results[0][1].get("x-cache"), "miss")
+    st, h, _ = harness.request(b.port, "GET", "/users/5")
+    eq((st, h.get("x-cache")), (200, "miss"), "the composition begun before the purge was not stored")
+    st, h, _ = harness.request(b.port, "GET", "/users/5")
+    eq(h.get("x-cache"), "hit", "one begun after it was")
+
+
 RESPOND_BY = """
 endpoint: GET /home/{id}
 timeout: 3s
@@ -633,6 +658,7 @@ if __name__ == "__main__":
         test_graphql_queries_cached_per_variables,
         test_purge_by_tag_reaches_every_instance,
         test_admin_api_purge_by_path_auth_and_reload,
+        test_a_purge_voids_compositions_already_under_way,
         test_respond_by_answers_early_and_the_late_call_fills_the_cache,
         test_check_rejects_bad_cache_settings,
     ])
