@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "server/core/server.h"
+#include "server/http/drain_close.h"
 #include "server/http/handler.h"
 #include "server/obs/metrics.h"
 #include "server/obs/otlp.h"
@@ -193,6 +194,7 @@ static void init_site_ctx(bff_worker_t *w, size_t i, int fd)
         h2o_config_register_host(&sc->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     bff_handler_register(sc, path);
+    bff_drain_close_register(path, &w->server->stopping);
     /* gzip by Accept-Encoding (Vary added), for answers of min_size or more */
     bff_config_t *config = bff_server_acquire_config(w->server);
     const bff_profile_t *p = config->sites[i].profile;

@@ -460,6 +460,7 @@ def test_sigterm_drains_in_flight_request():
     check("error" not in result, "in-flight request failed: %r" % result.get("error"))
     status, hdrs, body = result["answer"]
     eq((status, json.loads(body)), (200, {"id": "1"}), "in-flight request completes")
+    eq(hdrs.get("connection"), "close", "an answer given while draining does not invite another request")
     status = b.proc.wait(timeout=6)
     exited = time.time()
     eq(status, 0, "exit status after draining\n%s" % b.output())
