@@ -118,5 +118,9 @@ int bff_spectest_main(int argc, char **argv)
     printf("# %zu cases: %zu passed, %zu failed, %zu skipped%s\n", n.run,
            n.run - n.failed - n.skipped, n.failed, n.skipped,
            n.invalid ? "; invalid files, see above" : "");
+    if (filter != NULL && n.run == 0 && !n.invalid) { /* a misspelt filter is no green run */
+        fprintf(stderr, "bffd test: no case matches --filter '%s'\n", filter);
+        return 1;
+    }
     return n.invalid ? 2 : n.failed ? 1 : 0;
 }

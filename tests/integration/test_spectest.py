@@ -94,6 +94,9 @@ def test_filter_runs_matching_cases():
     rc, out, _ = bffd_test("bff/mobile", "--filter", "tracking")
     eq(rc, 0, out)
     check("1..2\n" in out, out)
+    rc, out, err = bffd_test("bff/mobile", "--filter", "trakcing")  # a typo matches nothing
+    eq(rc, 1, out)
+    check("no case matches --filter 'trakcing'" in err, err)
 
 
 def test_own_profile_passes_and_check_counts_cases():
