@@ -10,12 +10,34 @@
 #include "server/http/client_addr.h"
 #include "server/stage/pipeline.h"
 
-/* Query parameters whose values are credentials: the log says they were there, not what. */
-static int is_secret_param(const char *name, size_t len)
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'                     ? c - '0'
+           : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                    : -1;
+}
+
+/* Query parameters whose values are credentials: the log says they were there, not what. The
+ * name is compared as the server reads it: percent-decoded, '+' a space (%74oken is token). */
+static int is_secret_param(const char *raw, size_t rawlen)
 {
     static const char *const names[] = {"token",   "access_token",  "id_token", "refresh_token",
                                         "api_key", "apikey",        "key",      "password",
                                         "secret",  "client_secret", "session",  "code"};
+    char name[32];
+    size_t len = 0;
+    for (size_t i = 0; i < rawlen; ++i) {
+        if (len == sizeof(name))
+            return 0; /* longer than any of them */
+        int hi, lo;
+        if (raw[i] == '%' && i + 2 < rawlen && (hi = hex_digit(raw[i + 1])) >= 0 &&
+            (lo = hex_digit(raw[i + 2])) >= 0) {
+            name[len++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            name[len++] = raw[i] == '+' ? ' ' : raw[i];
+        }
+    }
     for (size_t i = 0; i != sizeof(names) / sizeof(names[0]); ++i)
         if (len == strlen(names[i]) && h2o_lcstris(name, len, names[i], len))
             return 1;

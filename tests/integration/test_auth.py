@@ -383,10 +383,13 @@ def test_client_address_through_trusted_proxies_and_no_secrets_in_the_log():
         eq(get(b, "/public?token=hunter2&x=1", headers=alice)[0], 200)
     eq(get(b, "/public", headers=alice)[0], 429, "the limit follows the client behind the proxies")
     eq(get(b, "/public", headers={"X-Forwarded-For": "198.51.100.9"})[0], 200, "another client")
+    eq(get(b, "/public?%74oken=hunter3&API%5Fkey=hunter4", headers={"X-Forwarded-For": "198.51.100.10"})[0], 200)
     eq(get(b, "/me", tok)[0], 200)
     time.sleep(1.2)  # the access log is flushed each loop turn, buffered per worker
     log = open(os.path.join(b.dir, "t", "access.log")).read()
     check("hunter2" not in log and "token=REDACTED&x=1" in log, log[-600:])
+    check("hunter3" not in log and "hunter4" not in log and "%74oken=REDACTED&API%5Fkey=REDACTED" in log,
+          "a name percent-encoded is still the name: " + log[-600:])
     check(tok not in log and tok.split(".")[2] not in log, "no token in the log")
     check('"client":"203.0.113.7"' in log, log[-600:])
 
