@@ -28,6 +28,9 @@ const bff_access_t *bff_req_access(const bff_req_t *r)
     return r->profile->graph != NULL ? &r->profile->graph->access : NULL;
 }
 
+/* verify_token's reason when the JWKS never came: a 503, not the token's 401. */
+static const char keys_unavailable[] = "keys unavailable";
+
 static void respond_401(bff_req_t *r, const char *error, const char *reason)
 {
     h2o_req_t *req = r->req;
@@ -216,11 +219,17 @@ static bff_principal_t *verify_token(bff_req_t *r, const char *kind, const char 
     bff_jwt_result_t res =
         bff_jwt_verify(token, len, &ac->policy, &ac->keys, (int64_t)time(NULL), &claims, NULL);
     bff_jwks_t *jwks = r->site->jwks;
+    bff_jwt_result_t configured = res;       /* what the profile's own keys said */
     if (res != BFF_JWT_OK && jwks != NULL) { /* the identity provider's keys, as fetched */
         const bff_jwk_set_t *fetched = bff_jwks_keys(jwks);
         res = bff_jwt_verify(token, len, &ac->policy, fetched, (int64_t)time(NULL), &claims, NULL);
         if ((res == BFF_JWT_UNKNOWN_KID || fetched->nkeys == 0) && !r->auth_retried) {
             *reason = NULL; /* rotated keys, maybe: fetch them once, then decide */
+            return NULL;
+        }
+        if (res != BFF_JWT_OK && fetched->nkeys == 0 &&
+            (ac->keys.nkeys == 0 || configured == BFF_JWT_UNKNOWN_KID)) {
+            *reason = keys_unavailable; /* the provider's keys never came: not the token's fault */
             return NULL;
         }
     }
@@ -338,17 +347,36 @@ static void strip_claim_headers(bff_req_t *r)
     }
 }
 
-/* A request waiting for the JWKS to be fetched again. */
+/* A request waiting for the JWKS to be fetched again, at most as long as the request may take. */
 typedef struct st_jwks_wait_t {
     bff_jwks_waiter_t w;
     bff_req_t *r;
     int waiting;
+    bff_timer_t deadline;
 } jwks_wait_t;
+
+static void respond_keys_unavailable(bff_req_t *r)
+{
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                   H2O_STRLIT("1"));
+    bff_respond_error(r->req, 503, "auth_unavailable",
+                      "the identity provider's keys could not be fetched; try again shortly", NULL);
+}
+
+static void on_wait_deadline(bff_timer_t *t)
+{
+    jwks_wait_t *jw = H2O_STRUCT_FROM_MEMBER(jwks_wait_t, deadline, t);
+    jw->waiting = 0;
+    bff_jwks_unwait(&jw->w);
+    respond_keys_unavailable(jw->r);
+    bff_req_sent(jw->r);
+}
 
 static void on_keys(bff_jwks_waiter_t *w)
 {
     jwks_wait_t *jw = H2O_STRUCT_FROM_MEMBER(jwks_wait_t, w, w);
     jw->waiting = 0;
+    bff_timer_cancel(&jw->deadline);
     bff_req_t *r = jw->r;
     r->auth_retried = 1; /* decide with the keys there are now */
     if (bff_stage_auth(r) == BFF_STAGE_NEXT)
@@ -360,6 +388,7 @@ static void on_keys(bff_jwks_waiter_t *w)
 static void on_wait_dispose(void *p)
 {
     jwks_wait_t *jw = p;
+    bff_timer_cancel(&jw->deadline);
     if (jw->waiting)
         bff_jwks_unwait(&jw->w);
 }
@@ -375,6 +404,10 @@ static int wait_for_keys(bff_req_t *r)
     if (bff_jwks_refresh(r->site->jwks, &jw->w) != 0)
         return -1;
     jw->waiting = 1;
+    const bff_spec_t *spec = r->route.spec;
+    uint64_t limit =
+        spec != NULL && spec->timeout_ms != 0 ? spec->timeout_ms : r->profile->request_timeout_ms;
+    bff_timer_start(&r->site->worker->timers, &jw->deadline, limit, on_wait_deadline);
     return 0;
 }
 
@@ -446,7 +479,10 @@ bff_stage_result_t bff_stage_auth(bff_req_t *r)
             (p = verify_token(r, kind, token.base, token.len, &reason)) == NULL) {
             if (reason == NULL && wait_for_keys(r) == 0)
                 return BFF_STAGE_PENDING;
-            respond_401(r, "invalid_token", reason != NULL ? reason : "unknown key");
+            if (reason == keys_unavailable)
+                respond_keys_unavailable(r);
+            else
+                respond_401(r, "invalid_token", reason != NULL ? reason : "unknown key");
             return BFF_STAGE_RESPONDED;
         }
         if (p != NULL)

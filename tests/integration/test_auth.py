@@ -403,10 +403,14 @@ class JwksServer:
         outer = self
         self.doc = {"keys": keys}
         self.fetches = 0
+        self.delay = 0  # seconds before it answers
+        self.answered = 0
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 outer.fetches += 1
+                time.sleep(outer.delay)
+                outer.answered += 1
                 body = json.dumps(outer.doc).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -457,6 +461,29 @@ def test_jwks_url_rotation_and_bounded_fetches():
     idp.httpd.shutdown()
 
 
+def test_an_identity_provider_down_is_a_503_within_the_request_time():
+    # Its keys never came: the token is not at fault (a 401 invalid_token makes clients drop
+    # it). A provider that hangs holds a request no longer than the request may take.
+    idp = JwksServer([jwk("rsa", "k1")])
+    idp.delay = 4
+    up = harness.Upstream()
+    extra = AUTH.replace("    keys:\n", "    jwks_url: http://127.0.0.1:%d/jwks.json\n    keys:\n" % idp.port)
+    extra += "limits: { request_timeout: 1s }\n"
+    prof = harness.upstream_profile("t", up.url, extra=extra)
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": ENDPOINTS, "files": {"api-keys.yaml": API_KEYS}}})
+    tok, = mint({"key": "rsa", "alg": "RS256", "claims": claims(), "header": {"kid": "k1"}})
+    st, h, doc = get(b, "/me", tok)
+    eq((st, doc["error"]["code"], h.get("retry-after")), (503, "auth_unavailable", "1"), doc)
+    eq(idp.answered, 0, "answered before the provider did")
+    idp.httpd.shutdown()
+    # A provider that refuses connections: the fetch fails at once, still no keys.
+    extra = AUTH.replace("    keys:\n", "    jwks_url: http://127.0.0.1:%d/jwks.json\n    keys:\n" % harness.free_port())
+    b2 = harness.Bffd({"t": {"profile": harness.upstream_profile("t", up.url, extra=extra), "endpoints": ENDPOINTS,
+                             "files": {"api-keys.yaml": API_KEYS}}})
+    st, _, doc = get(b2, "/me", tok)
+    eq((st, doc.get("error", {}).get("code")), (503, "auth_unavailable"), doc)
+
+
 def test_check_reports_auth_mistakes():
     d = harness.tmpdir()
     os.makedirs(os.path.join(d, "endpoints"))
@@ -487,5 +514,6 @@ if __name__ == "__main__":
         test_redis_failure_modes,
         test_client_address_through_trusted_proxies_and_no_secrets_in_the_log,
         test_jwks_url_rotation_and_bounded_fetches,
+        test_an_identity_provider_down_is_a_503_within_the_request_time,
         test_check_reports_auth_mistakes,
     ])
