@@ -92,6 +92,14 @@ static int parse_seconds(const char *p, size_t n)
     return v > 100000000 ? 100000000 : (int)v;
 }
 
+/* A max-age or s-maxage seen again, or with a value that is no number of seconds, is invalid,
+ * and an invalid one makes the answer stale at once (RFC 9111 4.2.1, 5.2.2.1): 0. */
+static int age_directive(int seen, const char *arg, size_t alen)
+{
+    int v = arg != NULL ? parse_seconds(arg, alen) : -1;
+    return seen >= 0 || v < 0 ? 0 : v;
+}
+
 void bff_cache_control_parse(const char *value, int *max_age_s, unsigned *flags)
 {
     int max_age = -1, s_maxage = -1;
@@ -125,10 +133,10 @@ void bff_cache_control_parse(const char *value, int *max_age_s, unsigned *flags)
             *flags |= BFF_CC_NO_STORE;
         else if (directive_is(name, nlen, "private"))
             *flags |= BFF_CC_PRIVATE;
-        else if (arg != NULL && directive_is(name, nlen, "max-age"))
-            max_age = parse_seconds(arg, alen);
-        else if (arg != NULL && directive_is(name, nlen, "s-maxage"))
-            s_maxage = parse_seconds(arg, alen);
+        else if (directive_is(name, nlen, "max-age"))
+            max_age = age_directive(max_age, arg, alen);
+        else if (directive_is(name, nlen, "s-maxage"))
+            s_maxage = age_directive(s_maxage, arg, alen);
     }
     *max_age_s = s_maxage >= 0 ? s_maxage : max_age;
     if (*max_age_s >= 0)
