@@ -109,6 +109,18 @@ static int parse_addr(const char *s, size_t len, int *family, unsigned char addr
     return 0;
 }
 
+/* An IPv4 address mapped into IPv6 (::ffff:1.2.3.4, a dual-stack listener's view of an IPv4
+ * client or proxy) is that IPv4 address: for trusted_proxies and ip_allow/deny lists, one
+ * rate-limit key per client, one spelling in the log. */
+static void unmap(int *family, unsigned char addr[16])
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (*family == AF_INET6 && memcmp(addr, mapped, 12) == 0) {
+        memmove(addr, addr + 12, 4);
+        *family = AF_INET;
+    }
+}
+
 size_t bff_client_address(h2o_req_t *req, const bff_cidr_t *t, size_t nt, char *buf, size_t size)
 {
     struct sockaddr_storage ss;
@@ -121,6 +133,7 @@ size_t bff_client_address(h2o_req_t *req, const bff_cidr_t *t, size_t nt, char *
         memcpy(addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
     else
         memcpy(addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    unmap(&family, addr);
     /* Through trusted proxies only: the right-most address that is not one of them. */
     ssize_t h = nt != 0 && trusted(t, nt, family, addr)
                     ? h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-for"), -1)
@@ -142,6 +155,7 @@ size_t bff_client_address(h2o_req_t *req, const bff_cidr_t *t, size_t nt, char *
                 break; /* a malformed hop: stop at the last good one */
             family = f;
             memcpy(addr, a, 16);
+            unmap(&family, addr);
             if (!trusted(t, nt, family, addr))
                 break;
             end = start != 0 ? start - 1 : 0;

@@ -356,7 +356,10 @@ ip_deny: [203.0.113.66]
 """)
     b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": USER}}})
     for xff, want in (("203.0.113.5", 200), ("203.0.113.66", 403), ("198.51.100.1", 403),
-                      ("2001:db8::1", 200), ("garbage", 403)):
+                      ("2001:db8::1", 200), ("garbage", 403),
+                      # an IPv4 address written IPv6-mapped is that address
+                      ("::ffff:203.0.113.66", 403), ("::ffff:203.0.113.5", 200),
+                      ("203.0.113.5, ::ffff:127.0.0.1", 200)):
         st, _, body = harness.request(b.port, "GET", "/users/1", headers={"X-Forwarded-For": xff})
         eq(st, want, (xff, body))
     eq(harness.request(b.port, "GET", "/users/1")[0], 403, "the proxy itself is not allowed")
