@@ -68,6 +68,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     } else if (is(req, "GET", "/health")) {
         bff_respond_json(req, 200, "OK", h2o_iovec_init(H2O_STRLIT("{\"status\":\"ok\"}")));
     } else {
+        /* A known path with another method is a 405 naming the one it takes. */
+        static const struct {
+            const char *path, *method;
+        } routes[] = {
+            {"/cache/purge", "POST"}, {"/reload", "POST"}, {"/metrics", "GET"}, {"/health", "GET"}};
+        for (size_t i = 0; i != sizeof(routes) / sizeof(routes[0]); ++i)
+            if (h2o_memis(req->path_normalized.base, req->path_normalized.len, routes[i].path,
+                          strlen(routes[i].path))) {
+                const char *m = routes[i].method;
+                h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, m, strlen(m));
+                bff_respond_error(req, 405, "method_not_allowed", "use the method Allow names",
+                                  NULL);
+                return 0;
+            }
         bff_respond_error(req, 404, bff_code_not_found,
                           "the admin API has GET /metrics, POST /cache/purge, POST /reload and "
                           "GET /health",

@@ -526,6 +526,8 @@ def test_admin_api_purge_by_path_auth_and_reload():
     eq(admin(aport, "POST", "/cache/purge", {"tags": ["x"]}, token=None)[0], 401)
     eq(admin(aport, "POST", "/cache/purge", {"tags": ["x"]}, token="wrong-token-0123456789")[0], 401)
     eq(admin(aport, "GET", "/health")[0], 200)
+    eq(admin(aport, "GET", "/cache/purge")[0], 405, "a known path, another method")
+    eq(admin(aport, "GET", "/nowhere")[0], 404)
     for bad in ({}, {"tags": "x"}, {"tags": [1]}, {"paths": ["a\nb"]}, [1]):
         st, out = admin(aport, "POST", "/cache/purge", bad)
         eq(st, 400, (bad, out))
