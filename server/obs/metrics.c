@@ -556,6 +556,11 @@ char *bff_metrics_render(bff_server_t *s, size_t *len)
         "bffd_reloads_total{result=\"ok\"} %llu\nbffd_reloads_total{result=\"rejected\"} %llu\n",
         (unsigned long long)atomic_load(&bff_metrics_reloads_ok),
         (unsigned long long)atomic_load(&bff_metrics_reloads_rejected));
+    bff_text_printf(&o,
+                    "# HELP bffd_configurations_alive Configuration snapshots in memory: 1 once "
+                    "every worker and request left the older ones.\n"
+                    "# TYPE bffd_configurations_alive gauge\nbffd_configurations_alive %zu\n",
+                    bff_config_alive());
     bff_heap_stats_t heap;
     bff_heap_stats(&heap);
     bff_text_printf(
