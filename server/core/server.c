@@ -100,6 +100,32 @@ static int bind_admin(bff_server_t *server)
     return fd;
 }
 
+/* What the workers need to set themselves up, and the count the starting thread waits on. */
+typedef struct st_starter_t {
+    bff_server_t *server;
+    const int *fds; /* nsites per worker, in worker order */
+    size_t nsites;
+    int admin_fd; /* served by the first worker; -1 = none */
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    unsigned left;
+} starter_t;
+
+static void *worker_thread(void *arg)
+{
+    bff_worker_t *w = arg;
+    starter_t *s = w->starter;
+    bff_worker_init(w, s->server, w->id, s->fds + w->id * s->nsites);
+    if (w->id == 0 && s->admin_fd >= 0)
+        bff_admin_start(w, s->admin_fd);
+    w->starter = NULL;
+    pthread_mutex_lock(&s->mutex);
+    if (--s->left == 0)
+        pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mutex); /* `s` is gone once the starting thread saw left 0 */
+    return bff_worker_main(w);
+}
+
 int bff_server_start(bff_server_t *server, bff_config_t *config, unsigned nthreads)
 {
     snprintf(server->instance_id, sizeof(server->instance_id), "%016llx",
@@ -122,28 +148,42 @@ int bff_server_start(bff_server_t *server, bff_config_t *config, unsigned nthrea
         free(fds);
         return -1;
     }
-    for (unsigned t = 0; t != nthreads; ++t)
-        bff_worker_init(server->workers + t, server, t, fds + t * config->nsites);
+    /* Each worker sets itself up on its own thread: libh2o gives a socket the buffer allocator of
+     * the thread that creates it (thread-local), so a worker's wake-up socket made here would
+     * draw from this thread's, and workers woken together (a reload) would corrupt it. */
+    starter_t start = {.server = server,
+                       .fds = fds,
+                       .nsites = config->nsites,
+                       .admin_fd = admin_fd,
+                       .left = nthreads};
+    pthread_mutex_init(&start.mutex, NULL);
+    pthread_cond_init(&start.cond, NULL);
+    for (unsigned t = 0; t != nthreads; ++t) {
+        server->workers[t].id = t;
+        server->workers[t].starter = &start;
+        if (pthread_create(&server->workers[t].thread, NULL, worker_thread, server->workers + t) !=
+            0) {
+            perror("bffd: pthread_create");
+            abort();
+        }
+    }
+    pthread_mutex_lock(&start.mutex);
+    while (start.left != 0)
+        pthread_cond_wait(&start.cond, &start.mutex);
+    pthread_mutex_unlock(&start.mutex);
+    pthread_cond_destroy(&start.cond);
+    pthread_mutex_destroy(&start.mutex);
     free(fds);
-    if (admin_fd >= 0)
-        bff_admin_start(server->workers, admin_fd);
     for (size_t i = 0; i != config->nsites; ++i) {
         const bff_profile_t *p = config->sites[i].profile;
         fprintf(stderr, "bffd: profile %s listening on %s://%s:%u (%zu endpoints)\n", p->name,
-               config->sites[i].ssl_ctx ? "https" : "http", p->host, server->ports[i],
-               p->nendpoints);
+                config->sites[i].ssl_ctx ? "https" : "http", p->host, server->ports[i],
+                p->nendpoints);
     }
     if (admin_fd >= 0)
         fprintf(stderr, "bffd: admin listening on http://%s:%u\n", server->admin_host,
                 server->admin_port);
     fflush(stdout);
-    for (unsigned t = 0; t != nthreads; ++t) {
-        if (pthread_create(&server->workers[t].thread, NULL, bff_worker_main,
-                           server->workers + t) != 0) {
-            perror("bffd: pthread_create");
-            abort();
-        }
-    }
     return 0;
 }
 

@@ -48,6 +48,7 @@ struct st_bff_worker_t {
     bff_server_t *server;
     unsigned id;
     pthread_t thread;
+    struct st_starter_t *starter; /* while the worker sets itself up on its thread (server.c) */
     h2o_evloop_t *loop;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t wakeup;
