@@ -100,7 +100,10 @@ static int bind_admin(bff_server_t *server)
     return fd;
 }
 
-/* What the workers need to set themselves up, and the count the starting thread waits on. */
+/* What the workers need to set themselves up, one after another, and the signals that order
+ * it: `left` counts the set-up under way, `go` lets them all run at once, after the last is set
+ * up (nothing in a worker may meet another half made, the admin API's metrics included). Freed
+ * by whichever of them lets go of it last. */
 typedef struct st_starter_t {
     bff_server_t *server;
     const int *fds; /* nsites per worker, in worker order */
@@ -109,20 +112,34 @@ typedef struct st_starter_t {
     pthread_mutex_t mutex;
     pthread_cond_t cond;
     unsigned left;
+    int go;
+    atomic_uint refs;
 } starter_t;
+
+static void starter_release(starter_t *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->mutex);
+    free(s);
+}
 
 static void *worker_thread(void *arg)
 {
     bff_worker_t *w = arg;
     starter_t *s = w->starter;
+    w->starter = NULL;
     bff_worker_init(w, s->server, w->id, s->fds + w->id * s->nsites);
     if (w->id == 0 && s->admin_fd >= 0)
         bff_admin_start(w, s->admin_fd);
-    w->starter = NULL;
     pthread_mutex_lock(&s->mutex);
-    if (--s->left == 0)
-        pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->mutex); /* `s` is gone once the starting thread saw left 0 */
+    s->left = 0;
+    pthread_cond_broadcast(&s->cond);
+    while (!s->go)
+        pthread_cond_wait(&s->cond, &s->mutex);
+    pthread_mutex_unlock(&s->mutex);
+    starter_release(s);
     return bff_worker_main(w);
 }
 
@@ -150,29 +167,34 @@ int bff_server_start(bff_server_t *server, bff_config_t *config, unsigned nthrea
     }
     /* Each worker sets itself up on its own thread: libh2o gives a socket the buffer allocator of
      * the thread that creates it (thread-local), so a worker's wake-up socket made here would
-     * draw from this thread's, and workers woken together (a reload) would corrupt it. */
-    starter_t start = {.server = server,
-                       .fds = fds,
-                       .nsites = config->nsites,
-                       .admin_fd = admin_fd,
-                       .left = nthreads};
-    pthread_mutex_init(&start.mutex, NULL);
-    pthread_cond_init(&start.cond, NULL);
+     * draw from this thread's, and workers woken together (a reload) would corrupt it. One after
+     * another, as when this thread set them all up: nothing in the set-up has to be safe to run
+     * twice at once. */
+    starter_t *start = bff_calloc(1, sizeof(*start));
+    *start =
+        (starter_t){.server = server, .fds = fds, .nsites = config->nsites, .admin_fd = admin_fd};
+    atomic_init(&start->refs, nthreads + 1);
+    pthread_mutex_init(&start->mutex, NULL);
+    pthread_cond_init(&start->cond, NULL);
     for (unsigned t = 0; t != nthreads; ++t) {
         server->workers[t].id = t;
-        server->workers[t].starter = &start;
+        server->workers[t].starter = start;
+        start->left = 1;
         if (pthread_create(&server->workers[t].thread, NULL, worker_thread, server->workers + t) !=
             0) {
             perror("bffd: pthread_create");
             abort();
         }
+        pthread_mutex_lock(&start->mutex);
+        while (start->left != 0)
+            pthread_cond_wait(&start->cond, &start->mutex);
+        pthread_mutex_unlock(&start->mutex);
     }
-    pthread_mutex_lock(&start.mutex);
-    while (start.left != 0)
-        pthread_cond_wait(&start.cond, &start.mutex);
-    pthread_mutex_unlock(&start.mutex);
-    pthread_cond_destroy(&start.cond);
-    pthread_mutex_destroy(&start.mutex);
+    pthread_mutex_lock(&start->mutex);
+    start->go = 1;
+    pthread_cond_broadcast(&start->cond);
+    pthread_mutex_unlock(&start->mutex);
+    starter_release(start);
     free(fds);
     for (size_t i = 0; i != config->nsites; ++i) {
         const bff_profile_t *p = config->sites[i].profile;
