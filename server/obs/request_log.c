@@ -8,38 +8,22 @@
 
 #include "server/core/clock.h"
 #include "server/http/client_addr.h"
+#include "server/http/params.h"
 #include "server/stage/pipeline.h"
-
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9'                     ? c - '0'
-           : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
-                                                    : -1;
-}
 
 /* Query parameters whose values are credentials: the log says they were there, not what. The
  * name is compared as the server reads it: percent-decoded, '+' a space (%74oken is token). */
-static int is_secret_param(const char *raw, size_t rawlen)
+static int is_secret_param(h2o_mem_pool_t *pool, const char *raw, size_t rawlen)
 {
     static const char *const names[] = {"token",   "access_token",  "id_token", "refresh_token",
                                         "api_key", "apikey",        "key",      "password",
                                         "secret",  "client_secret", "session",  "code"};
-    char name[32];
-    size_t len = 0;
-    for (size_t i = 0; i < rawlen; ++i) {
-        if (len == sizeof(name))
-            return 0; /* longer than any of them */
-        int hi, lo;
-        if (raw[i] == '%' && i + 2 < rawlen && (hi = hex_digit(raw[i + 1])) >= 0 &&
-            (lo = hex_digit(raw[i + 2])) >= 0) {
-            name[len++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            name[len++] = raw[i] == '+' ? ' ' : raw[i];
-        }
-    }
+    h2o_iovec_t name = h2o_iovec_init(raw, rawlen);
+    if ((memchr(raw, '%', rawlen) != NULL || memchr(raw, '+', rawlen) != NULL) &&
+        bff_url_decode(pool, raw, rawlen, 1, &name) != 0)
+        name = h2o_iovec_init(raw, rawlen); /* a bad escape: compared as written */
     for (size_t i = 0; i != sizeof(names) / sizeof(names[0]); ++i)
-        if (len == strlen(names[i]) && h2o_lcstris(name, len, names[i], len))
+        if (name.len == strlen(names[i]) && h2o_lcstris(name.base, name.len, names[i], name.len))
             return 1;
     return 0;
 }
@@ -58,7 +42,7 @@ static h2o_iovec_t redact(h2o_mem_pool_t *pool, h2o_iovec_t path)
         while (amp < path.len && path.base[amp] != '&')
             ++amp;
         const char *eq = memchr(path.base + p, '=', amp - p);
-        if (eq != NULL && is_secret_param(path.base + p, (size_t)(eq - (path.base + p)))) {
+        if (eq != NULL && is_secret_param(pool, path.base + p, (size_t)(eq - (path.base + p)))) {
             size_t nlen = (size_t)(eq - (path.base + p)) + 1;
             memcpy(out + o, path.base + p, nlen);
             memcpy(out + o + nlen, "REDACTED", 8);
