@@ -677,28 +677,6 @@ bff_shape_env_t bff_exec_env(const bff_exec_t *exec)
     return bff_exec_i_env(exec, NULL, 0);
 }
 
-/* How long a scalar is once percent-encoded for a URL (as bff_template_append_scalar writes it),
- * and whether it is "." or "..": counted in place, without writing it, on every request. */
-static size_t encoded_len(const bff_jdoc_t *doc, uint32_t tok, int *dot)
-{
-    const bff_jtok_t *t = doc->toks + tok;
-    if (t->type == BFF_J_STRING && t->escaped) { /* rare: unescape by writing it out */
-        bff_jwrite_t v;
-        bff_jwrite_init(&v, 64, 16384);
-        bff_template_append_scalar(&v, doc, tok, 1);
-        size_t n = v.overflow ? 16384 : v.len;
-        *dot = n != 0 && n <= 2 && memcmp(v.buf, "..", n) == 0;
-        bff_jwrite_dispose(&v);
-        return n;
-    }
-    const unsigned char *s = (const unsigned char *)doc->json + t->start;
-    size_t raw = t->end - t->start, n = 0;
-    for (size_t i = 0; i != raw; ++i)
-        n += isalnum(s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.' || s[i] == '~' ? 1 : 3;
-    *dot = raw != 0 && raw <= 2 && n == raw && memcmp(s, "..", raw) == 0;
-    return n;
-}
-
 /* The request values of one source's URL template: the first it cannot take, or NULL. */
 static const char *template_input(const bff_template_t *t, const bff_shape_env_t *env,
                                   bff_input_problem_t *problem)
@@ -730,7 +708,7 @@ static const char *template_input(const bff_template_t *t, const bff_shape_env_t
             return part->ref.text;
         }
         int dot;
-        size_t n = encoded_len(doc, tok, &dot);
+        size_t n = bff_template_url_len(doc, tok, &dot);
         if (!part->qexp && !in_query && (dot || n == 0) && bff_template_whole_segment(t, i)) {
             *problem = BFF_INPUT_SEGMENT;
             return part->ref.text;

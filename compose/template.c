@@ -128,6 +128,32 @@ int bff_template_is_single_ref(const bff_template_t *t)
 }
 
 /* Appends a scalar's text for templates: strings unescaped, numbers/bools raw, null empty. */
+/* RFC 3986's unreserved characters: written as they are; every other byte as %XX. */
+static int unreserved(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+size_t bff_template_url_len(const bff_jdoc_t *doc, uint32_t tok, int *dot)
+{
+    const bff_jtok_t *t = doc->toks + tok;
+    if (t->type == BFF_J_STRING && t->escaped) { /* rare: unescape by writing it out */
+        bff_jwrite_t v;
+        bff_jwrite_init(&v, 64, 16384);
+        bff_template_append_scalar(&v, doc, tok, 1);
+        size_t n = v.overflow ? 16384 : v.len;
+        *dot = n != 0 && n <= 2 && memcmp(v.buf, "..", n) == 0;
+        bff_jwrite_dispose(&v);
+        return n;
+    }
+    const unsigned char *s = (const unsigned char *)doc->json + t->start;
+    size_t raw = t->end - t->start, n = 0;
+    for (size_t i = 0; i != raw; ++i)
+        n += unreserved(s[i]) ? 1 : 3;
+    *dot = raw != 0 && raw <= 2 && n == raw && memcmp(s, "..", raw) == 0;
+    return n;
+}
+
 int bff_template_append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok,
                                int urlencode)
 {
@@ -150,7 +176,7 @@ int bff_template_append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_
         static const char hex[] = "0123456789ABCDEF";
         for (size_t i = 0; i != n; ++i) {
             unsigned char c = (unsigned char)s[i];
-            if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            if (unreserved(c)) {
                 bff_jwrite_bytes(out, (const char *)&c, 1);
             } else {
                 char esc[3] = {'%', hex[c >> 4], hex[c & 15]};

@@ -53,6 +53,10 @@ int bff_template_render(const bff_template_t *t, const bff_shape_env_t *env, int
  * an object or array, and for null in URL mode. */
 int bff_template_append_scalar(bff_jwrite_t *out, const bff_jdoc_t *doc, uint32_t tok,
                                int urlencode);
+/** How long a scalar is once percent-encoded as bff_template_append_scalar writes it into a URL,
+ * and (*dot) whether it is "." or "..": counted in place (a string with escapes is written out
+ * to unescape it). */
+size_t bff_template_url_len(const bff_jdoc_t *doc, uint32_t tok, int *dot);
 /** 1 when part i of a URL template, a reference, is a whole path segment: after a '/' (or at
  * the start) and before a '/', '?' or '#' (or the end). */
 int bff_template_whole_segment(const bff_template_t *t, size_t i);
