@@ -513,16 +513,23 @@ def test_purge_by_tag_reaches_every_instance():
     eq((st, out["redis"]["deleted"]), (200, 2), out)
 
 
-def test_admin_api_purge_by_path_auth_and_reload():
-    up = harness.Upstream()
+def admin_bffd(up, endpoint):
+    """bffd (one worker, an L1 cache) serving `endpoint` with the admin API, its token in a
+    file: (bffd, admin port, the token file's folder)."""
     aport = harness.free_port()
     d = harness.tmpdir()
     tok = os.path.join(d, "token")
     harness.write(tok, TOKEN + "\n")
     prof = harness.upstream_profile("t", up.url, extra="cache: {}")
-    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": TAGGED}}}, threads=1,
+    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": endpoint}}}, threads=1,
                      extra_args=["--admin", "127.0.0.1:%d" % aport, "--admin-token-file", tok])
     harness.wait_port(aport)
+    return b, aport, d
+
+
+def test_admin_api_purge_by_path_auth_and_reload():
+    up = harness.Upstream()
+    b, aport, d = admin_bffd(up, TAGGED)
     eq(admin(aport, "POST", "/cache/purge", {"tags": ["x"]}, token=None)[0], 401)
     eq(admin(aport, "POST", "/cache/purge", {"tags": ["x"]}, token="wrong-token-0123456789")[0], 401)
     eq(admin(aport, "GET", "/health")[0], 200)
@@ -555,15 +562,8 @@ def test_admin_api_purge_by_path_auth_and_reload():
 def test_a_purge_voids_compositions_already_under_way():
     # A miss composing while its tag is purged must not store what it read before the purge.
     up = harness.Upstream()
-    aport = harness.free_port()
-    d = harness.tmpdir()
-    tok = os.path.join(d, "token")
-    harness.write(tok, TOKEN + "\n")
-    slow = user_endpoint('cache: { ttl: 60s, tags: ["user:{id}"] }', query="?delay_ms=600")
-    prof = harness.upstream_profile("t", up.url, extra="cache: {}")
-    b = harness.Bffd({"t": {"profile": prof, "endpoints": {"u.yaml": slow}}}, threads=1,
-                     extra_args=["--admin", "127.0.0.1:%d" % aport, "--admin-token-file", tok])
-    harness.wait_port(aport)
+    b, aport, _ = admin_bffd(up, user_endpoint('cache: { ttl: 60s, tags: ["user:{id}"] }',
+                                                query="?delay_ms=600"))
     results = []
     t = threading.Thread(target=lambda: results.append(harness.request(b.port, "GET", "/users/5")))
     t.start()
