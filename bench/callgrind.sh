@@ -2,6 +2,9 @@
 # Instructions per composed request (mobile dashboard: 4 upstream calls, shaping, response),
 # counted by callgrind over two runs of different length so start-up cost cancels out:
 #   (Ir(N2) - Ir(N1)) / (N2 - N1). Instruction counts are repeatable, unlike timings.
+# One client connection by default; CONNS=64 sends from 64 at once (h2load), which is what
+# makes curl hold and walk a pool of connections per upstream, as under wrk -c64.
+#   usage: [CONNS=1] bench/callgrind.sh [N1] [N2]
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BFF_BUILD_DIR:-build}
@@ -22,7 +25,12 @@ count() {
         --listen 127.0.0.1:$BFF_PORT >/dev/null 2>&1 &
     pid=$!
     for i in $(seq 1 100); do curl -sf http://127.0.0.1:$BFF_PORT/health >/dev/null 2>&1 && break; sleep 0.2; done
-    # keep-alive, 4 connections, ids cycling; wrk stops after ~N requests via its script
+    if [ "${CONNS:-1}" -gt 1 ]; then
+        # 64 ids, asked in turn: no two in-flight requests need be alike
+        h2load --h1 -n "$1" -c "$CONNS" $(seq -f "http://127.0.0.1:$BFF_PORT/dashboard/%g" 1 64) |
+            grep -q "$1 succeeded" || echo "error: h2load: not every request succeeded" >&2
+    else
+    # keep-alive, one connection, ids cycling
     python3 - "$BFF_PORT" "$1" <<'PY'
 import http.client, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
@@ -32,6 +40,7 @@ for i in range(n):
     r = c.getresponse(); r.read()
     assert r.status == 200, r.status
 PY
+    fi
     kill -INT $pid; wait $pid 2>/dev/null || true
     grep -E "^(summary|totals):" "$out" | head -1 | awk '{print $2}'
     rm -f "$out"

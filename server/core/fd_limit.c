@@ -34,7 +34,8 @@ uint64_t bff_fd_need(const bff_config_t *config, unsigned nthreads)
         const bff_profile_t *p = config->sites[i].profile;
         bff_upstream_connections_t sum;
         bff_upstream_connection_sum(p, &sum);
-        per_thread += sum.total + p->max_inflight;
+        /* each upstream's curl multi handle (curl_loop.h) holds a socket pair of its own */
+        per_thread += sum.total + p->max_inflight + 2 * p->nupstreams;
     }
     return per_thread * nthreads + 64;
 }
@@ -46,7 +47,8 @@ void bff_fd_limit_check(const bff_config_t *config, unsigned nthreads, uint64_t 
         fprintf(stderr,
                 "bffd: warning: the open-files limit is %llu, under the %llu descriptors this "
                 "configuration may use at once (%u worker thread%s x (the upstreams' "
-                "max_connections + limits.max_inflight) + 64); past it connections fail with "
+                "max_connections + limits.max_inflight + 2 per upstream) + 64); past it "
+                "connections fail with "
                 "\"too many open files\": raise the limit (ulimit -n, systemd LimitNOFILE) or "
                 "lower those caps\n",
                 (unsigned long long)limit, (unsigned long long)need, nthreads,

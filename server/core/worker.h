@@ -1,6 +1,6 @@
 /* One worker thread: its own evloop, and on it, per profile, an h2o configuration, context
- * and listening socket (SO_REUSEPORT), plus the curl multi handle, timers and upstream state
- * every request of this worker uses. Nothing here is shared with another worker; the only
+ * and listening socket (SO_REUSEPORT), plus the curl loop (its multi handles), timers and upstream
+ * state every request of this worker uses. Nothing here is shared with another worker; the only
  * cross-thread inputs are the server's `stopping` flag and the published configuration, both
  * read at the top of a loop turn. */
 #ifndef BFF_SERVER_CORE_WORKER_H

@@ -44,6 +44,7 @@ struct st_bff_upstream_t {
     bff_instance_t *instances;
     CURLU **bases;      /* per instance: its URL parsed once (parse_base), or NULL */
     bff_host_t **hosts; /* per instance: its host's line (host_slots.h); NULL for HTTP/2 */
+    unsigned lane;      /* the curl lane its calls run in, by profile and name (curl_loop.h) */
     unsigned inflight;
     bff_breaker_t breaker;
     bff_call_rate_t *rate;           /* its rate_limit, shared by the workers; NULL = none */
@@ -135,6 +136,9 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
         up->bases[i] = bff_url_parse_base(up->conf.instances[i].url);
     }
     bff_upstream_acquire_lines(fetcher->hosts, profile, &up->conf, up->hosts);
+    char key[512];
+    snprintf(key, sizeof(key), "%s/%s", profile, conf->name);
+    up->lane = bff_curl_loop_lane(fetcher->curl, key);
     if (conf->rate_limit.limit != 0)
         up->rate = bff_call_rate_acquire(profile, conf->name, conf->rate_limit.limit,
                                          conf->rate_limit.period_ms, conf->rate_limit.burst);
@@ -339,7 +343,7 @@ static int launch(bff_call_t *call, uint64_t attempt_ms)
     configure(call, attempt_ms);
     ++call->attempt;
     ++call->inst->outstanding;
-    if (bff_curl_loop_start(f->curl, call->easy, on_transfer_done, call) != 0) {
+    if (bff_curl_loop_start_in(f->curl, call->up->lane, call->easy, on_transfer_done, call) != 0) {
         --call->inst->outstanding;
         give_back_handle(f, call->easy, &call->up->conf);
         call->easy = NULL;

@@ -1,9 +1,9 @@
-/* Calls to upstream services on one worker's curl multi handle, with the resilience policies of
- * the upstream's definition: instance choice and passive ejection (balance.h), a circuit
- * breaker (breaker.h), a concurrency cap (bulkhead), a call rate shared by the workers
- * (call_rate.h), retries of idempotent calls with jittered
- * back-off inside a deadline (backoff.h), and reuse of curl easy handles. Everything here is
- * per worker, so nothing takes a lock. It moves bytes and statuses; it never parses bodies.
+/* Calls to upstream services on one worker's curl loop (a multi handle per upstream), with the
+ * resilience policies of the upstream's definition: instance choice and passive ejection
+ * (balance.h), a circuit breaker (breaker.h), a concurrency cap (bulkhead), a call rate shared by
+ * the workers (call_rate.h), retries of idempotent calls with jittered back-off inside a deadline
+ * (backoff.h), and reuse of curl easy handles. Everything here is per worker, so nothing takes a
+ * lock. It moves bytes and statuses; it never parses bodies.
  *
  * Ownership: a bff_fetcher_t per worker (curl loop, timers, idle easy handles). A
  * bff_upstream_t per upstream definition per worker, refcounted: held by the worker's

@@ -18,8 +18,11 @@
  * curl 7.88 closes a socket that never connected with a plain close() (curl#11439) and reports
  * CURL_POLL_REMOVE only afterwards, when the number may be someone else's already, and it closes
  * its own sockets (the resolver's socketpair) itself. */
+typedef struct st_curl_lane_t curl_lane_t;
+
 typedef struct st_curl_sock_t {
     bff_curl_loop_t *cl;
+    curl_lane_t *lane; /* whose multi handle the socket belongs to */
     curl_socket_t fd;
     h2o_socket_t *sock;
     int want_in, want_out;
@@ -32,14 +35,27 @@ typedef struct st_curl_sock_t {
 typedef struct st_transfer_t {
     bff_curl_done_cb cb;
     void *data;
+    curl_lane_t *lane;
 } transfer_t;
+
+/* One multi handle, with its own connection cache. curl 7.88 looks for a connection to reuse by
+ * walking every connection it holds to the host, in use or not, and on each transfer's removal
+ * walks its whole cache: both grow with the connections a multi handle holds, so callers that
+ * keep many connections (one upstream each) get a lane of their own. */
+struct st_curl_lane_t {
+    bff_curl_loop_t *cl;
+    CURLM *multi;
+    int64_t deadline; /* loop time in ms; -1 = none */
+    char *key;        /* NULL for lane 0 */
+};
 
 struct st_bff_curl_loop_t {
     h2o_evloop_t *loop;
-    CURLM *multi;
-    curl_sock_t **socks; /* indexed by curl's fd */
+    curl_lane_t lanes[BFF_CURL_LANES_MAX];
+    size_t nlanes;
+    long max_host_connections, max_idle_connections;
+    curl_sock_t **socks; /* indexed by curl's fd, whichever lane it belongs to */
     size_t nsocks;
-    int64_t deadline; /* loop time in ms; -1 = none */
     size_t active;
     int in_action; /* inside curl_multi_socket_action: defer nothing, but assert no recursion */
 };
@@ -105,18 +121,19 @@ int bff_curl_loop_fd_quiet(bff_curl_loop_t *cl, int fd)
     return cs != NULL && cs->direct && !cs->spoke_idle;
 }
 
-static void complete_done(bff_curl_loop_t *cl)
+static void complete_done(curl_lane_t *lane)
 {
+    bff_curl_loop_t *cl = lane->cl;
     CURLMsg *msg;
     int left;
-    while ((msg = curl_multi_info_read(cl->multi, &left)) != NULL) {
+    while ((msg = curl_multi_info_read(lane->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         CURL *easy = msg->easy_handle;
         CURLcode result = msg->data.result;
         transfer_t *t = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-        curl_multi_remove_handle(cl->multi, easy);
+        curl_multi_remove_handle(lane->multi, easy);
         --cl->active;
         bff_curl_done_cb cb = t->cb;
         void *data = t->data;
@@ -126,18 +143,19 @@ static void complete_done(bff_curl_loop_t *cl)
     }
 }
 
-static void socket_action(bff_curl_loop_t *cl, curl_socket_t fd, int ev)
+static void socket_action(curl_lane_t *lane, curl_socket_t fd, int ev)
 {
+    bff_curl_loop_t *cl = lane->cl;
     int running;
     assert(!cl->in_action);
     cl->in_action = 1;
     bff_curl_poll_scope(cl);
     bff_curl_clock_freeze();
-    curl_multi_socket_action(cl->multi, fd, ev, &running);
+    curl_multi_socket_action(lane->multi, fd, ev, &running);
     bff_curl_clock_thaw();
     bff_curl_poll_scope(NULL);
     cl->in_action = 0;
-    complete_done(cl);
+    complete_done(lane);
 }
 
 static void on_writable(h2o_socket_t *sock, const char *err);
@@ -156,6 +174,7 @@ static void on_readable(h2o_socket_t *sock, const char *err)
 {
     curl_sock_t *cs = sock->data;
     bff_curl_loop_t *cl = cs->cl;
+    curl_lane_t *lane = cs->lane;
     curl_socket_t fd = cs->fd;
     if (!cs->want_in) {
         /* Idle in curl's pool and readable: the peer closed it (or sent junk). Curl notices
@@ -165,7 +184,7 @@ static void on_readable(h2o_socket_t *sock, const char *err)
         h2o_socket_read_stop(sock);
         return;
     }
-    socket_action(cl, fd, err ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
+    socket_action(lane, fd, err ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
     rearm_write(cl, fd);
 }
 
@@ -173,17 +192,19 @@ static void on_writable(h2o_socket_t *sock, const char *err)
 {
     curl_sock_t *cs = sock->data;
     bff_curl_loop_t *cl = cs->cl;
+    curl_lane_t *lane = cs->lane;
     curl_socket_t fd = cs->fd;
     cs->write_armed = 0;
     if (!cs->want_out)
         return;
-    socket_action(cl, fd, err ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+    socket_action(lane, fd, err ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
     rearm_write(cl, fd);
 }
 
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    bff_curl_loop_t *cl = userp;
+    curl_lane_t *lane = userp;
+    bff_curl_loop_t *cl = lane->cl;
     curl_sock_t *cs = sock_get(cl, fd);
     if (cs == NULL) {
         if (what == CURL_POLL_REMOVE)
@@ -192,6 +213,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         if ((cs = sock_add(cl, fd, 0)) == NULL)
             return -1;
     }
+    cs->lane = lane;
     if (what == CURL_POLL_REMOVE) {
         cs->want_in = cs->want_out = 0;
         if (!cs->direct) {
@@ -222,38 +244,66 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
-    bff_curl_loop_t *cl = userp;
-    cl->deadline = timeout_ms < 0 ? -1 : (int64_t)h2o_now(cl->loop) + timeout_ms;
+    curl_lane_t *lane = userp;
+    lane->deadline = timeout_ms < 0 ? -1 : (int64_t)h2o_now(lane->cl->loop) + timeout_ms;
     return 0;
 }
 
 static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
-    bff_curl_loop_t *cl = clientp;
+    curl_lane_t *lane = clientp;
     int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
     if (fd < 0)
         return CURL_SOCKET_BAD;
-    if (sock_add(cl, fd, 1) == NULL) {
+    curl_sock_t *cs = sock_add(lane->cl, fd, 1);
+    if (cs == NULL) {
         close(fd);
         return CURL_SOCKET_BAD;
     }
+    cs->lane = lane;
     return fd;
 }
 
+/* Curl keeps the handler and its data in the connection, whichever handle closes it later. */
 static int on_close_socket(void *clientp, curl_socket_t fd)
 {
-    bff_curl_loop_t *cl = clientp;
+    curl_lane_t *lane = clientp;
+    bff_curl_loop_t *cl = lane->cl;
     curl_sock_t *cs = sock_get(cl, fd);
     int direct = cs != NULL && cs->direct;
     sock_close(cl, fd);
     return direct ? 0 : close(fd);
 }
 
+static void lane_set_limits(curl_lane_t *lane)
+{
+    curl_multi_setopt(lane->multi, CURLMOPT_MAX_HOST_CONNECTIONS, lane->cl->max_host_connections);
+    curl_multi_setopt(lane->multi, CURLMOPT_MAXCONNECTS, lane->cl->max_idle_connections);
+}
+
+static int lane_init(bff_curl_loop_t *cl, curl_lane_t *lane, const char *key)
+{
+    lane->cl = cl;
+    lane->deadline = -1;
+    if ((lane->multi = curl_multi_init()) == NULL)
+        return -1;
+    lane->key = key != NULL ? bff_strdup(key) : NULL;
+    curl_multi_setopt(lane->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(lane->multi, CURLMOPT_SOCKETDATA, lane);
+    curl_multi_setopt(lane->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(lane->multi, CURLMOPT_TIMERDATA, lane);
+    curl_multi_setopt(lane->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    lane_set_limits(lane);
+    return 0;
+}
+
 void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
                               long max_idle_connections)
 {
-    curl_multi_setopt(cl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
-    curl_multi_setopt(cl->multi, CURLMOPT_MAXCONNECTS, max_idle_connections);
+    cl->max_host_connections = max_host_connections;
+    cl->max_idle_connections = max_idle_connections;
+    for (size_t i = 0; i != cl->nlanes; ++i)
+        lane_set_limits(cl->lanes + i);
 }
 
 bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections,
@@ -261,32 +311,45 @@ bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connecti
 {
     bff_curl_loop_t *cl = bff_calloc(1, sizeof(*cl));
     cl->loop = loop;
-    cl->deadline = -1;
-    cl->multi = curl_multi_init();
-    if (cl->multi == NULL) {
+    cl->max_host_connections = max_host_connections;
+    cl->max_idle_connections = max_idle_connections;
+    if (lane_init(cl, cl->lanes, NULL) != 0) {
         free(cl);
         return NULL;
     }
-    curl_multi_setopt(cl->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(cl->multi, CURLMOPT_SOCKETDATA, cl);
-    curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
-    curl_multi_setopt(cl->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    bff_curl_loop_set_limits(cl, max_host_connections, max_idle_connections);
+    cl->nlanes = 1;
     return cl;
 }
 
-int bff_curl_loop_start(bff_curl_loop_t *cl, CURL *easy, bff_curl_done_cb cb, void *data)
+unsigned bff_curl_loop_lane(bff_curl_loop_t *cl, const char *key)
 {
+    for (size_t i = 1; i != cl->nlanes; ++i)
+        if (strcmp(cl->lanes[i].key, key) == 0)
+            return (unsigned)i;
+    if (cl->nlanes != BFF_CURL_LANES_MAX && lane_init(cl, cl->lanes + cl->nlanes, key) == 0)
+        return (unsigned)cl->nlanes++;
+    /* Out of lanes (or memory): share one, as every caller did before lanes. */
+    unsigned h = 5381;
+    for (const char *c = key; *c != '\0'; ++c)
+        h = h * 33 + (unsigned char)*c;
+    return cl->nlanes > 1 ? 1 + h % (unsigned)(cl->nlanes - 1) : 0;
+}
+
+int bff_curl_loop_start_in(bff_curl_loop_t *cl, unsigned lane_index, CURL *easy,
+                           bff_curl_done_cb cb, void *data)
+{
+    assert(lane_index < cl->nlanes);
+    curl_lane_t *lane = cl->lanes + lane_index;
     transfer_t *t = bff_malloc(sizeof(*t));
     t->cb = cb;
     t->data = data;
+    t->lane = lane;
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, cl);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, lane);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
-    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, cl);
-    if (curl_multi_add_handle(cl->multi, easy) != CURLM_OK) {
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, lane);
+    if (curl_multi_add_handle(lane->multi, easy) != CURLM_OK) {
         curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
         free(t);
         return -1;
@@ -295,35 +358,51 @@ int bff_curl_loop_start(bff_curl_loop_t *cl, CURL *easy, bff_curl_done_cb cb, vo
     return 0;
 }
 
+int bff_curl_loop_start(bff_curl_loop_t *cl, CURL *easy, bff_curl_done_cb cb, void *data)
+{
+    return bff_curl_loop_start_in(cl, 0, easy, cb, data);
+}
+
 void bff_curl_loop_cancel(bff_curl_loop_t *cl, CURL *easy)
 {
     transfer_t *t = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-    curl_multi_remove_handle(cl->multi, easy);
+    if (t == NULL)
+        return;
+    curl_multi_remove_handle(t->lane->multi, easy);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-    if (t != NULL) {
-        free(t);
-        --cl->active;
-    }
+    free(t);
+    --cl->active;
 }
 
 int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap)
 {
-    if (cl->deadline < 0)
-        return cap;
-    int64_t left = cl->deadline - (int64_t)h2o_now(cl->loop);
-    if (left <= 0)
-        return 0;
-    return left < cap ? (int32_t)left : cap;
+    int64_t now = (int64_t)h2o_now(cl->loop);
+    for (size_t i = 0; i != cl->nlanes; ++i) {
+        int64_t deadline = cl->lanes[i].deadline;
+        if (deadline < 0)
+            continue;
+        if (deadline <= now)
+            return 0;
+        if (deadline - now < cap)
+            cap = (int32_t)(deadline - now);
+    }
+    return cap;
 }
 
 int bff_curl_loop_on_tick(bff_curl_loop_t *cl)
 {
-    if (cl->deadline < 0 || (int64_t)h2o_now(cl->loop) < cl->deadline)
-        return 0;
-    cl->deadline = -1;
-    socket_action(cl, CURL_SOCKET_TIMEOUT, 0);
-    return 1;
+    int64_t now = (int64_t)h2o_now(cl->loop);
+    int ran = 0;
+    for (size_t i = 0; i != cl->nlanes; ++i) {
+        curl_lane_t *lane = cl->lanes + i;
+        if (lane->deadline < 0 || now < lane->deadline)
+            continue;
+        lane->deadline = -1;
+        socket_action(lane, CURL_SOCKET_TIMEOUT, 0);
+        ran = 1;
+    }
+    return ran;
 }
 
 size_t bff_curl_loop_active(bff_curl_loop_t *cl)
@@ -336,7 +415,10 @@ void bff_curl_loop_destroy(bff_curl_loop_t *cl)
     if (cl == NULL)
         return;
     assert(cl->active == 0 && "owners cancel their transfers first");
-    curl_multi_cleanup(cl->multi); /* closes pooled connections through on_close_socket */
+    for (size_t i = 0; i != cl->nlanes; ++i) {
+        curl_multi_cleanup(cl->lanes[i].multi); /* closes pooled connections: on_close_socket */
+        free(cl->lanes[i].key);
+    }
     for (size_t i = 0; i != cl->nsocks; ++i)
         if (cl->socks[i] != NULL)
             sock_close(cl, (curl_socket_t)i);

@@ -11,11 +11,14 @@
 
 typedef struct st_bff_curl_loop_t bff_curl_loop_t;
 
+/** Multi handles one loop drives at most: lane 0 and one per key (bff_curl_loop_lane). */
+#define BFF_CURL_LANES_MAX 32
+
 /** Called once per finished transfer, after the easy handle was removed from the multi handle.
  * The callee owns `easy` again (reuse or cleanup). */
 typedef void (*bff_curl_done_cb)(CURL *easy, CURLcode result, void *data);
 
-/** Creates the multi handle for `loop` with the limits of bff_curl_loop_set_limits. Returns
+/** Creates lane 0's multi handle for `loop` with the limits of bff_curl_loop_set_limits. Returns
  * NULL when libcurl cannot create a multi handle (out of memory). */
 bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections,
                                       long max_idle_connections);
@@ -28,9 +31,18 @@ void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
 /** Frees everything; every transfer must have been completed or cancelled by its owner. */
 void bff_curl_loop_destroy(bff_curl_loop_t *cl);
 
-/** Starts a configured easy handle. Returns 0, or -1 (the callback never runs).
+/** The lane for `key` (an upstream's name), created on first use: a multi handle of its own, so
+ * the connections a key's transfers keep are the only ones curl walks when it looks for one to
+ * reuse and when a transfer ends (both walks cost per connection held, in use or not). The same
+ * key gets the same lane for the loop's life, so a reloaded upstream keeps its connections. Past
+ * BFF_CURL_LANES_MAX keys, keys share lanes. */
+unsigned bff_curl_loop_lane(bff_curl_loop_t *cl, const char *key);
+/** Starts a configured easy handle in lane 0. Returns 0, or -1 (the callback never runs).
  * Otherwise `cb` runs exactly once, unless bff_curl_loop_cancel was called first. */
 int bff_curl_loop_start(bff_curl_loop_t *cl, CURL *easy, bff_curl_done_cb cb, void *data);
+/** bff_curl_loop_start in the lane bff_curl_loop_lane returned. */
+int bff_curl_loop_start_in(bff_curl_loop_t *cl, unsigned lane, CURL *easy, bff_curl_done_cb cb,
+                           void *data);
 /** Removes a running transfer; its callback never runs. The caller owns `easy` again. */
 void bff_curl_loop_cancel(bff_curl_loop_t *cl, CURL *easy);
 

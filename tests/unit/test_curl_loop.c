@@ -1,6 +1,6 @@
 /* The curl multi adapter on a real h2o evloop against the real demo upstream: parallel
- * transfers, connection reuse, cancel, timeouts, refused connections, and a pooled connection
- * whose peer went away. */
+ * transfers, connection reuse, cancel, timeouts, refused connections, lanes, and a pooled
+ * connection whose peer went away. */
 #include "server/loop/curl_loop.c"
 
 #include <signal.h>
@@ -243,6 +243,79 @@ static void test_refused(void)
     ASSERT_INT_EQ(r.code, CURLE_COULDNT_CONNECT);
 }
 
+/* Each lane is a multi handle of its own: its own pool of connections, its own timer. */
+static void test_lanes(void)
+{
+    unsigned a = bff_curl_loop_lane(cl, "web/users"), b = bff_curl_loop_lane(cl, "web/orders");
+    ASSERT_TRUE(a != 0 && b != 0 && a != b);
+    ASSERT_INT_EQ(bff_curl_loop_lane(cl, "web/users"), a);
+
+    /* Parallel transfers in two lanes and lane 0 all finish, each exactly once. */
+    enum { N = 12 };
+    static result_t r[N];
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i != N; ++i) {
+        char path[64];
+        snprintf(path, sizeof(path), "/users/%d?delay_ms=%d", i, 20 * (i % 4));
+        CURL *e = make(path, r + i, 3000);
+        ASSERT_INT_EQ(bff_curl_loop_start_in(cl,
+                                             i % 3 == 0   ? 0
+                                             : i % 3 == 1 ? a
+                                                          : b,
+                                             e, on_done, r + i),
+                      0);
+    }
+    run_until(all_done, NULL, 3000);
+    for (int i = 0; i != N; ++i) {
+        ASSERT_INT_EQ(r[i].calls, 1);
+        ASSERT_INT_EQ(r[i].status, 200);
+    }
+
+    /* Lane a has idle connections to the upstream now; lane a reuses one, a new lane opens its
+     * own. */
+    result_t again = {0}, fresh = {0};
+    bff_curl_loop_start_in(cl, a, make("/users/1", &again, 2000), on_done, &again);
+    run_until(all_done, NULL, 2000);
+    unsigned c = bff_curl_loop_lane(cl, "mobile/users");
+    bff_curl_loop_start_in(cl, c, make("/users/1", &fresh, 2000), on_done, &fresh);
+    run_until(all_done, NULL, 2000);
+    ASSERT_INT_EQ(again.status, 200);
+    ASSERT_INT_EQ(again.new_connections, 0);
+    ASSERT_INT_EQ(fresh.status, 200);
+    ASSERT_INT_EQ(fresh.new_connections, 1);
+
+    /* A short timeout in one lane fires while another lane's transfer still runs; a cancelled
+     * transfer in a lane never calls back. */
+    result_t slow = {0}, quick = {0}, cancelled = {0};
+    bff_curl_loop_start_in(cl, a, make("/users/2?delay_ms=400", &slow, 3000), on_done, &slow);
+    CURL *ce = make("/users/3?delay_ms=300", &cancelled, 3000);
+    bff_curl_loop_start_in(cl, c, ce, on_done, &cancelled);
+    uint64_t start = h2o_now(loop);
+    bff_curl_loop_start_in(cl, b, make("/users/4?delay_ms=2000", &quick, 100), on_done, &quick);
+    run_until(never, NULL, 20);
+    bff_curl_loop_cancel(cl, ce);
+    curl_easy_cleanup(ce);
+    while (quick.calls == 0 && h2o_now(loop) - start < 2000) {
+        h2o_evloop_run(loop, bff_curl_loop_wait_ms(cl, 50));
+        bff_curl_loop_on_tick(cl);
+    }
+    ASSERT_INT_EQ(quick.code, CURLE_OPERATION_TIMEDOUT);
+    ASSERT_INT_EQ(slow.calls, 0);
+    run_until(all_done, NULL, 3000);
+    ASSERT_INT_EQ(slow.calls, 1);
+    ASSERT_INT_EQ(slow.status, 200);
+    ASSERT_INT_EQ(cancelled.calls, 0);
+
+    /* Past the last lane, keys share the keyed lanes (never lane 0), the same key the same one. */
+    for (int i = 0; i != BFF_CURL_LANES_MAX + 8; ++i) {
+        char key[32];
+        snprintf(key, sizeof(key), "p/u%d", i);
+        unsigned lane = bff_curl_loop_lane(cl, key);
+        ASSERT_TRUE(lane != 0 && lane < BFF_CURL_LANES_MAX);
+        ASSERT_INT_EQ(bff_curl_loop_lane(cl, key), lane);
+    }
+}
+
 static void test_peer_closed_pooled_connection(void)
 {
     result_t r = {0};
@@ -274,6 +347,7 @@ int main(void)
     TAP_RUN(test_timeout);
     TAP_RUN(test_curl_sees_one_time_per_call);
     TAP_RUN(test_refused);
+    TAP_RUN(test_lanes);
     TAP_RUN(test_peer_closed_pooled_connection);
     bff_curl_loop_destroy(cl);
     stop_upstream();
