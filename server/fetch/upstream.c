@@ -157,6 +157,7 @@ void bff_upstream_release(bff_upstream_t *up)
         return;
     assert(up->inflight == 0);
     --up->fetcher->nupstreams;
+    bff_curl_loop_lane_release(up->fetcher->curl, up->lane);
     bff_call_rate_release(up->rate);
     for (size_t i = 0; i != up->conf.ninstances; ++i) {
         curl_url_cleanup(up->bases[i]);

@@ -44,15 +44,17 @@ typedef struct st_transfer_t {
  * keep many connections (one upstream each) get a lane of their own. */
 struct st_curl_lane_t {
     bff_curl_loop_t *cl;
-    CURLM *multi;
+    CURLM *multi;     /* NULL: a free slot */
     int64_t deadline; /* loop time in ms; -1 = none */
     char *key;        /* NULL for lane 0 */
+    unsigned refs;    /* bff_curl_loop_lane minus bff_curl_loop_lane_release (lane 0: unused) */
+    size_t active;
 };
 
 struct st_bff_curl_loop_t {
     h2o_evloop_t *loop;
     curl_lane_t lanes[BFF_CURL_LANES_MAX];
-    size_t nlanes;
+    size_t nlanes; /* slots ever used; a released lane leaves a free slot (multi NULL) */
     long max_host_connections, max_idle_connections;
     curl_sock_t **socks; /* indexed by curl's fd, whichever lane it belongs to */
     size_t nsocks;
@@ -134,6 +136,7 @@ static void complete_done(curl_lane_t *lane)
         transfer_t *t = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
         curl_multi_remove_handle(lane->multi, easy);
+        --lane->active;
         --cl->active;
         bff_curl_done_cb cb = t->cb;
         void *data = t->data;
@@ -303,7 +306,8 @@ void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
     cl->max_host_connections = max_host_connections;
     cl->max_idle_connections = max_idle_connections;
     for (size_t i = 0; i != cl->nlanes; ++i)
-        lane_set_limits(cl->lanes + i);
+        if (cl->lanes[i].multi != NULL)
+            lane_set_limits(cl->lanes + i);
 }
 
 bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connections,
@@ -321,24 +325,67 @@ bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connecti
     return cl;
 }
 
+/* Closes a lane no one holds: curl closes its idle connections through on_close_socket. */
+static void lane_close(curl_lane_t *lane)
+{
+    bff_curl_loop_t *cl = lane->cl;
+    assert(lane->active == 0);
+    curl_multi_cleanup(lane->multi);
+    for (size_t fd = 0; fd != cl->nsocks; ++fd) /* any it closed itself, unannounced */
+        if (cl->socks[fd] != NULL && cl->socks[fd]->lane == lane)
+            sock_close(cl, (curl_socket_t)fd);
+    free(lane->key);
+    memset(lane, 0, sizeof(*lane));
+    lane->deadline = -1;
+}
+
 unsigned bff_curl_loop_lane(bff_curl_loop_t *cl, const char *key)
 {
-    for (size_t i = 1; i != cl->nlanes; ++i)
-        if (strcmp(cl->lanes[i].key, key) == 0)
+    size_t free_slot = 0;
+    for (size_t i = 1; i != cl->nlanes; ++i) {
+        if (cl->lanes[i].multi == NULL) {
+            if (free_slot == 0)
+                free_slot = i;
+        } else if (strcmp(cl->lanes[i].key, key) == 0) {
+            ++cl->lanes[i].refs;
             return (unsigned)i;
-    if (cl->nlanes != BFF_CURL_LANES_MAX && lane_init(cl, cl->lanes + cl->nlanes, key) == 0)
-        return (unsigned)cl->nlanes++;
-    /* Out of lanes (or memory): share one, as every caller did before lanes. */
+        }
+    }
+    if (free_slot == 0 && cl->nlanes != BFF_CURL_LANES_MAX)
+        free_slot = cl->nlanes;
+    if (free_slot != 0 && lane_init(cl, cl->lanes + free_slot, key) == 0) {
+        cl->lanes[free_slot].refs = 1;
+        if (free_slot == cl->nlanes)
+            ++cl->nlanes;
+        return (unsigned)free_slot;
+    }
+    /* Out of lanes (every slot holds one) or out of memory: share a lane, as every caller did
+     * before lanes, or lane 0 when there is none. */
+    if (cl->nlanes == 1 || cl->lanes[1].multi == NULL)
+        return 0;
     unsigned h = 5381;
     for (const char *c = key; *c != '\0'; ++c)
         h = h * 33 + (unsigned char)*c;
-    return cl->nlanes > 1 ? 1 + h % (unsigned)(cl->nlanes - 1) : 0;
+    unsigned i = 1 + h % (unsigned)(cl->nlanes - 1);
+    while (cl->lanes[i].multi == NULL) /* out of memory with free slots: lane 1 is in use */
+        --i;
+    ++cl->lanes[i].refs;
+    return i;
+}
+
+void bff_curl_loop_lane_release(bff_curl_loop_t *cl, unsigned lane)
+{
+    if (lane == 0)
+        return;
+    assert(lane < cl->nlanes && cl->lanes[lane].refs != 0);
+    if (--cl->lanes[lane].refs == 0)
+        lane_close(cl->lanes + lane);
 }
 
 int bff_curl_loop_start_in(bff_curl_loop_t *cl, unsigned lane_index, CURL *easy,
                            bff_curl_done_cb cb, void *data)
 {
-    assert(lane_index < cl->nlanes);
+    assert(lane_index < cl->nlanes && cl->lanes[lane_index].multi != NULL);
     curl_lane_t *lane = cl->lanes + lane_index;
     transfer_t *t = bff_malloc(sizeof(*t));
     t->cb = cb;
@@ -354,6 +401,7 @@ int bff_curl_loop_start_in(bff_curl_loop_t *cl, unsigned lane_index, CURL *easy,
         free(t);
         return -1;
     }
+    ++lane->active;
     ++cl->active;
     return 0;
 }
@@ -371,6 +419,7 @@ void bff_curl_loop_cancel(bff_curl_loop_t *cl, CURL *easy)
         return;
     curl_multi_remove_handle(t->lane->multi, easy);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+    --t->lane->active;
     free(t);
     --cl->active;
 }
@@ -379,7 +428,7 @@ int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap)
 {
     int64_t now = (int64_t)h2o_now(cl->loop);
     for (size_t i = 0; i != cl->nlanes; ++i) {
-        int64_t deadline = cl->lanes[i].deadline;
+        int64_t deadline = cl->lanes[i].deadline; /* -1 in a free slot */
         if (deadline < 0)
             continue;
         if (deadline <= now)
@@ -415,10 +464,9 @@ void bff_curl_loop_destroy(bff_curl_loop_t *cl)
     if (cl == NULL)
         return;
     assert(cl->active == 0 && "owners cancel their transfers first");
-    for (size_t i = 0; i != cl->nlanes; ++i) {
-        curl_multi_cleanup(cl->lanes[i].multi); /* closes pooled connections: on_close_socket */
-        free(cl->lanes[i].key);
-    }
+    for (size_t i = 0; i != cl->nlanes; ++i)
+        if (cl->lanes[i].multi != NULL)
+            lane_close(cl->lanes + i);
     for (size_t i = 0; i != cl->nsocks; ++i)
         if (cl->socks[i] != NULL)
             sock_close(cl, (curl_socket_t)i);

@@ -31,12 +31,15 @@ void bff_curl_loop_set_limits(bff_curl_loop_t *cl, long max_host_connections,
 /** Frees everything; every transfer must have been completed or cancelled by its owner. */
 void bff_curl_loop_destroy(bff_curl_loop_t *cl);
 
-/** The lane for `key` (an upstream's name), created on first use: a multi handle of its own, so
- * the connections a key's transfers keep are the only ones curl walks when it looks for one to
- * reuse and when a transfer ends (both walks cost per connection held, in use or not). The same
- * key gets the same lane for the loop's life, so a reloaded upstream keeps its connections. Past
- * BFF_CURL_LANES_MAX keys, keys share lanes. */
+/** Holds the lane for `key` (an upstream's name), created on first use: a multi handle of its
+ * own, so the connections a key's transfers keep are the only ones curl walks when it looks for
+ * one to reuse and when a transfer ends (both walks cost per connection held, in use or not).
+ * The same key gets the same lane while anyone holds it, so a reloaded upstream, held before its
+ * old copy lets go, keeps its connections. Past BFF_CURL_LANES_MAX keys, keys share lanes. */
 unsigned bff_curl_loop_lane(bff_curl_loop_t *cl, const char *key);
+/** Lets go of a lane bff_curl_loop_lane returned, after its last transfer ended. The last holder
+ * closes it and its idle connections (curl would otherwise keep them while other lanes work). */
+void bff_curl_loop_lane_release(bff_curl_loop_t *cl, unsigned lane);
 /** Starts a configured easy handle in lane 0. Returns 0, or -1 (the callback never runs).
  * Otherwise `cb` runs exactly once, unless bff_curl_loop_cancel was called first. */
 int bff_curl_loop_start(bff_curl_loop_t *cl, CURL *easy, bff_curl_done_cb cb, void *data);

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -470,6 +471,65 @@ def test_upstream_state_survives_unchanged_definitions():
     eq(bff.stop(), 0)
 
 
+def connections_to(pid, port):
+    """The established TCP connections process `pid` holds to 127.0.0.1:`port` (socket inodes)."""
+    mine = harness.sockets_of(pid)
+    out = set()
+    with open("/proc/net/tcp") as f:
+        for row in f.readlines()[1:]:
+            fields = row.split()
+            if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in mine:
+                out.add(fields[9])
+    return out
+
+
+def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
+    # Each upstream's connections live in a curl multi handle of its own (curl_loop.h): an
+    # upstream the new configuration keeps keeps its pooled connections; one it drops closes
+    # them once no request holds the old configuration, though other upstreams go on working.
+    users, orders = harness.Upstream(), harness.Upstream()
+    d = harness.tmpdir()
+    both = """\
+        endpoint: GET /both/{id}
+        sources:
+          user: { upstream: users, path: "/users/{id}" }
+          orders: { upstream: orders, path: "/orders?userId={id}" }
+        response: { id: user.id, orders: orders }
+        """
+    bff = harness.Bffd({"p": {"profile": (
+        "name: p\nlisten: 127.0.0.1:@PORT@\naccess_log: off\nupstreams:\n"
+        "  users: { url: %s }\n  orders: { url: %s }\n" % (users.url, orders.url)),
+        "endpoints": {"both.yaml": both}}})
+    for i in range(3):
+        eq(harness.request(bff.port, "GET", "/both/%d" % (i + 1))[0], 200)
+    kept, dropped = connections_to(bff.proc.pid, users.port), connections_to(bff.proc.pid, orders.port)
+    check(kept and dropped, "connections to both upstreams: %r %r" % (kept, dropped))
+    pdir = os.path.join(bff.dir, "p")
+    harness.write(os.path.join(pdir, "profile.yaml"),
+                  "name: p\nlisten: 127.0.0.1:%d\naccess_log: off\nupstreams:\n"
+                  "  users: { url: %s }\n" % (bff.port, users.url))
+    harness.write(os.path.join(pdir, "endpoints", "both.yaml"), textwrap.dedent("""\
+        endpoint: GET /both/{id}
+        sources:
+          user: { upstream: users, path: "/users/{id}" }
+        response: { id: user.id, reloaded: { $value: true } }
+        """))
+    bff.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while "reloaded" not in harness.request(bff.port, "GET", "/both/1")[2].decode() and time.time() < deadline:
+        time.sleep(0.05)
+    deadline = time.time() + 5
+    while connections_to(bff.proc.pid, orders.port) and time.time() < deadline:
+        eq(harness.request(bff.port, "GET", "/both/2")[0], 200)
+        time.sleep(0.05)
+    eq(connections_to(bff.proc.pid, orders.port), set(), "the dropped upstream's connections")
+    eq(harness.request(bff.port, "GET", "/both/3")[0], 200)
+    check(connections_to(bff.proc.pid, users.port) & kept,
+          "the kept upstream's pooled connections are reused: %r, before %r" %
+          (connections_to(bff.proc.pid, users.port), kept))
+    eq(bff.stop(), 0)
+
+
 if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
@@ -480,6 +540,7 @@ if __name__ == "__main__":
         test_tls_certificate_changes_on_reload,
         test_request_in_flight_finishes_on_its_configuration,
         test_upstream_state_survives_unchanged_definitions,
+        test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones,
         test_reload_frees_what_it_allocated,
         test_reload_under_load_one_worker,
         test_reload_under_load_four_workers,

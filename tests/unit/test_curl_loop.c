@@ -3,6 +3,7 @@
  * connection whose peer went away. */
 #include "server/loop/curl_loop.c"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -243,6 +244,17 @@ static void test_refused(void)
     ASSERT_INT_EQ(r.code, CURLE_COULDNT_CONNECT);
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d != NULL && readdir(d) != NULL)
+        ++n;
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
 /* Each lane is a multi handle of its own: its own pool of connections, its own timer. */
 static void test_lanes(void)
 {
@@ -305,6 +317,25 @@ static void test_lanes(void)
     ASSERT_INT_EQ(slow.calls, 1);
     ASSERT_INT_EQ(slow.status, 200);
     ASSERT_INT_EQ(cancelled.calls, 0);
+
+    /* Held twice, a lane stays when one holder lets go; released by the last, it closes with
+     * its idle connections, and the key's next lane starts with none. */
+    result_t warm = {0}, kept = {0}, reopened = {0};
+    bff_curl_loop_start_in(cl, c, make("/users/1", &warm, 2000), on_done, &warm);
+    run_until(all_done, NULL, 2000); /* the cancel above closed c's connection: one again */
+    ASSERT_INT_EQ(bff_curl_loop_lane(cl, "mobile/users"), c);
+    bff_curl_loop_lane_release(cl, c);
+    bff_curl_loop_start_in(cl, c, make("/users/1", &kept, 2000), on_done, &kept);
+    run_until(all_done, NULL, 2000);
+    ASSERT_INT_EQ(kept.new_connections, 0);
+    int fds_before = open_fds();
+    bff_curl_loop_lane_release(cl, c);
+    ASSERT_TRUE(open_fds() < fds_before);
+    c = bff_curl_loop_lane(cl, "mobile/users");
+    bff_curl_loop_start_in(cl, c, make("/users/1", &reopened, 2000), on_done, &reopened);
+    run_until(all_done, NULL, 2000);
+    ASSERT_INT_EQ(reopened.status, 200);
+    ASSERT_INT_EQ(reopened.new_connections, 1);
 
     /* Past the last lane, keys share the keyed lanes (never lane 0), the same key the same one. */
     for (int i = 0; i != BFF_CURL_LANES_MAX + 8; ++i) {
