@@ -255,6 +255,14 @@ static int open_fds(void)
     return n;
 }
 
+static unsigned lane_to_release;
+
+static void on_done_release(CURL *easy, CURLcode code, void *data)
+{
+    on_done(easy, code, data);
+    bff_curl_loop_lane_release(cl, lane_to_release); /* closes the lane this transfer ran in */
+}
+
 /* Each lane is a multi handle of its own: its own pool of connections, its own timer. */
 static void test_lanes(void)
 {
@@ -336,6 +344,18 @@ static void test_lanes(void)
     run_until(all_done, NULL, 2000);
     ASSERT_INT_EQ(reopened.status, 200);
     ASSERT_INT_EQ(reopened.new_connections, 1);
+
+    /* The last holder may let go inside the completion of the lane's last transfer (a request's
+     * end releasing the configuration that held the upstream). */
+    lane_to_release = bff_curl_loop_lane(cl, "web/gone");
+    result_t gone[2] = {{0}};
+    bff_curl_loop_start_in(cl, lane_to_release, make("/users/1", gone, 2000), on_done, gone);
+    bff_curl_loop_start_in(cl, lane_to_release, make("/users/2?delay_ms=60", gone + 1, 2000),
+                           on_done_release, gone + 1);
+    run_until(all_done, NULL, 2000);
+    ASSERT_INT_EQ(gone[0].status, 200);
+    ASSERT_INT_EQ(gone[1].status, 200);
+    ASSERT_INT_EQ(bff_curl_loop_wait_ms(cl, 1000) > 0, 1); /* the freed slot sets no deadline */
 
     /* Past the last lane, keys share the keyed lanes (never lane 0), the same key the same one. */
     for (int i = 0; i != BFF_CURL_LANES_MAX + 8; ++i) {
