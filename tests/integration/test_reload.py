@@ -25,7 +25,7 @@ from harness import check, eq  # noqa: E402
 EXTRA = """\
 endpoint: GET /extra/{userId}
 sources:
-  user: { upstream: users, path: "/users/{userId}" }
+  user: { upstream: extra_users, path: "/users/{userId}" }
 response:
   extra: { $value: true }
   id: user.id
@@ -165,10 +165,20 @@ def wait_status(port, path, status, timeout=1.0):
     raise AssertionError("%s answered %s, not %s, within %.1fs" % (path, last, status, timeout))
 
 
+EXTRA_UPSTREAM = "  extra_users:\n    url: ${USERS_URL}\n"
+
+
 def set_config_b(bff, on):
-    """Config B adds /extra and changes the tracking endpoint's shape; A is the original."""
+    """Config B adds /extra on an upstream of its own (a curl lane opened and, in A, closed
+    again) and changes the tracking endpoint's shape; A is the original."""
     extra = bff.path("endpoints", "extra.yaml")
     tracking = bff.path("endpoints", "order-tracking.yaml")
+    profile = bff.path("profile.yaml")
+    with open(profile) as f:
+        ptext = f.read()
+    assert ptext.endswith("timeout: 500ms\n") or ptext.endswith(EXTRA_UPSTREAM), "profile.yaml's last upstream"
+    ptext = ptext.replace(EXTRA_UPSTREAM, "") + (EXTRA_UPSTREAM if on else "")
+    harness.write(profile, ptext)
     with open(tracking) as f:
         text = f.read()
     if on:
