@@ -248,25 +248,6 @@ def test_calls_beyond_max_connections_wait_in_line():
     check("no connection to the upstream came free in time" in short[0]["failed"][0]["detail"], short)
 
 
-def connections_to(pid, port):
-    """Established TCP connections of process `pid` whose far end has this port (/proc/net/tcp,
-    matched to the process's sockets: tests running beside this one have connections too)."""
-    inodes = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue  # closed meanwhile
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    n = 0
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port and fields[9] in inodes:
-                n += 1
-    return n
 
 
 def test_each_upstream_keeps_its_own_max_connections():
@@ -287,7 +268,7 @@ def test_each_upstream_keeps_its_own_max_connections():
 
     def watch():
         while not stop.is_set():
-            peak[0] = max(peak[0], connections_to(bff.proc.pid, slow.port))
+            peak[0] = max(peak[0], len(harness.connections_to(bff.proc.pid, slow.port)))
             time.sleep(0.005)
     results = []
 
@@ -325,7 +306,7 @@ def test_upstreams_sharing_a_host_each_get_their_caps():
         """}}})
     status, _, body = harness.request(bff.port, "GET", "/both/1")  # opens one connection per line
     eq((status, json.loads(body)), (200, {"a": "1", "b": "1"}))
-    eq(connections_to(bff.proc.pid, up.port), 2, "one connection per upstream, at once")
+    eq(len(harness.connections_to(bff.proc.pid, up.port)), 2, "one connection per upstream, at once")
     eq(bff.stop(), 0)
 
 

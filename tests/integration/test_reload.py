@@ -481,18 +481,6 @@ def test_upstream_state_survives_unchanged_definitions():
     eq(bff.stop(), 0)
 
 
-def connections_to(pid, port):
-    """The established TCP connections process `pid` holds to 127.0.0.1:`port` (socket inodes)."""
-    mine = harness.sockets_of(pid)
-    out = set()
-    with open("/proc/net/tcp") as f:
-        for row in f.readlines()[1:]:
-            fields = row.split()
-            if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in mine:
-                out.add(fields[9])
-    return out
-
-
 def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
     # Each upstream's connections live in a curl multi handle of its own (curl_loop.h): an
     # upstream the new configuration keeps keeps its pooled connections; one it drops closes
@@ -512,7 +500,8 @@ def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
         "endpoints": {"both.yaml": both}}})
     for i in range(3):
         eq(harness.request(bff.port, "GET", "/both/%d" % (i + 1))[0], 200)
-    kept, dropped = connections_to(bff.proc.pid, users.port), connections_to(bff.proc.pid, orders.port)
+    kept = harness.connections_to(bff.proc.pid, users.port)
+    dropped = harness.connections_to(bff.proc.pid, orders.port)
     check(kept and dropped, "connections to both upstreams: %r %r" % (kept, dropped))
     pdir = os.path.join(bff.dir, "p")
     harness.write(os.path.join(pdir, "profile.yaml"),
@@ -529,14 +518,14 @@ def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
     while "reloaded" not in harness.request(bff.port, "GET", "/both/1")[2].decode() and time.time() < deadline:
         time.sleep(0.05)
     deadline = time.time() + 5
-    while connections_to(bff.proc.pid, orders.port) and time.time() < deadline:
+    while harness.connections_to(bff.proc.pid, orders.port) and time.time() < deadline:
         eq(harness.request(bff.port, "GET", "/both/2")[0], 200)
         time.sleep(0.05)
-    eq(connections_to(bff.proc.pid, orders.port), set(), "the dropped upstream's connections")
+    eq(harness.connections_to(bff.proc.pid, orders.port), set(), "the dropped upstream's connections")
     eq(harness.request(bff.port, "GET", "/both/3")[0], 200)
-    check(connections_to(bff.proc.pid, users.port) & kept,
+    check(harness.connections_to(bff.proc.pid, users.port) & kept,
           "the kept upstream's pooled connections are reused: %r, before %r" %
-          (connections_to(bff.proc.pid, users.port), kept))
+          (harness.connections_to(bff.proc.pid, users.port), kept))
     eq(bff.stop(), 0)
 
 
