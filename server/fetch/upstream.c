@@ -44,7 +44,7 @@ struct st_bff_upstream_t {
     bff_instance_t *instances;
     CURLU **bases;      /* per instance: its URL parsed once (parse_base), or NULL */
     bff_host_t **hosts; /* per instance: its host's line (host_slots.h); NULL for HTTP/2 */
-    unsigned lane;      /* the curl lane its calls run in, by profile and name (curl_loop.h) */
+    unsigned lane;      /* its curl lane, by profile, name and instance URLs (curl_loop.h) */
     unsigned inflight;
     bff_breaker_t breaker;
     bff_call_rate_t *rate;           /* its rate_limit, shared by the workers; NULL = none */
@@ -136,9 +136,17 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
         up->bases[i] = bff_url_parse_base(up->conf.instances[i].url);
     }
     bff_upstream_acquire_lines(fetcher->hosts, profile, &up->conf, up->hosts);
-    char key[512];
-    snprintf(key, sizeof(key), "%s/%s", profile, conf->name);
+    /* Where its calls go is part of the key: a reload that moves the upstream elsewhere starts
+     * a new pool, and the old one closes with the old definition. */
+    size_t keylen = strlen(profile) + strlen(conf->name) + 2;
+    for (size_t i = 0; i != up->conf.ninstances; ++i)
+        keylen += strlen(up->conf.instances[i].url) + 1;
+    char *key = bff_malloc(keylen);
+    size_t at = (size_t)snprintf(key, keylen, "%s/%s", profile, conf->name);
+    for (size_t i = 0; i != up->conf.ninstances; ++i)
+        at += (size_t)snprintf(key + at, keylen - at, " %s", up->conf.instances[i].url);
     up->lane = bff_curl_loop_lane(fetcher->curl, key);
+    free(key);
     if (conf->rate_limit.limit != 0)
         up->rate = bff_call_rate_acquire(profile, conf->name, conf->rate_limit.limit,
                                          conf->rate_limit.period_ms, conf->rate_limit.burst);

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -49,7 +50,14 @@ struct st_curl_lane_t {
     char *key;        /* NULL for lane 0 */
     unsigned refs;    /* bff_curl_loop_lane minus bff_curl_loop_lane_release (lane 0: unused) */
     size_t active;
+    size_t dead;        /* pooled connections the peer closed, not yet closed by curl */
+    int64_t last_start; /* loop time in ms of the last transfer started */
 };
+
+/* curl 7.88 closes pooled connections the peer closed only when a transfer of the same multi
+ * handle looks for a connection (at most once a second). A lane no transfer comes to would keep
+ * them (CLOSE-WAIT) for good, so a lane idle this long with such connections is emptied. */
+#define LANE_IDLE_RESET_MS 1000
 
 struct st_bff_curl_loop_t {
     h2o_evloop_t *loop;
@@ -73,6 +81,8 @@ static void sock_close(bff_curl_loop_t *cl, curl_socket_t fd)
     if (cs == NULL)
         return;
     cl->socks[fd] = NULL;
+    if (cs->spoke_idle && cs->lane != NULL)
+        --cs->lane->dead;
     /* Closes our dup, or curl's fd once it was handed to us for closing (direct). */
     h2o_socket_close(cs->sock);
     free(cs);
@@ -183,6 +193,8 @@ static void on_readable(h2o_socket_t *sock, const char *err)
         /* Idle in curl's pool and readable: the peer closed it (or sent junk). Curl notices
          * on its next use (its poll now goes to the kernel); until then stop the
          * level-triggered wake-ups. */
+        if (!cs->spoke_idle && cs->lane != NULL)
+            ++cs->lane->dead;
         cs->spoke_idle = 1;
         h2o_socket_read_stop(sock);
         return;
@@ -216,8 +228,10 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         if ((cs = sock_add(cl, fd, 0)) == NULL)
             return -1;
     }
-    cs->lane = lane;
     if (what == CURL_POLL_REMOVE) {
+        /* Late news of a number another lane's socket holds now (see the top of the file). */
+        if (cs->lane != NULL && cs->lane != lane)
+            return 0;
         cs->want_in = cs->want_out = 0;
         if (!cs->direct) {
             /* Curl closes it itself, or hands it to on_close_socket, which then just closes
@@ -230,6 +244,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
          * exchange. If the peer closes it meanwhile, on_readable stops reading then. */
         return 0;
     }
+    cs->lane = lane;
     cs->want_in = what == CURL_POLL_IN || what == CURL_POLL_INOUT;
     cs->want_out = what == CURL_POLL_OUT || what == CURL_POLL_INOUT;
     if (cs->want_in && cs->ours && !cs->direct)
@@ -284,19 +299,26 @@ static void lane_set_limits(curl_lane_t *lane)
     curl_multi_setopt(lane->multi, CURLMOPT_MAXCONNECTS, lane->cl->max_idle_connections);
 }
 
-static int lane_init(bff_curl_loop_t *cl, curl_lane_t *lane, const char *key)
+static int lane_open_multi(curl_lane_t *lane)
 {
-    lane->cl = cl;
     lane->deadline = -1;
     if ((lane->multi = curl_multi_init()) == NULL)
         return -1;
-    lane->key = key != NULL ? bff_strdup(key) : NULL;
     curl_multi_setopt(lane->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
     curl_multi_setopt(lane->multi, CURLMOPT_SOCKETDATA, lane);
     curl_multi_setopt(lane->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
     curl_multi_setopt(lane->multi, CURLMOPT_TIMERDATA, lane);
     curl_multi_setopt(lane->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     lane_set_limits(lane);
+    return 0;
+}
+
+static int lane_init(bff_curl_loop_t *cl, curl_lane_t *lane, const char *key)
+{
+    lane->cl = cl;
+    if (lane_open_multi(lane) != 0)
+        return -1;
+    lane->key = key != NULL ? bff_strdup(key) : NULL;
     return 0;
 }
 
@@ -325,15 +347,24 @@ bff_curl_loop_t *bff_curl_loop_create(h2o_evloop_t *loop, long max_host_connecti
     return cl;
 }
 
-/* Closes a lane no one holds: curl closes its idle connections through on_close_socket. */
-static void lane_close(curl_lane_t *lane)
+/* Frees a lane's multi handle, which has no transfer: curl closes its idle connections through
+ * on_close_socket. */
+static void lane_close_multi(curl_lane_t *lane)
 {
     bff_curl_loop_t *cl = lane->cl;
     assert(lane->active == 0);
     curl_multi_cleanup(lane->multi);
+    lane->multi = NULL;
     for (size_t fd = 0; fd != cl->nsocks; ++fd) /* any it closed itself, unannounced */
         if (cl->socks[fd] != NULL && cl->socks[fd]->lane == lane)
             sock_close(cl, (curl_socket_t)fd);
+    assert(lane->dead == 0);
+}
+
+/* Closes a lane no one holds. */
+static void lane_close(curl_lane_t *lane)
+{
+    lane_close_multi(lane);
     free(lane->key);
     memset(lane, 0, sizeof(*lane));
     lane->deadline = -1;
@@ -403,6 +434,7 @@ int bff_curl_loop_start_in(bff_curl_loop_t *cl, unsigned lane_index, CURL *easy,
     }
     ++lane->active;
     ++cl->active;
+    lane->last_start = (int64_t)h2o_now(cl->loop);
     return 0;
 }
 
@@ -428,7 +460,12 @@ int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap)
 {
     int64_t now = (int64_t)h2o_now(cl->loop);
     for (size_t i = 0; i != cl->nlanes; ++i) {
-        int64_t deadline = cl->lanes[i].deadline; /* -1 in a free slot */
+        const curl_lane_t *lane = cl->lanes + i;
+        int64_t deadline = lane->deadline; /* -1 in a free slot */
+        if (lane->dead != 0 && lane->active == 0) {
+            int64_t reset_at = lane->last_start + LANE_IDLE_RESET_MS;
+            deadline = deadline < 0 || reset_at < deadline ? reset_at : deadline;
+        }
         if (deadline < 0)
             continue;
         if (deadline <= now)
@@ -445,6 +482,16 @@ int bff_curl_loop_on_tick(bff_curl_loop_t *cl)
     int ran = 0;
     for (size_t i = 0; i != cl->nlanes; ++i) {
         curl_lane_t *lane = cl->lanes + i;
+        if (lane->dead != 0 && lane->active == 0 && now >= lane->last_start + LANE_IDLE_RESET_MS) {
+            /* Empty the idle lane: its live pooled connections go too, and the next transfer
+             * opens one again. */
+            lane_close_multi(lane);
+            if (lane_open_multi(lane) != 0) {
+                fprintf(stderr, "bffd: cannot create a curl multi handle\n");
+                abort();
+            }
+            continue;
+        }
         if (lane->deadline < 0 || now < lane->deadline)
             continue;
         lane->deadline = -1;

@@ -117,15 +117,16 @@ def sockets_of(pid):
     return out
 
 
-def connections_to(pid, port):
-    """The established TCP connections process `pid` holds to far-end `port`, as socket inodes
-    (/proc/net/tcp matched to the process's own sockets: tests beside this one have some too)."""
+def connections_to(pid, port, states=("01",)):
+    """The TCP connections process `pid` holds to far-end `port` in one of `states` (/proc/net/tcp
+    codes: 01 established, 08 close-wait), as socket inodes (matched to the process's own
+    sockets: tests beside this one have some too)."""
     mine = sockets_of(pid)
     out = set()
     with open("/proc/net/tcp") as f:
         for row in f.readlines()[1:]:
             fields = row.split()
-            if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in mine:
+            if fields[3] in states and int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in mine:
                 out.add(fields[9])
     return out
 

@@ -526,6 +526,29 @@ def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
     check(harness.connections_to(bff.proc.pid, users.port) & kept,
           "the kept upstream's pooled connections are reused: %r, before %r" %
           (harness.connections_to(bff.proc.pid, users.port), kept))
+    # Moved to another address, the upstream starts a new pool and the old one closes.
+    harness.write(os.path.join(pdir, "profile.yaml"),
+                  "name: p\nlisten: 127.0.0.1:%d\naccess_log: off\nupstreams:\n"
+                  "  users: { url: %s }\n" % (bff.port, orders.url))
+    bff.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while not harness.connections_to(bff.proc.pid, orders.port) and time.time() < deadline:
+        eq(harness.request(bff.port, "GET", "/both/4")[0], 200)
+        time.sleep(0.05)
+    deadline = time.time() + 5
+    while harness.connections_to(bff.proc.pid, users.port) and time.time() < deadline:
+        eq(harness.request(bff.port, "GET", "/both/5")[0], 200)
+        time.sleep(0.05)
+    eq(harness.connections_to(bff.proc.pid, users.port), set(), "the old address's connections")
+    # The upstream goes away while bffd is idle: the connections it closed do not linger in
+    # CLOSE-WAIT (curl closes them only when a call of the same upstream comes, or when bffd
+    # empties an upstream's pool idle for a second with such connections).
+    orders.stop()
+    deadline = time.time() + 5
+    while harness.connections_to(bff.proc.pid, orders.port, ("01", "08")) and time.time() < deadline:
+        time.sleep(0.1)
+    eq(harness.connections_to(bff.proc.pid, orders.port, ("01", "08")), set(),
+       "connections the upstream closed, while no call came")
     eq(bff.stop(), 0)
 
 

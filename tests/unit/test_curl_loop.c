@@ -384,6 +384,36 @@ static void test_peer_closed_pooled_connection(void)
     ASSERT_INT_EQ(r2.status, 200);
 }
 
+/* The peer closes a lane's pooled connections while no transfer comes: curl 7.88 would keep them
+ * in CLOSE-WAIT for good; the loop empties the lane a second after its last start. */
+static void test_idle_lane_closes_what_the_peer_closed(void)
+{
+    unsigned lane = bff_curl_loop_lane(cl, "idle/users");
+    enum { N = 3 };
+    result_t r[N];
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i != N; ++i)
+        bff_curl_loop_start_in(cl, lane, make("/users/1?delay_ms=30", r + i, 2000), on_done, r + i);
+    run_until(all_done, NULL, 2000);
+    for (int i = 0; i != N; ++i)
+        ASSERT_INT_EQ(r[i].status, 200);
+    int pooled = open_fds();
+    stop_upstream(); /* closes its ends of the pooled connections */
+    uint64_t start = h2o_now(loop);
+    while (open_fds() > pooled - N && h2o_now(loop) - start < 3000) {
+        h2o_evloop_run(loop, bff_curl_loop_wait_ms(cl, 2000)); /* the wait ends by itself */
+        bff_curl_loop_on_tick(cl);
+    }
+    /* (other lanes' connections to the stopped upstream go the same way) */
+    ASSERT_TRUE(open_fds() <= pooled - N);
+    start_upstream();
+    result_t again = {0};
+    bff_curl_loop_start_in(cl, lane, make("/users/2", &again, 2000), on_done, &again);
+    run_until(all_done, NULL, 2000);
+    ASSERT_INT_EQ(again.status, 200);
+    bff_curl_loop_lane_release(cl, lane);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -400,6 +430,7 @@ int main(void)
     TAP_RUN(test_refused);
     TAP_RUN(test_lanes);
     TAP_RUN(test_peer_closed_pooled_connection);
+    TAP_RUN(test_idle_lane_closes_what_the_peer_closed);
     bff_curl_loop_destroy(cl);
     stop_upstream();
     curl_global_cleanup();
