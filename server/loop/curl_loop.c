@@ -59,6 +59,12 @@ struct st_curl_lane_t {
  * them (CLOSE-WAIT) for good, so a lane idle this long with such connections is emptied. */
 #define LANE_IDLE_RESET_MS 1000
 
+/* When the lane is to be emptied (loop ms), or -1. */
+static int64_t lane_reset_at(const curl_lane_t *lane)
+{
+    return lane->dead != 0 && lane->active == 0 ? lane->last_start + LANE_IDLE_RESET_MS : -1;
+}
+
 struct st_bff_curl_loop_t {
     h2o_evloop_t *loop;
     curl_lane_t lanes[BFF_CURL_LANES_MAX];
@@ -193,8 +199,8 @@ static void on_readable(h2o_socket_t *sock, const char *err)
         /* Idle in curl's pool and readable: the peer closed it (or sent junk). Curl notices
          * on its next use (its poll now goes to the kernel); until then stop the
          * level-triggered wake-ups. */
-        if (!cs->spoke_idle && cs->lane != NULL)
-            ++cs->lane->dead;
+        if (!cs->spoke_idle && lane != NULL)
+            ++lane->dead;
         cs->spoke_idle = 1;
         h2o_socket_read_stop(sock);
         return;
@@ -461,11 +467,9 @@ int32_t bff_curl_loop_wait_ms(bff_curl_loop_t *cl, int32_t cap)
     int64_t now = (int64_t)h2o_now(cl->loop);
     for (size_t i = 0; i != cl->nlanes; ++i) {
         const curl_lane_t *lane = cl->lanes + i;
-        int64_t deadline = lane->deadline; /* -1 in a free slot */
-        if (lane->dead != 0 && lane->active == 0) {
-            int64_t reset_at = lane->last_start + LANE_IDLE_RESET_MS;
-            deadline = deadline < 0 || reset_at < deadline ? reset_at : deadline;
-        }
+        int64_t deadline = lane->deadline, reset_at = lane_reset_at(lane); /* -1 in a free slot */
+        if (reset_at >= 0 && (deadline < 0 || reset_at < deadline))
+            deadline = reset_at;
         if (deadline < 0)
             continue;
         if (deadline <= now)
@@ -482,7 +486,8 @@ int bff_curl_loop_on_tick(bff_curl_loop_t *cl)
     int ran = 0;
     for (size_t i = 0; i != cl->nlanes; ++i) {
         curl_lane_t *lane = cl->lanes + i;
-        if (lane->dead != 0 && lane->active == 0 && now >= lane->last_start + LANE_IDLE_RESET_MS) {
+        int64_t reset_at = lane_reset_at(lane);
+        if (reset_at >= 0 && now >= reset_at) {
             /* Empty the idle lane: its live pooled connections go too, and the next transfer
              * opens one again. */
             lane_close_multi(lane);

@@ -248,8 +248,6 @@ def test_calls_beyond_max_connections_wait_in_line():
     check("no connection to the upstream came free in time" in short[0]["failed"][0]["detail"], short)
 
 
-
-
 def test_each_upstream_keeps_its_own_max_connections():
     # curl has one connection cap for all hosts (here orders' default 256); bffd's line holds
     # users to its own 2 connections, while more of its calls than that are in flight.

@@ -486,7 +486,19 @@ def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
     # upstream the new configuration keeps keeps its pooled connections; one it drops closes
     # them once no request holds the old configuration, though other upstreams go on working.
     users, orders = harness.Upstream(), harness.Upstream()
-    d = harness.tmpdir()
+
+    def profile(port, upstreams):
+        return ("name: p\nlisten: 127.0.0.1:%s\naccess_log: off\nupstreams:\n" % port +
+                "".join("  %s: { url: %s }\n" % u for u in upstreams))
+
+    def requesting_until(done, path):
+        """Asks `path` (a 200) until done() or 5 s: the old configuration goes with its last
+        request, and a new pool opens with a call."""
+        deadline = time.time() + 5
+        while not done() and time.time() < deadline:
+            eq(harness.request(bff.port, "GET", path)[0], 200)
+            time.sleep(0.05)
+
     both = """\
         endpoint: GET /both/{id}
         sources:
@@ -494,19 +506,15 @@ def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
           orders: { upstream: orders, path: "/orders?userId={id}" }
         response: { id: user.id, orders: orders }
         """
-    bff = harness.Bffd({"p": {"profile": (
-        "name: p\nlisten: 127.0.0.1:@PORT@\naccess_log: off\nupstreams:\n"
-        "  users: { url: %s }\n  orders: { url: %s }\n" % (users.url, orders.url)),
-        "endpoints": {"both.yaml": both}}})
+    bff = harness.Bffd({"p": {"profile": profile("@PORT@", [("users", users.url), ("orders", orders.url)]),
+                              "endpoints": {"both.yaml": both}}})
     for i in range(3):
         eq(harness.request(bff.port, "GET", "/both/%d" % (i + 1))[0], 200)
     kept = harness.connections_to(bff.proc.pid, users.port)
     dropped = harness.connections_to(bff.proc.pid, orders.port)
     check(kept and dropped, "connections to both upstreams: %r %r" % (kept, dropped))
     pdir = os.path.join(bff.dir, "p")
-    harness.write(os.path.join(pdir, "profile.yaml"),
-                  "name: p\nlisten: 127.0.0.1:%d\naccess_log: off\nupstreams:\n"
-                  "  users: { url: %s }\n" % (bff.port, users.url))
+    harness.write(os.path.join(pdir, "profile.yaml"), profile(bff.port, [("users", users.url)]))
     harness.write(os.path.join(pdir, "endpoints", "both.yaml"), textwrap.dedent("""\
         endpoint: GET /both/{id}
         sources:
@@ -517,28 +525,17 @@ def test_reload_keeps_kept_upstreams_connections_and_closes_dropped_ones():
     deadline = time.time() + 5
     while "reloaded" not in harness.request(bff.port, "GET", "/both/1")[2].decode() and time.time() < deadline:
         time.sleep(0.05)
-    deadline = time.time() + 5
-    while harness.connections_to(bff.proc.pid, orders.port) and time.time() < deadline:
-        eq(harness.request(bff.port, "GET", "/both/2")[0], 200)
-        time.sleep(0.05)
+    requesting_until(lambda: not harness.connections_to(bff.proc.pid, orders.port), "/both/2")
     eq(harness.connections_to(bff.proc.pid, orders.port), set(), "the dropped upstream's connections")
     eq(harness.request(bff.port, "GET", "/both/3")[0], 200)
     check(harness.connections_to(bff.proc.pid, users.port) & kept,
           "the kept upstream's pooled connections are reused: %r, before %r" %
           (harness.connections_to(bff.proc.pid, users.port), kept))
     # Moved to another address, the upstream starts a new pool and the old one closes.
-    harness.write(os.path.join(pdir, "profile.yaml"),
-                  "name: p\nlisten: 127.0.0.1:%d\naccess_log: off\nupstreams:\n"
-                  "  users: { url: %s }\n" % (bff.port, orders.url))
+    harness.write(os.path.join(pdir, "profile.yaml"), profile(bff.port, [("users", orders.url)]))
     bff.proc.send_signal(signal.SIGHUP)
-    deadline = time.time() + 5
-    while not harness.connections_to(bff.proc.pid, orders.port) and time.time() < deadline:
-        eq(harness.request(bff.port, "GET", "/both/4")[0], 200)
-        time.sleep(0.05)
-    deadline = time.time() + 5
-    while harness.connections_to(bff.proc.pid, users.port) and time.time() < deadline:
-        eq(harness.request(bff.port, "GET", "/both/5")[0], 200)
-        time.sleep(0.05)
+    requesting_until(lambda: harness.connections_to(bff.proc.pid, orders.port), "/both/4")
+    requesting_until(lambda: not harness.connections_to(bff.proc.pid, users.port), "/both/5")
     eq(harness.connections_to(bff.proc.pid, users.port), set(), "the old address's connections")
     # The upstream goes away while bffd is idle: the connections it closed do not linger in
     # CLOSE-WAIT (curl closes them only when a call of the same upstream comes, or when bffd
