@@ -1,7 +1,8 @@
-/* The URL handed to curl parsed: for every target bff_url_with_target accepts, the parts curl
- * sends (path, URL-encoded as curl asks for it, and query) equal those of curl's own parse of the
- * whole string; targets where they could differ are refused (NULL), and the caller sends the
- * string. Data-driven over the shapes a rendered source path takes. */
+/* The URL handed to curl parsed: for every target bff_url_with_target accepts, what curl sends
+ * (scheme, host and port, and the request target: the path URL-encoded as curl asks for it, then
+ * '?' and the query if there is one) equals what curl's own parse of the whole string gives;
+ * targets where they could differ are refused (NULL), and the caller sends the string.
+ * Data-driven over the shapes a rendered source path takes. */
 #include "server/fetch/upstream_url.h"
 
 #include <stdlib.h>
@@ -42,6 +43,16 @@ static char *part(CURLU *u, CURLUPart what, unsigned flags)
     return s;
 }
 
+/* The request target curl 7.88 writes (Curl_http_target): the path it reads URL-encoded, then
+ * '?' and the query if the URL has one. */
+static void request_target(CURLU *u, char *out, size_t size)
+{
+    char *path = part(u, CURLUPART_PATH, CURLU_URLENCODE), *query = part(u, CURLUPART_QUERY, 0);
+    snprintf(out, size, "%s%s%s", path ? path : "(none)", query ? "?" : "", query ? query : "");
+    curl_free(path);
+    curl_free(query);
+}
+
 static void check_same_parts(const char *base, const char *prefix)
 {
     CURLU *b = bff_url_parse_base(base);
@@ -72,11 +83,8 @@ static void check_same_parts(const char *base, const char *prefix)
         static const struct {
             CURLUPart part;
             unsigned flags;
-        } parts[] = {{CURLUPART_SCHEME, 0},
-                     {CURLUPART_HOST, 0},
-                     {CURLUPART_PORT, CURLU_DEFAULT_PORT},
-                     {CURLUPART_PATH, CURLU_URLENCODE},
-                     {CURLUPART_QUERY, 0}};
+        } parts[] = {
+            {CURLUPART_SCHEME, 0}, {CURLUPART_HOST, 0}, {CURLUPART_PORT, CURLU_DEFAULT_PORT}};
         for (size_t k = 0; k != sizeof(parts) / sizeof(parts[0]); ++k) {
             char *g = part(got, parts[k].part, parts[k].flags);
             char *w = part(want, parts[k].part, parts[k].flags);
@@ -86,6 +94,12 @@ static void check_same_parts(const char *base, const char *prefix)
             curl_free(g);
             curl_free(w);
         }
+        char got_target[512], want_target[512];
+        request_target(got, got_target, sizeof(got_target));
+        request_target(want, want_target, sizeof(want_target));
+        if (strcmp(got_target, want_target) != 0)
+            printf("#   %s: request target\n", whole);
+        ASSERT_STR_EQ(got_target, want_target);
         curl_url_cleanup(want);
         curl_url_cleanup(got);
     }
