@@ -114,7 +114,7 @@ void bff_access_log_buf_dispose(bff_access_log_buf_t *buf)
 void bff_access_log_add(bff_access_log_buf_t *buf, bff_access_log_t *log,
                         const bff_access_log_entry_t *e)
 {
-    if (log == NULL || log->fd < 0)
+    if (!bff_access_log_on(log))
         return;
     if (buf->log != log) { /* a reload changed the destination: the old lines go first */
         bff_access_log_flush(buf);

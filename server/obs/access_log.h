@@ -47,6 +47,11 @@ typedef struct st_bff_access_log_entry_t {
  * with the reason in `err`. */
 bff_access_log_t *bff_access_log_open(const char *spec, char *err, size_t errsize);
 void bff_access_log_retain(bff_access_log_t *log);
+/** Whether lines for `log` (NULL: none configured) are written at all. */
+static inline int bff_access_log_on(const bff_access_log_t *log)
+{
+    return log != NULL && log->fd >= 0;
+}
 /** Drops a reference; the last one closes the file. Any thread. */
 void bff_access_log_release(bff_access_log_t *log);
 /** Appends one line for `log` to the buffer; flushes first when the buffer is full or holds

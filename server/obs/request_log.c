@@ -60,6 +60,8 @@ static h2o_iovec_t redact(h2o_mem_pool_t *pool, h2o_iovec_t path)
 
 void bff_request_log_on_end(bff_req_t *r)
 {
+    if (!bff_access_log_on(r->conf->access_log))
+        return; /* spares formatting the address and redacting the path for nothing */
     h2o_req_t *req = r->req;
     char client[64];
     size_t client_len = bff_client_address(req, r->profile->trusted_proxies,
