@@ -43,6 +43,7 @@ struct st_bff_upstream_t {
     bff_upstream_conf_t conf; /* own copy */
     bff_instance_t *instances;
     CURLU **bases;      /* per instance: its URL parsed once (parse_base), or NULL */
+    uint8_t *addressed; /* per instance: its host is an IP address (see configure) */
     bff_host_t **hosts; /* per instance: its host's line (host_slots.h); NULL for HTTP/2 */
     unsigned lane;      /* its curl lane, by profile, name and instance URLs (curl_loop.h) */
     unsigned inflight;
@@ -130,10 +131,12 @@ bff_upstream_t *bff_upstream_create(bff_fetcher_t *fetcher, const char *profile,
     bff_upstream_conf_copy(&up->conf, conf);
     up->instances = bff_calloc(up->conf.ninstances, sizeof(*up->instances));
     up->bases = bff_calloc(up->conf.ninstances, sizeof(*up->bases));
+    up->addressed = bff_calloc(up->conf.ninstances, sizeof(*up->addressed));
     up->hosts = bff_calloc(up->conf.ninstances, sizeof(*up->hosts));
     for (size_t i = 0; i != up->conf.ninstances; ++i) {
         up->instances[i].conf = up->conf.instances + i;
         up->bases[i] = bff_url_parse_base(up->conf.instances[i].url);
+        up->addressed[i] = (uint8_t)bff_url_host_is_address(up->bases[i]);
     }
     bff_upstream_acquire_lines(fetcher->hosts, profile, &up->conf, up->hosts);
     /* Where its calls go is part of the key: a reload that moves the upstream elsewhere starts
@@ -172,6 +175,7 @@ void bff_upstream_release(bff_upstream_t *up)
         bff_host_release(up->hosts[i]);
     }
     free(up->bases);
+    free(up->addressed);
     free(up->hosts);
     free(up->instances);
     bff_upstream_conf_dispose(&up->conf);
@@ -318,6 +322,11 @@ static void configure(bff_call_t *call, uint64_t attempt_ms)
         conf->connect_timeout_ms < attempt_ms ? conf->connect_timeout_ms : attempt_ms;
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    /* curl 7.88 walks its whole DNS cache after every transfer to drop stale names (about 900
+     * instructions a call); an IP address goes stale never. Set on every use: handles are
+     * shared by upstreams, and a name keeps curl's default of 60 s. */
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT,
+                     call->up->addressed[call->inst - call->up->instances] ? -1L : 60L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_body_bytes);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,

@@ -1,6 +1,7 @@
 /* The URL curl gets for an upstream call, handed over parsed. */
 #include "server/fetch/upstream_url.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,22 @@ CURLU *bff_url_parse_base(const char *url)
     }
     free(authority);
     return u;
+}
+
+int bff_url_host_is_address(CURLU *base)
+{
+    char *host = NULL;
+    if (base == NULL || curl_url_get(base, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        return 0;
+    unsigned char addr[16];
+    size_t len = strlen(host);
+    int is = inet_pton(AF_INET, host, addr) == 1;
+    if (!is && len > 2 && host[0] == '[' && host[len - 1] == ']') {
+        host[len - 1] = '\0';
+        is = inet_pton(AF_INET6, host + 1, addr) == 1;
+    }
+    curl_free(host);
+    return is;
 }
 
 CURLU *bff_url_with_target(CURLU *base, const char *target)

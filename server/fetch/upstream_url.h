@@ -16,6 +16,8 @@ void bff_url_redacted(const char *url, size_t len, char *out, size_t size);
 /** An instance URL's scheme://authority parsed once, for bff_url_with_target; NULL if curl
  * refuses it (its calls then leave the parse to curl, which reports why). */
 CURLU *bff_url_parse_base(const char *url);
+/** Whether the host of a URL parse_base gave is an IP address (no name to resolve); 0 for NULL. */
+int bff_url_host_is_address(CURLU *base);
 /** A copy of `base` with `target` (path prefix, path and query) set as its path part; NULL where
  * that could put other bytes on the wire than curl's own parse of base + target: curl_url_set
  * keeps a '#', spaces and control bytes that the parse cuts off or refuses, and lowercases

@@ -121,6 +121,28 @@ static void test_authority(void)
     ASSERT_TRUE(bff_url_with_target(NULL, "/a") == NULL); /* a base curl refused */
 }
 
+/* An address needs no name lookup, so curl's DNS cache for it is never pruned (configure). */
+static void test_host_is_address(void)
+{
+    static const struct {
+        const char *url;
+        int is;
+    } addresses[] = {
+        {"http://127.0.0.1:9100", 1},   {"http://[::1]:8080/api", 1},
+        {"https://10.0.0.7", 1},        {"http://localhost:9100", 0},
+        {"https://orders.internal", 0}, {"http://127.0.0.1.nip.io", 0},
+    };
+    for (size_t i = 0; i != sizeof(addresses) / sizeof(addresses[0]); ++i) {
+        CURLU *u = bff_url_parse_base(addresses[i].url);
+        ASSERT_TRUE(u != NULL);
+        if (bff_url_host_is_address(u) != addresses[i].is)
+            printf("#   %s\n", addresses[i].url);
+        ASSERT_INT_EQ(bff_url_host_is_address(u), addresses[i].is);
+        curl_url_cleanup(u);
+    }
+    ASSERT_INT_EQ(bff_url_host_is_address(NULL), 0);
+}
+
 static void test_redacted(void)
 {
     static const struct {
@@ -146,6 +168,7 @@ int main(void)
 {
     TAP_RUN(test_parts_match_curls_parse);
     TAP_RUN(test_authority);
+    TAP_RUN(test_host_is_address);
     TAP_RUN(test_redacted);
     TAP_DONE();
 }
