@@ -8,6 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "compose/diag.h"
 
@@ -210,12 +213,30 @@ static const unsigned char *scan_string_slow(struct scan_err *e, const unsigned 
 /*
  * Scans the string whose opening quote is at `quote`; returns a pointer to the closing quote.
  * Sets *escaped if a backslash was seen. Inlined: plain ASCII strings, by far the most common,
- * finish here 8 bytes at a time; anything else continues in scan_string_slow.
+ * finish here 16 bytes at a time (SSE2, part of every x86-64) or 8 (elsewhere); anything else
+ * continues in scan_string_slow.
  */
 static inline const unsigned char *scan_string(struct scan_err *e, const unsigned char *quote,
                                                const unsigned char *end, uint8_t *escaped)
 {
     const unsigned char *p = quote + 1;
+#if defined(__SSE2__)
+    /* One signed compare finds both control bytes (0..0x1f) and non-ASCII ones (negative). */
+    const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(' ');
+    while (LIKELY(end - p >= 16)) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i s = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs)),
+                                 _mm_cmplt_epi8(x, sp));
+        unsigned m = (unsigned)_mm_movemask_epi8(s);
+        if (m != 0) {
+            p += __builtin_ctz(m);
+            if (LIKELY(*p == '"'))
+                return p;
+            return scan_string_slow(e, quote, p, end, escaped);
+        }
+        p += 16;
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (LIKELY(end - p >= 8)) {
         uint64_t x;

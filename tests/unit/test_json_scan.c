@@ -241,7 +241,8 @@ static void test_limits_and_reuse(void)
     ASSERT_TRUE(doc.toks == NULL && doc.cap == 0);
 }
 
-/* Strings of every length 0..40 around the 8-byte fast path, with a special byte at each spot. */
+/* Strings of every length 0..40 around the 16- and 8-byte fast paths, with a special byte at each
+ * spot, and a valid escape or UTF-8 sequence at each spot (the string goes on after it). */
 static void test_string_fast_path(void)
 {
     bff_jdoc_t doc = {0};
@@ -281,6 +282,21 @@ static void test_string_fast_path(void)
             }
             buf[at] = 'a';
         }
+        static const char *const fine[] = {"\\n", "\xc3\xa9", "\\u00e9", "\xe2\x82\xac"};
+        for (size_t at = 1; at <= len + 1; ++at)
+            for (size_t f = 0; f < sizeof(fine) / sizeof(fine[0]); ++f) {
+                char s[80];
+                size_t flen = strlen(fine[f]);
+                s[0] = '"';
+                memset(s + 1, 'a', len);
+                memmove(s + at + flen, s + at, len + 1 - at);
+                memcpy(s + at, fine[f], flen);
+                s[len + flen + 1] = '"';
+                if (bff_jdoc_scan(&doc, s, len + flen + 2, 0, 64, &err, &off) != 0 ||
+                    doc.toks[0].end - doc.toks[0].start != len + flen ||
+                    doc.toks[0].escaped != (fine[f][0] == '\\'))
+                    TAP_FAIL("len %zu, %s at %zu", len, fine[f], at);
+            }
     }
     bff_jdoc_dispose(&doc);
 }
