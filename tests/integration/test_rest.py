@@ -210,7 +210,12 @@ def test_ready_answers_503_while_draining():
     result = {}
     t = threading.Thread(target=lambda: result.update(r=harness.request(bff.port, "GET", "/slow")))
     t.start()
-    time.sleep(0.3)
+    # The call must be in flight before the drain begins (a fixed sleep lost that race once on a
+    # busy machine: bffd, idle, stopped at once and reset the keep-alive connection).
+    deadline = time.time() + 10
+    while up.stats()["paths"].get("/users/1", 0) == 0 and time.time() < deadline:
+        time.sleep(0.02)
+    eq(up.stats()["paths"].get("/users/1", 0), 1, "the slow call reached the upstream")
     bff.proc.send_signal(signal.SIGTERM)
     time.sleep(0.3)
     ka.request("GET", "/ready")  # a connection that was open before the drain began
