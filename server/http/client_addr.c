@@ -121,19 +121,54 @@ static void unmap(int *family, unsigned char addr[16])
     }
 }
 
-size_t bff_client_address(h2o_req_t *req, const bff_cidr_t *t, size_t nt, char *buf, size_t size)
+/* The socket's peer: 0 and its family and bytes (IPv4-mapped unmapped), or -1 when unknown. */
+static int peer_address(h2o_req_t *req, int *family, unsigned char addr[16])
 {
     struct sockaddr_storage ss;
     if (req->conn->callbacks->get_peername == NULL ||
         req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0)
-        return 0;
-    int family = ss.ss_family;
-    unsigned char addr[16];
-    if (family == AF_INET6)
+        return -1;
+    *family = ss.ss_family;
+    if (*family == AF_INET6)
         memcpy(addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
     else
         memcpy(addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-    unmap(&family, addr);
+    unmap(family, addr);
+    return 0;
+}
+
+int bff_request_is_https(h2o_req_t *req, const bff_cidr_t *t, size_t nt)
+{
+    if (req->scheme == &H2O_URL_SCHEME_HTTPS)
+        return 1;
+    int family;
+    unsigned char addr[16];
+    if (nt == 0 || peer_address(req, &family, addr) != 0 || !trusted(t, nt, family, addr))
+        return 0;
+    /* The nearest proxy's word: the last value of the last line. */
+    ssize_t h = -1;
+    for (ssize_t next = -1; (next = h2o_find_header_by_str(
+                                 &req->headers, H2O_STRLIT("x-forwarded-proto"), next)) != -1;)
+        h = next;
+    if (h < 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[h].value;
+    size_t end = v.len, start;
+    while (end != 0 && (v.base[end - 1] == ' ' || v.base[end - 1] == '\t'))
+        --end;
+    for (start = end; start != 0 && v.base[start - 1] != ','; --start)
+        ;
+    while (start < end && (v.base[start] == ' ' || v.base[start] == '\t'))
+        ++start;
+    return h2o_lcstris(v.base + start, end - start, H2O_STRLIT("https"));
+}
+
+size_t bff_client_address(h2o_req_t *req, const bff_cidr_t *t, size_t nt, char *buf, size_t size)
+{
+    int family;
+    unsigned char addr[16];
+    if (peer_address(req, &family, addr) != 0)
+        return 0;
     /* Through trusted proxies only: the right-most address that is not one of them. */
     ssize_t h = nt != 0 && trusted(t, nt, family, addr)
                     ? h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-for"), -1)

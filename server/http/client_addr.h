@@ -24,5 +24,8 @@ int bff_cidrs_contain(const bff_cidr_t *list, size_t n, const char *addr);
  * unknown. */
 size_t bff_client_address(h2o_req_t *req, const bff_cidr_t *trusted, size_t ntrusted, char *buf,
                           size_t size);
+/** 1 when the client is known to have used HTTPS: bffd's own TLS listener, or a trusted proxy's
+ * X-Forwarded-Proto (its last value) saying https. */
+int bff_request_is_https(h2o_req_t *req, const bff_cidr_t *trusted, size_t ntrusted);
 
 #endif

@@ -17,6 +17,7 @@
 #include "server/auth/principal.h"
 #include "server/cache/l1.h"
 #include "server/core/digest.h"
+#include "server/http/client_addr.h"
 #include "server/http/respond.h"
 #include "server/obs/metrics.h"
 #include "server/stage/pipeline.h"
@@ -279,7 +280,10 @@ static int is_safe_method(h2o_iovec_t m)
 }
 
 /* A cookie-authenticated write needs proof it comes from the site itself: the CSRF header equal
- * to the CSRF cookie (double submit), or an Origin naming this host. */
+ * to the CSRF cookie (double submit), or an Origin naming this host, over https when the request
+ * is known to have come over https (a page on http://this-host, which a network attacker can
+ * write, is another origin, though browsers send it the site's cookies). Where bffd cannot tell
+ * (a TLS proxy in front that sends no X-Forwarded-Proto), either scheme is taken. */
 static int csrf_ok(bff_req_t *r)
 {
     h2o_req_t *req = r->req;
@@ -300,6 +304,13 @@ static int csrf_ok(bff_req_t *r)
         if (memcmp(origin.base + i, "://", 3) == 0)
             host = origin.base + i + 3;
     if (host == NULL)
+        return 0;
+    size_t slen = (size_t)(host - 3 - origin.base);
+    int https = h2o_lcstris(origin.base, slen, H2O_STRLIT("https"));
+    if (!https && !h2o_lcstris(origin.base, slen, H2O_STRLIT("http")))
+        return 0;
+    if (!https &&
+        bff_request_is_https(req, r->profile->trusted_proxies, r->profile->ntrusted_proxies))
         return 0;
     size_t hlen = origin.len - (size_t)(host - origin.base);
     return hlen == req->authority.len && h2o_lcstris(host, hlen, req->authority.base, hlen);

@@ -286,6 +286,48 @@ def test_session_cookie_and_csrf():
     eq(st, 403)
 
 
+def test_csrf_origin_scheme_where_https_is_known():
+    """An Origin naming this host over http:// is another origin when the request came over
+    https (bffd's own TLS listener, or a trusted proxy's X-Forwarded-Proto); where bffd cannot
+    tell, either scheme is taken."""
+    import http.client
+    import shutil
+    import ssl
+    tok, = mint({"key": "hs", "alg": "HS256", "claims": claims(sub="cookie-user"), "header": {"kid": "hs"}})
+    body = json.dumps({"note": "x"})
+
+    def post(b, origin, extra=None, tls=False):
+        h = dict({"Content-Type": "application/json", "Cookie": "session=" + tok,
+                  "Origin": origin % b.port}, **(extra or {}))
+        if not tls:
+            return get(b, "/me/notes", headers=h, method="POST", body=body)[0]
+        c = http.client.HTTPSConnection("127.0.0.1", b.port, timeout=10, context=ssl._create_unverified_context())
+        c.request("POST", "/me/notes", body=body, headers=h)
+        st = c.getresponse().status
+        c.close()
+        return st
+
+    xfp = {"X-Forwarded-Proto": "https"}
+    up, b = serve()  # no trusted proxies: the header is anyone's word
+    eq(post(b, "http://127.0.0.1:%d", xfp), 200, "an untrusted X-Forwarded-Proto changes nothing")
+    eq(post(b, "https://127.0.0.1:%d"), 200, "a TLS proxy in front, unknown to bffd")
+    eq(post(b, "ftp://127.0.0.1:%d"), 403, "only http and https origins")
+    up, b = serve("\ntrusted_proxies: [127.0.0.1]", upstream=up)
+    eq(post(b, "http://127.0.0.1:%d", xfp), 403, "https known from the trusted proxy")
+    eq(post(b, "https://127.0.0.1:%d", xfp), 200)
+    eq(post(b, "HTTPS://127.0.0.1:%d", {"X-Forwarded-Proto": "http, https"}), 200, "the nearest hop's word")
+    eq(post(b, "http://127.0.0.1:%d", {"X-Forwarded-Proto": "https, http"}), 200, "the nearest hop said http")
+    openssl = shutil.which("openssl")
+    check(openssl, "openssl is needed")
+    d = harness.tmpdir()
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", "k.pem", "-out", "c.pem"],
+                   cwd=d, check=True, capture_output=True, timeout=30)
+    up, b = serve("\ntls: { certificate: %s/c.pem, key: %s/k.pem }" % (d, d), upstream=up)
+    eq(post(b, "http://127.0.0.1:%d", tls=True), 403, "bffd's own TLS listener")
+    eq(post(b, "https://127.0.0.1:%d", tls=True), 200)
+
+
 def test_api_keys_and_plans():
     up, b = serve()
     st, h, doc = get(b, "/v2/things", headers={"X-API-Key": PARTNER_KEY})
@@ -507,6 +549,7 @@ if __name__ == "__main__":
         test_invalid_tokens_are_refused,
         test_scopes,
         test_session_cookie_and_csrf,
+        test_csrf_origin_scheme_where_https_is_known,
         test_api_keys_and_plans,
         test_rate_limit_exact_count_headers_and_retry_after,
         test_tokens_without_a_string_sub_get_their_own_bucket,
