@@ -252,6 +252,17 @@ static bff_principal_t *verify_token(bff_req_t *r, const char *kind, const char 
 }
 
 /* The named cookie's value among the request's Cookie headers. */
+/* A field value without the spaces and tabs around it, which are not part of it (RFC 9110
+ * 5.5); HTTP/1.1 as libh2o 2.2.5 parses it keeps those after the value. */
+static h2o_iovec_t trim_ows(h2o_iovec_t v)
+{
+    while (v.len != 0 && (v.base[0] == ' ' || v.base[0] == '\t'))
+        ++v.base, --v.len;
+    while (v.len != 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t'))
+        --v.len;
+    return v;
+}
+
 static h2o_iovec_t cookie_value(h2o_req_t *req, const char *name)
 {
     size_t nlen = strlen(name);
@@ -266,7 +277,7 @@ static h2o_iovec_t cookie_value(h2o_req_t *req, const char *name)
                 ++p;
             if (p - start > nlen && memcmp(v.base + start, name, nlen) == 0 &&
                 v.base[start + nlen] == '=')
-                return h2o_iovec_init(v.base + start + nlen + 1, p - start - nlen - 1);
+                return trim_ows(h2o_iovec_init(v.base + start + nlen + 1, p - start - nlen - 1));
         }
     }
     return h2o_iovec_init(NULL, 0);
@@ -292,8 +303,8 @@ static int csrf_ok(bff_req_t *r)
         return 1;
     ssize_t h = h2o_find_header_by_str(&req->headers, ac->csrf_header, strlen(ac->csrf_header), -1);
     h2o_iovec_t c = cookie_value(req, ac->csrf_cookie);
-    if (h >= 0 && c.len >= 16 && req->headers.entries[h].value.len == c.len &&
-        CRYPTO_memcmp(req->headers.entries[h].value.base, c.base, c.len) == 0)
+    h2o_iovec_t hv = h >= 0 ? trim_ows(req->headers.entries[h].value) : h2o_iovec_init(NULL, 0);
+    if (h >= 0 && c.len >= 16 && hv.len == c.len && CRYPTO_memcmp(hv.base, c.base, c.len) == 0)
         return 1;
     ssize_t o = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);
     if (o < 0)
@@ -453,7 +464,7 @@ bff_stage_result_t bff_stage_auth(bff_req_t *r)
     ssize_t at;
     if (ac->napi_keys != 0 && (at = h2o_find_header_by_str(&req->headers, ac->api_key_header,
                                                            strlen(ac->api_key_header), -1)) != -1) {
-        const bff_api_key_t *k = find_api_key(ac, req->headers.entries[at].value);
+        const bff_api_key_t *k = find_api_key(ac, trim_ows(req->headers.entries[at].value));
         if (k == NULL) {
             respond_401(r, "invalid_token", "unknown API key");
             return BFF_STAGE_RESPONDED;
@@ -470,12 +481,13 @@ bff_stage_result_t bff_stage_auth(bff_req_t *r)
         h2o_iovec_t token = h2o_iovec_init(NULL, 0);
         const char *kind = "jwt";
         if ((at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) != -1) {
-            h2o_iovec_t v = req->headers.entries[at].value;
-            if (v.len <= 7 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer "))) {
+            /* credentials = auth-scheme 1*SP token68 (RFC 9110 11.4) */
+            h2o_iovec_t v = trim_ows(req->headers.entries[at].value);
+            if (v.len <= 7 || !h2o_lcstris(v.base, 6, H2O_STRLIT("bearer")) || v.base[6] != ' ') {
                 respond_401(r, "invalid_request", "use the Bearer scheme");
                 return BFF_STAGE_RESPONDED;
             }
-            token = h2o_iovec_init(v.base + 7, v.len - 7);
+            token = trim_ows(h2o_iovec_init(v.base + 7, v.len - 7));
         } else if (ac->cookie != NULL && (token = cookie_value(req, ac->cookie)).base != NULL) {
             kind = "cookie";
             if (!csrf_ok(r)) {

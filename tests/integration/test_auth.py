@@ -168,6 +168,21 @@ def test_every_algorithm_verified():
     eq(get(b, "/me", tok)[0], 200)
 
 
+def test_credentials_with_whitespace_around_them():
+    """Spaces and tabs around a field value are not part of it (RFC 9110 5.5), and the Bearer
+    scheme is followed by one or more spaces (11.4): libh2o keeps the ones after an HTTP/1.1
+    value, so bffd drops them."""
+    up, b = serve()
+    tok, = mint({"key": "hs", "alg": "HS256", "claims": claims(sub="ws"), "header": {"kid": "hs"}})
+    for value in ("Bearer %s " % tok, "Bearer %s\t" % tok, "Bearer  %s" % tok, "bearer %s" % tok):
+        st, _, doc = get(b, "/me", headers={"Authorization": value})
+        eq((st, doc and doc.get("sub")), (200, "ws"), repr(value))
+    for value in ("Bearer", "Bearer ", "Bearer%s" % tok, "Basic %s" % tok):
+        eq(get(b, "/me", headers={"Authorization": value})[0], 401, repr(value))
+    eq(get(b, "/v2/things", headers={"X-API-Key": PARTNER_KEY + " "})[0], 200, "a key with a space after it")
+    eq(get(b, "/v2/things", headers={"X-API-Key": PARTNER_KEY + "x"})[0], 401)
+
+
 def test_claims_reach_upstreams_and_client_copies_are_dropped():
     up, b = serve()
     tok, = mint({"key": "rsa", "alg": "RS256", "claims": claims(sub="alice"), "header": {"kid": "rsa"}})
@@ -550,6 +565,7 @@ if __name__ == "__main__":
         test_scopes,
         test_session_cookie_and_csrf,
         test_csrf_origin_scheme_where_https_is_known,
+        test_credentials_with_whitespace_around_them,
         test_api_keys_and_plans,
         test_rate_limit_exact_count_headers_and_retry_after,
         test_tokens_without_a_string_sub_get_their_own_bucket,
