@@ -76,7 +76,8 @@ typedef struct st_limit_op_t {
  * absent; at most the burst), ARGV[7] and ARGV[8]: requests of a lapsed allowance to give back to
  * the rate and the quota before deciding (0 when absent). Server time, so every instance
  * agrees. A quota refusal wins over
- * a rate refusal (its Retry-After is the useful one); neither refusal counts. Admitted, it takes
+ * a rate refusal (its Retry-After is the useful one) and still reports what the rate has left;
+ * neither refusal counts. Admitted, it takes
  * as many of those wanted as the rate and the quota leave, at least the cost. Returns {allowed,
  * remaining, reset_ms, retry_after_ms, refused by (0, 1 rate, 2 quota), quota remaining, quota
  * reset_ms, taken}. The month's end is computed from the civil date, as bff_quota_window_end does.
@@ -128,7 +129,8 @@ static const char gcra_lua[] =
     "  qleft = qend - math.floor(now / 1000) "
     "  used = tonumber(redis.call('GET', KEYS[2]) or 0) "
     "  if used + c > Q then "
-    "    return {0, 0, math.ceil((tat - now) / 1000), qleft, 2, "
+    "    return {0, math.max(math.floor((cap - (tat - now)) / T), 0), "
+    "            math.ceil((tat - now) / 1000), qleft, 2, "
     "            math.max(Q - used, 0), qleft} "
     "  end "
     "end "

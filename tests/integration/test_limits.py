@@ -111,6 +111,8 @@ def test_daily_quota_exact_count_headers_and_retry_after():
     eq((doc["error"]["code"], doc["error"]["reason"]), ("quota_exceeded", "quota"))
     check("daily quota of plan 'free' (5 requests) is exhausted" in doc["error"]["message"], doc)
     check(h.get("ratelimit", "").endswith('"free-quota";r=0;t=%d' % retry), h)
+    rate_left = int(h.get("ratelimit", "").split('"free";r=')[1].split(";")[0])
+    check(rate_left >= 90, "a quota refusal spends no rate and says what the rate has left: %r" % h)
     eq((h.get("x-ratelimit-limit"), h.get("x-ratelimit-remaining")), ("5", "0"),
        "the refusal's X-RateLimit-* describe the quota that refused")
     check(abs(int(h["x-ratelimit-reset"]) - seconds_to_utc_midnight()) <= 2, h)
