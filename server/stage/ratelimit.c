@@ -148,9 +148,9 @@ static void on_dispose(void *p)
 }
 
 /* What the request counts as: 1, or for a batch of GraphQL operations (a JSON array POSTed to
- * the graph's path) one per operation, at most the plan's burst (more could never pass) and the
- * graph's batching.max (a longer batch is refused with 400 by the GraphQL stage). Anything that
- * does not scan counts 1: the GraphQL stage answers it. */
+ * the graph's path) one per operation, at most the plan's burst (more could never pass). A batch
+ * longer than the graph's batching.max counts 1, like anything that does not scan: the GraphQL
+ * stage refuses it with 400, and a request refused as invalid spends what any other does. */
 static unsigned request_cost(bff_req_t *r, const bff_rate_plan_t *plan)
 {
     const bff_gql_graph_t *g = r->profile->graph;
@@ -172,7 +172,7 @@ static unsigned request_cost(bff_req_t *r, const bff_rate_plan_t *plan)
         d.toks[0].type == BFF_J_ARRAY && d.toks[0].size > 1) {
         uint64_t n = d.toks[0].size;
         if (n > g->batch_max)
-            n = g->batch_max;
+            n = 1;
         if (n > plan->burst)
             n = plan->burst;
         cost = (unsigned)n;

@@ -75,6 +75,22 @@ def test_a_graphql_batch_counts_each_operation():
     eq(redis.cmd("GET", redis_quota_key(redis)), b"6", "the quota counted every operation")
 
 
+def test_a_batch_over_the_max_counts_one_and_is_a_400():
+    # Refused as invalid by the GraphQL stage, it spends what any invalid request does, not max.
+    redis = harness.Redis()
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra=rate_limits(redis.url, ["free: { rate: 6/min, burst: 6 }"]))
+    b = harness.Bffd({"t": {"profile": prof, "files": {
+        "graph.yaml": graph_with_batches("batching: { max: 4 }\nrate_limit: on\n")}}})
+    st, hdrs, doc = post_batch(b, 5)
+    eq(st, 400, doc)
+    eq(hdrs.get("x-ratelimit-remaining"), "5", "counted as one request")
+    for _ in range(5):
+        post_batch(b, 1)
+    st, hdrs, doc = post_batch(b, 5)
+    eq(st, 429, "with nothing left it is refused like any request: %r" % doc)
+
+
 def redis_quota_key(redis):
     keys = [k for k in redis.keys("*") if k.endswith(b":quota:d")]
     eq(len(keys), 1, keys)
@@ -343,6 +359,7 @@ if __name__ == "__main__":
         test_allowances_save_round_trips_and_never_overshoot,
         test_check_reports_a_bad_quota,
         test_a_graphql_batch_counts_each_operation,
+        test_a_batch_over_the_max_counts_one_and_is_a_400,
         test_upstream_rate_limit_fails_fast_as_a_source_error,
         test_a_retry_asks_the_upstream_limit_when_it_goes_out,
         test_check_reports_a_bad_upstream_rate_limit,
