@@ -117,6 +117,20 @@ static const bff_gql_operation_t *pick_operation(const bff_gql_document_t *doc, 
     return NULL;
 }
 
+static int uses_introspection(const bff_gql_document_t *doc);
+
+/* Answers 400 and returns 1 when the graph has introspection off and the document uses it. */
+static int refused_introspection(const gql_out_t *o, const bff_gql_graph_t *g,
+                                 const bff_gql_document_t *doc)
+{
+    if (g->introspection || !uses_introspection(doc))
+        return 0;
+    bff_gql_answer_message(o, 400, 0, "GRAPHQL_VALIDATION_FAILED",
+                           "GraphQL introspection is not allowed on this endpoint, but the "
+                           "query contained __schema or __type.");
+    return 1;
+}
+
 /* 1 when the document selects __schema or __type anywhere (iteratively: no recursion). */
 static int uses_introspection(const bff_gql_document_t *doc)
 {
@@ -258,6 +272,11 @@ static bff_gql_cached_t *find_document(const gql_out_t *o, const bff_gql_graph_t
         bff_gql_errors_dispose(&errs);
         return NULL;
     }
+    /* Before validation, whose depth limit an introspection query (15 levels) meets first. */
+    if (refused_introspection(o, g, doc)) {
+        bff_gql_document_free(doc);
+        return NULL;
+    }
     if (bff_gql_validate(g->schema, doc, &g->validate_limits, &errs) != 0) {
         bff_gql_answer_errors(o, 400, 0, &errs, "GRAPHQL_VALIDATION_FAILED");
         bff_gql_errors_dispose(&errs);
@@ -276,12 +295,8 @@ int bff_gql_prepare(const gql_out_t *o, const bff_gql_graph_t *g, const bff_gql_
     if (entry == NULL)
         return -1;
     const bff_gql_document_t *doc = entry->doc;
-    if (!g->introspection && uses_introspection(doc)) {
-        bff_gql_answer_message(o, 400, 0, "GRAPHQL_VALIDATION_FAILED",
-                               "GraphQL introspection is not allowed on this endpoint, but the "
-                               "query contained __schema or __type.");
+    if (refused_introspection(o, g, doc))
         goto Refused;
-    }
     const bff_gql_operation_t *op = pick_operation(doc, params->operation_name, msg, sizeof(msg));
     if (op == NULL) {
         bff_gql_answer_message(o, 400, 0, "BAD_REQUEST", "%s", msg);

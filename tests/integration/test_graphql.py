@@ -282,6 +282,16 @@ resolvers:
 """ % SHOP
 
 
+def test_introspection_off_is_named_before_the_depth_limit():
+    # graphql-js's standard introspection query nests 15 levels: with introspection off and a
+    # lower depth limit, the client learns that introspection is off, not that it nests too deep.
+    up, bff = start(PARTNER_GRAPH + "limits: { max_depth: 8 }\n")
+    out = node("http://127.0.0.1:%d/graphql" % bff.port)
+    eq(out["status"], 400, out)
+    check("introspection is not allowed" in out["errors"][0]["message"], out)
+    eq(bff.stop(), 0)
+
+
 def test_hidden_fields_and_introspection_off():
     up, bff = start(PARTNER_GRAPH, profile_extra="errors: safe")
     status, _, doc = post(bff, "{ user(id: 1) { phone } }", accept=GQL)
@@ -500,6 +510,7 @@ if __name__ == "__main__":
         test_graphql_over_http_status_codes_and_media_types,
         test_limits_refuse_before_any_upstream_call,
         test_introspection_builds_a_client_schema_in_graphql_js,
+        test_introspection_off_is_named_before_the_depth_limit,
         test_hidden_fields_and_introspection_off,
         test_persisted_queries_and_trusted_documents,
         test_stored_operation_as_a_rest_route,
