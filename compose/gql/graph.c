@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compose/gql/apq.h"
 #include "compose/gql/introspect.h"
 #include "compose/mem.h"
 #include "compose/yaml_tree.h"
@@ -658,6 +659,7 @@ bff_gql_graph_t *bff_gql_graph_load(const char *file, const bff_spec_env_t *env,
         return NULL;
     bff_gql_graph_t *g = bff_calloc(1, sizeof(*g));
     g->file = bff_strdup(file);
+    g->apq = bff_gql_apq_create();
     graph_loader_t gl = {.graph = g, .diag = diag, .env = env};
     const bff_yaml_node_t *root = bff_yaml_root(doc);
     static const char *const keys[] = {"path",     "schema", "hide",      "introspection",
@@ -708,6 +710,7 @@ void bff_gql_graph_free(bff_gql_graph_t *g)
         free(g->request_headers[i]);
     free(g->request_headers);
     bff_gql_schema_free(g->schema);
+    bff_gql_apq_free(g->apq);
     for (size_t i = 0; i != g->ntrusted; ++i)
         free(g->trusted[i].text);
     free(g->trusted);

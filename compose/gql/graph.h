@@ -82,6 +82,7 @@ typedef struct st_bff_gql_graph_t {
     } * trusted;
     size_t ntrusted;
     int trusted_only;
+    struct st_bff_gql_apq_t *apq; /* persisted query texts, shared by the workers (apq.h) */
     /* `cache:` of query operations (their answer per document, operation and variables);
      * mutations never. digest: set by the profile loader, part of every key. */
     bff_cache_policy_t cache;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compose/gql/apq.h"
 #include "compose/gql/parse.h"
 #include "compose/gql/validate.h"
 #include "compose/gql/values.h"
@@ -231,6 +232,8 @@ static bff_gql_cached_t *find_document(const gql_out_t *o, const bff_gql_graph_t
                                    "provided sha does not match query");
             return NULL;
         }
+        if (has_persisted) /* a registration: every worker may be asked for it next */
+            bff_gql_apq_put(g->apq, hash, params->query.base, params->query.len);
     } else if (has_persisted) {
         memcpy(hash, persisted, 65);
     } else {
@@ -261,12 +264,16 @@ static bff_gql_cached_t *find_document(const gql_out_t *o, const bff_gql_graph_t
     size_t len = params->query.len;
     if (text == NULL && trusted != NULL)
         text = trusted->text, len = trusted->len;
-    if (text == NULL) { /* a persisted query this worker has not seen: the client resends */
+    char *registered = NULL; /* by a client on another worker */
+    if (text == NULL && (registered = bff_gql_apq_get(g->apq, hash, &len)) != NULL)
+        text = registered;
+    if (text == NULL) { /* a persisted query no worker has seen: the client resends */
         bff_gql_answer_message(o, 200, 0, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound");
         return NULL;
     }
     bff_gql_errors_t errs = {0};
     bff_gql_document_t *doc = bff_gql_parse(text, len, &g->parse_limits, &errs);
+    free(registered); /* the document keeps copies of what it needs */
     if (doc == NULL) {
         bff_gql_answer_errors(o, 400, 0, &errs, "GRAPHQL_PARSE_FAILED");
         bff_gql_errors_dispose(&errs);

@@ -318,6 +318,20 @@ def sha(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def test_a_persisted_query_registered_once_serves_every_worker():
+    # Each worker parses for itself, but a text registered on one is known to all: a client
+    # whose connections land on different workers sends it once, as with Apollo Router.
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url)
+    bff = harness.Bffd({"t": {"profile": prof, "files": {"graph.yaml": web_graph()}}}, threads=4)
+    q = "{ product(id: \"p-7\") { id } }"
+    ext = {"persistedQuery": {"version": 1, "sha256Hash": sha(q)}}
+    eq(post(bff, None, raw=json.dumps({"query": q, "extensions": ext}).encode())[0], 200)
+    answers = [post(bff, None, raw=json.dumps({"extensions": ext}).encode())[2] for _ in range(24)]
+    eq([a.get("data") for a in answers], [{"product": {"id": "p-7"}}] * 24, answers)
+    eq(bff.stop(), 0)
+
+
 def test_persisted_queries_and_trusted_documents():
     up, bff = start()
     q = "{ product(id: \"p-5\") { id name } }"
@@ -512,6 +526,7 @@ if __name__ == "__main__":
         test_introspection_builds_a_client_schema_in_graphql_js,
         test_introspection_off_is_named_before_the_depth_limit,
         test_hidden_fields_and_introspection_off,
+        test_a_persisted_query_registered_once_serves_every_worker,
         test_persisted_queries_and_trusted_documents,
         test_stored_operation_as_a_rest_route,
         test_batched_requests,
