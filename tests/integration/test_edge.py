@@ -109,6 +109,30 @@ def test_request_smuggling_is_refused():
     check(all(l["path"] != "/u/9" for l in lines), "the hidden request was never routed")
 
 
+def test_absolute_form_request_target():
+    # RFC 9112 3.2.2: a server must accept `GET http://host/path HTTP/1.1`; its path routes.
+    up = harness.Upstream()
+    bff = harness.Bffd({"t": {"profile": harness.upstream_profile("t", up.url), "endpoints": {"u.yaml": """\
+        endpoint: GET /u/{id}
+        sources:
+          user: { upstream: users, path: "/users/{id}" }
+        response: { id: user.id }
+        """}}})
+
+    def get(target):
+        out = raw(bff.port, b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % target)
+        head, _, body = out.partition(b"\r\n\r\n")
+        return int(head.split(b" ")[1]), json.loads(body) if body.startswith(b"{") else body
+
+    eq(get(b"http://127.0.0.1:%d/u/5" % bff.port), (200, {"id": "5"}))
+    eq(get(b"HTTP://Other.Example/u/6?x=1"), (200, {"id": "6"}), "scheme in any case, another host")
+    eq(get(b"http://127.0.0.1/health")[0], 200)
+    eq(get(b"http://127.0.0.1")[0], 404, "no path: /")
+    st, body = get(b"ftp://127.0.0.1/u/7")
+    eq((st, body["error"]["code"]), (404, "not_found"), "only http and https")
+    eq(bff.stop(), 0)
+
+
 def test_path_values_never_climb_the_upstream_path():
     up = harness.Upstream()
     prof = harness.upstream_profile("t", up.url)
@@ -583,6 +607,7 @@ if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
         test_request_smuggling_is_refused,
+        test_absolute_form_request_target,
         test_path_values_never_climb_the_upstream_path,
         test_query_and_header_values_in_the_upstream_path,
         test_upstream_target_is_sent_as_built,
