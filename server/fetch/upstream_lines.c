@@ -17,11 +17,11 @@ void bff_upstream_acquire_lines(bff_host_slots_t *t, const char *profile,
     char *owner = bff_malloc(ownerlen);
     snprintf(owner, ownerlen, "%s\n%s", profile, conf->name);
     for (size_t i = 0; i != conf->ninstances; ++i) {
-        const char *url = conf->instances[i].url;
+        char host[512];
+        size_t len = bff_url_host_key(conf->instances[i].url, host, sizeof(host));
         /* HTTP/2 calls share connections: curl's cap on connections is no cap on calls. */
-        lines[i] = conf->http2 ? NULL
-                               : bff_host_acquire(t, owner, url, bff_url_authority_len(url),
-                                                  conf->max_connections);
+        lines[i] =
+            conf->http2 ? NULL : bff_host_acquire(t, owner, host, len, conf->max_connections);
     }
     free(owner);
 }

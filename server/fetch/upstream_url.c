@@ -14,6 +14,19 @@ size_t bff_url_authority_len(const char *url)
     return (size_t)(host - url) + strcspn(host, "/?#");
 }
 
+size_t bff_url_host_key(const char *url, char *out, size_t size)
+{
+    size_t authority = bff_url_authority_len(url);
+    const char *host = strstr(url, "://") + 3, *at = NULL;
+    for (const char *p = host; p < url + authority; ++p)
+        if (*p == '@')
+            at = p; /* the last '@' ends the userinfo */
+    const char *from = at != NULL ? at + 1 : host;
+    int n = snprintf(out, size, "%.*s%.*s", (int)(host - url), url, (int)(url + authority - from),
+                     from);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
 void bff_url_redacted(const char *url, size_t len, char *out, size_t size)
 {
     const char *scheme_end = strstr(url, "://");

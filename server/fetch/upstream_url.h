@@ -10,6 +10,10 @@
 /** Where an instance URL's scheme://authority ends and its path prefix, if any, begins. The URL
  * has "://" (profile.c checks). */
 size_t bff_url_authority_len(const char *url);
+/** Writes `url`'s scheme://host:port, without the user and password its authority may carry, to
+ * `out` (NUL-terminated, cut to `size`); returns its length. Connections are per host and port:
+ * two upstreams at one address with and without credentials share the host's connections. */
+size_t bff_url_host_key(const char *url, char *out, size_t size);
 /** `url` (its first `len` bytes) for a log or a console: a password in its userinfo
  * (`http://user:secret@host`) becomes `***`. */
 void bff_url_redacted(const char *url, size_t len, char *out, size_t size);

@@ -143,6 +143,26 @@ static void test_host_is_address(void)
     ASSERT_INT_EQ(bff_url_host_is_address(NULL), 0);
 }
 
+/* Connections are per host and port: the key leaves out a user and password. */
+static void test_host_key(void)
+{
+    static const struct {
+        const char *url, *want;
+    } keys[] = {
+        {"http://u:p@h:1/x", "http://h:1"},
+        {"http://h:1", "http://h:1"},
+        {"https://[::1]:8/api", "https://[::1]:8"},
+        {"http://u:p@ss@h/", "http://h"},
+        {"http://h/path@x", "http://h"},
+    };
+    for (size_t i = 0; i != sizeof(keys) / sizeof(keys[0]); ++i) {
+        char out[64];
+        size_t n = bff_url_host_key(keys[i].url, out, sizeof(out));
+        ASSERT_STR_EQ(out, keys[i].want);
+        ASSERT_INT_EQ(n, strlen(keys[i].want));
+    }
+}
+
 static void test_redacted(void)
 {
     static const struct {
@@ -169,6 +189,7 @@ int main(void)
     TAP_RUN(test_parts_match_curls_parse);
     TAP_RUN(test_authority);
     TAP_RUN(test_host_is_address);
+    TAP_RUN(test_host_key);
     TAP_RUN(test_redacted);
     TAP_DONE();
 }
