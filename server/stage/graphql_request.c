@@ -244,6 +244,11 @@ int bff_gql_read_params(h2o_req_t *req, int batch_index, size_t *batch_size, bff
     int status;
     if (d.toks[0].type == BFF_J_ARRAY) {
         *batch_size = d.toks[0].size;
+        if (*batch_size == 0) {
+            snprintf(msg, size, "The batch holds no operations.");
+            bff_jdoc_dispose(&d);
+            return 400;
+        }
         uint32_t e = batch_index >= 0 ? bff_jdoc_arr_get(&d, 0, batch_index) : BFF_JDOC_NONE;
         if (e == BFF_JDOC_NONE) {
             bff_jdoc_dispose(&d);

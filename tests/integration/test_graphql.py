@@ -471,7 +471,7 @@ def test_batched_requests():
     eq([[e["extensions"]["code"] for e in d.get("errors", [])] for d in doc[1:]],
        [[], ["UPSTREAM_TIMEOUT"]], doc)
     # The cap, an empty batch and an element that is not an object.
-    for raw, want in ((json.dumps([one] * 4), "at most 3 operations"), ("[]", None),
+    for raw, want in ((json.dumps([one] * 4), "at most 3 operations"), ("[]", "no operations"),
                       ("[5]", None)):
         status, _, doc = post(bff, None, raw=raw.encode())
         if raw == "[5]":
