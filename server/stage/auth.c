@@ -48,7 +48,7 @@ static void respond_401(bff_req_t *r, const char *error, const char *reason)
     snprintf(msg, sizeof(msg),
              error != NULL ? "the credentials were refused: %s" : "this route needs credentials%s",
              error != NULL ? reason : "");
-    bff_respond_error(req, 401, "unauthorized", msg, NULL);
+    bff_stage_refuse(r, 401, "unauthorized", msg, NULL);
 }
 
 static void respond_403(bff_req_t *r, const char *msg)
@@ -56,7 +56,7 @@ static void respond_403(bff_req_t *r, const char *msg)
     atomic_fetch_add_explicit(&r->site->metrics->auth_refused, 1, memory_order_relaxed);
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                    H2O_STRLIT("Bearer realm=\"bffd\", error=\"insufficient_scope\""));
-    bff_respond_error(r->req, 403, "forbidden", msg, NULL);
+    bff_stage_refuse(r, 403, "forbidden", msg, NULL);
 }
 
 static h2o_iovec_t pool_str(h2o_req_t *req, const char *s)
@@ -381,8 +381,8 @@ static void respond_keys_unavailable(bff_req_t *r)
 {
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
                    H2O_STRLIT("1"));
-    bff_respond_error(r->req, 503, "auth_unavailable",
-                      "the identity provider's keys could not be fetched; try again shortly", NULL);
+    bff_stage_refuse(r, 503, "auth_unavailable",
+                     "the identity provider's keys could not be fetched; try again shortly", NULL);
 }
 
 static void on_wait_deadline(bff_timer_t *t)
@@ -491,10 +491,10 @@ bff_stage_result_t bff_stage_auth(bff_req_t *r)
         } else if (ac->cookie != NULL && (token = cookie_value(req, ac->cookie)).base != NULL) {
             kind = "cookie";
             if (!csrf_ok(r)) {
-                bff_respond_error(req, 403, "forbidden",
-                                  "a state-changing request with a session cookie needs the CSRF "
-                                  "header or a same-origin Origin",
-                                  NULL);
+                bff_stage_refuse(r, 403, "forbidden",
+                                 "a state-changing request with a session cookie needs the CSRF "
+                                 "header or a same-origin Origin",
+                                 NULL);
                 return BFF_STAGE_RESPONDED;
             }
         }

@@ -17,6 +17,6 @@ bff_stage_result_t bff_stage_iplist(bff_req_t *r)
              (p->nip_allow == 0 || bff_cidrs_contain(p->ip_allow, p->nip_allow, addr));
     if (ok)
         return BFF_STAGE_NEXT;
-    bff_respond_error(r->req, 403, "forbidden", "this address may not call this API", NULL);
+    bff_stage_refuse(r, 403, "forbidden", "this address may not call this API", NULL);
     return BFF_STAGE_RESPONDED;
 }

@@ -15,7 +15,6 @@ bff_stage_result_t bff_stage_limits(bff_req_t *r)
 {
     if (header_bytes(r->req) <= r->profile->max_header_bytes)
         return BFF_STAGE_NEXT;
-    bff_respond_error(r->req, 431, bff_code_headers_too_large, "request headers are too large",
-                      NULL);
+    bff_stage_refuse(r, 431, bff_code_headers_too_large, "request headers are too large", NULL);
     return BFF_STAGE_RESPONDED;
 }

@@ -30,6 +30,13 @@ void bff_pipeline_resume(bff_req_t *r);
 void bff_pipeline_on_end(bff_req_t *r);
 
 /* The stages, in pipeline order (one file each). */
+/** A stage's refusal: bffd's JSON error ({"error": {"code", "message", <extra_json>}}), or, on
+ * the graph's endpoint to a client that accepts application/graphql-response+json, a GraphQL
+ * response ({"errors": [{"message", "extensions": {"code": CODE, <extra_json>}}]}) of that type.
+ * The status is the same either way; headers the stage added stay. (stage/refuse.c) */
+void bff_stage_refuse(bff_req_t *r, int status, const char *code, const char *message,
+                      const char *extra_json);
+
 bff_stage_result_t bff_stage_request_head(bff_req_t *r); /* smuggling-prone HTTP/1 heads: 400 */
 bff_stage_result_t bff_stage_limits(bff_req_t *r);       /* request header size: 431 */
 bff_stage_result_t bff_stage_cors(bff_req_t *r);         /* CORS headers; preflight: 204, 403 */

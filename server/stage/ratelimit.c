@@ -67,14 +67,14 @@ static void refuse(bff_req_t *r, const bff_rate_plan_t *plan, const bff_rate_ver
                  v->quota_remaining != 0 ? "too nearly used up" : "exhausted", batch,
                  (unsigned long long)retry,
                  plan->quota_window == BFF_QUOTA_DAY ? "midnight UTC" : "the 1st, 00:00 UTC");
-        bff_respond_error(req, 429, "quota_exceeded", msg, "\"reason\": \"quota\"");
+        bff_stage_refuse(r, 429, "quota_exceeded", msg, "\"reason\": \"quota\"");
         return;
     }
     snprintf(msg, sizeof(msg),
              "the rate limit of plan '%s' (%llu per %llu s) is used up%s; retry in %llu s",
              plan->name, (unsigned long long)plan->limit, (unsigned long long)window, batch,
              (unsigned long long)retry);
-    bff_respond_error(req, 429, "too_many_requests", msg, "\"reason\": \"rate\"");
+    bff_stage_refuse(r, 429, "too_many_requests", msg, "\"reason\": \"rate\"");
 }
 
 /* Applies a verdict: headers, and 429/503 when refused. Returns the stage result. With a quota
@@ -86,8 +86,8 @@ static bff_stage_result_t apply(bff_req_t *r, const bff_rate_plan_t *plan,
     h2o_req_t *req = r->req;
     if (v->unavailable) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-        bff_respond_error(req, 503, "rate_limit_unavailable",
-                          "the rate limit cannot be checked right now; try again shortly", NULL);
+        bff_stage_refuse(r, 503, "rate_limit_unavailable",
+                         "the rate limit cannot be checked right now; try again shortly", NULL);
         return BFF_STAGE_RESPONDED;
     }
     char buf[300];

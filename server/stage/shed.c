@@ -12,7 +12,7 @@ bff_stage_result_t bff_stage_shed(bff_req_t *r)
     ++r->site->shed;
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
                    H2O_STRLIT("1"));
-    bff_respond_error(r->req, 503, bff_code_overloaded,
-                      "too many requests in progress; try again shortly", NULL);
+    bff_stage_refuse(r, 503, bff_code_overloaded,
+                     "too many requests in progress; try again shortly", NULL);
     return BFF_STAGE_RESPONDED;
 }

@@ -112,6 +112,22 @@ def test_fields_need_their_scopes():
     eq(r["data"]["user"]["email"], None)
 
 
+def test_endpoint_refusals_as_graphql_errors():
+    # A bad token is refused before GraphQL runs: as a GraphQL response to a client that asked
+    # for application/graphql-response+json, as bffd's JSON error to one that did not.
+    up, b = serve()
+    body = json.dumps({"query": Q})
+    h = {"Content-Type": "application/json", "Authorization": "Bearer not.a.token"}
+    st, hdrs, data = harness.request(b.port, "POST", "/graphql", body=body,
+                                     headers=dict(h, Accept="application/graphql-response+json"))
+    eq((st, hdrs.get("content-type")), (401, "application/graphql-response+json"), data)
+    doc = json.loads(data)
+    eq(doc["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", doc)
+    check(hdrs.get("www-authenticate", "").startswith("Bearer"), hdrs)
+    st, _, data = harness.request(b.port, "POST", "/graphql", body=body, headers=h)
+    eq((st, json.loads(data)["error"]["code"]), (401, "unauthorized"))
+
+
 def test_a_non_null_guarded_field_nulls_its_parent():
     up, b = serve()
     r = gql(b, '{ secret(id: "1") { id } user(id: "2") { id } }', token(scope="profile:read"))
@@ -145,6 +161,7 @@ if __name__ == "__main__":
     harness.set_time_limit(170)
     harness.Runner().run([
         test_fields_need_their_scopes,
+        test_endpoint_refusals_as_graphql_errors,
         test_a_non_null_guarded_field_nulls_its_parent,
         test_check_needs_graph_auth_for_guards,
     ])

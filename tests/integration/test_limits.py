@@ -91,6 +91,30 @@ def test_a_batch_over_the_max_counts_one_and_is_a_400():
     eq(st, 429, "with nothing left it is refused like any request: %r" % doc)
 
 
+def test_graphql_clients_get_refusals_as_graphql_errors():
+    # A client that negotiated application/graphql-response+json reads only GraphQL responses:
+    # on the graph's endpoint a refusal is {"errors": [...]} of that type; others keep bffd's
+    # JSON error, and REST routes are untouched.
+    redis = harness.Redis()
+    up = harness.Upstream()
+    prof = harness.upstream_profile("t", up.url, extra=rate_limits(redis.url, ["free: { rate: 1/min, burst: 1 }"]))
+    b = harness.Bffd({"t": {"profile": prof, "files": {"graph.yaml": graph_with_batches("rate_limit: on\n")}}})
+    body = json.dumps({"query": "{ __typename }"}).encode()
+    gql = {"Content-Type": "application/json", "Accept": "application/graphql-response+json"}
+    eq(harness.request(b.port, "POST", "/graphql", body=body, headers=gql)[0], 200)
+    st, hdrs, data = harness.request(b.port, "POST", "/graphql", body=body, headers=gql)
+    eq((st, hdrs.get("content-type")), (429, "application/graphql-response+json"), data)
+    doc = json.loads(data)
+    eq(list(doc), ["errors"], doc)
+    eq(doc["errors"][0]["extensions"], {"code": "TOO_MANY_REQUESTS", "reason": "rate"}, doc)
+    check("rate limit" in doc["errors"][0]["message"], doc)
+    check(hdrs.get("retry-after"), hdrs)
+    st, hdrs, data = harness.request(b.port, "POST", "/graphql", body=body,
+                                     headers={"Content-Type": "application/json"})
+    eq((st, json.loads(data)["error"]["code"]), (429, "too_many_requests"), "application/json: as before")
+    eq(b.stop(), 0)
+
+
 def redis_quota_key(redis):
     keys = [k for k in redis.keys("*") if k.endswith(b":quota:d")]
     eq(len(keys), 1, keys)
@@ -360,6 +384,7 @@ if __name__ == "__main__":
         test_check_reports_a_bad_quota,
         test_a_graphql_batch_counts_each_operation,
         test_a_batch_over_the_max_counts_one_and_is_a_400,
+        test_graphql_clients_get_refusals_as_graphql_errors,
         test_upstream_rate_limit_fails_fast_as_a_source_error,
         test_a_retry_asks_the_upstream_limit_when_it_goes_out,
         test_check_reports_a_bad_upstream_rate_limit,
