@@ -118,20 +118,6 @@ static const bff_gql_operation_t *pick_operation(const bff_gql_document_t *doc, 
     return NULL;
 }
 
-static int uses_introspection(const bff_gql_document_t *doc);
-
-/* Answers 400 and returns 1 when the graph has introspection off and the document uses it. */
-static int refused_introspection(const gql_out_t *o, const bff_gql_graph_t *g,
-                                 const bff_gql_document_t *doc)
-{
-    if (g->introspection || !uses_introspection(doc))
-        return 0;
-    bff_gql_answer_message(o, 400, 0, "GRAPHQL_VALIDATION_FAILED",
-                           "GraphQL introspection is not allowed on this endpoint, but the "
-                           "query contained __schema or __type.");
-    return 1;
-}
-
 /* 1 when the document selects __schema or __type anywhere (iteratively: no recursion). */
 static int uses_introspection(const bff_gql_document_t *doc)
 {
@@ -169,6 +155,18 @@ static int uses_introspection(const bff_gql_document_t *doc)
     }
     free(stack);
     return found;
+}
+
+/* Answers 400 and returns 1 when the graph has introspection off and the document uses it. */
+static int refused_introspection(const gql_out_t *o, const bff_gql_graph_t *g,
+                                 const bff_gql_document_t *doc)
+{
+    if (g->introspection || !uses_introspection(doc))
+        return 0;
+    bff_gql_answer_message(o, 400, 0, "GRAPHQL_VALIDATION_FAILED",
+                           "GraphQL introspection is not allowed on this endpoint, but the "
+                           "query contained __schema or __type.");
+    return 1;
 }
 
 /* The sha256 of extensions.persistedQuery (automatic persisted queries, version 1) into
@@ -302,8 +300,7 @@ int bff_gql_prepare(const gql_out_t *o, const bff_gql_graph_t *g, const bff_gql_
     if (entry == NULL)
         return -1;
     const bff_gql_document_t *doc = entry->doc;
-    if (refused_introspection(o, g, doc))
-        goto Refused;
+    /* (introspection was refused before the document was cached: entries are the graph's own) */
     const bff_gql_operation_t *op = pick_operation(doc, params->operation_name, msg, sizeof(msg));
     if (op == NULL) {
         bff_gql_answer_message(o, 400, 0, "BAD_REQUEST", "%s", msg);
