@@ -452,7 +452,10 @@ def test_peers_that_do_not_read_are_cut():
     c = h2raw.H2Conn(socket.create_connection(("127.0.0.1", bff2.port)), initial_window=0)
     t0 = time.time()
     for i in range(20):
-        c.send(h2raw.h2_headers(1 + 2 * i, harness_req("/big/%d?kb=300" % i)))
+        try:
+            c.send(h2raw.h2_headers(1 + 2 * i, harness_req("/big/%d?kb=300" % i)))
+        except (BrokenPipeError, ConnectionResetError):
+            break  # cut already: four answers are past 1 MiB (once seen in a fresh-clone run)
     c.pump(8)
     check(c.closed and time.time() - t0 < 8, "cut past 1 MiB held")
     # Well-behaved clients are unaffected.
